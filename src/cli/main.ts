@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * The `tsbpf` command line. Each subcommand lives in its own file in src/cli/ and registers
+ * itself in COMMANDS below.
+ */
+import { isTsbpfError } from "../errors.js";
+
+export interface Command {
+  /** One line of usage, e.g. "disasm <object.o> [--section NAME]". */
+  usage: string;
+  summary: string;
+  run(args: string[]): Promise<number> | number;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {};
+
+function usage(): string {
+  return ["usage: tsbpf <command> [args]", "", "commands:", ...Object.keys(COMMANDS).sort().map((c) => `  ${c}`)].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`tsbpf: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  const cmd = await load();
+  try {
+    return await cmd.run(args);
+  } catch (e) {
+    // Expected failures print one line, no stack trace.
+    if (isTsbpfError(e)) {
+      console.error(`tsbpf ${name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,181 @@
+/**
+ * tsbpf's error classes. Few classes, each carrying facts; guards check a brand rather than
+ * `instanceof`, because an ESM and a CJS copy of tsbpf can both be loaded in one process.
+ */
+
+const BRAND = Symbol.for("tsbpf.error");
+
+/** Base class of every error tsbpf throws on purpose. */
+export class TsbpfError extends Error {
+  /** @internal */
+  readonly [BRAND]: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this[BRAND] = new.target.name;
+  }
+}
+
+/** Names of the errno values tsbpf reports, by number (x86_64 / generic Linux). */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG",
+  8: "ENOEXEC", 9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
+  14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
+  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 27: "EFBIG",
+  28: "ENOSPC", 30: "EROFS", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG", 38: "ENOSYS",
+  39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 62: "ETIME", 71: "EPROTO", 75: "EOVERFLOW",
+  77: "EBADFD", 88: "ENOTSOCK", 90: "EMSGSIZE", 92: "ENOPROTOOPT", 93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL",
+  100: "ENETDOWN", 105: "ENOBUFS", 110: "ETIMEDOUT", 111: "ECONNREFUSED", 114: "EALREADY",
+  115: "EINPROGRESS", 122: "EDQUOT", 524: "ENOTSUPP",
+};
+
+/** The errno name for a number (`22` → `"EINVAL"`), or `"E<n>"` when unknown. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/** What to check for an errno, when there is something useful to say. */
+const ERRNO_HINTS: Readonly<Record<string, string>> = {
+  EPERM: "needs root or CAP_BPF (and CAP_PERFMON/CAP_NET_ADMIN for some kinds)",
+  EACCES: "the verifier or a permission check refused it",
+  EBADF: "a file descriptor passed in is closed or of the wrong kind",
+  E2BIG: "a size or count is larger than the kernel accepts (or attr has unknown non-zero fields)",
+  ENOSPC: "the map is full, or a log buffer was too small",
+  ENOENT: "no such element, object or attach target",
+  EEXIST: "the element or object already exists",
+  EINVAL: "an argument is invalid for this kernel (type, size, flags or attach type)",
+  EOPNOTSUPP: "this kernel does not support the operation",
+  ENOTSUPP: "this kernel does not support the operation",
+  ENOMEM: "out of memory (on kernels before 5.11, raise RLIMIT_MEMLOCK)",
+  EBUSY: "the target is busy, e.g. another program is attached",
+};
+
+/**
+ * A system call failed. `syscall` is the call (`"bpf"`, `"perf_event_open"`, `"ioctl"`…),
+ * `command` the bpf(2) command or operation name when there is one.
+ */
+export class SyscallError extends TsbpfError {
+  readonly syscall: string;
+  readonly command: string;
+  readonly errno: number;
+  readonly code: string;
+  constructor(
+    syscall: string,
+    command: string,
+    errno: number,
+    options?: { context?: string; hint?: string; cause?: unknown },
+  ) {
+    const code = errnoName(errno);
+    const hint = options?.hint ?? ERRNO_HINTS[code];
+    const prefix = options?.context ? `${options.context}: ` : "";
+    super(`${prefix}${code} from ${command}${hint ? ` (${hint})` : ""}`, { cause: options?.cause });
+    this.syscall = syscall;
+    this.command = command;
+    this.errno = errno;
+    this.code = code;
+  }
+}
+
+/** A bpf(2) command failed: `command` is its UAPI name (`"BPF_MAP_CREATE"`). */
+export class BpfError extends SyscallError {
+  constructor(command: string, errno: number, options?: { context?: string; hint?: string; cause?: unknown }) {
+    super("bpf", command, errno, options);
+  }
+}
+
+/** How many log lines a VerifierError's message shows. */
+const VERIFIER_TAIL_LINES = 8;
+
+/**
+ * The verifier refused a program. `log` holds every line of the verifier's log; the message
+ * shows the last lines and says how many were left out.
+ */
+export class VerifierError extends BpfError {
+  readonly log: readonly string[];
+  /** Whether the log buffer was too small for the whole log (the log is then the head). */
+  readonly truncated: boolean;
+  constructor(
+    command: string,
+    errno: number,
+    log: string,
+    options?: { context?: string; truncated?: boolean },
+  ) {
+    const lines = log.split("\n").map((l) => l.trimEnd()).filter((l) => l.length > 0);
+    const tail = lines.slice(-VERIFIER_TAIL_LINES);
+    const omitted = lines.length - tail.length;
+    const detail = tail.length
+      ? `\n${omitted > 0 ? `  (${omitted} earlier log lines omitted)\n` : ""}${tail.map((l) => `  ${l}`).join("\n")}`
+      : " (the kernel gave no verifier log)";
+    super(command, errno, { context: options?.context, hint: "verifier rejected the program" });
+    this.message += detail;
+    this.log = lines;
+    this.truncated = options?.truncated ?? false;
+  }
+}
+
+/** The running kernel lacks a feature. `feature` names it; `minKernel` when known ("5.8"). */
+export class NotSupportedError extends TsbpfError {
+  readonly feature: string;
+  readonly minKernel?: string;
+  constructor(feature: string, options?: { minKernel?: string; detail?: string; cause?: unknown }) {
+    const since = options?.minKernel ? ` (requires Linux ${options.minKernel} or later)` : "";
+    super(`${feature} is not supported by this kernel${since}${options?.detail ? `: ${options.detail}` : ""}`, {
+      cause: options?.cause,
+    });
+    this.feature = feature;
+    this.minKernel = options?.minKernel;
+  }
+}
+
+/** An object (map, program, link, fd) was used after it was closed. */
+export class ClosedError extends TsbpfError {
+  constructor(what: string) {
+    super(`${what} is closed: it cannot be used after close() or dispose`);
+  }
+}
+
+/**
+ * Input that tsbpf parses (ELF, BTF, instructions, assembler text) is malformed.
+ * `offset` is a byte offset (binary input) when known; `line`/`column` for text input.
+ */
+export class ParseError extends TsbpfError {
+  readonly offset?: number;
+  readonly line?: number;
+  readonly column?: number;
+  constructor(message: string, where?: { offset?: number; line?: number; column?: number; cause?: unknown }) {
+    super(message, { cause: where?.cause });
+    this.offset = where?.offset;
+    this.line = where?.line;
+    this.column = where?.column;
+  }
+}
+
+function hasBrand(e: unknown, names: readonly string[]): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const brand = (e as Record<symbol, unknown>)[BRAND];
+  return typeof brand === "string" && names.includes(brand);
+}
+
+/** Whether `e` is any tsbpf error, from this or another copy of the library. */
+export function isTsbpfError(e: unknown): e is TsbpfError {
+  return typeof e === "object" && e !== null && typeof (e as Record<symbol, unknown>)[BRAND] === "string";
+}
+export function isSyscallError(e: unknown): e is SyscallError {
+  return hasBrand(e, ["SyscallError", "BpfError", "VerifierError"]);
+}
+export function isBpfError(e: unknown): e is BpfError {
+  return hasBrand(e, ["BpfError", "VerifierError"]);
+}
+export function isVerifierError(e: unknown): e is VerifierError {
+  return hasBrand(e, ["VerifierError"]);
+}
+export function isNotSupportedError(e: unknown): e is NotSupportedError {
+  return hasBrand(e, ["NotSupportedError"]);
+}
+export function isClosedError(e: unknown): e is ClosedError {
+  return hasBrand(e, ["ClosedError"]);
+}
+export function isParseError(e: unknown): e is ParseError {
+  return hasBrand(e, ["ParseError"]);
+}

@@ -1,0 +1,121 @@
+/**
+ * The koffi bindings to libc. This file and the rest of `src/sys/` are the only code in tsbpf
+ * that imports koffi. Prototypes are fixed-arity: a variadic declaration costs about 3x per call.
+ */
+import koffi from "koffi";
+import { SyscallError } from "../errors.js";
+
+const libc = koffi.load("libc.so.6");
+
+/** `syscall(nr, a, b, c)`: three arguments cover bpf(2), ioctl(2) and most others. */
+export const syscall3 = libc.func("long syscall(long, long, long, long)") as (
+  nr: number, a: number, b: number, c: number,
+) => number;
+
+/** `syscall(nr, a, b, c, d, e)`: for perf_event_open(2) and friends. */
+export const syscall5 = libc.func("syscall", "long", ["long", "long", "long", "long", "long", "long"]) as (
+  nr: number, a: number, b: number, c: number, d: number, e: number,
+) => number;
+
+const mmapRaw = libc.func("void *mmap(void *, size_t, int, int, int, long)") as (
+  addr: unknown, len: number, prot: number, flags: number, fd: number, off: number,
+) => unknown;
+const munmapRaw = libc.func("int munmap(void *, size_t)") as (addr: unknown, len: number) => number;
+
+/** The calling thread's errno after the last koffi call. */
+export function errno(): number {
+  return koffi.errno();
+}
+
+/** x86_64 system call numbers tsbpf uses (facts from the kernel's syscall table). */
+export const SYS = {
+  read: 0,
+  write: 1,
+  close: 3,
+  ioctl: 16,
+  getpid: 39,
+  socket: 41,
+  sendto: 44,
+  recvfrom: 45,
+  bind: 49,
+  getsockname: 51,
+  setsockopt: 54,
+  getsockopt: 55,
+  fcntl: 72,
+  getrlimit: 97,
+  gettid: 186,
+  epoll_wait: 232,
+  epoll_ctl: 233,
+  openat: 257,
+  perf_event_open: 298,
+  prlimit64: 302,
+  setns: 308,
+  bpf: 321,
+  epoll_create1: 291,
+} as const;
+
+/** Protection and flag bits for mmap(2). */
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 1;
+export const MAP_PRIVATE = 2;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+
+/** A region mapped with mmap(2): its address, length and a JS view over it. */
+export interface Mapping {
+  readonly address: number;
+  readonly length: number;
+  readonly buffer: ArrayBuffer;
+  readonly pointer: unknown;
+}
+
+/** mmap(2) a file descriptor (or anonymous memory with fd -1). Throws SyscallError. */
+export function mmap(length: number, prot: number, flags: number, fd: number, offset = 0, addr = 0): Mapping {
+  const p = mmapRaw(addr === 0 ? null : koffi.as(addr as never, "void *"), length, prot, flags, fd, offset);
+  const address = Number(koffi.address(p));
+  if (address === -1 || address === 0xffffffffffffffff || address > Number.MAX_SAFE_INTEGER) {
+    throw new SyscallError("mmap", "mmap", errno(), { context: `mmap of ${length} bytes (fd ${fd})` });
+  }
+  return { address, length, buffer: koffi.view(p, length), pointer: p };
+}
+
+/** munmap(2) a mapping. The mapping's buffer must not be used afterwards. */
+export function munmap(m: Mapping): void {
+  if (munmapRaw(m.pointer, m.length) !== 0) {
+    throw new SyscallError("munmap", "munmap", errno());
+  }
+}
+
+/** close(2). Returns errno (0 on success) rather than throwing: closing is best effort. */
+export function closeFd(fd: number): number {
+  return syscall3(SYS.close, fd, 0, 0) === 0 ? 0 : errno();
+}
+
+/** Memory allocated outside the JS heap: a stable address and a view over it. */
+export class NativeMemory {
+  readonly address: number;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly length: number;
+  readonly #pointer: unknown;
+  constructor(length: number) {
+    // Off-heap Node buffers never move, so their address can be written into bpf_attr.
+    const buf = Buffer.allocUnsafeSlow(Math.max(length, 8));
+    buf.fill(0);
+    this.#pointer = buf;
+    this.length = length;
+    this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, length);
+    this.view = new DataView(buf.buffer, buf.byteOffset, length);
+    this.address = Number(koffi.address(buf));
+  }
+}
+
+/**
+ * The address of an ArrayBufferView whose memory is off the JS heap (a NativeMemory view, an
+ * mmap view, or a Buffer from `allocUnsafeSlow`). Small typed arrays live on the JS heap and can
+ * move: copy them into NativeMemory first.
+ */
+export function addressOf(view: ArrayBufferView): number {
+  return Number(koffi.address(view));
+}

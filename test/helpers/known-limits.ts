@@ -1,0 +1,18 @@
+/**
+ * Every feature that this machine's kernel refuses, in one place, with the reason and the exact
+ * error seen here (shared/KERNEL.md). Tests for these kinds assert that exact error.
+ */
+export const KNOWN_LIMITS = {
+  kprobes: {
+    reason: "CONFIG_KPROBES is off on this kernel: no kprobe PMU, no kprobe_events",
+  },
+  kprobeMulti: {
+    reason: "CONFIG_KPROBES is off: BPF_LINK_CREATE of kprobe_multi gives EOPNOTSUPP",
+    errno: "EOPNOTSUPP",
+  },
+  trampolines: {
+    reason:
+      "this machine's sandbox refuses fentry/fexit/fmod_ret/lsm/lsm_cgroup/freplace at BPF_PROG_LOAD with EPERM and an empty log (the kernel supports them)",
+    errno: "EPERM",
+  },
+} as const;
