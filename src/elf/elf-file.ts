@@ -201,7 +201,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       ? {
           name: r.u32(at),
           type: r.u32(at + 4),
-          flags: r.u32(at + 8),
+          flags: Number(r.u64(at + 8) & 0xffffffffn),
           addr: r.u64n(at + 16, "sh_addr", true),
           offset: r.u64n(at + 24, "sh_offset"),
           size: r.u64n(at + 32, "sh_size"),
