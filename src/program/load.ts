@@ -1,0 +1,178 @@
+/**
+ * The BPF_PROG_LOAD policy: validate a spec, resolve its references, load without a log, and on
+ * failure load again with a log that grows until the whole verifier log fits. EAGAIN (the
+ * verifier was interrupted) is retried.
+ */
+import type { Instruction } from "../asm/instruction.js";
+import { encodeInstructions } from "../asm/encoding.js";
+import { BpfError, VerifierError } from "../errors.js";
+import { Fd } from "../sys/fd.js";
+import { NativeMemory } from "../sys/libc.js";
+import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
+import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "./program-spec.js";
+import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "./program-type.js";
+import { resolveReferences } from "./resolve-references.js";
+
+/** Something that is, or has, a map's fd: a `BpfMap`, an fd number, or an object with `fd`. */
+export type MapFdLike = number | { readonly fd: number | { readonly value: number } };
+
+/** Options of `Program.load`. */
+export interface ProgramLoadOptions {
+  /** Maps that `ld_imm64` instructions refer to by name (`reference: { kind: "map", name }`). */
+  maps?: Readonly<Record<string, MapFdLike>>;
+  /** The loaded BTF that `spec.btf`'s func/line info refers to: its fd, or an object with `fd`. */
+  btf?: MapFdLike;
+  /**
+   * Verifier log level for the first load (1 = basic, 2 = verbose, 4 = stats; may be OR-ed). When
+   * set, the log of a successful load is kept in `Program.verifierLog`. Unset: no log unless
+   * the load fails.
+   */
+  logLevel?: number;
+  /** First size of the log buffer in bytes; it grows until the whole log fits. Default 64 KiB. */
+  logSize?: number;
+}
+
+const LOAD_KEYS = new Set(["maps", "btf", "logLevel", "logSize"]);
+const EAGAIN = 11;
+const ENOSPC = 28;
+const EAGAIN_RETRIES = 10;
+const DEFAULT_LOG_SIZE = 64 * 1024;
+
+/** What loadProgram made: the fd (caller owns it), the kernel name, type, and the log if kept. */
+export interface LoadedProgram {
+  fd: Fd;
+  name: string;
+  type: ProgramTypeName | number;
+  typeNumber: number;
+  log?: string;
+}
+
+function fdOf(x: MapFdLike, what: string): number {
+  if (typeof x === "number") {
+    if (!Number.isInteger(x) || x < 0) throw new RangeError(`${what}: invalid fd ${x}`);
+    return x;
+  }
+  if (typeof x !== "object" || x === null || !("fd" in x)) throw new TypeError(`${what}: expected an fd or an object with an fd`);
+  const fd = x.fd;
+  const n = typeof fd === "number" ? fd : fd.value; // .value throws ClosedError for a closed Fd
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${what}: invalid fd ${n}`);
+  return n;
+}
+
+function optionalU32(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`${what} must be a u32, got ${String(value)}`);
+  }
+  return value;
+}
+
+function readLog(buffer: NativeMemory): string {
+  const end = buffer.bytes.indexOf(0);
+  return Buffer.from(buffer.bytes.subarray(0, end < 0 ? buffer.length : end)).toString("utf8");
+}
+
+function describe(spec: ProgramSpec): string {
+  return spec.name ? `program "${spec.name}"` : "program";
+}
+
+/** Turn a spec into the plain attr values, validating every field first. */
+function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string): { attr: ProgLoadAttr; typeNumber: number } {
+  if (typeof spec !== "object" || spec === null) throw new TypeError("Program.load: spec must be a ProgramSpec object");
+  checkSpecKeys(spec);
+  for (const key of Object.keys(options)) {
+    if (!LOAD_KEYS.has(key)) throw new TypeError(`${what}: load: unknown option ${JSON.stringify(key)} (known: ${[...LOAD_KEYS].join(", ")})`);
+  }
+  const typeNumber = programTypeNumber(spec.type);
+  if (!Array.isArray(spec.instructions) || spec.instructions.length === 0) {
+    throw new TypeError(`${what}: instructions must be a non-empty array`);
+  }
+  if (spec.name !== undefined && typeof spec.name !== "string") throw new TypeError(`${what}: name must be a string`);
+  if (spec.license !== undefined && (typeof spec.license !== "string" || spec.license.includes("\0"))) {
+    throw new TypeError(`${what}: license must be a string without NUL bytes`);
+  }
+  if (spec.attachTarget !== undefined && spec.attachBtfObjFd !== undefined) {
+    throw new TypeError(`${what}: attachTarget and attachBtfObjFd share one kernel field: give one of them`);
+  }
+  const maps = options.maps ?? {};
+  if (typeof maps !== "object" || maps === null) throw new TypeError(`${what}: options.maps must be an object`);
+  const insns: Instruction[] = resolveReferences(
+    spec.instructions,
+    (name) => (Object.hasOwn(maps, name) ? fdOf(maps[name], `${what}: map "${name}"`) : undefined),
+    what,
+  );
+  const attr: ProgLoadAttr = {
+    progType: typeNumber,
+    insns: encodeInstructions(insns),
+    license: spec.license ?? "GPL",
+    name: spec.name !== undefined ? kernelProgramName(spec.name) : undefined,
+    kernVersion: optionalU32(spec.kernelVersion, `${what}: kernelVersion`),
+    progFlags: optionalU32(spec.flags, `${what}: flags`),
+    ifindex: optionalU32(spec.ifindex, `${what}: ifindex`),
+    expectedAttachType: spec.expectedAttachType === undefined ? undefined : attachTypeNumber(spec.expectedAttachType),
+    attachBtfId: optionalU32(spec.attachBtfId, `${what}: attachBtfId`),
+    attachFd: spec.attachTarget !== undefined
+      ? fdOf(spec.attachTarget, `${what}: attachTarget`)
+      : optionalU32(spec.attachBtfObjFd, `${what}: attachBtfObjFd`),
+  };
+  const btf = spec.btf;
+  if (btf !== undefined && (btf.funcInfo?.length || btf.lineInfo?.length)) {
+    if (options.btf === undefined) {
+      throw new TypeError(`${what}: spec.btf has func/line info but no loaded BTF was given (options.btf)`);
+    }
+    attr.btfFd = fdOf(options.btf, `${what}: btf`);
+    attr.funcInfo = btf.funcInfo;
+    attr.funcInfoRecSize = optionalU32(btf.funcInfoRecSize, `${what}: btf.funcInfoRecSize`);
+    attr.lineInfo = btf.lineInfo;
+    attr.lineInfoRecSize = optionalU32(btf.lineInfoRecSize, `${what}: btf.lineInfoRecSize`);
+  } else if (options.btf !== undefined) {
+    attr.btfFd = fdOf(options.btf, `${what}: btf`);
+  }
+  return { attr, typeNumber };
+}
+
+/** One load, retried while the kernel answers EAGAIN. */
+function loadOnce(attr: ProgLoadAttr): ReturnType<typeof progLoad> {
+  let r = progLoad(attr);
+  for (let i = 0; i < EAGAIN_RETRIES && r.fd < 0 && r.errno === EAGAIN; i++) r = progLoad(attr);
+  return r;
+}
+
+/**
+ * Load `spec` into the kernel. Returns an owned Fd (the caller closes it). Throws TypeError /
+ * RangeError for a bad spec (before any syscall), VerifierError with the whole log when the
+ * verifier refuses the program, BpfError when the kernel refuses it without a log (EPERM,
+ * EINVAL for an unknown type…).
+ */
+export function loadProgram(spec: ProgramSpec, options: ProgramLoadOptions = {}): LoadedProgram {
+  const what = describe(spec);
+  const { attr, typeNumber } = buildAttr(spec, options, what);
+  const type = programTypeName(typeNumber) ?? typeNumber;
+  const name = attr.name ?? "";
+  const logLevel = optionalU32(options.logLevel, `${what}: logLevel`);
+  let logSize = optionalU32(options.logSize, `${what}: logSize`) ?? DEFAULT_LOG_SIZE;
+  if (logSize < 128 || logSize > MAX_LOG_SIZE) throw new RangeError(`${what}: logSize must be between 128 and ${MAX_LOG_SIZE}`);
+
+  if (logLevel === undefined || logLevel === 0) {
+    const r = loadOnce(attr);
+    if (r.fd >= 0) return { fd: new Fd(r.fd, what), name, type, typeNumber };
+  }
+
+  // Load (again) with a log, growing the buffer until the whole log fits.
+  const level = logLevel || 1;
+  for (;;) {
+    const buffer = new NativeMemory(logSize);
+    const r = loadOnce({ ...attr, log: { level, buffer } });
+    const log = readLog(buffer);
+    const needMore = r.fd < 0 && r.errno === ENOSPC && (r.logTrueSize > logSize || r.logTrueSize === 0);
+    if (needMore && logSize < MAX_LOG_SIZE) {
+      // log_true_size (6.4+) says exactly how much; older kernels only say it did not fit.
+      logSize = Math.min(MAX_LOG_SIZE, r.logTrueSize > logSize ? r.logTrueSize : logSize * 4);
+      continue;
+    }
+    if (r.fd >= 0) return { fd: new Fd(r.fd, what), name, type, typeNumber, log: logLevel ? log : undefined };
+    const context = `${what}: load`;
+    if (log.trim().length === 0) throw new BpfError("BPF_PROG_LOAD", r.errno, { context });
+    throw new VerifierError("BPF_PROG_LOAD", r.errno, log, { context, truncated: needMore });
+  }
+}

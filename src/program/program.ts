@@ -1,0 +1,192 @@
+/**
+ * `Program`: a program loaded into the kernel. It owns one Fd; closing it unloads the program
+ * unless it is pinned, attached, or held by another fd.
+ */
+import { Fd } from "../sys/fd.js";
+import { BPF_F_RDONLY, getFdById, objGet, objPin } from "../sys/obj.js";
+import { enableStats, progBindMap } from "../sys/prog-attr.js";
+import { readProgramInfo, type ProgramInfo } from "./info.js";
+import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
+import type { ProgramSpec } from "./program-spec.js";
+import { programTypeNumber, type ProgramTypeName } from "./program-type.js";
+import { TestRunner, type RunOptions, type RunResult } from "./test-run.js";
+
+/** Options of `Program.open` (a pinned program). */
+export interface ProgramOpenOptions {
+  /** Open read-only (BPF_F_RDONLY) or write-only (BPF_F_WRONLY); default read-write. */
+  readonly?: boolean;
+}
+
+/**
+ * While this handle is open, the kernel counts every program's run time and run count
+ * (`ProgramInfo.runTimeNs` / `runCount`). Close it to stop counting (counting costs a little
+ * per run).
+ */
+export class StatsHandle implements Disposable {
+  readonly #fd: Fd;
+  /** @internal */
+  constructor(fd: Fd) {
+    this.#fd = fd;
+  }
+  get closed(): boolean {
+    return this.#fd.closed;
+  }
+  /** Stop counting (when no other handle is open). Idempotent. */
+  close(): void {
+    this.#fd.close();
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function mapFd(map: MapFdLike): number {
+  if (typeof map === "number") return map;
+  return typeof map.fd === "number" ? map.fd : map.fd.value;
+}
+
+/** A program loaded into the kernel. */
+export class Program implements Disposable {
+  readonly #fd: Fd;
+  #runner: TestRunner | undefined;
+  /** The name the kernel keeps (at most 15 bytes), "" when loaded without one. */
+  readonly name: string;
+  /** Program type by name, or its number when this library does not know it. */
+  readonly type: ProgramTypeName | number;
+  /** The verifier's log of the load, when `logLevel` was given to `Program.load`. */
+  readonly verifierLog?: string;
+
+  private constructor(fd: Fd, name: string, type: ProgramTypeName | number, verifierLog?: string) {
+    this.#fd = fd;
+    this.name = name;
+    this.type = type;
+    if (verifierLog !== undefined) this.verifierLog = verifierLog;
+  }
+
+  /**
+   * Load a program from its spec (BPF_PROG_LOAD). `options.maps` gives the maps that
+   * instructions refer to by name. Loads without a log first; if the kernel refuses, loads
+   * again with a log that grows until it holds the whole log. The caller owns the Program and
+   * closes it. Min kernel 3.18 (name 4.15, attach fields 5.5). Throws TypeError/RangeError for
+   * a bad spec (before any syscall), VerifierError (whole log in `.log`), BpfError (EPERM for
+   * lack of privilege, EINVAL for a type or flag the kernel does not know, E2BIG…).
+   */
+  static load(spec: ProgramSpec, options?: ProgramLoadOptions): Program {
+    const loaded = loadProgram(spec, options ?? {});
+    return new Program(loaded.fd, loaded.name, loaded.type, loaded.log);
+  }
+
+  /**
+   * Open a program pinned at `path` on bpffs (BPF_OBJ_GET). The caller owns the new Program;
+   * the pin stays. Min kernel 4.4. Throws BpfError (ENOENT when nothing is pinned there,
+   * EINVAL when it is not a program).
+   */
+  static open(path: string, options?: ProgramOpenOptions): Program {
+    if (options !== undefined) {
+      for (const key of Object.keys(options)) {
+        if (key !== "readonly") throw new TypeError(`Program.open: unknown option ${JSON.stringify(key)}`);
+      }
+    }
+    const fd = objGet(path, options?.readonly ? BPF_F_RDONLY : 0, "program");
+    return Program.#adopt(fd, `pinned program ${path}`);
+  }
+
+  /**
+   * Open a loaded program by its id (BPF_PROG_GET_FD_BY_ID). The caller owns the new Program.
+   * Min kernel 4.13. Throws BpfError (ENOENT when no program has this id).
+   */
+  static fromId(id: number): Program {
+    return Program.#adopt(getFdById("prog", id), `program id ${id}`);
+  }
+
+  /**
+   * Take ownership of an fd that refers to a program (e.g. one inherited from another process).
+   * The Program closes it. Throws BpfError when the fd is not a program.
+   */
+  static fromFd(fd: number): Program {
+    return Program.#adopt(new Fd(fd, "program"), `program fd ${fd}`);
+  }
+
+  static #adopt(fd: Fd, what: string): Program {
+    try {
+      const info = readProgramInfo(fd, what);
+      return new Program(fd, info.name, info.type);
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Turn on run-time statistics for all programs (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME) until
+   * the handle is closed. Min kernel 5.8. Throws BpfError.
+   */
+  static enableStats(): StatsHandle {
+    return new StatsHandle(enableStats());
+  }
+
+  /** The program's fd number. Throws ClosedError once closed. */
+  get fd(): number {
+    return this.#fd.value;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#fd.closed;
+  }
+
+  /**
+   * Run the program once (or `repeat` times) on the given data/context with
+   * BPF_PROG_TEST_RUN, without attaching it. Buffers are reused between calls. Min kernel 4.12
+   * (ctx 5.2, cpu 5.10, batchSize 5.18). Throws BpfError (EINVAL for options the program type
+   * does not take, ENOTSUPP for types without test run), ClosedError.
+   */
+  run(options?: RunOptions): RunResult {
+    const fd = this.#fd.value;
+    if (this.#runner === undefined) {
+      this.#runner = new TestRunner(typeof this.type === "number" ? this.type : programTypeNumber(this.type), this.#what());
+    }
+    return this.#runner.run(fd, options);
+  }
+
+  /** Read the program's info (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */
+  info(): ProgramInfo {
+    return readProgramInfo(this.#fd, this.#what());
+  }
+
+  /**
+   * Pin the program at `path` on bpffs (BPF_OBJ_PIN): it stays loaded after every fd is
+   * closed, until the pin is removed (`fs.unlinkSync(path)`). Names must not contain dots.
+   * Throws BpfError (EEXIST, EPERM off bpffs, ENOENT for a missing directory), ClosedError.
+   */
+  pin(path: string): void {
+    objPin(this.#fd, path, this.#what());
+  }
+
+  /**
+   * Keep `map` alive as long as this program, even though no instruction refers to it
+   * (BPF_PROG_BIND_MAP), e.g. a metadata map. Min kernel 5.10. Throws BpfError, ClosedError.
+   */
+  bindMap(map: MapFdLike): void {
+    progBindMap(this.#fd.value, mapFd(map), `${this.#what()}: bind map`);
+  }
+
+  /** A second, independent Program for the same kernel program (a dup of the fd). */
+  clone(): Program {
+    return new Program(this.#fd.dup(), this.name, this.type);
+  }
+
+  /** Close the program's fd. The kernel unloads it when nothing else holds it. Idempotent. */
+  close(): void {
+    this.#fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #what(): string {
+    return this.name ? `program "${this.name}"` : "program";
+  }
+}
+

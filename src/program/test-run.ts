@@ -1,0 +1,226 @@
+/**
+ * BPF_PROG_TEST_RUN for one program: options, results, and a runner that keeps its attr and
+ * its data/ctx buffers in native memory between calls, so a run in a loop allocates only its
+ * result.
+ */
+import { BpfError } from "../errors.js";
+import { NativeMemory } from "../sys/libc.js";
+import { BPF_F_TEST_RUN_ON_CPU, TestRunAttr } from "../sys/prog-attr.js";
+
+/** Options of `Program.run`. Every field is optional. */
+export interface RunOptions {
+  /** Packet or input data (`data_in`): an Ethernet frame for XDP/skb programs. */
+  data?: Uint8Array;
+  /**
+   * Whether to return the data after the run, or how many bytes to make room for. Defaults to
+   * true when `data` is given, with room for `data.length + 4096` bytes (a program may grow the
+   * packet). Pass a `Uint8Array` to have the output copied into it (no allocation per run).
+   */
+  dataOut?: boolean | number | Uint8Array;
+  /** Context in (`ctx_in`): e.g. a `struct xdp_md`, `struct __sk_buff`, or a syscall program's argument struct. */
+  ctx?: Uint8Array;
+  /**
+   * Whether to return the context after the run (`ctx_out`), or how many bytes to make room
+   * for (default: `ctx.length`). Defaults to false. Syscall programs always give their context
+   * back (the kernel writes it over `ctx_in`), so leave this unset for them.
+   */
+  ctxOut?: boolean | number;
+  /** Run the program this many times (the kernel reports the mean duration). 0 or unset runs once. Syscall programs reject it. */
+  repeat?: number;
+  /** `BPF_F_TEST_*` flags (see `TestRunFlags`). */
+  flags?: number;
+  /** Run on this CPU (sets BPF_F_TEST_RUN_ON_CPU). Linux 5.10; raw_tracepoint programs only. */
+  cpu?: number;
+  /** Frames per batch for XDP live frames mode (BPF_F_TEST_XDP_LIVE_FRAMES). Linux 5.18. */
+  batchSize?: number;
+}
+
+/** What a test run gave back. */
+export interface RunResult {
+  /** The program's return value (u32: an XDP action, a TC verdict, a socket filter length…). */
+  retval: number;
+  /** Mean duration of one run in ns, as the kernel measured it (0 for program types it does not time). */
+  durationNs: number;
+  /** The data after the run, when asked for (a fresh copy, or a view into `dataOut` when it was a buffer). */
+  data?: Uint8Array;
+  /** The context after the run, when asked for (always for syscall programs given a ctx). */
+  ctx?: Uint8Array;
+}
+
+/** `BPF_F_TEST_*` flags of BPF_PROG_TEST_RUN, by name. */
+export const TestRunFlags = {
+  /** BPF_F_TEST_RUN_ON_CPU: run on `cpu` (set for you when `cpu` is given). */
+  runOnCpu: 1 << 0,
+  /** BPF_F_TEST_XDP_LIVE_FRAMES: send XDP frames for real (XDP_TX/REDIRECT act). Linux 5.18. */
+  xdpLiveFrames: 1 << 1,
+  /** BPF_F_TEST_SKB_CHECKSUM_COMPLETE: give skb programs CHECKSUM_COMPLETE. Linux 6.6. */
+  skbChecksumComplete: 1 << 2,
+} as const;
+
+const RUN_KEYS = new Set(["data", "dataOut", "ctx", "ctxOut", "repeat", "flags", "cpu", "batchSize"]);
+const EXTRA_DATA_OUT = 4096;
+const ENOSPC = 28;
+const EINVAL = 22;
+const ENOTSUPP = 524;
+const EOPNOTSUPP = 95;
+const SYSCALL_PROG_TYPE = 31;
+
+function u32(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`run: ${name} must be a u32, got ${String(value)}`);
+  }
+  return value;
+}
+
+function bytesOption(value: unknown, name: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`run: ${name} must be a Uint8Array`);
+  return value;
+}
+
+/** Native memory that grows (never shrinks) to fit what is copied in. */
+class Scratch {
+  mem: NativeMemory | undefined;
+  ensure(size: number): NativeMemory {
+    if (this.mem === undefined || this.mem.length < size) {
+      let n = 256;
+      while (n < size) n *= 2;
+      this.mem = new NativeMemory(n);
+    }
+    return this.mem;
+  }
+}
+
+/** Runs one program with BPF_PROG_TEST_RUN, reusing its buffers. Not for use by two threads. */
+export class TestRunner {
+  readonly #attr = new TestRunAttr();
+  readonly #dataIn = new Scratch();
+  readonly #dataOut = new Scratch();
+  readonly #ctxIn = new Scratch();
+  readonly #ctxOut = new Scratch();
+  readonly #progType: number;
+  readonly #what: string;
+
+  constructor(progType: number, what: string) {
+    this.#progType = progType;
+    this.#what = what;
+  }
+
+  /** Run the program behind `progFd` once with `options`. Throws BpfError, TypeError, RangeError. */
+  run(progFd: number, options?: RunOptions): RunResult {
+    let data: Uint8Array | undefined;
+    let ctx: Uint8Array | undefined;
+    let dataOutOpt: boolean | number | Uint8Array | undefined;
+    let ctxOutOpt: boolean | number | undefined;
+    let repeat = 0;
+    let flags = 0;
+    let cpu = 0;
+    let batchSize = 0;
+    if (options !== undefined) {
+      if (typeof options !== "object" || options === null) throw new TypeError("run: options must be an object");
+      for (const key in options) {
+        if (!RUN_KEYS.has(key)) throw new TypeError(`run: unknown option ${JSON.stringify(key)} (known: ${[...RUN_KEYS].join(", ")})`);
+      }
+      if (options.data !== undefined) data = bytesOption(options.data, "data");
+      if (options.ctx !== undefined) ctx = bytesOption(options.ctx, "ctx");
+      dataOutOpt = options.dataOut;
+      ctxOutOpt = options.ctxOut;
+      if (options.repeat !== undefined) repeat = u32(options.repeat, "repeat");
+      if (options.flags !== undefined) flags = u32(options.flags, "flags");
+      if (options.cpu !== undefined) {
+        cpu = u32(options.cpu, "cpu");
+        flags |= BPF_F_TEST_RUN_ON_CPU;
+      }
+      if (options.batchSize !== undefined) batchSize = u32(options.batchSize, "batchSize");
+    }
+
+    let dataIn = 0;
+    let dataInSize = 0;
+    if (data !== undefined && data.length > 0) {
+      const m = this.#dataIn.ensure(data.length);
+      m.bytes.set(data);
+      dataIn = m.address;
+      dataInSize = data.length;
+    }
+    let dataOut = 0;
+    let dataOutCap = 0;
+    let dataOutTarget: Uint8Array | undefined;
+    let dataOutMem: NativeMemory | undefined;
+    if (dataOutOpt === undefined ? data !== undefined : dataOutOpt !== false) {
+      if (dataOutOpt instanceof Uint8Array) {
+        dataOutTarget = dataOutOpt;
+        dataOutCap = dataOutOpt.length;
+      } else if (typeof dataOutOpt === "number") {
+        dataOutCap = u32(dataOutOpt, "dataOut");
+      } else if (dataOutOpt === undefined || dataOutOpt === true) {
+        dataOutCap = dataInSize + EXTRA_DATA_OUT;
+      } else {
+        throw new TypeError("run: dataOut must be a boolean, a byte count or a Uint8Array");
+      }
+      dataOutMem = this.#dataOut.ensure(dataOutCap);
+      dataOut = dataOutMem.address;
+    }
+    let ctxIn = 0;
+    let ctxInSize = 0;
+    let ctxInMem: NativeMemory | undefined;
+    if (ctx !== undefined && ctx.length > 0) {
+      ctxInMem = this.#ctxIn.ensure(ctx.length);
+      ctxInMem.bytes.set(ctx);
+      ctxIn = ctxInMem.address;
+      ctxInSize = ctx.length;
+    }
+    let ctxOut = 0;
+    let ctxOutCap = 0;
+    let ctxOutMem: NativeMemory | undefined;
+    if (ctxOutOpt !== undefined && ctxOutOpt !== false) {
+      if (typeof ctxOutOpt === "number") ctxOutCap = u32(ctxOutOpt, "ctxOut");
+      else if (ctxOutOpt === true) ctxOutCap = ctxInSize;
+      else throw new TypeError("run: ctxOut must be a boolean or a byte count");
+      if (ctxOutCap > 0) {
+        ctxOutMem = this.#ctxOut.ensure(ctxOutCap);
+        ctxOut = ctxOutMem.address;
+      }
+    }
+
+    const attr = this.#attr;
+    attr.set(progFd, dataIn, dataInSize, dataOut, dataOutCap, ctxIn, ctxInSize, ctxOut, ctxOutCap, repeat, flags, cpu, batchSize);
+    const r = attr.call();
+    if (r < 0) throw this.#error(-r, dataOutCap, ctxOutCap);
+
+    const result: RunResult = { retval: attr.retval, durationNs: attr.duration };
+    if (dataOutMem !== undefined) {
+      const n = Math.min(attr.dataSizeOut, dataOutCap);
+      if (dataOutTarget !== undefined) {
+        dataOutTarget.set(dataOutMem.bytes.subarray(0, n));
+        result.data = dataOutTarget.subarray(0, n);
+      } else {
+        result.data = dataOutMem.bytes.slice(0, n);
+      }
+    }
+    if (ctxOutMem !== undefined) {
+      result.ctx = ctxOutMem.bytes.slice(0, Math.min(attr.ctxSizeOut, ctxOutCap));
+    } else if (ctxInMem !== undefined && this.#progType === SYSCALL_PROG_TYPE) {
+      // A syscall program's context is written back over ctx_in.
+      result.ctx = ctxInMem.bytes.slice(0, ctxInSize);
+    }
+    return result;
+  }
+
+  #error(code: number, dataOutCap: number, ctxOutCap: number): BpfError {
+    const context = `${this.#what}: test run`;
+    let hint: string | undefined;
+    if (code === ENOSPC) {
+      const needData = this.#attr.dataSizeOut;
+      const needCtx = this.#attr.ctxSizeOut;
+      hint = needData > dataOutCap
+        ? `the output data needs ${needData} bytes but dataOut has room for ${dataOutCap}: pass dataOut: ${needData}`
+        : `the output context needs ${needCtx} bytes but ctxOut has room for ${ctxOutCap}: pass ctxOut: ${needCtx}`;
+    } else if (code === EINVAL) {
+      hint = this.#progType === SYSCALL_PROG_TYPE
+        ? "syscall programs take only ctx: no data, dataOut, ctxOut, repeat, flags or batchSize"
+        : "check data size (XDP/skb need at least an Ethernet header), ctx layout, flags, cpu and batchSize for this program type";
+    } else if (code === ENOTSUPP || code === EOPNOTSUPP) {
+      hint = "this program type has no BPF_PROG_TEST_RUN support in this kernel";
+    }
+    return new BpfError("BPF_PROG_TEST_RUN", code, { context, hint });
+  }
+}

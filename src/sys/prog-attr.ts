@@ -1,0 +1,342 @@
+/**
+ * `bpf_attr` layouts for the program commands (BPF_PROG_LOAD, BPF_PROG_TEST_RUN,
+ * BPF_PROG_BIND_MAP, BPF_ENABLE_STATS) and the layout of `struct bpf_prog_info`, as of the
+ * Linux 6.18 UAPI (offsets checked against the running kernel's BTF).
+ *
+ * The functions here take plain numbers and byte arrays, copy what the kernel reads into native
+ * memory, and return raw results: policy (retrying, logs, error messages) lives in
+ * `src/program/`.
+ */
+import { BpfError } from "../errors.js";
+import { BpfCmd, bpfCall } from "./bpf.js";
+import { Fd } from "./fd.js";
+import { errno, NativeMemory, SYS, syscall3 } from "./libc.js";
+
+/** Byte offsets of the BPF_PROG_LOAD fields of `union bpf_attr` (Linux 6.18). */
+export const PROG_LOAD = {
+  prog_type: 0,
+  insn_cnt: 4,
+  insns: 8,
+  license: 16,
+  log_level: 24,
+  log_size: 28,
+  log_buf: 32,
+  kern_version: 40,
+  prog_flags: 44,
+  prog_name: 48, // char[16]
+  prog_ifindex: 64,
+  expected_attach_type: 68,
+  prog_btf_fd: 72,
+  func_info_rec_size: 76,
+  func_info: 80,
+  func_info_cnt: 88,
+  line_info_rec_size: 92,
+  line_info: 96,
+  line_info_cnt: 104,
+  attach_btf_id: 108,
+  attach_prog_fd: 112, // union with attach_btf_obj_fd
+  core_relo_cnt: 116,
+  fd_array: 120,
+  core_relos: 128,
+  core_relo_rec_size: 136,
+  log_true_size: 140,
+  prog_token_fd: 144,
+  fd_array_cnt: 148,
+  signature: 152,
+  signature_size: 160,
+  keyring_id: 164,
+  /** sizeof the PROG_LOAD part of bpf_attr in 6.18. */
+  size: 168,
+} as const;
+
+/** Byte offsets of the BPF_PROG_TEST_RUN fields (`attr.test`, Linux 6.18). */
+export const PROG_TEST_RUN = {
+  prog_fd: 0,
+  retval: 4,
+  data_size_in: 8,
+  data_size_out: 12,
+  data_in: 16,
+  data_out: 24,
+  repeat: 32,
+  duration: 36,
+  ctx_size_in: 40,
+  ctx_size_out: 44,
+  ctx_in: 48,
+  ctx_out: 56,
+  flags: 64,
+  cpu: 68,
+  batch_size: 72,
+  size: 80,
+} as const;
+
+/** Byte offsets of the BPF_PROG_BIND_MAP fields (Linux 5.10+). */
+export const PROG_BIND_MAP = { prog_fd: 0, map_fd: 4, flags: 8, size: 16 } as const;
+
+/** Byte offsets of `struct bpf_prog_info` (Linux 6.18, 232 bytes). */
+export const PROG_INFO = {
+  type: 0,
+  id: 4,
+  tag: 8, // u8[8]
+  jited_prog_len: 16,
+  xlated_prog_len: 20,
+  jited_prog_insns: 24,
+  xlated_prog_insns: 32,
+  load_time: 40,
+  created_by_uid: 48,
+  nr_map_ids: 52,
+  map_ids: 56,
+  name: 64, // char[16]
+  ifindex: 80,
+  gpl_compatible: 84, // bit 0
+  netns_dev: 88,
+  netns_ino: 96,
+  nr_jited_ksyms: 104,
+  nr_jited_func_lens: 108,
+  jited_ksyms: 112,
+  jited_func_lens: 120,
+  btf_id: 128,
+  func_info_rec_size: 132,
+  func_info: 136,
+  nr_func_info: 144,
+  nr_line_info: 148,
+  line_info: 152,
+  jited_line_info: 160,
+  nr_jited_line_info: 168,
+  line_info_rec_size: 172,
+  jited_line_info_rec_size: 176,
+  nr_prog_tags: 180,
+  prog_tags: 184,
+  run_time_ns: 192,
+  run_cnt: 200,
+  recursion_misses: 208,
+  verified_insns: 216,
+  attach_btf_obj_id: 220,
+  attach_btf_id: 224,
+  size: 232,
+} as const;
+
+/** `prog_flags` bits of BPF_PROG_LOAD. */
+export const BPF_F_STRICT_ALIGNMENT = 1 << 0;
+export const BPF_F_ANY_ALIGNMENT = 1 << 1;
+export const BPF_F_TEST_RND_HI32 = 1 << 2;
+export const BPF_F_TEST_STATE_FREQ = 1 << 3;
+export const BPF_F_SLEEPABLE = 1 << 4;
+export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
+export const BPF_F_XDP_DEV_BOUND_ONLY = 1 << 6;
+export const BPF_F_TEST_REG_INVARIANTS = 1 << 7;
+export const BPF_F_TOKEN_FD = 1 << 16;
+
+/** `flags` bits of BPF_PROG_TEST_RUN. */
+export const BPF_F_TEST_RUN_ON_CPU = 1 << 0;
+export const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
+export const BPF_F_TEST_SKB_CHECKSUM_COMPLETE = 1 << 2;
+
+/** `enum bpf_stats_type` for BPF_ENABLE_STATS. */
+export const BPF_STATS_RUN_TIME = 0;
+
+/** The largest log buffer the kernel accepts (`log_size` ≤ UINT_MAX >> 2). */
+export const MAX_LOG_SIZE = 0xffffffff >>> 2;
+
+/** What BPF_PROG_LOAD needs, as plain values; progLoad copies the bytes into native memory. */
+export interface ProgLoadAttr {
+  progType: number;
+  /** Encoded instructions, 8 bytes per slot. */
+  insns: Uint8Array;
+  license: string;
+  /** Program name, at most 15 bytes of [A-Za-z0-9_.]. */
+  name?: string;
+  kernVersion?: number;
+  progFlags?: number;
+  ifindex?: number;
+  expectedAttachType?: number;
+  btfFd?: number;
+  funcInfo?: Uint8Array;
+  funcInfoRecSize?: number;
+  lineInfo?: Uint8Array;
+  lineInfoRecSize?: number;
+  attachBtfId?: number;
+  /** attach_prog_fd, or attach_btf_obj_fd (the same field). */
+  attachFd?: number;
+  coreRelos?: Uint8Array;
+  coreReloRecSize?: number;
+  fdArray?: readonly number[];
+  tokenFd?: number;
+  /** A log buffer: the verifier writes its log here. */
+  log?: { level: number; buffer: NativeMemory };
+}
+
+/** What BPF_PROG_LOAD answered: an fd (`fd >= 0`) or an errno, and the log's true size. */
+export interface ProgLoadResult {
+  /** The new program's fd, or -1 on failure. */
+  fd: number;
+  /** errno on failure, 0 on success. */
+  errno: number;
+  /** `log_true_size`: bytes the whole log needs, with its NUL (Linux 6.4+; 0 before). */
+  logTrueSize: number;
+}
+
+function native(bytes: Uint8Array): NativeMemory {
+  const m = new NativeMemory(bytes.length);
+  m.bytes.set(bytes);
+  return m;
+}
+
+/**
+ * Call BPF_PROG_LOAD once with `a`. Never throws for a kernel refusal: the caller decides
+ * whether to retry with a log. The fd in the result is owned by the caller. Min kernel 3.18
+ * (each field has its own minimum; unknown non-zero fields give E2BIG on older kernels).
+ */
+export function progLoad(a: ProgLoadAttr): ProgLoadResult {
+  const attr = new NativeMemory(PROG_LOAD.size);
+  const v = attr.view;
+  // Keep every native buffer referenced until the syscall returns.
+  const keep: NativeMemory[] = [];
+  const insns = native(a.insns);
+  keep.push(insns);
+  const license = native(Buffer.from(`${a.license}\0`, "utf8"));
+  keep.push(license);
+  v.setUint32(PROG_LOAD.prog_type, a.progType, true);
+  v.setUint32(PROG_LOAD.insn_cnt, a.insns.length / 8, true);
+  v.setBigUint64(PROG_LOAD.insns, BigInt(insns.address), true);
+  v.setBigUint64(PROG_LOAD.license, BigInt(license.address), true);
+  if (a.log) {
+    v.setUint32(PROG_LOAD.log_level, a.log.level, true);
+    v.setUint32(PROG_LOAD.log_size, a.log.buffer.length, true);
+    v.setBigUint64(PROG_LOAD.log_buf, BigInt(a.log.buffer.address), true);
+    a.log.buffer.bytes[0] = 0;
+  }
+  v.setUint32(PROG_LOAD.kern_version, a.kernVersion ?? 0, true);
+  v.setUint32(PROG_LOAD.prog_flags, a.progFlags ?? 0, true);
+  if (a.name) {
+    const name = Buffer.from(a.name, "utf8").subarray(0, 15);
+    attr.bytes.set(name, PROG_LOAD.prog_name);
+  }
+  v.setUint32(PROG_LOAD.prog_ifindex, a.ifindex ?? 0, true);
+  v.setUint32(PROG_LOAD.expected_attach_type, a.expectedAttachType ?? 0, true);
+  v.setUint32(PROG_LOAD.prog_btf_fd, a.btfFd ?? 0, true);
+  if (a.funcInfo && a.funcInfo.length > 0) {
+    const rec = a.funcInfoRecSize ?? 8;
+    const m = native(a.funcInfo);
+    keep.push(m);
+    v.setUint32(PROG_LOAD.func_info_rec_size, rec, true);
+    v.setBigUint64(PROG_LOAD.func_info, BigInt(m.address), true);
+    v.setUint32(PROG_LOAD.func_info_cnt, Math.floor(a.funcInfo.length / rec), true);
+  }
+  if (a.lineInfo && a.lineInfo.length > 0) {
+    const rec = a.lineInfoRecSize ?? 16;
+    const m = native(a.lineInfo);
+    keep.push(m);
+    v.setUint32(PROG_LOAD.line_info_rec_size, rec, true);
+    v.setBigUint64(PROG_LOAD.line_info, BigInt(m.address), true);
+    v.setUint32(PROG_LOAD.line_info_cnt, Math.floor(a.lineInfo.length / rec), true);
+  }
+  v.setUint32(PROG_LOAD.attach_btf_id, a.attachBtfId ?? 0, true);
+  v.setUint32(PROG_LOAD.attach_prog_fd, a.attachFd ?? 0, true);
+  if (a.coreRelos && a.coreRelos.length > 0) {
+    const rec = a.coreReloRecSize ?? 16;
+    const m = native(a.coreRelos);
+    keep.push(m);
+    v.setUint32(PROG_LOAD.core_relo_cnt, Math.floor(a.coreRelos.length / rec), true);
+    v.setBigUint64(PROG_LOAD.core_relos, BigInt(m.address), true);
+    v.setUint32(PROG_LOAD.core_relo_rec_size, rec, true);
+  }
+  if (a.fdArray && a.fdArray.length > 0) {
+    const m = new NativeMemory(a.fdArray.length * 4);
+    a.fdArray.forEach((fd, i) => m.view.setInt32(i * 4, fd, true));
+    keep.push(m);
+    v.setBigUint64(PROG_LOAD.fd_array, BigInt(m.address), true);
+    // fd_array_cnt (6.15+) is left 0: with it the kernel binds every map in the array, which
+    // older kernels reject as an unknown field.
+  }
+  if (a.tokenFd !== undefined) v.setInt32(PROG_LOAD.prog_token_fd, a.tokenFd, true);
+  const r = syscall3(SYS.bpf, BpfCmd.BPF_PROG_LOAD, attr.address, PROG_LOAD.size);
+  const e = r < 0 ? errno() : 0;
+  const logTrueSize = v.getUint32(PROG_LOAD.log_true_size, true);
+  keep.length = 0;
+  return { fd: r < 0 ? -1 : r, errno: e, logTrueSize };
+}
+
+/**
+ * A preallocated BPF_PROG_TEST_RUN attr for one program: the hot path writes a few fields and
+ * calls bpf(2) with no allocation. Buffers passed in must be native memory.
+ */
+export class TestRunAttr {
+  readonly memory = new NativeMemory(PROG_TEST_RUN.size);
+  readonly view = this.memory.view;
+  readonly address = this.memory.address;
+
+  /**
+   * Set every input field. Addresses are native addresses (0 for none); sizes in bytes.
+   */
+  set(
+    progFd: number,
+    dataIn: number, dataSizeIn: number, dataOut: number, dataSizeOut: number,
+    ctxIn: number, ctxSizeIn: number, ctxOut: number, ctxSizeOut: number,
+    repeat: number, flags: number, cpu: number, batchSize: number,
+  ): void {
+    const v = this.view;
+    v.setUint32(0, progFd, true);
+    v.setUint32(4, 0, true);
+    v.setUint32(8, dataSizeIn, true);
+    v.setUint32(12, dataSizeOut, true);
+    // Addresses of user memory fit in 47 bits: two u32 writes avoid a BigInt per call.
+    v.setUint32(16, dataIn % 0x100000000, true);
+    v.setUint32(20, Math.floor(dataIn / 0x100000000), true);
+    v.setUint32(24, dataOut % 0x100000000, true);
+    v.setUint32(28, Math.floor(dataOut / 0x100000000), true);
+    v.setUint32(32, repeat, true);
+    v.setUint32(36, 0, true);
+    v.setUint32(40, ctxSizeIn, true);
+    v.setUint32(44, ctxSizeOut, true);
+    v.setUint32(48, ctxIn % 0x100000000, true);
+    v.setUint32(52, Math.floor(ctxIn / 0x100000000), true);
+    v.setUint32(56, ctxOut % 0x100000000, true);
+    v.setUint32(60, Math.floor(ctxOut / 0x100000000), true);
+    v.setUint32(64, flags, true);
+    v.setUint32(68, cpu, true);
+    v.setUint32(72, batchSize, true);
+  }
+
+  /** Call BPF_PROG_TEST_RUN; returns 0 or -errno (never throws). */
+  call(): number {
+    const r = syscall3(SYS.bpf, BpfCmd.BPF_PROG_TEST_RUN, this.address, PROG_TEST_RUN.size);
+    return r < 0 ? -errno() : 0;
+  }
+
+  get retval(): number {
+    return this.view.getUint32(PROG_TEST_RUN.retval, true);
+  }
+  get duration(): number {
+    return this.view.getUint32(PROG_TEST_RUN.duration, true);
+  }
+  get dataSizeOut(): number {
+    return this.view.getUint32(PROG_TEST_RUN.data_size_out, true);
+  }
+  get ctxSizeOut(): number {
+    return this.view.getUint32(PROG_TEST_RUN.ctx_size_out, true);
+  }
+}
+
+/**
+ * Bind a map to a program (BPF_PROG_BIND_MAP) so the map lives as long as the program, even
+ * if no instruction refers to it. Min kernel 5.10. Throws BpfError.
+ */
+export function progBindMap(progFd: number, mapFd: number, context?: string): void {
+  const attr = new NativeMemory(PROG_BIND_MAP.size);
+  attr.view.setUint32(PROG_BIND_MAP.prog_fd, progFd, true);
+  attr.view.setUint32(PROG_BIND_MAP.map_fd, mapFd, true);
+  bpfCall(BpfCmd.BPF_PROG_BIND_MAP, attr, PROG_BIND_MAP.size, context);
+}
+
+/**
+ * Turn on run-time statistics of every program (BPF_ENABLE_STATS with BPF_STATS_RUN_TIME):
+ * the kernel counts run_time_ns and run_cnt while the returned Fd is open. The caller owns and
+ * closes the Fd. Min kernel 5.8. Throws BpfError.
+ */
+export function enableStats(type = BPF_STATS_RUN_TIME): Fd {
+  const attr = new NativeMemory(8);
+  attr.view.setUint32(0, type, true);
+  const r = syscall3(SYS.bpf, BpfCmd.BPF_ENABLE_STATS, attr.address, 8);
+  if (r < 0) throw new BpfError("BPF_ENABLE_STATS", errno(), { context: "enable program run-time statistics" });
+  return new Fd(r, "stats");
+}
