@@ -45,6 +45,25 @@ export type { Reg, Operand, Target, Label, InstructionItem, AtomicOpName } from 
 // --- maps ---
 
 // --- programs ---
+export { Program, StatsHandle } from "./program/program.js";
+export type { ProgramOpenOptions } from "./program/program.js";
+export { ProgramFlags, kernelProgramName } from "./program/program-spec.js";
+export type { ProgramSpec, ProgramBtfInfo, ProgramFdLike } from "./program/program-spec.js";
+export type { ProgramLoadOptions, MapFdLike } from "./program/load.js";
+export { TestRunFlags } from "./program/test-run.js";
+export type { RunOptions, RunResult } from "./program/test-run.js";
+export type { ProgramInfo } from "./program/info.js";
+export {
+  PROGRAM_TYPES,
+  ATTACH_TYPES,
+  programTypeName,
+  attachTypeName,
+  programTypeNumber,
+  attachTypeNumber,
+  isProgramTypeName,
+  isAttachTypeName,
+} from "./program/program-type.js";
+export type { ProgramTypeName, AttachTypeName } from "./program/program-type.js";
 
 // --- elf / collection ---
 
