@@ -1,0 +1,667 @@
+/**
+ * `.BTF` reading: `parseBtf` checks the header and frames every type record once (kind, length,
+ * name), then `BtfSpec` decodes a type into a plain object only when it is asked for. Object
+ * BTF is small and is decoded (and so fully validated) at parse time; kernel BTF is parsed
+ * with `{ lazy: true }` so that opening vmlinux costs one pass over 5 MB and nothing more.
+ *
+ * Every malformed input ends in a ParseError carrying the byte offset: truncated headers or
+ * sections, unknown kinds, records running past the type section, string offsets outside the
+ * string table, type ids out of range. Nothing here follows references recursively, so
+ * reference loops cannot hang the reader (the helpers in query.ts bound their walks).
+ */
+import { ParseError } from "../errors.js";
+import type { ByteOrder } from "../asm/instruction.js";
+import { readCString } from "./strings.js";
+import {
+  BTF_KIND,
+  BTF_KIND_NAMES,
+  BTF_LINKAGE_NAMES,
+  type BtfKind,
+  type BtfMember,
+  type BtfType,
+  type BtfTypeOfKind,
+} from "./types.js";
+
+/** `BTF_MAGIC` as read in the file's own byte order. */
+export const BTF_MAGIC = 0xeb9f;
+/** Size of `struct btf_header` (version 1). */
+export const BTF_HEADER_SIZE = 24;
+/** The largest type id the kernel accepts (`BTF_MAX_TYPE`). */
+export const BTF_MAX_TYPE = 0x000fffff;
+
+/** Options of parseBtf. */
+export interface ParseBtfOptions {
+  /**
+   * The base BTF this blob is split from (kernel module BTF on top of vmlinux). Type ids and
+   * string offsets of the blob then continue after the base's.
+   */
+  base?: BtfSpec;
+  /**
+   * Decode types only when asked (default false). With false, every type is decoded at parse
+   * time, so every error surfaces from parseBtf; with true, framing errors still do, but a bad
+   * reference inside one type is reported when that type is first decoded.
+   */
+  lazy?: boolean;
+}
+
+const KNOWN_OPTIONS = new Set(["base", "lazy"]);
+
+/** Extra bytes after the 12-byte `struct btf_type` for each kind, given vlen. */
+function extraSize(kind: number, vlen: number): number {
+  switch (kind) {
+    case 1: // int
+    case 14: // var
+    case 17: // decl_tag
+      return 4;
+    case 3: // array
+      return 12;
+    case 4: // struct
+    case 5: // union
+    case 15: // datasec
+    case 19: // enum64
+      return vlen * 12;
+    case 6: // enum
+    case 13: // func_proto
+      return vlen * 8;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Parsed BTF: a type section and a string table, queried by id, by name and by kind.
+ *
+ * Returned type objects are cached and shared between callers: treat them as read-only and copy
+ * before editing (the fix-ups in fixup.ts return new objects). Pure: no kernel needed.
+ */
+export class BtfSpec implements Iterable<BtfType> {
+  /** Byte order of the blob. */
+  readonly byteOrder: ByteOrder;
+  /** The base BTF for split BTF, else undefined. */
+  readonly base?: BtfSpec;
+  /** Id of this blob's first type (1, or the id after the base's last type). */
+  readonly firstId: number;
+  /** Number of types in this blob (not counting the base). */
+  readonly typeCount: number;
+
+  /** @internal the whole blob. */
+  readonly bytes: Uint8Array;
+  readonly #view: DataView;
+  readonly #le: boolean;
+  /** Absolute offsets of each own type record, index = id - firstId. */
+  readonly #offsets: Uint32Array;
+  /** Kind number of each own type. */
+  readonly #kinds: Uint8Array;
+  readonly #strStart: number;
+  readonly #strLen: number;
+  /** String offsets below this belong to the base. */
+  readonly #strBase: number;
+  readonly #cache: (BtfType | undefined)[];
+  #nameIndex?: { buckets: Int32Array; next: Int32Array; mask: number };
+  #scans = 0;
+
+  /** @internal use parseBtf. */
+  constructor(init: {
+    bytes: Uint8Array;
+    le: boolean;
+    base?: BtfSpec;
+    offsets: Uint32Array;
+    kinds: Uint8Array;
+    strStart: number;
+    strLen: number;
+  }) {
+    this.bytes = init.bytes;
+    this.#view = new DataView(init.bytes.buffer, init.bytes.byteOffset, init.bytes.byteLength);
+    this.#le = init.le;
+    this.byteOrder = init.le ? "little" : "big";
+    this.base = init.base;
+    this.firstId = init.base ? init.base.nextId : 1;
+    this.typeCount = init.offsets.length;
+    this.#offsets = init.offsets;
+    this.#kinds = init.kinds;
+    this.#strStart = init.strStart;
+    this.#strLen = init.strLen;
+    this.#strBase = init.base ? init.base.stringTableEnd : 0;
+    this.#cache = new Array(init.offsets.length);
+  }
+
+  /** The id after this blob's last type: the number of ids including void and the base. */
+  get nextId(): number {
+    return this.firstId + this.typeCount;
+  }
+
+  /** @internal The string offset after this blob's strings (where a split blob's strings start). */
+  get stringTableEnd(): number {
+    return this.#strBase + this.#strLen;
+  }
+
+  /** Whether `id` names a type here or in the base (0, void, included). */
+  has(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.nextId;
+  }
+
+  /** The kind of type `id` without decoding it ("void" for 0). Throws RangeError for an unknown id. */
+  kindOf(id: number): BtfType["kind"] {
+    if (id === 0) return "void";
+    if (id < this.firstId) {
+      if (this.base) return this.base.kindOf(id);
+      throw new RangeError(`BTF type id ${id} does not exist`);
+    }
+    const i = id - this.firstId;
+    if (!(i < this.typeCount)) throw new RangeError(`BTF type id ${id} does not exist (last is ${this.nextId - 1})`);
+    return BTF_KIND_NAMES[this.#kinds[i]]!;
+  }
+
+  /** The name of type `id` without decoding the type ("" when anonymous). */
+  nameOf(id: number): string {
+    if (id === 0) return "";
+    if (id < this.firstId) {
+      if (this.base) return this.base.nameOf(id);
+      throw new RangeError(`BTF type id ${id} does not exist`);
+    }
+    const i = id - this.firstId;
+    if (!(i < this.typeCount)) throw new RangeError(`BTF type id ${id} does not exist (last is ${this.nextId - 1})`);
+    return this.string(this.#u32(this.#offsets[i]));
+  }
+
+  /** The string at `offset` of the string table (the base's for offsets below its end). */
+  string(offset: number): string {
+    if (offset < this.#strBase) return this.base!.string(offset);
+    const rel = offset - this.#strBase;
+    if (!(rel >= 0 && rel < this.#strLen)) {
+      if (rel === 0 && this.#strLen === 0) return "";
+      throw new ParseError(`BTF: string offset ${offset} is outside the string table (${this.stringTableEnd} bytes)`, {
+        offset: this.#strStart,
+      });
+    }
+    return readCString(this.bytes, this.#strStart + rel);
+  }
+
+  /**
+   * The type with id `id` (0 gives void). Decodes it on first use. Throws RangeError for an id
+   * not in this BTF, ParseError when the type's record is malformed (lazy specs).
+   */
+  typeById(id: number): BtfType {
+    if (id === 0) return VOID;
+    if (id < this.firstId) {
+      if (this.base) return this.base.typeById(id);
+      throw new RangeError(`BTF type id ${id} does not exist`);
+    }
+    const i = id - this.firstId;
+    if (!(i < this.typeCount)) throw new RangeError(`BTF type id ${id} does not exist (last is ${this.nextId - 1})`);
+    const cached = this.#cache[i];
+    if (cached) return cached;
+    const t = this.#decode(id, i);
+    this.#cache[i] = t;
+    return t;
+  }
+
+  /** Like typeById, but checks the kind: throws TypeError when type `id` is not a `kind`. */
+  typeOfKind<K extends BtfType["kind"]>(id: number, kind: K): BtfTypeOfKind<K> {
+    const t = this.typeById(id);
+    if (t.kind !== kind) throw new TypeError(`BTF type ${id} is a ${t.kind}, not a ${kind}`);
+    return t as BtfTypeOfKind<K>;
+  }
+
+  /**
+   * All own types (not the base's), in id order. Types not yet decoded are decoded for the walk
+   * without being cached, so a full walk of kernel BTF leaves no 100k objects behind.
+   */
+  *[Symbol.iterator](): Iterator<BtfType> {
+    for (let i = 0; i < this.typeCount; i++) yield this.#cache[i] ?? this.#decode(this.firstId + i, i);
+  }
+
+  /** All own types of one kind, in id order; only those are decoded (and, like iteration, not cached). */
+  *typesOfKind<K extends BtfKind>(kind: K): Generator<BtfTypeOfKind<K>> {
+    const k = BTF_KIND[kind];
+    const kinds = this.#kinds;
+    for (let i = 0; i < this.typeCount; i++) {
+      if (kinds[i] === k) yield (this.#cache[i] ?? this.#decode(this.firstId + i, i)) as BtfTypeOfKind<K>;
+    }
+  }
+
+  /**
+   * Ids of the types named `name` (optionally of one kind), in id order, searching the base
+   * first. The first call builds a hash index of names (no strings are decoded for it).
+   */
+  idsByName(name: string, kind?: BtfKind): number[] {
+    const out = this.base ? this.base.idsByName(name, kind) : [];
+    if (name === "") return out;
+    const n = encodeName(name);
+    this.#collect(n, essentialLength(n, 0, n.length), kind === undefined ? 0 : BTF_KIND[kind], false, out);
+    return out;
+  }
+
+  /**
+   * Ids of the types whose *essential* name is `name`: the name without a `___flavor` suffix
+   * (`task_struct___old` → `task_struct`), as CO-RE candidate search needs. Base first.
+   */
+  idsByEssentialName(name: string, kind?: BtfKind): number[] {
+    const out = this.base ? this.base.idsByEssentialName(name, kind) : [];
+    const n = encodeName(essentialName(name));
+    if (n.length === 0) return out;
+    this.#collect(n, n.length, kind === undefined ? 0 : BTF_KIND[kind], true, out);
+    return out;
+  }
+
+  /** The types named `name` (optionally of one kind). */
+  findByName(name: string, kind?: BtfKind): BtfType[] {
+    return this.idsByName(name, kind).map((id) => this.typeById(id));
+  }
+
+  /** The first type named `name` of kind `kind`, or undefined (as libbpf's `btf__find_by_name_kind`). */
+  typeByName<K extends BtfKind>(name: string, kind: K): BtfTypeOfKind<K> | undefined {
+    const ids = this.idsByName(name, kind);
+    return ids.length ? (this.typeById(ids[0]) as BtfTypeOfKind<K>) : undefined;
+  }
+
+  /** Decode (and so validate) every own type. Throws the first ParseError found. */
+  validate(): void {
+    for (let i = 0; i < this.typeCount; i++) this.typeById(this.firstId + i);
+  }
+
+  /** Drop decoded types (and the name index) so their memory can be reclaimed. */
+  dropCache(): void {
+    this.#cache.fill(undefined);
+    this.#nameIndex = undefined;
+    this.#scans = 0;
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  #u32(off: number): number {
+    return this.#view.getUint32(off, this.#le);
+  }
+
+  #collect(name: Uint8Array, hashLen: number, kind: number, essential: boolean, out: number[]): void {
+    // The first few lookups scan linearly (a few ms for vmlinux, no memory); after that a hash
+    // index pays for itself (CO-RE looks up hundreds of names).
+    if (!this.#nameIndex && this.#scans < LINEAR_SCANS) {
+      this.#scans++;
+      for (let i = 0; i < this.typeCount; i++) {
+        if (kind !== 0 && this.#kinds[i] !== kind) continue;
+        if (this.#nameMatches(this.#u32(this.#offsets[i]), name, essential)) out.push(this.firstId + i);
+      }
+      return;
+    }
+    const index = (this.#nameIndex ??= this.#buildIndex());
+    const h = hashBytes(name, 0, hashLen) & index.mask;
+    const found: number[] = [];
+    for (let i = index.buckets[h]; i >= 0; i = index.next[i]) {
+      if (kind !== 0 && this.#kinds[i] !== kind) continue;
+      const off = this.#u32(this.#offsets[i]);
+      if (this.#nameMatches(off, name, essential)) found.push(this.firstId + i);
+    }
+    // Chains are built by prepending, so they run from the highest id down.
+    for (let j = found.length - 1; j >= 0; j--) out.push(found[j]);
+  }
+
+  /** Whether the own string at offset `off` equals `name` (or has it as essential name). */
+  #nameMatches(off: number, name: Uint8Array, essential: boolean): boolean {
+    const rel = off - this.#strBase;
+    if (rel < 0) return false;
+    const bytes = this.bytes;
+    const p = this.#strStart + rel;
+    const n = name.length;
+    if (p + n >= this.#strStart + this.#strLen) return false;
+    for (let k = 0; k < n; k++) if (bytes[p + k] !== name[k]) return false;
+    if (bytes[p + n] === 0) return true;
+    if (!essential) return false;
+    const end = bytes.indexOf(0, p + n);
+    return essentialLength(bytes, p, end < 0 ? bytes.length : end) === n;
+  }
+
+  #buildIndex(): { buckets: Int32Array; next: Int32Array; mask: number } {
+    let size = 1024;
+    while (size < this.typeCount) size <<= 1;
+    const mask = size - 1;
+    const buckets = new Int32Array(size).fill(-1);
+    const next = new Int32Array(this.typeCount).fill(-1);
+    const bytes = this.bytes;
+    const strStart = this.#strStart;
+    const strBase = this.#strBase;
+    for (let i = 0; i < this.typeCount; i++) {
+      const off = this.#u32(this.#offsets[i]);
+      const rel = off - strBase;
+      if (off === 0 || rel < 0) continue;
+      const p = strStart + rel;
+      let end = bytes.indexOf(0, p);
+      if (end < 0) end = bytes.length;
+      end = p + essentialLength(bytes, p, end);
+      if (end === p) continue;
+      const h = hashBytes(bytes, p, end) & mask;
+      next[i] = buckets[h];
+      buckets[h] = i;
+    }
+    return { buckets, next, mask };
+  }
+
+  #checkId(id: number, at: number, what: string): number {
+    if (id >= this.nextId) {
+      throw new ParseError(`BTF: ${what} refers to type id ${id}, but the last type id is ${this.nextId - 1}`, {
+        offset: at,
+      });
+    }
+    return id;
+  }
+
+  #str(off: number, at: number, what: string): string {
+    if (off >= this.stringTableEnd && !(off === 0)) {
+      throw new ParseError(`BTF: ${what} has name offset ${off}, outside the string table (${this.stringTableEnd} bytes)`, {
+        offset: at,
+      });
+    }
+    return this.string(off);
+  }
+
+  #decode(id: number, i: number): BtfType {
+    const at = this.#offsets[i];
+    const v = this.#view;
+    const le = this.#le;
+    const info = v.getUint32(at + 4, le);
+    const kind = this.#kinds[i];
+    const vlen = info & 0xffff;
+    const kflag = info >>> 31 === 1;
+    const sizeOrType = v.getUint32(at + 8, le);
+    const kindName = BTF_KIND_NAMES[kind]!;
+    const what = `${kindName} [${id}]`;
+    const name = this.#str(v.getUint32(at, le), at, what);
+    const x = at + 12;
+    switch (kind) {
+      case 1: {
+        const enc = v.getUint32(x, le);
+        const encoding = (enc >>> 24) & 0x0f;
+        const bitOffset = (enc >>> 16) & 0xff;
+        const bits = enc & 0xff;
+        const size = sizeOrType;
+        if (size !== 1 && size !== 2 && size !== 4 && size !== 8 && size !== 16) throw new ParseError(`BTF: ${what} has invalid size ${size}`, { offset: at });
+        if (bits === 0 || bits > 128 || bitOffset + bits > size * 8) {
+          throw new ParseError(`BTF: ${what} has ${bits} bits at bit offset ${bitOffset}, which do not fit ${size} bytes`, {
+            offset: x,
+          });
+        }
+        return {
+          id,
+          kind: "int",
+          name,
+          size,
+          signed: (encoding & 1) !== 0,
+          char: (encoding & 2) !== 0,
+          bool: (encoding & 4) !== 0,
+          bitOffset,
+          bits,
+        };
+      }
+      case 2:
+      case 8:
+      case 9:
+      case 10:
+      case 11: {
+        const type = this.#checkId(sizeOrType, at + 8, what);
+        return { id, kind: kindName as "ptr", name, type };
+      }
+      case 18:
+        return { id, kind: "type_tag", name, type: this.#checkId(sizeOrType, at + 8, what), attribute: kflag };
+      case 3:
+        return {
+          id,
+          kind: "array",
+          name,
+          type: this.#checkId(v.getUint32(x, le), x, what),
+          indexType: this.#checkId(v.getUint32(x + 4, le), x + 4, what),
+          nelems: v.getUint32(x + 8, le),
+        };
+      case 4:
+      case 5: {
+        const members: BtfMember[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = x + k * 12;
+          const off = v.getUint32(m + 8, le);
+          members[k] = {
+            name: this.#str(v.getUint32(m, le), m, `member ${k} of ${what}`),
+            type: this.#checkId(v.getUint32(m + 4, le), m + 4, `member ${k} of ${what}`),
+            bitOffset: kflag ? off & 0xffffff : off,
+            bitfieldSize: kflag ? off >>> 24 : 0,
+          };
+        }
+        return { id, kind: kind === 4 ? "struct" : "union", name, size: sizeOrType, members };
+      }
+      case 6: {
+        const values = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = x + k * 8;
+          values[k] = {
+            name: this.#str(v.getUint32(m, le), m, `enumerator ${k} of ${what}`),
+            value: kflag ? v.getInt32(m + 4, le) : v.getUint32(m + 4, le),
+          };
+        }
+        return { id, kind: "enum", name, size: sizeOrType, signed: kflag, values };
+      }
+      case 19: {
+        const values = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = x + k * 12;
+          const lo = BigInt(v.getUint32(m + 4, le));
+          const hi = BigInt(v.getUint32(m + 8, le));
+          const u = (hi << 32n) | lo;
+          values[k] = {
+            name: this.#str(v.getUint32(m, le), m, `enumerator ${k} of ${what}`),
+            value: kflag ? BigInt.asIntN(64, u) : u,
+          };
+        }
+        return { id, kind: "enum64", name, size: sizeOrType, signed: kflag, values };
+      }
+      case 7:
+        return { id, kind: "fwd", name, union: kflag };
+      case 12: {
+        if (vlen > 2) throw new ParseError(`BTF: ${what} has unknown linkage ${vlen}`, { offset: at + 4 });
+        return { id, kind: "func", name, type: this.#checkId(sizeOrType, at + 8, what), linkage: BTF_LINKAGE_NAMES[vlen] };
+      }
+      case 13: {
+        const params = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = x + k * 8;
+          params[k] = {
+            name: this.#str(v.getUint32(m, le), m, `parameter ${k} of ${what}`),
+            type: this.#checkId(v.getUint32(m + 4, le), m + 4, `parameter ${k} of ${what}`),
+          };
+        }
+        return { id, kind: "func_proto", name, returnType: this.#checkId(sizeOrType, at + 8, what), params };
+      }
+      case 14: {
+        const linkage = v.getUint32(x, le);
+        if (linkage > 2) throw new ParseError(`BTF: ${what} has unknown linkage ${linkage}`, { offset: x });
+        return { id, kind: "var", name, type: this.#checkId(sizeOrType, at + 8, what), linkage: BTF_LINKAGE_NAMES[linkage] };
+      }
+      case 15: {
+        const vars = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = x + k * 12;
+          vars[k] = {
+            type: this.#checkId(v.getUint32(m, le), m, `variable ${k} of ${what}`),
+            offset: v.getUint32(m + 4, le),
+            size: v.getUint32(m + 8, le),
+          };
+        }
+        return { id, kind: "datasec", name, size: sizeOrType, vars };
+      }
+      case 16:
+        return { id, kind: "float", name, size: sizeOrType };
+      case 17:
+        return {
+          id,
+          kind: "decl_tag",
+          name,
+          type: this.#checkId(sizeOrType, at + 8, what),
+          componentIdx: v.getInt32(x, le),
+          attribute: kflag,
+        };
+      default:
+        // parseBtf only accepts known kinds.
+        throw new ParseError(`BTF: type [${id}] has unknown kind ${kind}`, { offset: at + 4 });
+    }
+  }
+}
+
+/** How many name lookups scan linearly before the name index is built. */
+const LINEAR_SCANS = 4;
+
+const VOID: BtfType = Object.freeze({ id: 0, kind: "void", name: "" }) as BtfType;
+
+const nameEncoder = new TextEncoder();
+function encodeName(s: string): Uint8Array {
+  return nameEncoder.encode(s);
+}
+
+/**
+ * The name without its `___flavor` suffix, as CO-RE compares names: the part before the last
+ * `___` that has a non-underscore on both sides (`task_struct___old` → `task_struct`).
+ */
+export function essentialName(name: string): string {
+  for (let i = name.length - 5; i >= 0; i--) {
+    if (name[i] !== "_" && name[i + 1] === "_" && name[i + 2] === "_" && name[i + 3] === "_" && name[i + 4] !== "_") {
+      return name.slice(0, i + 1);
+    }
+  }
+  return name;
+}
+
+/** Length of the essential name of bytes[p, end) (same rule as essentialName). */
+function essentialLength(bytes: Uint8Array, p: number, end: number): number {
+  const n = end - p;
+  for (let i = n - 5; i >= 0; i--) {
+    const q = p + i;
+    if (bytes[q + 1] === 0x5f && bytes[q + 2] === 0x5f && bytes[q + 3] === 0x5f && bytes[q] !== 0x5f && bytes[q + 4] !== 0x5f) {
+      return i + 1;
+    }
+  }
+  return n;
+}
+
+/** FNV-1a over bytes[start, end). */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    h ^= bytes[i];
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Parse a `.BTF` blob (an ELF `.BTF` section, `/sys/kernel/btf/*`, or BTF from the kernel) in
+ * either byte order. Pure. Throws ParseError (with the byte offset) for a bad magic, version or
+ * header, sections outside the blob, a string table not ending in NUL, unknown kinds, records
+ * running past the type section, more than `BTF_MAX_TYPE` types, and (unless `lazy`) any bad
+ * reference or name inside a type. The blob is referenced, not copied: don't modify it.
+ */
+export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec {
+  if (options) {
+    for (const k of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.has(k)) throw new TypeError(`parseBtf: unknown option "${k}"`);
+    }
+  }
+  const base = options?.base;
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("parseBtf: expected a Uint8Array");
+  if (bytes.length < BTF_HEADER_SIZE) {
+    throw new ParseError(`BTF: ${bytes.length} bytes is too short for the ${BTF_HEADER_SIZE}-byte header`, { offset: 0 });
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let le: boolean;
+  if (view.getUint16(0, true) === BTF_MAGIC) le = true;
+  else if (view.getUint16(0, false) === BTF_MAGIC) le = false;
+  else {
+    throw new ParseError(`BTF: bad magic 0x${view.getUint16(0, true).toString(16)} (expected 0xeb9f)`, { offset: 0 });
+  }
+  const version = bytes[2];
+  if (version !== 1) throw new ParseError(`BTF: unsupported version ${version} (expected 1)`, { offset: 2 });
+  const hdrLen = view.getUint32(4, le);
+  if (hdrLen < BTF_HEADER_SIZE || hdrLen > bytes.length) {
+    throw new ParseError(`BTF: header length ${hdrLen} is invalid for a ${bytes.length}-byte blob`, { offset: 4 });
+  }
+  const typeOff = view.getUint32(8, le);
+  const typeLen = view.getUint32(12, le);
+  const strOff = view.getUint32(16, le);
+  const strLen = view.getUint32(20, le);
+  const dataLen = bytes.length - hdrLen;
+  if (typeOff > dataLen || typeLen > dataLen - typeOff) {
+    throw new ParseError(`BTF: type section [${typeOff}, +${typeLen}) runs past the end of the data (${dataLen} bytes)`, {
+      offset: 8,
+    });
+  }
+  if (strOff > dataLen || strLen > dataLen - strOff) {
+    throw new ParseError(`BTF: string section [${strOff}, +${strLen}) runs past the end of the data (${dataLen} bytes)`, {
+      offset: 16,
+    });
+  }
+  if (typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff) {
+    throw new ParseError("BTF: type and string sections overlap", { offset: 8 });
+  }
+  const strStart = hdrLen + strOff;
+  if (strLen > 0 && bytes[strStart + strLen - 1] !== 0) {
+    throw new ParseError("BTF: the string section does not end with a NUL byte", { offset: strStart + strLen - 1 });
+  }
+  if (!base && strLen > 0 && bytes[strStart] !== 0) {
+    throw new ParseError("BTF: the string section does not start with the empty string", { offset: strStart });
+  }
+  const totalStr = (base ? base.stringTableEnd : 0) + strLen;
+
+  // Frame the type records: one pass, no decoding.
+  const typeStart = hdrLen + typeOff;
+  const typeEnd = typeStart + typeLen;
+  const firstId = base ? base.nextId : 1;
+  let cap = Math.max(16, Math.ceil(typeLen / 16));
+  let offsets = new Uint32Array(cap);
+  let kinds = new Uint8Array(cap);
+  let n = 0;
+  let p = typeStart;
+  while (p < typeEnd) {
+    if (typeEnd - p < 12) {
+      throw new ParseError(`BTF: type [${firstId + n}] is truncated (${typeEnd - p} bytes left of 12)`, { offset: p });
+    }
+    const info = view.getUint32(p + 4, le);
+    const kind = (info >>> 24) & 0x1f;
+    if (kind === 0 || kind > 19) {
+      throw new ParseError(`BTF: type [${firstId + n}] has unknown kind ${kind}`, { offset: p + 4 });
+    }
+    const nameOff = view.getUint32(p, le);
+    if (nameOff >= totalStr && nameOff !== 0) {
+      throw new ParseError(`BTF: type [${firstId + n}] has name offset ${nameOff}, outside the string table (${totalStr} bytes)`, {
+        offset: p,
+      });
+    }
+    const len = 12 + extraSize(kind, info & 0xffff);
+    if (len > typeEnd - p) {
+      throw new ParseError(`BTF: type [${firstId + n}] (${BTF_KIND_NAMES[kind]}) needs ${len} bytes, ${typeEnd - p} are left`, {
+        offset: p,
+      });
+    }
+    if (n === cap) {
+      cap *= 2;
+      const o2 = new Uint32Array(cap);
+      o2.set(offsets);
+      offsets = o2;
+      const k2 = new Uint8Array(cap);
+      k2.set(kinds);
+      kinds = k2;
+    }
+    offsets[n] = p;
+    kinds[n] = kind;
+    n++;
+    if (firstId + n - 1 > BTF_MAX_TYPE) {
+      throw new ParseError(`BTF: more than ${BTF_MAX_TYPE} types`, { offset: p });
+    }
+    p += len;
+  }
+  const spec = new BtfSpec({
+    bytes,
+    le,
+    base,
+    offsets: offsets.slice(0, n),
+    kinds: kinds.slice(0, n),
+    strStart,
+    strLen,
+  });
+  if (!options?.lazy) spec.validate();
+  return spec;
+}
