@@ -41,6 +41,18 @@ export {
 export type { Reg, Operand, Target, Label, InstructionItem, AtomicOpName } from "./asm/builder.js";
 
 // --- btf ---
+export { parseBtf, BtfSpec, essentialName } from "./btf/spec.js";
+export type { ParseBtfOptions } from "./btf/spec.js";
+export { BtfBuilder, marshalBtf } from "./btf/marshal.js";
+export type { BtfBuilderOptions } from "./btf/marshal.js";
+export { skipQualifiers, skipModifiers, typeSize, typeAlignment } from "./btf/query.js";
+export { BTF_KIND } from "./btf/types.js";
+export type {
+  BtfKind, BtfType, BtfTypeInit, BtfTypeOfKind, BtfInt, BtfPtr, BtfArray, BtfStruct, BtfUnion, BtfComposite,
+  BtfMember, BtfEnum, BtfEnum64, BtfEnumValue, BtfEnum64Value, BtfFwd, BtfTypedef, BtfVolatile, BtfConst,
+  BtfRestrict, BtfFunc, BtfFuncProto, BtfParam, BtfVar, BtfVarSecinfo, BtfDatasec, BtfFloat, BtfDeclTag,
+  BtfTypeTag, BtfVoid, BtfFuncLinkage, BtfVarLinkage,
+} from "./btf/types.js";
 
 // --- maps ---
 
