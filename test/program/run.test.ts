@@ -1,0 +1,148 @@
+import { expect, it } from "vitest";
+import { exit, instructions, jgt, label, ldx, mov64, add64, st, stx, mul64, R0, R1, R2, R3, R4 } from "../../src/asm/builder.js";
+import { BpfError, isBpfError } from "../../src/errors.js";
+import { Program } from "../../src/program/program.js";
+import { TestRunFlags } from "../../src/program/test-run.js";
+import { ProgramFlags } from "../../src/program/program-spec.js";
+import { describeKernel } from "../helpers/kernel.js";
+import { arrayMap, countingXdp, readU64, returns, udpFrame, XDP_DROP, XDP_PASS } from "./fixtures.js";
+
+function runError(f: () => unknown): BpfError {
+  try {
+    f();
+  } catch (e) {
+    if (isBpfError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected a BpfError");
+}
+
+/** XDP: write 0xff over the first byte of the packet, then pass it. */
+const markFirstByte = instructions(
+  ldx("u32", R2, R1, 0), // data
+  ldx("u32", R3, R1, 4), // data_end
+  mov64(R4, R2),
+  add64(R4, 1),
+  jgt(R4, R3, "out"),
+  st("u8", R2, 0, 0xff),
+  label("out"),
+  mov64(R0, XDP_PASS),
+  exit(),
+);
+
+describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
+  it("runs an XDP program on a packet and gives the packet back", () => {
+    using prog = Program.load({ name: "mark", type: "xdp", instructions: markFirstByte });
+    const frame = udpFrame();
+    const r = prog.run({ data: frame });
+    expect(r.retval).toBe(XDP_PASS);
+    expect(r.data).toBeDefined();
+    expect(r.data!.length).toBe(frame.length);
+    expect(r.data![0]).toBe(0xff);
+    expect(Array.from(r.data!.subarray(1))).toEqual(Array.from(frame.subarray(1)));
+    expect(frame[0]).toBe(0x02); // the input is not changed
+  });
+
+  it("repeats a run and reports the mean duration; the program really ran each time", () => {
+    using counts = arrayMap();
+    using prog = Program.load({ type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: counts.value } });
+    const r = prog.run({ data: udpFrame(), repeat: 1000 });
+    expect(r.retval).toBe(XDP_PASS);
+    expect(r.durationNs).toBeGreaterThan(0);
+    expect(readU64(counts, 0)).toBe(1000n);
+  });
+
+  it("copies data out into a caller's buffer, or skips it", () => {
+    using prog = Program.load({ type: "xdp", instructions: markFirstByte });
+    const out = new Uint8Array(128);
+    const r = prog.run({ data: udpFrame(), dataOut: out });
+    expect(r.data!.buffer).toBe(out.buffer);
+    expect(r.data!.length).toBe(60);
+    expect(out[0]).toBe(0xff);
+    expect(prog.run({ data: udpFrame(), dataOut: false }).data).toBeUndefined();
+  });
+
+  it("says how much room the output needs when dataOut is too small (ENOSPC)", () => {
+    using prog = Program.load({ type: "xdp", instructions: returns(XDP_PASS) });
+    const e = runError(() => prog.run({ data: udpFrame(), dataOut: 10 }));
+    expect(e.code).toBe("ENOSPC");
+    expect(e.message).toContain("pass dataOut: 60");
+  });
+
+  it("passes an xdp_md context in and out", () => {
+    using prog = Program.load({ type: "xdp", instructions: returns(XDP_DROP) });
+    const ctx = new Uint8Array(24); // struct xdp_md
+    new DataView(ctx.buffer).setUint32(4, 60, true); // data_end = packet length
+    const r = prog.run({ data: udpFrame(), ctx, ctxOut: true });
+    expect(r.retval).toBe(XDP_DROP);
+    expect(r.ctx).toHaveLength(24);
+    expect(new DataView(r.ctx!.buffer).getUint32(4, true)).toBe(60);
+  });
+
+  it("runs skb programs (sched_cls, socket_filter) on a frame", () => {
+    // return skb->len
+    const skbLen = instructions(ldx("u32", R0, R1, 0), exit());
+    using cls = Program.load({ type: "sched_cls", instructions: skbLen });
+    const r = cls.run({ data: udpFrame(), repeat: 10 });
+    expect(r.retval).toBe(60); // tc sees the frame from its Ethernet header
+    expect(r.data).toHaveLength(60);
+    using filter = Program.load({ type: "socket_filter", instructions: skbLen });
+    expect(filter.run({ data: udpFrame() }).retval).toBe(60 - 14); // a socket filter sees it from the IP header
+  });
+
+  it("runs a syscall program on a context and gives the context back", () => {
+    // ctx->out = ctx->in * 2; return 7
+    const double = instructions(
+      ldx("u32", R2, R1, 0),
+      mul64(R2, 2),
+      stx("u32", R1, R2, 4),
+      mov64(R0, 7),
+      exit(),
+    );
+    using prog = Program.load({ name: "double", type: "syscall", flags: ProgramFlags.sleepable, instructions: double });
+    const ctx = new Uint8Array(8);
+    new DataView(ctx.buffer).setUint32(0, 21, true);
+    const r = prog.run({ ctx });
+    expect(r.retval).toBe(7);
+    expect(new DataView(r.ctx!.buffer, r.ctx!.byteOffset).getUint32(4, true)).toBe(42);
+    expect(new DataView(ctx.buffer).getUint32(4, true)).toBe(0); // the caller's array is not written
+  });
+
+  it("syscall programs reject repeat and data (EINVAL), as this kernel does", () => {
+    using prog = Program.load({ type: "syscall", flags: ProgramFlags.sleepable, instructions: returns(0) });
+    const ctx = new Uint8Array(8);
+    const withRepeat = runError(() => prog.run({ ctx, repeat: 5 }));
+    expect(withRepeat.code).toBe("EINVAL");
+    expect(withRepeat.message).toContain("syscall programs take only ctx");
+    expect(runError(() => prog.run({ data: udpFrame() })).code).toBe("EINVAL");
+    expect(prog.run({ ctx }).retval).toBe(0);
+  });
+
+  it("runs a raw_tracepoint program on a chosen CPU", () => {
+    // return ctx->args[0] + 1
+    using prog = Program.load({ type: "raw_tracepoint", instructions: instructions(ldx("u64", R0, R1, 0), add64(R0, 1), exit()) });
+    const args = new Uint8Array(8);
+    new DataView(args.buffer).setBigUint64(0, 41n, true);
+    expect(prog.run({ ctx: args, cpu: 0 }).retval).toBe(42);
+    expect(runError(() => prog.run({ ctx: args, cpu: 1 << 20 })).code).toMatch(/ENXIO|EINVAL/);
+  });
+
+  it("sends XDP live frames in batches (dropped by the program)", () => {
+    using counts = arrayMap();
+    // The counting program with its final `r0 = XDP_PASS` (labelled "out") turned into XDP_DROP.
+    const dropAll = countingXdp("counts").map((i) => (i.symbol === "out" ? { ...i, imm: XDP_DROP } : i));
+    using prog = Program.load({ type: "xdp", instructions: dropAll }, { maps: { counts: counts.value } });
+    const r = prog.run({ data: udpFrame(), repeat: 64, flags: TestRunFlags.xdpLiveFrames, batchSize: 16 });
+    expect(r.retval).toBe(0);
+    expect(readU64(counts, 0)).toBe(64n);
+    expect(runError(() => prog.run({ data: udpFrame(), batchSize: 16 })).code).toBe("EINVAL");
+  });
+
+  it("validates options before the syscall", () => {
+    using prog = Program.load({ type: "xdp", instructions: returns(XDP_PASS) });
+    expect(() => prog.run({ data: udpFrame(), repat: 3 } as never)).toThrow(/unknown option "repat"/);
+    expect(() => prog.run({ repeat: -1 })).toThrow(/repeat must be a u32/);
+    expect(() => prog.run({ data: [1, 2, 3] as never })).toThrow(/data must be a Uint8Array/);
+    expect(() => prog.run({ data: udpFrame(), dataOut: "yes" as never })).toThrow(/dataOut must be/);
+  });
+});
