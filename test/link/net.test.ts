@@ -1,0 +1,175 @@
+import { execFileSync } from "node:child_process";
+import { unlinkSync } from "node:fs";
+import { afterAll, beforeAll, expect } from "vitest";
+import { Program, type StatsHandle } from "../../src/program/program.js";
+import { Link } from "../../src/link/link.js";
+import { attachXdp, queryXdp } from "../../src/link/xdp.js";
+import { attachTcx, queryTcx } from "../../src/link/tcx.js";
+import { attachTc, queryTc } from "../../src/link/tc.js";
+import { withNetns } from "../../src/sys/netlink.js";
+import { describeKernel, itKernel, uniqueName } from "../helpers/kernel.js";
+import { VethEnv } from "./net-env.js";
+import { retProgram, runs } from "./progs.js";
+
+let stats: StatsHandle;
+beforeAll(() => {
+  if (process.getuid?.() === 0) stats = Program.enableStats();
+});
+afterAll(() => stats?.close());
+
+function bpftoolJson(args: string[], ns?: string): unknown {
+  const cmd = ns ? ["ip", ["netns", "exec", ns, "bpftool", "-j", ...args]] as const : ["bpftool", ["-j", ...args]] as const;
+  return JSON.parse(execFileSync(cmd[0], [...cmd[1]], { encoding: "utf8" }));
+}
+
+describeKernel("XDP", () => {
+  itKernel("counts packets by bpf_link, bpftool agrees, and stops after close", () => {
+    using env = new VethEnv();
+    using prog = retProgram("xdp", 2, "xdp_pass");
+    const link = attachXdp(prog, { interface: env.ifB, netns: env.b.name });
+    try {
+      expect(link.isBpfLink).toBe(true);
+      const info = link.info();
+      expect(info.type).toBe("xdp");
+      expect(info.programId).toBe(prog.info().id);
+      const q = queryXdp(env.ifB, env.b.name);
+      expect(q.programId).toBe(prog.info().id);
+      const net = bpftoolJson(["net", "show"], env.b.name) as Array<{ xdp: Array<{ devname: string; id: number }> }>;
+      expect(net[0]!.xdp.map((x) => [x.devname, x.id])).toEqual([[env.ifB, prog.info().id]]);
+      const before = runs(prog);
+      expect(env.sendUdp(20)).toBe(20);
+      expect(runs(prog) - before).toBeGreaterThanOrEqual(20n);
+    } finally {
+      link.close();
+    }
+    expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+    const after = runs(prog);
+    env.sendUdp(10);
+    expect(runs(prog)).toBe(after);
+  });
+
+  itKernel("attaches by netlink in generic and driver mode, replaces with the expected program, and detaches", () => {
+    using env = new VethEnv();
+    using p1 = retProgram("xdp", 2, "xdp_one");
+    using p2 = retProgram("xdp", 2, "xdp_two");
+    for (const mode of ["generic", "driver"] as const) {
+      const l1 = attachXdp(p1, { interface: env.ifB, netns: env.b.name, method: "netlink", mode });
+      try {
+        expect(l1.isBpfLink).toBe(false);
+        const q = queryXdp(env.ifB, env.b.name);
+        expect(q.attached).toBe(mode);
+        expect(q.programId).toBe(p1.info().id);
+        // A second attach without replace is refused.
+        expect(() => attachXdp(p2, { interface: env.ifB, netns: env.b.name, method: "netlink", mode })).toThrow(/EBUSY/);
+        const before = runs(p1);
+        env.sendUdp(5);
+        expect(runs(p1) - before).toBeGreaterThanOrEqual(5n);
+        // Replacing with a wrong expected program fails; with the right one it swaps.
+        expect(() => attachXdp(p2, { interface: env.ifB, netns: env.b.name, method: "netlink", mode, replace: p2 })).toThrow(/EEXIST/);
+        const l2 = attachXdp(p2, { interface: env.ifB, netns: env.b.name, method: "netlink", mode, replace: p1 });
+        expect(queryXdp(env.ifB, env.b.name).programId).toBe(p2.info().id);
+        // l1 no longer owns the interface: closing it leaves p2 alone.
+        l1.close();
+        expect(queryXdp(env.ifB, env.b.name).programId).toBe(p2.info().id);
+        l2.close();
+        expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+      } finally {
+        l1.close();
+      }
+    }
+  });
+
+  itKernel("a netlink attach over a link gets EBUSY; a pinned link survives close and reopens", () => {
+    using env = new VethEnv();
+    using prog = retProgram("xdp", 2, "xdp_pin");
+    const pin = `/sys/fs/bpf/${uniqueName("tsbpf_xdp")}`;
+    const link = attachXdp(prog, { interface: env.ifB, netns: env.b.name, mode: "generic" });
+    try {
+      expect(() => attachXdp(prog, { interface: env.ifB, netns: env.b.name, method: "netlink", mode: "generic" })).toThrow(/EBUSY/);
+      link.pin(pin);
+      const id = link.id;
+      link.close();
+      expect(queryXdp(env.ifB, env.b.name).programId).toBe(prog.info().id);
+      using reopened = Link.open(pin);
+      expect(reopened.id).toBe(id);
+      expect(reopened.info()).toMatchObject({ type: "xdp", programId: prog.info().id });
+      using byId = Link.fromId(id!);
+      expect(byId.type).toBe("xdp");
+      expect(Link.ids()).toContain(id);
+      // update swaps the program in place
+      using p2 = retProgram("xdp", 2, "xdp_pin2");
+      reopened.update(p2);
+      expect(queryXdp(env.ifB, env.b.name).programId).toBe(p2.info().id);
+      expect(() => reopened.update(prog, { expected: prog })).toThrow(/EPERM|EINVAL/);
+      reopened.detach();
+      expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+    } finally {
+      link.close();
+      try {
+        unlinkSync(pin);
+      } catch {}
+    }
+  });
+});
+
+describeKernel("tcx", () => {
+  itKernel("orders programs, counts packets, agrees with bpftool, and detaches on close", () => {
+    using env = new VethEnv();
+    using p1 = retProgram("sched_cls", -1, "tcx_one"); // TCX_NEXT: let the next program run
+    using p2 = retProgram("sched_cls", -1, "tcx_two");
+    using p3 = retProgram("sched_cls", -1, "tcx_three");
+    const l1 = attachTcx(p1, { interface: env.ifB, direction: "ingress", netns: env.b.name });
+    const l2 = attachTcx(p2, { interface: env.ifB, direction: "ingress", netns: env.b.name, before: { link: l1 } });
+    const q0 = queryTcx(env.ifB, "ingress", env.b.name);
+    const l3 = attachTcx(p3, { interface: env.ifB, direction: "ingress", netns: env.b.name, after: { programId: p2.info().id }, expectedRevision: q0.revision });
+    try {
+      const q = queryTcx(env.ifB, "ingress", env.b.name);
+      expect(q.programIds).toEqual([p2.info().id, p3.info().id, p1.info().id]);
+      expect(q.linkIds).toEqual([l2.id, l3.id, l1.id]);
+      expect(() => attachTcx(p1, { interface: env.ifB, direction: "ingress", netns: env.b.name, expectedRevision: q0.revision })).toThrow(/ESTALE|E116/);
+      expect(l1.info()).toMatchObject({ type: "tcx", attachType: "tcx_ingress" });
+      // Debian's bpftool 7.1 predates tcx: it lists the links by number (11 = BPF_LINK_TYPE_TCX).
+      for (const [i, id] of q.linkIds.entries()) {
+        expect(bpftoolJson(["link", "show", "id", String(id)])).toEqual({ id, type: 11, prog_id: q.programIds[i] });
+      }
+      const before = runs(p1);
+      env.sendUdp(10);
+      expect(runs(p1) - before).toBeGreaterThanOrEqual(10n);
+    } finally {
+      l1.close();
+      l2.close();
+      l3.close();
+    }
+    expect(queryTcx(env.ifB, "ingress", env.b.name).programIds).toEqual([]);
+    const after = runs(p1);
+    env.sendUdp(5);
+    expect(runs(p1)).toBe(after);
+  });
+});
+
+describeKernel("classic tc (clsact + cls_bpf)", () => {
+  itKernel("adds a direct-action filter that runs, that tc filter show lists, and removes it on close", () => {
+    using env = new VethEnv();
+    using prog = retProgram("sched_cls", 0, "tc_ok");
+    const link = attachTc(prog, { interface: env.ifB, direction: "ingress", netns: env.b.name, priority: 7, handle: 3 });
+    try {
+      const filters = queryTc(env.ifB, "ingress", env.b.name);
+      expect(filters).toEqual([{ priority: 7, handle: 3, kind: "bpf", programId: prog.info().id, name: "tc_ok", directAction: true }]);
+      const shown = execFileSync("tc", ["-n", env.b.name, "filter", "show", "dev", env.ifB, "ingress"], { encoding: "utf8" });
+      expect(shown).toMatch(/pref 7 bpf .*handle 0x3 tc_ok direct-action/s);
+      expect(shown).toContain(`id ${prog.info().id}`);
+      expect(link.info()).toMatchObject({ type: "tc", programId: prog.info().id, priority: 7 });
+      expect(() => attachTc(prog, { interface: env.ifB, direction: "ingress", netns: env.b.name, priority: 7, handle: 3 })).toThrow(/EEXIST/);
+      const before = runs(prog);
+      env.sendUdp(10);
+      expect(runs(prog) - before).toBeGreaterThanOrEqual(10n);
+    } finally {
+      link.close();
+    }
+    expect(queryTc(env.ifB, "ingress", env.b.name)).toEqual([]);
+    expect(execFileSync("tc", ["-n", env.b.name, "filter", "show", "dev", env.ifB, "ingress"], { encoding: "utf8" }).trim()).toBe("");
+    const after = runs(prog);
+    env.sendUdp(5);
+    expect(runs(prog)).toBe(after);
+  });
+});
