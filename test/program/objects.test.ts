@@ -1,0 +1,125 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { afterEach, expect, it } from "vitest";
+import { isBpfError } from "../../src/errors.js";
+import { Program } from "../../src/program/program.js";
+import { objGetInfoByFd } from "../../src/sys/obj.js";
+import { NativeMemory } from "../../src/sys/libc.js";
+import { describeKernel, uniqueName } from "../helpers/kernel.js";
+import { arrayMap, countingXdp, returns, udpFrame, XDP_PASS } from "./fixtures.js";
+
+const cleanup: string[] = [];
+afterEach(() => {
+  for (const path of cleanup.splice(0).reverse()) rmSync(path, { recursive: true, force: true });
+});
+
+function pinDir(): string {
+  const dir = `/sys/fs/bpf/${uniqueName("tsbpf_prog_")}`;
+  mkdirSync(dir);
+  cleanup.push(dir);
+  return dir;
+}
+
+function mapId(fd: number): number {
+  const info = new NativeMemory(104);
+  objGetInfoByFd(fd, info);
+  return info.view.getUint32(4, true);
+}
+
+describeKernel("Program objects: pin, open, ids, info, stats", () => {
+  it("pins a program, which outlives its fd and opens again from the pin", () => {
+    const path = `${pinDir()}/pinned_prog`;
+    const prog = Program.load({ name: "pinned", type: "xdp", instructions: returns(XDP_PASS) });
+    const id = prog.info().id;
+    prog.pin(path);
+    prog.close();
+    expect(existsSync(path)).toBe(true);
+    using again = Program.open(path);
+    expect(again.name).toBe("pinned");
+    expect(again.type).toBe("xdp");
+    expect(again.info().id).toBe(id);
+    expect(again.run({ data: udpFrame() }).retval).toBe(XDP_PASS);
+    unlinkSync(path);
+    using ro = (() => {
+      again.pin(path);
+      return Program.open(path, { readonly: true });
+    })();
+    expect(ro.info().id).toBe(id);
+  });
+
+  it("names the problem when a pin or open fails", () => {
+    using prog = Program.load({ name: "p", type: "xdp", instructions: returns(XDP_PASS) });
+    const dir = pinDir();
+    expect(() => prog.pin(`${dir}/no/such/dir`)).toThrow(/program "p": pin at .*: ENOENT from BPF_OBJ_PIN/);
+    expect(() => Program.open(`${dir}/nothing`)).toThrow(/ENOENT from BPF_OBJ_GET/);
+    prog.pin(`${dir}/twice`);
+    expect(() => prog.pin(`${dir}/twice`)).toThrow(/EEXIST/);
+    expect(() => Program.open("/sys/fs/bpf", { readonli: true } as never)).toThrow(/unknown option "readonli"/);
+  });
+
+  it("opens a program by id, and says when the id is gone", () => {
+    const prog = Program.load({ name: "by_id", type: "socket_filter", instructions: returns(0) });
+    const id = prog.info().id;
+    using same = Program.fromId(id);
+    expect(same.name).toBe("by_id");
+    expect(same.type).toBe("socket_filter");
+    expect(same.fd).not.toBe(prog.fd);
+    prog.close();
+    same.close();
+    try {
+      Program.fromId(id);
+      expect.unreachable();
+    } catch (e) {
+      expect(isBpfError(e) && e.code).toBe("ENOENT");
+    }
+  });
+
+  it("shows up in bpftool with the same name, tag and id", () => {
+    using prog = Program.load({ name: "tsbpf_bpftool", type: "xdp", instructions: returns(XDP_PASS) });
+    const info = prog.info();
+    const shown = JSON.parse(execFileSync("bpftool", ["prog", "show", "id", String(info.id), "-j"], { encoding: "utf8" }));
+    expect(shown.id).toBe(info.id);
+    expect(shown.name).toBe("tsbpf_bpftool");
+    expect(shown.tag).toBe(info.tag);
+    expect(shown.type).toBe("xdp");
+    expect(shown.bytes_xlated).toBe(info.translatedSize);
+    expect(shown.gpl_compatible).toBe(true);
+  });
+
+  it("lists the maps a program uses, and binds one it does not use", () => {
+    using counts = arrayMap();
+    using extra = arrayMap();
+    using prog = Program.load({ type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: counts.value } });
+    expect(prog.info().mapIds).toEqual([mapId(counts.value)]);
+    prog.bindMap(extra.value);
+    expect([...prog.info().mapIds].sort()).toEqual([mapId(counts.value), mapId(extra.value)].sort());
+  });
+
+  it("counts run time and runs while stats are on", () => {
+    using prog = Program.load({ type: "xdp", instructions: returns(XDP_PASS) });
+    prog.run({ data: udpFrame(), repeat: 10 });
+    // Off by default (unless someone turned them on for the whole machine).
+    if (readFileSync("/proc/sys/kernel/bpf_stats_enabled", "utf8").trim() === "0") expect(prog.info().runCount).toBe(0n);
+    {
+      using stats = Program.enableStats();
+      prog.run({ data: udpFrame(), repeat: 100 });
+      const info = prog.info();
+      expect(info.runCount).toBe(100n);
+      expect(info.runTimeNs).toBeGreaterThan(0n);
+      expect(stats.closed).toBe(false);
+    }
+    prog.run({ data: udpFrame(), repeat: 100 });
+    if (readFileSync("/proc/sys/kernel/bpf_stats_enabled", "utf8").trim() === "0") {
+      expect(prog.info().runCount).toBe(100n); // stopped counting when the handle closed
+    }
+  });
+
+  it("clones into an independent owner of the same program", () => {
+    const prog = Program.load({ name: "cloned", type: "xdp", instructions: returns(XDP_PASS) });
+    using copy = prog.clone();
+    const id = prog.info().id;
+    prog.close();
+    expect(copy.info().id).toBe(id);
+    expect(copy.name).toBe("cloned");
+  });
+});
