@@ -55,6 +55,25 @@ export type {
 } from "./btf/types.js";
 
 // --- maps ---
+export { BpfMap, MapBatchCursor } from "./map/bpf-map.js";
+export type {
+  MapInfo,
+  UpdateMode,
+  SetOptions,
+  GetOptions,
+  MapCreateOptions,
+  MapOpenOptions,
+  BatchOptions,
+  BatchResult,
+} from "./map/bpf-map.js";
+export type { MapSpec, MapPinning, FdLike } from "./map/map-spec.js";
+export { MAP_TYPES, mapTypeName, mapTypeNumber, isMapTypeName } from "./map/map-type.js";
+export type { MapTypeName } from "./map/map-type.js";
+export { MmapArrayView } from "./map/mmap-view.js";
+export type { MmapOptions } from "./map/mmap-view.js";
+export { MapFlags } from "./sys/map-attr.js";
+export { codecs } from "./codec.js";
+export type { Codec, CodecValue, StructField, StructOptions } from "./codec.js";
 
 // --- programs ---
 export { Program, StatsHandle } from "./program/program.js";

@@ -149,6 +149,9 @@ export const ELEM_ATTR_SIZE = 32;
 export class MapElemAttr {
   readonly memory: NativeMemory;
   readonly #address: number;
+  /** BPF_MAP_DELETE_ELEM's attr ends at `key`: the kernel refuses a non-zero value pointer. */
+  readonly #deleteMemory: NativeMemory;
+  readonly #deleteAddress: number;
   #flags = 0;
 
   /** `keyAddress`/`valueAddress` are native addresses (0 for NULL, as queues and stacks need). */
@@ -159,11 +162,16 @@ export class MapElemAttr {
     v.setUint32(0, mapFd, true);
     v.setBigUint64(8, BigInt(keyAddress), true);
     v.setBigUint64(16, BigInt(valueAddress), true);
+    this.#deleteMemory = new NativeMemory(16);
+    this.#deleteAddress = this.#deleteMemory.address;
+    this.#deleteMemory.view.setUint32(0, mapFd, true);
+    this.#deleteMemory.view.setBigUint64(8, BigInt(keyAddress), true);
   }
 
   /** Point the key at another address (0 for NULL). */
   setKey(address: number): void {
     this.memory.view.setBigUint64(8, BigInt(address), true);
+    this.#deleteMemory.view.setBigUint64(8, BigInt(address), true);
   }
 
   /** Point the value (or next_key) at another address. */
@@ -198,8 +206,8 @@ export class MapElemAttr {
 
   /** BPF_MAP_DELETE_ELEM. */
   delete(): number {
-    this.#setFlags(0);
-    return this.#call(BpfCmd.BPF_MAP_DELETE_ELEM);
+    const r = syscall3(SYS.bpf, BpfCmd.BPF_MAP_DELETE_ELEM, this.#deleteAddress, 16);
+    return r < 0 ? -errno() : r;
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (min kernel 4.20; flags 5.14). */
@@ -214,9 +222,13 @@ export class MapElemAttr {
     return this.#call(BpfCmd.BPF_MAP_GET_NEXT_KEY);
   }
 
-  /** BPF_MAP_FREEZE (min kernel 5.2). */
+  /**
+   * BPF_MAP_FREEZE (min kernel 5.2). Passes only `map_fd`: the kernel refuses non-zero fields
+   * after the last one a command uses.
+   */
   freeze(): number {
-    return this.#call(BpfCmd.BPF_MAP_FREEZE);
+    const r = syscall3(SYS.bpf, BpfCmd.BPF_MAP_FREEZE, this.#address, 4);
+    return r < 0 ? -errno() : r;
   }
 }
 

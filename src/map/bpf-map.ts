@@ -1,0 +1,866 @@
+/**
+ * BpfMap: a live kernel map owning one Fd, with typed keys and values. Single-element
+ * operations reuse one preallocated attr whose key/value pointers never change, so each costs
+ * one codec call and one bpf(2) call.
+ */
+import { unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { bytes, type Codec, objectFd, perCpu, roundUp } from "../codec.js";
+import { ClosedError, TsbpfError } from "../errors.js";
+import { BpfCmd } from "../sys/bpf.js";
+import { Fd } from "../sys/fd.js";
+import { NativeMemory } from "../sys/libc.js";
+import {
+  ElemFlags,
+  failMapCall,
+  MapBatchAttr,
+  mapCreate,
+  MapElemAttr,
+  MapFlags,
+  MAP_INFO_SIZE,
+  readMapInfo,
+  type RawMapInfo,
+} from "../sys/map-attr.js";
+import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin } from "../sys/obj.js";
+import { raiseMemlockLimit } from "../sys/rlimit.js";
+import { checkMapSpec, fdOf, kernelMapName, type MapSpec, specType } from "./map-spec.js";
+import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName } from "./map-type.js";
+import { MmapArrayView, type MmapOptions } from "./mmap-view.js";
+import { possibleCpus } from "./possible-cpus.js";
+
+const ENOENT = 2;
+const E2BIG = 7;
+const EINVAL = 22;
+const ENOSPC = 28;
+const EOPNOTSUPP = 95;
+const ENOTSUPP = 524;
+
+/** How an update treats an existing key: BPF_ANY, BPF_NOEXIST or BPF_EXIST. */
+export type UpdateMode = "any" | "noexist" | "exist";
+
+/** Options of BpfMap.set / push / updateBatch. */
+export interface SetOptions {
+  /** "any" (default) creates or replaces; "noexist" only creates; "exist" only replaces. */
+  mode?: UpdateMode;
+  /** BPF_F_LOCK: update under the value's bpf_spin_lock (the value's BTF must have one). */
+  lock?: boolean;
+}
+
+/** Options of BpfMap.get. */
+export interface GetOptions {
+  /** BPF_F_LOCK: read under the value's bpf_spin_lock. */
+  lock?: boolean;
+}
+
+/** Options of BpfMap.create. */
+export interface MapCreateOptions {
+  /** Directory for `pinning: "by_name"` (default /sys/fs/bpf). */
+  pinPath?: string;
+}
+
+/** Options of BpfMap.open / fromId / fromFd: codecs for the existing map, and access mode. */
+export interface MapOpenOptions<K, V> {
+  key?: Codec<K>;
+  /** Codec of one value (one CPU's value for per-CPU maps). */
+  value?: Codec<V>;
+  /** Open read-only (BPF_F_RDONLY) or write-only (BPF_F_WRONLY). */
+  access?: "readwrite" | "readonly" | "writeonly";
+}
+
+/** Options of the explicit batch operations. */
+export interface BatchOptions {
+  /** Where to continue: the `next` of the previous result; omit to start at the beginning. */
+  cursor?: MapBatchCursor;
+  /** Most elements to return (default 1024). */
+  count?: number;
+}
+
+/** One batch of elements, and where the next one starts (undefined when the map is exhausted). */
+export interface BatchResult<K, V> {
+  keys: K[];
+  values: V[];
+  next: MapBatchCursor | undefined;
+}
+
+/** Where a batch operation continues: the kernel's opaque out_batch token. */
+export class MapBatchCursor {
+  /** @internal */
+  readonly token: NativeMemory;
+  /** @internal */
+  readonly owner: object;
+  /** @internal */
+  constructor(owner: object, size: number) {
+    this.owner = owner;
+    this.token = new NativeMemory(size);
+  }
+}
+
+/** What the kernel reports about a map (BPF_OBJ_GET_INFO_BY_FD, `struct bpf_map_info`). */
+export interface MapInfo {
+  /** UAPI type number. */
+  type: number;
+  /** bpftool name of the type, undefined for a type newer than tsbpf. */
+  typeName: MapTypeName | undefined;
+  id: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  name: string;
+  ifindex: number;
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  btfVmlinuxValueTypeId: number;
+  btfVmlinuxId: number;
+  netnsDev: bigint;
+  netnsIno: bigint;
+  mapExtra: bigint;
+}
+
+function toInfo(raw: RawMapInfo): MapInfo {
+  return {
+    type: raw.type,
+    typeName: mapTypeName(raw.type),
+    id: raw.id,
+    keySize: raw.keySize,
+    valueSize: raw.valueSize,
+    maxEntries: raw.maxEntries,
+    flags: raw.mapFlags,
+    name: raw.name,
+    ifindex: raw.ifindex,
+    btfId: raw.btfId,
+    btfKeyTypeId: raw.btfKeyTypeId,
+    btfValueTypeId: raw.btfValueTypeId,
+    btfVmlinuxValueTypeId: raw.btfVmlinuxValueTypeId,
+    btfVmlinuxId: raw.btfVmlinuxId,
+    netnsDev: raw.netnsDev,
+    netnsIno: raw.netnsIno,
+    mapExtra: raw.mapExtra,
+  };
+}
+
+function readInfo(fd: Fd | number, what: string): MapInfo {
+  const mem = new NativeMemory(MAP_INFO_SIZE);
+  objGetInfoByFd(fd, mem, what);
+  return toInfo(readMapInfo(mem));
+}
+
+function updateFlags(options: SetOptions | UpdateMode | undefined): number {
+  if (options === undefined) return ElemFlags.ANY;
+  if (typeof options === "string") return modeFlag(options);
+  if (typeof options !== "object" || options === null) throw new TypeError("update options must be an object or a mode string");
+  for (const k in options) if (k !== "mode" && k !== "lock") throw new TypeError(`unknown update option "${k}"`);
+  return modeFlag(options.mode ?? "any") | (options.lock ? ElemFlags.LOCK : 0);
+}
+
+function modeFlag(mode: UpdateMode): number {
+  switch (mode) {
+    case "any": return ElemFlags.ANY;
+    case "noexist": return ElemFlags.NOEXIST;
+    case "exist": return ElemFlags.EXIST;
+    default: throw new TypeError(`update mode must be "any", "noexist" or "exist", got ${JSON.stringify(mode)}`);
+  }
+}
+
+function getFlags(options: GetOptions | undefined): number {
+  if (options === undefined) return 0;
+  if (typeof options !== "object" || options === null) throw new TypeError("lookup options must be an object");
+  for (const k in options) if (k !== "lock") throw new TypeError(`unknown lookup option "${k}"`);
+  return options.lock ? ElemFlags.LOCK : 0;
+}
+
+/** Types whose keys are not used: queue, stack and bloom filter take a NULL key. */
+const KEYLESS_TYPES: ReadonlySet<MapTypeName> = new Set<MapTypeName>(["queue", "stack", "bloom_filter"]);
+
+/** What a BpfMap is, as its constructor needs it. */
+interface MapDesc {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
+/**
+ * A live BPF map. K is the JS type of a key, V of a value as userspace sees it (for per-CPU
+ * maps, an array with one value per possible CPU). Every operation is synchronous; a wrong key
+ * or value is a TypeError/RangeError before the syscall; a kernel refusal is a BpfError; use
+ * after close() is a ClosedError.
+ *
+ * The map owns one fd: close() (or `using`) releases it, which frees the map unless it is pinned
+ * or used by a program. A BpfMap that is dropped unclosed is closed by a finalizer.
+ */
+export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
+  /** The name given at creation (the kernel keeps at most 15 characters). */
+  readonly name: string;
+  /** UAPI map type number. */
+  readonly type: number;
+  /** bpftool name of the type (undefined for a type newer than tsbpf). */
+  readonly typeName: MapTypeName | undefined;
+  readonly keySize: number;
+  /** Size of one value (one CPU's value for per-CPU maps). */
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  /** Number of value slots per element: possible CPUs for per-CPU maps, else 1. */
+  readonly cpus: number;
+  /** Codec of keys. */
+  readonly keyCodec: Codec<K>;
+  /** Codec of a whole value as userspace reads it (per-CPU maps: all CPUs). */
+  readonly valueCodec: Codec<V>;
+
+  readonly #fd: Fd;
+  #closed = false;
+  readonly #keyless: boolean;
+  readonly #keyView: DataView;
+  readonly #valueMem: NativeMemory;
+  readonly #valueView: DataView;
+  readonly #elem: MapElemAttr;
+  #nullKey?: MapElemAttr;
+  #batch?: { attr: MapBatchAttr; keys: NativeMemory; values: NativeMemory; capacity: number };
+  #batchSupported?: boolean;
+  #pinned?: string;
+  #id?: number;
+  // Kept so the attr's key pointer stays valid as long as the map lives.
+  readonly #keyMem: NativeMemory;
+  /** The value codec as given (one CPU's value), for clone(). */
+  readonly #element: Codec<unknown> | undefined;
+
+  private constructor(fd: Fd, desc: MapDesc, key: Codec<K> | undefined, value: Codec<unknown> | undefined) {
+    this.#fd = fd;
+    this.#element = value;
+    this.name = desc.name;
+    this.type = desc.type;
+    this.typeName = mapTypeName(desc.type);
+    this.keySize = desc.keySize;
+    this.valueSize = desc.valueSize;
+    this.maxEntries = desc.maxEntries;
+    this.flags = desc.flags;
+    const perCpuType = this.typeName !== undefined && PER_CPU_MAP_TYPES.has(this.typeName);
+    this.cpus = perCpuType ? possibleCpus() : 1;
+    this.#keyless = this.typeName !== undefined && KEYLESS_TYPES.has(this.typeName) && desc.keySize === 0;
+
+    const label = `map "${desc.name}"`;
+    if (key && key.size !== desc.keySize) throw new RangeError(`${label}: key codec is ${key.size} bytes but the map's keys are ${desc.keySize}`);
+    if (value && value.size !== desc.valueSize) {
+      throw new RangeError(`${label}: value codec is ${value.size} bytes but the map's values are ${desc.valueSize}`);
+    }
+    this.keyCodec = key ?? (bytes(desc.keySize) as unknown as Codec<K>);
+    let element: Codec<unknown> = value ?? bytes(desc.valueSize);
+    if (!value && this.typeName !== undefined && FD_MAP_TYPES.has(this.typeName) && desc.valueSize === 4) element = objectFd;
+    this.valueCodec = (perCpuType ? perCpu(element, this.cpus) : element) as Codec<V>;
+
+    this.#keyMem = new NativeMemory(Math.max(desc.keySize, 8));
+    this.#keyView = this.#keyMem.view;
+    // Per-CPU values take round_up(value_size, 8) bytes per possible CPU.
+    this.#valueMem = new NativeMemory(Math.max(this.valueCodec.size, 8));
+    this.#valueView = this.#valueMem.view;
+    this.#elem = new MapElemAttr(fd.value, this.#keyMem.address, this.#valueMem.address);
+  }
+
+  /**
+   * Create a map from a spec (BPF_MAP_CREATE). The caller owns the result and closes it. With
+   * `pinning: "by_name"` an existing compatible pin under `options.pinPath` is opened instead,
+   * and a new map is pinned there. Min kernel 3.18 (each type has its own minimum).
+   * Throws TypeError/RangeError for a bad spec, BpfError when the kernel refuses.
+   */
+  static create<K = Uint8Array, V = Uint8Array>(
+    spec: MapSpec<K, V> & { type: "percpu_hash" | "percpu_array" | "lru_percpu_hash" | "percpu_cgroup_storage" },
+    options?: MapCreateOptions,
+  ): BpfMap<K, V[]>;
+  static create<K = Uint8Array, V = Uint8Array>(spec: MapSpec<K, V>, options?: MapCreateOptions): BpfMap<K, V>;
+  static create<K, V>(spec: MapSpec<K, V>, options: MapCreateOptions = {}): BpfMap<K, unknown> {
+    const sizes = checkMapSpec(spec as MapSpec<unknown, unknown>);
+    if (typeof options !== "object" || options === null) throw new TypeError("MapCreateOptions must be an object");
+    for (const k of Object.keys(options)) if (k !== "pinPath") throw new TypeError(`MapCreateOptions: unknown option "${k}"`);
+    const { type, typeName } = specType(spec);
+    const name = spec.name === undefined ? "" : kernelMapName(spec.name);
+    const label = `map "${spec.name ?? typeName ?? type}"`;
+    const desc: MapDesc = { name: spec.name ?? "", type, ...sizes };
+
+    let pinPath: string | undefined;
+    if (spec.pinning === "by_name") {
+      pinPath = join(options.pinPath ?? "/sys/fs/bpf", spec.name as string);
+      const existing = BpfMap.#openCompatiblePin(pinPath, desc, label);
+      if (existing) return new BpfMap<K, unknown>(existing, desc, spec.key, spec.value);
+    }
+
+    raiseMemlockLimit();
+    let flags = sizes.flags;
+    let innerFd = 0;
+    let innerTemp: BpfMap<unknown, unknown> | undefined;
+    if (spec.innerMap !== undefined) {
+      if ("type" in spec.innerMap) {
+        innerTemp = BpfMap.create(spec.innerMap as MapSpec<unknown, unknown>);
+        innerFd = innerTemp.fd;
+      } else {
+        innerFd = fdOf(spec.innerMap, `${label}: innerMap`);
+      }
+    }
+    if (spec.numaNode !== undefined) flags |= MapFlags.NUMA_NODE;
+    if (spec.valueTypeBtfObj !== undefined) flags |= MapFlags.VTYPE_BTF_OBJ_FD;
+    if (spec.token !== undefined) flags |= MapFlags.TOKEN_FD;
+    let fdNum: number;
+    try {
+      fdNum = mapCreate(
+        {
+          mapType: type,
+          keySize: sizes.keySize,
+          valueSize: sizes.valueSize,
+          maxEntries: sizes.maxEntries,
+          mapFlags: flags,
+          innerMapFd: innerFd,
+          numaNode: spec.numaNode,
+          mapName: name,
+          mapIfindex: spec.ifindex,
+          btfFd: spec.btf === undefined ? 0 : fdOf(spec.btf, `${label}: btf`),
+          btfKeyTypeId: spec.btfKeyTypeId,
+          btfValueTypeId: spec.btfValueTypeId,
+          btfVmlinuxValueTypeId: spec.btfVmlinuxValueTypeId,
+          mapExtra: spec.mapExtra === undefined ? 0n : BigInt(spec.mapExtra),
+          valueTypeBtfObjFd: spec.valueTypeBtfObj === undefined ? 0 : fdOf(spec.valueTypeBtfObj, `${label}: valueTypeBtfObj`),
+          mapTokenFd: spec.token === undefined ? 0 : fdOf(spec.token, `${label}: token`),
+        },
+        `${label}: create (type ${typeName ?? type}, key ${sizes.keySize} B, value ${sizes.valueSize} B, max_entries ${sizes.maxEntries}, flags 0x${flags.toString(16)})`,
+      );
+    } finally {
+      innerTemp?.close();
+    }
+    const fd = new Fd(fdNum, label);
+    let map: BpfMap<K, unknown>;
+    try {
+      map = new BpfMap<K, unknown>(fd, { ...desc, flags }, spec.key, spec.value);
+      if (pinPath) map.pin(pinPath);
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+    return map;
+  }
+
+  static #openCompatiblePin(path: string, desc: MapDesc, label: string): Fd | undefined {
+    let fd: Fd;
+    try {
+      fd = objGet(path, 0, label);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return undefined;
+      throw e;
+    }
+    const info = readInfo(fd, label);
+    const diffs: string[] = [];
+    if (info.type !== desc.type) diffs.push(`type ${info.type} ≠ ${desc.type}`);
+    if (info.keySize !== desc.keySize) diffs.push(`key size ${info.keySize} ≠ ${desc.keySize}`);
+    if (info.valueSize !== desc.valueSize) diffs.push(`value size ${info.valueSize} ≠ ${desc.valueSize}`);
+    if (info.maxEntries !== desc.maxEntries) diffs.push(`max entries ${info.maxEntries} ≠ ${desc.maxEntries}`);
+    if (info.flags !== desc.flags) diffs.push(`flags 0x${info.flags.toString(16)} ≠ 0x${desc.flags.toString(16)}`);
+    if (diffs.length) {
+      fd.close();
+      throw new TsbpfError(`${label}: pinned map at ${path} is incompatible with the spec (${diffs.join(", ")}): unlink it or change the spec`);
+    }
+    return fd;
+  }
+
+  /**
+   * Open the map pinned at `path` (BPF_OBJ_GET). Sizes and type come from the kernel; codecs
+   * from `options` must match them. The caller owns the result. Throws BpfError (ENOENT when
+   * nothing is pinned there), RangeError for a codec of the wrong size.
+   */
+  static open<K = Uint8Array, V = Uint8Array>(path: string, options: MapOpenOptions<K, V> = {}): BpfMap<K, V> {
+    const flags = accessFlags(options);
+    return BpfMap.fromFd(objGet(path, flags, "map"), options);
+  }
+
+  /** Open the map with this id (BPF_MAP_GET_FD_BY_ID). The caller owns the result. Throws BpfError (ENOENT). */
+  static fromId<K = Uint8Array, V = Uint8Array>(id: number, options: MapOpenOptions<K, V> = {}): BpfMap<K, V> {
+    const flags = accessFlags(options);
+    return BpfMap.fromFd(getFdById("map", id, flags), options);
+  }
+
+  /**
+   * Wrap an fd of an existing map; the BpfMap takes ownership of `fd` (it is closed on error
+   * too). Throws BpfError when the fd is not a map.
+   */
+  static fromFd<K = Uint8Array, V = Uint8Array>(fd: Fd, options: MapOpenOptions<K, V> = {}): BpfMap<K, V> {
+    try {
+      for (const k of Object.keys(options)) {
+        if (k !== "key" && k !== "value" && k !== "access") throw new TypeError(`MapOpenOptions: unknown option "${k}"`);
+      }
+      const info = readInfo(fd, fd.what);
+      const desc: MapDesc = {
+        name: info.name,
+        type: info.type,
+        keySize: info.keySize,
+        valueSize: info.valueSize,
+        maxEntries: info.maxEntries,
+        flags: info.flags,
+      };
+      const map = new BpfMap<K, V>(fd, desc, options.key, options.value);
+      map.#id = info.id;
+      return map;
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  /** The raw fd number (valid until close). Throws ClosedError after close. */
+  get fd(): number {
+    return this.#fd.value;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The path this map was pinned at by pin() or by-name pinning, if any. */
+  get pinnedPath(): string | undefined {
+    return this.#pinned;
+  }
+
+  /** The kernel's id of this map (from info, read once). */
+  get id(): number {
+    if (this.#id === undefined) this.#id = this.info().id;
+    return this.#id;
+  }
+
+  #label(): string {
+    return `map "${this.name || this.typeName || this.type}"`;
+  }
+
+  #live(): void {
+    if (this.#closed) throw new ClosedError(this.#label());
+  }
+
+  #fail(cmd: number, result: number, step: string): never {
+    const e = -result;
+    let hint: string | undefined;
+    if (e === E2BIG && cmd === BpfCmd.BPF_MAP_UPDATE_ELEM) hint = `the map is full (max_entries ${this.maxEntries}) or the index is out of range`;
+    else if (e === EINVAL && cmd === BpfCmd.BPF_MAP_DELETE_ELEM) hint = "elements of array-like maps cannot be deleted";
+    else if (e === EINVAL && this.typeName !== undefined && FD_MAP_TYPES.has(this.typeName) && cmd === BpfCmd.BPF_MAP_UPDATE_ELEM) {
+      hint = "the value must be the fd of an object this map can hold";
+    } else if (e === 1 && cmd === BpfCmd.BPF_MAP_UPDATE_ELEM) hint = "the map is frozen or read-only from userspace";
+    return failMapCall(cmd, result, `${this.#label()}: ${step}`, hint);
+  }
+
+  #requireKeyed(op: string): void {
+    if (this.#keyless) throw new TypeError(`${this.#label()}: ${this.typeName} maps have no keys: use push/pop/peek${this.typeName === "bloom_filter" ? "/contains" : ""} instead of ${op}`);
+  }
+
+  /**
+   * The value at `key`, or undefined when there is none (BPF_MAP_LOOKUP_ELEM). For fd-holding
+   * maps the kernel returns the held object's id. Throws TypeError/RangeError for a bad key,
+   * BpfError, ClosedError.
+   */
+  get(key: K, options?: GetOptions): V | undefined {
+    if (this.#closed) this.#live();
+    if (this.#keyless) this.#requireKeyed("get");
+    this.keyCodec.encode(key, this.#keyView, 0);
+    const r = this.#elem.lookup(options === undefined ? 0 : getFlags(options));
+    if (r >= 0) return this.valueCodec.decode(this.#valueView, 0);
+    if (r === -ENOENT) return undefined;
+    return this.#fail(BpfCmd.BPF_MAP_LOOKUP_ELEM, r, "lookup");
+  }
+
+  /**
+   * Set `key` to `value` (BPF_MAP_UPDATE_ELEM). `options` is a mode (`"any"`, `"noexist"`,
+   * `"exist"`) or `{ mode, lock }`. Throws BpfError: EEXIST for "noexist" on an existing key,
+   * ENOENT for "exist" on a missing one, E2BIG when full; TypeError/RangeError for bad input.
+   */
+  set(key: K, value: V, options?: SetOptions | UpdateMode): void {
+    if (this.#closed) this.#live();
+    if (this.#keyless) this.#requireKeyed("set");
+    const flags = options === undefined ? 0 : updateFlags(options);
+    this.keyCodec.encode(key, this.#keyView, 0);
+    this.valueCodec.encode(value, this.#valueView, 0);
+    const r = this.#elem.update(flags);
+    if (r < 0) this.#fail(BpfCmd.BPF_MAP_UPDATE_ELEM, r, "update");
+  }
+
+  /** Delete `key` (BPF_MAP_DELETE_ELEM). Returns false when there was no such key. Throws BpfError (EINVAL for arrays). */
+  delete(key: K): boolean {
+    if (this.#closed) this.#live();
+    if (this.#keyless) this.#requireKeyed("delete");
+    this.keyCodec.encode(key, this.#keyView, 0);
+    const r = this.#elem.delete();
+    if (r >= 0) return true;
+    if (r === -ENOENT) return false;
+    return this.#fail(BpfCmd.BPF_MAP_DELETE_ELEM, r, "delete");
+  }
+
+  /** Whether `key` has a value (a lookup that discards the value). */
+  has(key: K): boolean {
+    if (this.#closed) this.#live();
+    if (this.#keyless) this.#requireKeyed("has");
+    this.keyCodec.encode(key, this.#keyView, 0);
+    const r = this.#elem.lookup(0);
+    if (r >= 0) return true;
+    if (r === -ENOENT) return false;
+    return this.#fail(BpfCmd.BPF_MAP_LOOKUP_ELEM, r, "lookup");
+  }
+
+  /**
+   * Remove `key` and return its value, or undefined when there was none
+   * (BPF_MAP_LOOKUP_AND_DELETE_ELEM; hash maps since 5.14). Throws BpfError.
+   */
+  lookupAndDelete(key: K): V | undefined {
+    if (this.#closed) this.#live();
+    if (this.#keyless) this.#requireKeyed("lookupAndDelete");
+    this.keyCodec.encode(key, this.#keyView, 0);
+    const r = this.#elem.lookupAndDelete(0);
+    if (r >= 0) return this.valueCodec.decode(this.#valueView, 0);
+    if (r === -ENOENT) return undefined;
+    return this.#fail(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, r, "lookup and delete");
+  }
+
+  #keylessAttr(op: string): MapElemAttr {
+    this.#live();
+    if (!this.#keyless) throw new TypeError(`${this.#label()}: ${op} is for queue, stack and bloom filter maps, not ${this.typeName ?? this.type}`);
+    this.#nullKey ??= new MapElemAttr(this.#fd.value, 0, this.#valueMem.address);
+    return this.#nullKey;
+  }
+
+  /**
+   * Add a value to a queue, stack or bloom filter (BPF_MAP_UPDATE_ELEM with a NULL key). With
+   * mode "exist", a full queue or stack drops its oldest value instead of failing (E2BIG).
+   * Min kernel 4.20 (bloom filter 5.16).
+   */
+  push(value: V, options?: SetOptions | UpdateMode): void {
+    const attr = this.#keylessAttr("push");
+    const flags = options === undefined ? 0 : updateFlags(options);
+    this.valueCodec.encode(value, this.#valueView, 0);
+    const r = attr.update(flags);
+    if (r < 0) this.#fail(BpfCmd.BPF_MAP_UPDATE_ELEM, r, "push");
+  }
+
+  /** Remove and return the next value of a queue (oldest) or stack (newest); undefined when empty. */
+  pop(): V | undefined {
+    const attr = this.#keylessAttr("pop");
+    const r = attr.lookupAndDelete(0);
+    if (r >= 0) return this.valueCodec.decode(this.#valueView, 0);
+    if (r === -ENOENT) return undefined;
+    return this.#fail(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, r, "pop");
+  }
+
+  /** The value pop() would return, without removing it; undefined when empty. */
+  peek(): V | undefined {
+    const attr = this.#keylessAttr("peek");
+    if (this.typeName === "bloom_filter") throw new TypeError(`${this.#label()}: a bloom filter has nothing to peek: use contains(value)`);
+    const r = attr.lookup(0);
+    if (r >= 0) return this.valueCodec.decode(this.#valueView, 0);
+    if (r === -ENOENT) return undefined;
+    return this.#fail(BpfCmd.BPF_MAP_LOOKUP_ELEM, r, "peek");
+  }
+
+  /**
+   * Whether a bloom filter may contain `value` (false means definitely not; true may be a false
+   * positive). Min kernel 5.16.
+   */
+  contains(value: V): boolean {
+    const attr = this.#keylessAttr("contains");
+    if (this.typeName !== "bloom_filter") throw new TypeError(`${this.#label()}: contains() is for bloom filters`);
+    this.valueCodec.encode(value, this.#valueView, 0);
+    const r = attr.lookup(0);
+    if (r >= 0) return true;
+    if (r === -ENOENT) return false;
+    return this.#fail(BpfCmd.BPF_MAP_LOOKUP_ELEM, r, "contains");
+  }
+
+  // --- iteration ------------------------------------------------------------------------
+
+  /** All [key, value] pairs (same as entries()). */
+  [Symbol.iterator](): Generator<[K, V], void, undefined> {
+    return this.entries();
+  }
+
+  /**
+   * All [key, value] pairs, read in batches of up to 4096 (BPF_MAP_LOOKUP_BATCH, 5.6+), or by
+   * BPF_MAP_GET_NEXT_KEY + lookup where the kernel has no batch lookup for this type. Elements
+   * added or deleted meanwhile may or may not be seen. Throws ClosedError if the map is closed
+   * between steps.
+   */
+  *entries(): Generator<[K, V], void, undefined> {
+    for (const [k, v] of this.#iterate(true)) yield [k, v as V];
+  }
+
+  /** All keys (see entries()). */
+  *keys(): Generator<K, void, undefined> {
+    for (const [k] of this.#iterate(false)) yield k;
+  }
+
+  /** All values (see entries()). */
+  *values(): Generator<V, void, undefined> {
+    for (const [, v] of this.#iterate(true)) yield v as V;
+  }
+
+  *#iterate(wantValues: boolean): Generator<[K, V | undefined], void, undefined> {
+    this.#live();
+    this.#requireKeyed("iteration");
+    if (this.#batchSupported !== false) {
+      const done = yield* this.#iterateBatches();
+      if (done) return;
+    }
+    yield* this.#iterateNextKey(wantValues);
+  }
+
+  /** Batched iteration; returns false (having yielded nothing) when the kernel has no batch lookup here. */
+  *#iterateBatches(): Generator<[K, V], boolean, undefined> {
+    let count = Math.max(1, Math.min(this.maxEntries, 4096));
+    const stride = this.valueCodec.size;
+    const tokenSize = Math.max(this.keySize, 8);
+    let keys = new NativeMemory(Math.max(count * this.keySize, 8));
+    let values = new NativeMemory(Math.max(count * stride, 8));
+    let tokIn = new NativeMemory(tokenSize);
+    let tokOut = new NativeMemory(tokenSize);
+    const attr = new MapBatchAttr(this.#fd.value);
+    let first = true;
+    for (;;) {
+      this.#live();
+      attr.setBuffers(first ? 0 : tokIn.address, tokOut.address, keys.address, values.address);
+      const r = attr.run(BpfCmd.BPF_MAP_LOOKUP_BATCH, count);
+      const n = attr.count;
+      if (r < 0 && r !== -ENOENT) {
+        if (first && n === 0 && (r === -EINVAL || r === -ENOTSUPP || r === -EOPNOTSUPP)) {
+          this.#batchSupported = false;
+          return false;
+        }
+        if (r === -ENOSPC && n === 0 && count < 1 << 20) {
+          // A hash bucket holds more elements than fit: retry from the same place with more room.
+          count *= 2;
+          keys = new NativeMemory(count * this.keySize);
+          values = new NativeMemory(count * stride);
+          continue;
+        }
+        this.#fail(BpfCmd.BPF_MAP_LOOKUP_BATCH, r, "iterate");
+      }
+      this.#batchSupported = true;
+      const kv = keys.view;
+      const vv = values.view;
+      for (let i = 0; i < n; i++) {
+        yield [this.keyCodec.decode(kv, i * this.keySize), this.valueCodec.decode(vv, i * stride)];
+      }
+      if (r === -ENOENT) return true;
+      [tokIn, tokOut] = [tokOut, tokIn];
+      first = false;
+    }
+  }
+
+  *#iterateNextKey(wantValues: boolean): Generator<[K, V | undefined], void, undefined> {
+    const fd = this.#fd.value;
+    const cur = new NativeMemory(Math.max(this.keySize, 8));
+    const next = new NativeMemory(Math.max(this.keySize, 8));
+    const value = wantValues ? new NativeMemory(Math.max(this.valueCodec.size, 8)) : undefined;
+    const nextAttr = new MapElemAttr(fd, 0, next.address); // NULL key: the first key
+    const lookupAttr = value ? new MapElemAttr(fd, next.address, value.address) : undefined;
+    const keyBytes = next.bytes.subarray(0, this.keySize);
+    for (;;) {
+      this.#live();
+      const r = nextAttr.nextKey();
+      if (r === -ENOENT) return;
+      if (r < 0) this.#fail(BpfCmd.BPF_MAP_GET_NEXT_KEY, r, "iterate");
+      const k = this.keyCodec.decode(next.view, 0);
+      if (lookupAttr && value) {
+        const lr = lookupAttr.lookup(0);
+        if (lr >= 0) yield [k, this.valueCodec.decode(value.view, 0)];
+        else if (lr !== -ENOENT) this.#fail(BpfCmd.BPF_MAP_LOOKUP_ELEM, lr, "iterate");
+        // ENOENT: deleted since get_next_key; go on from its key.
+      } else {
+        yield [k, undefined];
+      }
+      cur.bytes.set(keyBytes);
+      nextAttr.setKey(cur.address);
+    }
+  }
+
+  // --- explicit batches -----------------------------------------------------------------
+
+  #batchBuffers(count: number): { attr: MapBatchAttr; keys: NativeMemory; values: NativeMemory } {
+    if (!this.#batch || this.#batch.capacity < count) {
+      this.#batch = {
+        attr: this.#batch?.attr ?? new MapBatchAttr(this.#fd.value),
+        keys: new NativeMemory(Math.max(count * this.keySize, 8)),
+        values: new NativeMemory(Math.max(count * this.valueCodec.size, 8)),
+        capacity: count,
+      };
+    }
+    return this.#batch;
+  }
+
+  #batchCount(count: number | undefined, what: string): number {
+    const n = count ?? 1024;
+    if (!Number.isSafeInteger(n) || n < 1 || n > 1 << 24) throw new RangeError(`${this.#label()}: ${what}: count ${n} must be 1..2^24`);
+    return n;
+  }
+
+  #readBatch(cmd: number, options: BatchOptions, step: string): BatchResult<K, V> {
+    this.#live();
+    this.#requireKeyed(step);
+    if (typeof options !== "object" || options === null) throw new TypeError("batch options must be an object");
+    for (const k of Object.keys(options)) if (k !== "cursor" && k !== "count") throw new TypeError(`unknown batch option "${k}"`);
+    const count = this.#batchCount(options.count, step);
+    const cursor = options.cursor;
+    if (cursor !== undefined && (!(cursor instanceof MapBatchCursor) || cursor.owner !== this)) {
+      throw new TypeError(`${this.#label()}: ${step}: the cursor belongs to another map or batch`);
+    }
+    const { attr, keys, values } = this.#batchBuffers(count);
+    const out = new MapBatchCursor(this, Math.max(this.keySize, 8));
+    attr.setBuffers(cursor ? cursor.token.address : 0, out.token.address, keys.address, values.address);
+    const r = attr.run(cmd, count);
+    if (r < 0 && r !== -ENOENT) {
+      if (r === -ENOSPC) {
+        failMapCall(cmd, r, `${this.#label()}: ${step}`, `a hash bucket holds more than ${count} elements: pass a larger count`);
+      }
+      this.#fail(cmd, r, step);
+    }
+    const n = attr.count;
+    const stride = this.valueCodec.size;
+    const ks = new Array<K>(n);
+    const vs = new Array<V>(n);
+    const kv = keys.view;
+    const vv = values.view;
+    for (let i = 0; i < n; i++) {
+      ks[i] = this.keyCodec.decode(kv, i * this.keySize);
+      vs[i] = this.valueCodec.decode(vv, i * stride);
+    }
+    return { keys: ks, values: vs, next: r === -ENOENT ? undefined : out };
+  }
+
+  /**
+   * Read up to `count` elements (BPF_MAP_LOOKUP_BATCH, min kernel 5.6; hash and array types).
+   * Continue with `{ cursor: result.next }` until `next` is undefined. Throws BpfError
+   * (EINVAL/ENOTSUPP where this map type has no batch ops).
+   */
+  lookupBatch(options: BatchOptions = {}): BatchResult<K, V> {
+    return this.#readBatch(BpfCmd.BPF_MAP_LOOKUP_BATCH, options, "lookup batch");
+  }
+
+  /** Like lookupBatch, and delete what was read (BPF_MAP_LOOKUP_AND_DELETE_BATCH, 5.6+, hash types). */
+  lookupAndDeleteBatch(options: BatchOptions = {}): BatchResult<K, V> {
+    return this.#readBatch(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_BATCH, options, "lookup and delete batch");
+  }
+
+  /**
+   * Set many elements in one call (BPF_MAP_UPDATE_BATCH, 5.6+). Returns how many were set. All
+   * keys and values are encoded (and checked) before the syscall. Throws BpfError naming how many
+   * elements were set before the failure.
+   */
+  updateBatch(keys: readonly K[], values: readonly V[], options?: SetOptions | UpdateMode): number {
+    this.#live();
+    this.#requireKeyed("update batch");
+    if (!Array.isArray(keys) || !Array.isArray(values)) throw new TypeError(`${this.#label()}: update batch: keys and values must be arrays`);
+    if (keys.length !== values.length) {
+      throw new RangeError(`${this.#label()}: update batch: ${keys.length} keys but ${values.length} values`);
+    }
+    if (keys.length === 0) return 0;
+    const flags = updateFlags(options);
+    const n = this.#batchCount(keys.length, "update batch");
+    const { attr, keys: km, values: vm } = this.#batchBuffers(n);
+    const stride = this.valueCodec.size;
+    for (let i = 0; i < n; i++) {
+      this.keyCodec.encode(keys[i] as K, km.view, i * this.keySize);
+      this.valueCodec.encode(values[i] as V, vm.view, i * stride);
+    }
+    attr.setBuffers(0, 0, km.address, vm.address);
+    const r = attr.run(BpfCmd.BPF_MAP_UPDATE_BATCH, n, flags);
+    if (r < 0) this.#fail(BpfCmd.BPF_MAP_UPDATE_BATCH, r, `update batch (${attr.count} of ${n} set)`);
+    return attr.count;
+  }
+
+  /**
+   * Delete many keys in one call (BPF_MAP_DELETE_BATCH, 5.6+, hash types). Returns how many
+   * were deleted. Throws BpfError (ENOENT for a missing key, naming how many were deleted before it).
+   */
+  deleteBatch(keys: readonly K[]): number {
+    this.#live();
+    this.#requireKeyed("delete batch");
+    if (!Array.isArray(keys)) throw new TypeError(`${this.#label()}: delete batch: keys must be an array`);
+    if (keys.length === 0) return 0;
+    const n = this.#batchCount(keys.length, "delete batch");
+    const { attr, keys: km } = this.#batchBuffers(n);
+    for (let i = 0; i < n; i++) this.keyCodec.encode(keys[i] as K, km.view, i * this.keySize);
+    attr.setBuffers(0, 0, km.address, 0);
+    const r = attr.run(BpfCmd.BPF_MAP_DELETE_BATCH, n);
+    if (r < 0) this.#fail(BpfCmd.BPF_MAP_DELETE_BATCH, r, `delete batch (${attr.count} of ${n} deleted)`);
+    return attr.count;
+  }
+
+  // --- object operations ----------------------------------------------------------------
+
+  /**
+   * Make the map read-only from userspace (BPF_MAP_FREEZE, min kernel 5.2); programs may still
+   * write unless the map has BPF_F_RDONLY_PROG. Throws BpfError (EBUSY while writably mmapped).
+   */
+  freeze(): void {
+    this.#live();
+    const r = this.#elem.freeze();
+    if (r < 0) this.#fail(BpfCmd.BPF_MAP_FREEZE, r, "freeze");
+  }
+
+  /** Pin the map at `path` on bpffs (BPF_OBJ_PIN). Throws BpfError (EEXIST, EPERM for dots in names). */
+  pin(path: string): void {
+    this.#live();
+    objPin(this.#fd, path, this.#label());
+    this.#pinned = path;
+  }
+
+  /** Remove the pin made by pin() or by-name pinning (unlink). Does nothing when not pinned. */
+  unpin(): void {
+    if (!this.#pinned) return;
+    unlinkSync(this.#pinned);
+    this.#pinned = undefined;
+  }
+
+  /** What the kernel reports about this map (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */
+  info(): MapInfo {
+    this.#live();
+    return readInfo(this.#fd, this.#label());
+  }
+
+  /**
+   * Map a BPF_F_MMAPABLE array into memory and read and write its elements in place, with no
+   * syscall and no copy (min kernel 5.5). `codec` reads one element (default: the map's value
+   * codec). The view stays valid after the map is closed; close the view to unmap it.
+   * Throws TypeError for other map types, SyscallError when mmap fails (EPERM: frozen maps need
+   * `{ readonly: true }`).
+   */
+  mmap<T = V>(codec?: Codec<T>, options: MmapOptions = {}): MmapArrayView<T> {
+    this.#live();
+    if (this.typeName !== "array" || (this.flags & MapFlags.MMAPABLE) === 0) {
+      throw new TypeError(`${this.#label()}: only array maps created with BPF_F_MMAPABLE can be mmapped`);
+    }
+    const c = (codec ?? (this.valueCodec as unknown as Codec<T>));
+    if (c.size !== this.valueSize) throw new RangeError(`${this.#label()}: mmap codec is ${c.size} bytes but values are ${this.valueSize}`);
+    return new MmapArrayView<T>(this.#fd.value, c, this.maxEntries, roundUp(this.valueSize, 8), options, this.#label());
+  }
+
+  /** A second BpfMap for the same kernel map, with its own fd (dup) and the same codecs. */
+  clone(): BpfMap<K, V> {
+    this.#live();
+    const m = new BpfMap<K, V>(this.#fd.dup(), this, this.keyCodec, this.#element);
+    m.#id = this.#id;
+    return m;
+  }
+
+  /** Close the fd. The kernel frees the map once nothing (pin, program, other fd) holds it. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function accessFlags(options: MapOpenOptions<unknown, unknown>): number {
+  if (typeof options !== "object" || options === null) throw new TypeError("MapOpenOptions must be an object");
+  switch (options.access ?? "readwrite") {
+    case "readwrite": return 0;
+    case "readonly": return BPF_F_RDONLY;
+    case "writeonly": return BPF_F_WRONLY;
+    default: throw new TypeError(`access must be "readwrite", "readonly" or "writeonly", got ${JSON.stringify(options.access)}`);
+  }
+}

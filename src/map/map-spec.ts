@@ -1,0 +1,137 @@
+/**
+ * MapSpec: the plain-data blueprint of a map, inspectable and editable before anything reaches
+ * the kernel. Validation and name handling live here; BpfMap.create turns a spec into a map.
+ */
+import type { Codec } from "../codec.js";
+import { mapTypeName, mapTypeNumber, type MapTypeName } from "./map-type.js";
+
+/** How a map is pinned when created from a spec (libbpf's `LIBBPF_PIN_*`). */
+export type MapPinning = "none" | "by_name";
+
+/** Something that holds a kernel object fd: a number, or an object with an `fd` (BpfMap, Btf…). */
+export type FdLike = number | { readonly fd: number };
+
+/**
+ * The blueprint of a map (BPF_MAP_CREATE's fields, plus codecs and pinning). Every field but
+ * `type` is optional; sizes default to the codecs' sizes, or 0.
+ *
+ * `K` and `V` are the JS types of a key and of one value; a per-CPU map holds one `V` per
+ * possible CPU, so its BpfMap gives `V[]`.
+ */
+export interface MapSpec<K = Uint8Array, V = Uint8Array> {
+  /** Map name: up to 15 characters of [A-Za-z0-9_.]; longer names are truncated, as libbpf does. */
+  name?: string;
+  /** Map type, by bpftool name (`"hash"`) or UAPI number. */
+  type: MapTypeName | number;
+  /** Key size in bytes; defaults to the key codec's size, else 0. */
+  keySize?: number;
+  /** Value size in bytes (of one CPU's value for per-CPU maps); defaults to the value codec's size, else 0. */
+  valueSize?: number;
+  /** max_entries (ring buffers: bytes, a power of two and page multiple; arenas: pages). Default 0. */
+  maxEntries?: number;
+  /** map_flags: MapFlags bits OR-ed together. */
+  flags?: number;
+  /** For array_of_maps / hash_of_maps: the inner map's template (created and closed for you) or a live map. */
+  innerMap?: MapSpec<any, any> | { readonly fd: number };
+  /** map_extra: bloom filter hash count, arena user address (bigint or safe integer). */
+  mapExtra?: bigint | number;
+  /** NUMA node (sets BPF_F_NUMA_NODE). */
+  numaNode?: number;
+  /** Offload to this network interface (map_ifindex). */
+  ifindex?: number;
+  /** BTF object for btf_*_type_id (its fd, or an object with `fd`). */
+  btf?: FdLike;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  /** struct_ops maps: the kernel struct's BTF id in vmlinux (or in `valueTypeBtfObj`). */
+  btfVmlinuxValueTypeId?: number;
+  /** struct_ops from a module: that module's BTF object (sets BPF_F_VTYPE_BTF_OBJ_FD). */
+  valueTypeBtfObj?: FdLike;
+  /** A BPF token to create the map with (sets BPF_F_TOKEN_FD). */
+  token?: FdLike;
+  /** Pin by name under MapCreateOptions.pinPath (default /sys/fs/bpf), reusing a compatible pin. */
+  pinning?: MapPinning;
+  /** Codec of keys; defaults to raw bytes of keySize. */
+  key?: Codec<K>;
+  /** Codec of one value; defaults to raw bytes of valueSize. */
+  value?: Codec<V>;
+}
+
+const SPEC_KEYS = new Set([
+  "name", "type", "keySize", "valueSize", "maxEntries", "flags", "innerMap", "mapExtra", "numaNode",
+  "ifindex", "btf", "btfKeyTypeId", "btfValueTypeId", "btfVmlinuxValueTypeId", "valueTypeBtfObj",
+  "token", "pinning", "key", "value",
+]);
+
+/** Longest map name the kernel keeps (BPF_OBJ_NAME_LEN - 1). */
+export const MAX_MAP_NAME_LENGTH = 15;
+
+/**
+ * The name the kernel gets for `name`: the first 15 characters, as libbpf truncates. Throws
+ * TypeError for characters the kernel refuses (it takes only [A-Za-z0-9_.]).
+ */
+export function kernelMapName(name: string): string {
+  if (typeof name !== "string") throw new TypeError(`map name must be a string, got ${typeof name}`);
+  const bad = /[^A-Za-z0-9_.]/.exec(name);
+  if (bad) {
+    throw new TypeError(`map name ${JSON.stringify(name)} contains ${JSON.stringify(bad[0])}: the kernel accepts only letters, digits, "_" and "."`);
+  }
+  return name.slice(0, MAX_MAP_NAME_LENGTH);
+}
+
+function u32(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new TypeError(`${what} must be an integer in 0..2^32-1, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** The spec's type as a number and (when known) its name. */
+export function specType(spec: Pick<MapSpec<unknown, unknown>, "type">): { type: number; typeName: MapTypeName | undefined } {
+  const type = mapTypeNumber(spec.type);
+  return { type, typeName: mapTypeName(type) };
+}
+
+/**
+ * Check a spec's shape before any syscall: known keys only, integers in range, codec sizes
+ * matching the given sizes. Returns the sizes to use. Throws TypeError/RangeError naming the field.
+ */
+export function checkMapSpec(spec: MapSpec<unknown, unknown>): { keySize: number; valueSize: number; maxEntries: number; flags: number } {
+  if (typeof spec !== "object" || spec === null) throw new TypeError("a MapSpec must be an object");
+  for (const k of Object.keys(spec)) {
+    if (!SPEC_KEYS.has(k)) throw new TypeError(`MapSpec: unknown field "${k}"`);
+  }
+  specType(spec);
+  const label = spec.name ? `map "${spec.name}"` : "map";
+  const keySize = spec.keySize !== undefined ? u32(spec.keySize, `${label}: keySize`) : spec.key?.size ?? 0;
+  const valueSize = spec.valueSize !== undefined ? u32(spec.valueSize, `${label}: valueSize`) : spec.value?.size ?? 0;
+  if (spec.key && spec.key.size !== keySize) {
+    throw new RangeError(`${label}: key codec is ${spec.key.size} bytes but keySize is ${keySize}`);
+  }
+  if (spec.value && spec.value.size !== valueSize) {
+    throw new RangeError(`${label}: value codec is ${spec.value.size} bytes but valueSize is ${valueSize}`);
+  }
+  const maxEntries = spec.maxEntries !== undefined ? u32(spec.maxEntries, `${label}: maxEntries`) : 0;
+  const flags = spec.flags !== undefined ? u32(spec.flags, `${label}: flags`) : 0;
+  for (const f of ["numaNode", "ifindex", "btfKeyTypeId", "btfValueTypeId", "btfVmlinuxValueTypeId"] as const) {
+    if (spec[f] !== undefined) u32(spec[f], `${label}: ${f}`);
+  }
+  if (spec.mapExtra !== undefined) {
+    const x = spec.mapExtra;
+    const ok = typeof x === "bigint" ? x >= 0n && x <= 0xffffffffffffffffn : typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+    if (!ok) throw new TypeError(`${label}: mapExtra must be a u64 (bigint or safe integer), got ${String(x)}`);
+  }
+  if (spec.pinning !== undefined && spec.pinning !== "none" && spec.pinning !== "by_name") {
+    throw new TypeError(`${label}: pinning must be "none" or "by_name", got ${JSON.stringify(spec.pinning)}`);
+  }
+  if (spec.pinning === "by_name" && !spec.name) throw new TypeError("MapSpec: pinning \"by_name\" needs a name");
+  if (spec.name !== undefined) kernelMapName(spec.name);
+  return { keySize, valueSize, maxEntries, flags };
+}
+
+/** The fd number of an FdLike (throws TypeError for anything else). */
+export function fdOf(x: FdLike, what: string): number {
+  const n = typeof x === "number" ? x : typeof x === "object" && x !== null ? x.fd : undefined;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new TypeError(`${what} must be an fd or an object with an fd`);
+  return n;
+}
