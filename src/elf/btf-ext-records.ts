@@ -1,0 +1,116 @@
+/**
+ * Puts the object's `.BTF.ext` records (func_info, line_info, CO-RE relocations), which are
+ * kept per ELF section with byte offsets, onto each program's linked instruction list: records
+ * of the program's own function and of every appended subprogram, rebased to instruction
+ * slots of the final list. Pure: no kernel.
+ */
+import type { BtfSpec } from "../btf/spec.js";
+import { ParseError } from "../errors.js";
+import type { ElfFile } from "./elf-file.js";
+import type { ElfFunc } from "./programs.js";
+import type { ElfProgramSpec, ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "./spec-types.js";
+
+const BTF_MAGIC = 0xeb9f;
+
+/** The records of `.BTF.ext`, by section name, with byte offsets (`insnOff`) into the section. */
+export interface BtfExtRecords {
+  funcInfo: Map<string, ProgramFuncInfo[]>;
+  lineInfo: Map<string, ProgramLineInfo[]>;
+  coreRelos: Map<string, ProgramCoreRelocation[]>;
+}
+
+/**
+ * Read `.BTF.ext`: header, then per-section blocks of func_info, line_info and CO-RE records.
+ * Section names are BTF string offsets. Throws ParseError with the byte offset.
+ */
+export function readBtfExt(bytes: Uint8Array, btf: BtfSpec): BtfExtRecords {
+  if (bytes.length < 24) throw new ParseError(`.BTF.ext: ${bytes.length} bytes is too short for its header`, { offset: 0 });
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let le: boolean;
+  if (view.getUint16(0, true) === BTF_MAGIC) le = true;
+  else if (view.getUint16(0, false) === BTF_MAGIC) le = false;
+  else throw new ParseError(".BTF.ext: bad magic", { offset: 0 });
+  if (bytes[2] !== 1) throw new ParseError(`.BTF.ext: unsupported version ${bytes[2]}`, { offset: 2 });
+  const hdrLen = view.getUint32(4, le);
+  if (hdrLen < 24 || hdrLen > bytes.length) throw new ParseError(`.BTF.ext: bad header length ${hdrLen}`, { offset: 4 });
+  const u32 = (at: number) => {
+    if (at < 0 || at + 4 > bytes.length) throw new ParseError(`.BTF.ext: read past the end at ${at}`, { offset: at });
+    return view.getUint32(at, le);
+  };
+  const out: BtfExtRecords = { funcInfo: new Map(), lineInfo: new Map(), coreRelos: new Map() };
+  const blocks = <T>(off: number, len: number, minRec: number, what: string, read: (at: number) => T, into: Map<string, T[]>) => {
+    if (len === 0) return;
+    const start = hdrLen + off;
+    const end = start + len;
+    if (start < hdrLen || end > bytes.length || len < 4) throw new ParseError(`.BTF.ext: ${what} [${off}, +${len}) is outside the data`, { offset: start });
+    const recSize = u32(start);
+    if (recSize < minRec || recSize % 4 !== 0) throw new ParseError(`.BTF.ext: ${what} record size ${recSize} is invalid`, { offset: start });
+    let at = start + 4;
+    while (at < end) {
+      const secName = btf.string(u32(at));
+      const n = u32(at + 4);
+      at += 8;
+      if (n === 0 || n > (end - at) / recSize) throw new ParseError(`.BTF.ext: ${what} of "${secName}" has a bad count ${n}`, { offset: at - 4 });
+      const list = into.get(secName) ?? [];
+      for (let i = 0; i < n; i++, at += recSize) list.push(read(at));
+      into.set(secName, list);
+    }
+  };
+  blocks(u32(8), u32(12), 8, "func_info", (at) => ({ insnOff: u32(at), typeId: u32(at + 4) }), out.funcInfo);
+  blocks(
+    u32(16),
+    u32(20),
+    16,
+    "line_info",
+    (at) => ({ insnOff: u32(at), fileNameOff: u32(at + 4), lineOff: u32(at + 8), lineCol: u32(at + 12) }),
+    out.lineInfo,
+  );
+  if (hdrLen >= 32) {
+    blocks(
+      u32(24),
+      u32(28),
+      16,
+      "core_relo",
+      (at) => ({ insnOff: u32(at), typeId: u32(at + 4), accessStrOff: u32(at + 8), kind: u32(at + 12) }),
+      out.coreRelos,
+    );
+  }
+  return out;
+}
+
+/** Attach each program's records (own function plus subprograms), rebased to final slots. */
+export function attachBtfExt(
+  _elf: ElfFile,
+  btf: BtfSpec,
+  bytes: Uint8Array,
+  programs: Record<string, ElfProgramSpec>,
+  funcs: ReadonlyMap<string, ElfFunc>,
+): void {
+  const recs = readBtfExt(bytes, btf);
+  const pick = <T extends { insnOff: number }>(map: Map<string, T[]>, f: ElfFunc, base: number, out: T[]) => {
+    const list = map.get(f.section.name);
+    if (!list) return;
+    for (const r of list) {
+      if (r.insnOff % 8 !== 0) throw new ParseError(`.BTF.ext: record at byte ${r.insnOff} of "${f.section.name}" is not instruction-aligned`);
+      const slot = r.insnOff / 8;
+      if (slot >= f.startSlot && slot < f.startSlot + f.slots) out.push({ ...r, insnOff: slot - f.startSlot + base });
+    }
+  };
+  for (const p of Object.values(programs)) {
+    const order = [funcs.get(p.instructions[0]?.symbol ?? "")!, ...p.subprograms.map((s) => funcs.get(s)!)];
+    if (order.some((f) => !f)) continue;
+    const fi: ProgramFuncInfo[] = [];
+    const li: ProgramLineInfo[] = [];
+    const cr: ProgramCoreRelocation[] = [];
+    let base = 0;
+    for (const f of order) {
+      pick(recs.funcInfo, f, base, fi);
+      pick(recs.lineInfo, f, base, li);
+      pick(recs.coreRelos, f, base, cr);
+      base += f.slots;
+    }
+    if (fi.length) p.funcInfos = fi;
+    if (li.length) p.lineInfos = li;
+    if (cr.length) p.coreRelocations = cr;
+  }
+}

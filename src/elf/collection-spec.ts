@@ -1,0 +1,249 @@
+/**
+ * `CollectionSpec`: everything an ELF object compiled for BPF holds (programs with their
+ * subprograms linked, maps, global variables, externs, license, BTF) as plain data that can be
+ * inspected and edited before `Collection.load`. Parsing needs no kernel and no root.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { Reference } from "../asm/instruction.js";
+import { parseBtf, type BtfSpec } from "../btf/spec.js";
+import { ParseError } from "../errors.js";
+import { ProgramFlags } from "../program/program-spec.js";
+import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
+import { readDataSections, readExterns } from "./data-sections.js";
+import { readBtfMaps, readLegacyMaps } from "./maps.js";
+import { linkProgram, readFunctions, type ElfFunc } from "./programs.js";
+import { parseSectionName } from "./section-names.js";
+import type { CollectionSpecData, ElfMapSpec, ElfProgramSpec, ExternSpec } from "./spec-types.js";
+import { SpecVariable } from "./variables.js";
+import { attachBtfExt } from "./btf-ext-records.js";
+
+/** Options of `CollectionSpec.fromBytes` / `fromFile`. */
+export interface CollectionSpecOptions {
+  /**
+   * The object's name, used as the prefix of global data map names as libbpf does
+   * (`"counter"` → map `counter.data`). Defaults to the file name up to its first dot, or "obj".
+   */
+  name?: string;
+}
+
+const OPTION_KEYS = new Set(["name"]);
+const ET_REL = 1;
+
+/**
+ * The blueprint of a collection read from an ELF object. Fields are plain data and may be
+ * edited: replace a program's instructions, resize a map, change `pinning`, set a variable's
+ * `value` (for `.rodata` constants, the only time they can be set).
+ */
+export class CollectionSpec implements CollectionSpecData {
+  programs: Record<string, ElfProgramSpec>;
+  maps: Record<string, ElfMapSpec>;
+  variables: Record<string, SpecVariable>;
+  externs: Record<string, ExternSpec>;
+  license: string;
+  version?: number;
+  btf?: BtfSpec;
+  btfExt?: Uint8Array;
+  byteOrder: "little" | "big";
+  objectName: string;
+
+  /** @internal use fromBytes/fromFile. */
+  constructor(data: Omit<CollectionSpecData, "variables"> & { variables: Record<string, SpecVariable> }) {
+    this.programs = data.programs;
+    this.maps = data.maps;
+    this.variables = data.variables;
+    this.externs = data.externs;
+    this.license = data.license;
+    this.version = data.version;
+    this.btf = data.btf;
+    this.btfExt = data.btfExt;
+    this.byteOrder = data.byteOrder;
+    this.objectName = data.objectName;
+  }
+
+  /**
+   * Read a spec from an ELF object file. Throws ParseError for a malformed or non-BPF object
+   * (with the byte offset), and the fs error when the file cannot be read.
+   */
+  static fromFile(path: string, options?: CollectionSpecOptions): CollectionSpec {
+    const bytes = readFileSync(path);
+    const name = options?.name ?? (basename(path).split(".")[0] || "obj");
+    return CollectionSpec.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { ...options, name });
+  }
+
+  /** Read a spec from the bytes of an ELF object. Throws ParseError (never anything untyped for bad bytes). */
+  static fromBytes(bytes: Uint8Array, options?: CollectionSpecOptions): CollectionSpec {
+    for (const k of Object.keys(options ?? {})) {
+      if (!OPTION_KEYS.has(k)) throw new TypeError(`CollectionSpec: unknown option "${k}"`);
+    }
+    const name = options?.name ?? "obj";
+    try {
+      return buildSpec(parseElf(bytes), name);
+    } catch (e) {
+      // BTF helpers throw TypeError/RangeError for types without a size and the like: in hostile
+      // input these are malformed objects, so they become ParseErrors.
+      if (e instanceof TypeError || e instanceof RangeError) throw new ParseError(`ELF: malformed object: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+
+  /** Names of the programs loaded by default (every program not in a `?` section). */
+  get autoloadPrograms(): string[] {
+    return Object.values(this.programs)
+      .filter((p) => p.autoload)
+      .map((p) => p.name);
+  }
+}
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
+}
+
+function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
+  if (elf.machine !== EM.BPF) throw new ParseError(`ELF: not a BPF object (e_machine ${elf.machine}, want ${EM.BPF} = EM_BPF)`, { offset: 18 });
+  if (elf.type !== ET_REL) throw new ParseError(`ELF: not a relocatable object (e_type ${elf.type}); BPF objects are compiled with -c`, { offset: 16 });
+
+  const licenseSec = elf.sectionByName("license");
+  const license = licenseSec ? cString(licenseSec.data) : "";
+  const versionSec = elf.sectionByName("version");
+  let version: number | undefined;
+  if (versionSec) {
+    if (versionSec.data.length !== 4) throw new ParseError(`ELF: "version" section is ${versionSec.data.length} bytes, want 4`, { offset: versionSec.offset });
+    version = new DataView(versionSec.data.buffer, versionSec.data.byteOffset, 4).getUint32(0, elf.byteOrder === "little");
+  }
+
+  const btfSec = elf.sectionByName(".BTF");
+  const btf = btfSec ? parseBtf(btfSec.data) : undefined;
+  const btfExtSec = elf.sectionByName(".BTF.ext");
+
+  // Maps: BTF-defined, legacy, global data, kconfig.
+  const maps: Record<string, ElfMapSpec> = {};
+  const mapSectionIndex = new Map<number, "btf" | "legacy">();
+  const addMap = (key: string, m: ElfMapSpec) => {
+    if (Object.hasOwn(maps, key)) throw new ParseError(`ELF: two maps named "${key}"`);
+    maps[key] = m;
+  };
+  for (const s of elf.sections) {
+    if (s.name === ".maps") {
+      mapSectionIndex.set(s.index, "btf");
+      for (const m of readBtfMaps(elf, s, btf)) addMap(m.name, m);
+    } else if (s.name === "maps") {
+      mapSectionIndex.set(s.index, "legacy");
+      for (const m of readLegacyMaps(elf, s)) addMap(m.name, m);
+    }
+  }
+  const data = readDataSections(elf, btf, objectName);
+  const dataSections = new Map<number, string>();
+  for (const m of data.maps) {
+    addMap(m.section, m);
+    dataSections.set(elf.sectionByName(m.section)!.index, m.section);
+  }
+  const ext = readExterns(elf, btf, objectName);
+  if (ext.map) addMap(".kconfig", ext.map);
+  const externs: Record<string, ExternSpec> = {};
+  for (const e of ext.externs) externs[e.name] = e;
+
+  // Relocations against data become references by name.
+  const mapSymbolsAt = new Map<number, ElfSymbol[]>();
+  const resolver = {
+    resolve(sym: ElfSymbol, imm: number, where: string): Reference | undefined {
+      const kind = mapSectionIndex.get(sym.sectionIndex);
+      if (kind) {
+        if (sym.type !== STT.SECTION && sym.name) {
+          if (!Object.hasOwn(maps, sym.name)) throw new ParseError(`ELF: ${where}: map "${sym.name}" has no definition`);
+          return { kind: "map", name: sym.name };
+        }
+        // A static map: the section symbol plus an offset.
+        let list = mapSymbolsAt.get(sym.sectionIndex);
+        if (!list) {
+          list = elf.symbols.filter((s) => s.sectionIndex === sym.sectionIndex && s.type !== STT.SECTION && s.name);
+          mapSymbolsAt.set(sym.sectionIndex, list);
+        }
+        const m = list.find((s) => s.value === sym.value + imm);
+        if (!m) throw new ParseError(`ELF: ${where}: no map at offset ${sym.value + imm} of the map section`);
+        return { kind: "map", name: m.name };
+      }
+      const section = dataSections.get(sym.sectionIndex);
+      if (section !== undefined) {
+        const offset = (sym.type === STT.SECTION ? 0 : sym.value) + imm;
+        const size = maps[section].valueSize ?? 0;
+        if (offset < 0 || offset > size) throw new ParseError(`ELF: ${where}: offset ${offset} is outside "${section}" (${size} bytes)`);
+        return { kind: "map", name: section, value: true, offset };
+      }
+      if (sym.sectionIndex === SHN.UNDEF && sym.name) {
+        const e = externs[sym.name];
+        if (e?.kind === "kconfig") return { kind: "map", name: ".kconfig", value: true, offset: (e.offset ?? 0) + imm };
+        if (e?.kind === "ksym") return { kind: "ksym", name: sym.name };
+        return { kind: "extern", name: sym.name, offset: imm };
+      }
+      const sec = elf.sections[sym.sectionIndex];
+      if (sec && (sec.name === ".rodata" || sec.name.startsWith(".rodata"))) return undefined;
+      return undefined;
+    },
+  };
+  const funcs = readFunctions(elf, resolver);
+
+  // Programs: every function outside .text.
+  const programs: Record<string, ElfProgramSpec> = {};
+  const textIndex = elf.sectionByName(".text")?.index;
+  const entries: ElfFunc[] = [];
+  for (const f of funcs.values()) {
+    if (f.section.index === textIndex) continue;
+    entries.push(f);
+  }
+  for (const f of entries) {
+    const info = parseSectionName(f.section.name);
+    const { insns, subprograms } = linkProgram(f, funcs);
+    let flags = 0;
+    if (info?.sleepable) flags |= ProgramFlags.sleepable;
+    if (info?.xdpFrags) flags |= ProgramFlags.xdpHasFrags;
+    const spec: ElfProgramSpec = {
+      name: f.name,
+      type: info?.type ?? 0,
+      instructions: insns,
+      license,
+      section: info?.name ?? f.section.name.replace(/^\?/, ""),
+      autoload: info ? info.autoload : !f.section.name.startsWith("?"),
+      subprograms: subprograms.map((s) => s.label),
+    };
+    if (info) spec.sectionInfo = info;
+    if (info?.attachType) spec.expectedAttachType = info.attachType;
+    if (flags) spec.flags = flags;
+    if (version !== undefined) spec.kernelVersion = version;
+    if (Object.hasOwn(programs, f.name)) throw new ParseError(`ELF: two programs named "${f.name}"`);
+    programs[f.name] = spec;
+  }
+  if (btf && btfExtSec) attachBtfExt(elf, btf, btfExtSec.data, programs, funcs);
+
+  // Map slots naming programs must name programs of this object.
+  for (const m of Object.values(maps)) {
+    for (const [i, v] of m.values ?? []) {
+      if (v.kind === "program" && !Object.hasOwn(programs, v.name)) {
+        throw new ParseError(`map "${m.name}": values[${i}] names "${v.name}", which is not a program of this object`);
+      }
+      if (v.kind === "map" && !Object.hasOwn(maps, v.name)) {
+        throw new ParseError(`map "${m.name}": values[${i}] names "${v.name}", which is not a map of this object`);
+      }
+    }
+  }
+
+  const variables: Record<string, SpecVariable> = {};
+  for (const v of data.variables) {
+    if (Object.hasOwn(variables, v.name)) continue; // a name shadowed in another section: first wins
+    variables[v.name] = new SpecVariable(v, maps, btf, elf.byteOrder === "little");
+  }
+
+  return new CollectionSpec({
+    programs,
+    maps,
+    variables,
+    externs,
+    license,
+    version,
+    btf,
+    btfExt: btfExtSec ? btfExtSec.data : undefined,
+    byteOrder: elf.byteOrder,
+    objectName,
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * Global data: `.data`, `.bss`, `.rodata` and their named variants (`.data.foo`,
+ * `.rodata.str1.1`) become single-entry array maps, as libbpf makes them (read-only data gets
+ * BPF_F_RDONLY_PROG and is frozen after initialisation; sections with a non-static variable are
+ * mmapable), their symbols become variables, and `.kconfig` externs get a map of their own.
+ * Pure: no kernel.
+ */
+import { skipQualifiers, typeAlignment, typeSize } from "../btf/query.js";
+import type { BtfSpec } from "../btf/spec.js";
+import { ParseError } from "../errors.js";
+import { SHF, SHN, SHT, STB, STT, type ElfFile, type ElfSection } from "./elf-file.js";
+import type { ElfMapSpec, ExternSpec, VariableSpec } from "./spec-types.js";
+
+/** `BPF_F_RDONLY_PROG`. */
+export const BPF_F_RDONLY_PROG = 1 << 7;
+/** `BPF_F_MMAPABLE`. */
+export const BPF_F_MMAPABLE = 1 << 10;
+
+/** The kind of global data a section holds, or undefined when it is not global data. */
+export function dataSectionKind(s: ElfSection): "data" | "rodata" | "bss" | undefined {
+  const n = s.name;
+  if (s.type === SHT.NOBITS && (n === ".bss" || n.startsWith(".bss."))) return "bss";
+  if (s.type !== SHT.PROGBITS || (s.flags & SHF.ALLOC) === 0 || (s.flags & SHF.EXECINSTR) !== 0) return undefined;
+  if (n === ".data" || n.startsWith(".data.")) return "data";
+  if (n === ".rodata" || n.startsWith(".rodata.")) return "rodata";
+  return undefined;
+}
+
+/**
+ * The kernel name libbpf gives an internal map: `<object prefix><section>` for `.data`,
+ * `.bss`, `.rodata` and `.kconfig`, the section name alone for named variants, cut to 15
+ * characters, other characters than [A-Za-z0-9_.] replaced by `_`.
+ */
+export function internalMapName(objectName: string, section: string): string {
+  const sfxLen = Math.max(7, section.length);
+  const pfxLen = section.indexOf(".", 1) >= 0 ? 0 : Math.max(0, Math.min(15 - sfxLen, objectName.length));
+  const name = `${objectName.slice(0, pfxLen)}${section.slice(0, sfxLen)}`.slice(0, 15);
+  return name.replace(/[^A-Za-z0-9_.]/g, "_");
+}
+
+/** Global data maps and the variables in them. */
+export function readDataSections(
+  elf: ElfFile,
+  btf: BtfSpec | undefined,
+  objectName: string,
+): { maps: ElfMapSpec[]; variables: VariableSpec[] } {
+  const maps: ElfMapSpec[] = [];
+  const variables: VariableSpec[] = [];
+  for (const s of elf.sections) {
+    const kind = dataSectionKind(s);
+    if (!kind || s.size === 0) continue;
+    const datasec = btf?.typeByName(s.name, "datasec");
+    // BTF of each variable, by name (clang's DATASEC gives var ids; offsets come from symbols).
+    const varTypes = new Map<string, { type: number; static: boolean }>();
+    if (datasec && btf) {
+      for (const v of datasec.vars) {
+        const t = btf.typeById(v.type);
+        if (t.kind === "var") varTypes.set(t.name, { type: t.type, static: t.linkage === "static" });
+      }
+    }
+    const syms = elf.symbols.filter((x) => x.sectionIndex === s.index && x.type === STT.OBJECT && x.name !== "");
+    const hasGlobal = datasec
+      ? [...varTypes.values()].some((v) => !v.static)
+      : syms.some((x) => x.bind !== STB.LOCAL);
+    const readonly = kind === "rodata";
+    let flags = readonly ? BPF_F_RDONLY_PROG : 0;
+    if (hasGlobal) flags |= BPF_F_MMAPABLE;
+    if (s.size > 0xffffffff) throw new ParseError(`ELF: data section "${s.name}" is too large`, { offset: s.offset });
+    maps.push({
+      name: internalMapName(objectName, s.name),
+      type: "array",
+      keySize: 4,
+      valueSize: s.size,
+      maxEntries: 1,
+      flags,
+      section: s.name,
+      kind: "data",
+      contents: kind === "bss" ? new Uint8Array(s.size) : s.data.slice(),
+      freeze: readonly,
+      btfKeyTypeId: 0,
+      btfValueTypeId: datasec?.id ?? 0,
+    });
+    for (const sym of syms) {
+      if (sym.value + sym.size > s.size) {
+        throw new ParseError(`ELF: variable "${sym.name}" (${sym.size} bytes at ${sym.value}) does not fit "${s.name}"`, { offset: s.offset });
+      }
+      const bt = varTypes.get(sym.name);
+      variables.push({
+        name: sym.name,
+        map: s.name,
+        offset: sym.value,
+        size: sym.size,
+        typeId: bt?.type ?? 0,
+        readonly,
+        static: bt ? bt.static : sym.bind === STB.LOCAL,
+      });
+    }
+  }
+  return { maps, variables };
+}
+
+/** Config names libbpf fills without reading the kernel config. */
+const SPECIAL_KCONFIG = new Set(["LINUX_KERNEL_VERSION", "LINUX_HAS_BPF_COOKIE", "LINUX_HAS_SYSCALL_WRAPPER"]);
+
+/**
+ * `.kconfig` and `__ksym` externs. Kconfig externs are laid out in one `.kconfig` map (in the
+ * order of the BTF DATASEC, each aligned to its type), which is read-only and frozen.
+ */
+export function readExterns(elf: ElfFile, btf: BtfSpec | undefined, objectName: string): { externs: ExternSpec[]; map?: ElfMapSpec } {
+  const undef = elf.symbols.filter((s) => s.sectionIndex === SHN.UNDEF && s.name !== "" && s.type !== STT.FILE && s.type !== STT.SECTION);
+  if (undef.length === 0) return { externs: [] };
+  const kconfigVars = new Map<string, number>();
+  const ksymNames = new Set<string>();
+  const kconfigOrder: string[] = [];
+  if (btf) {
+    const kc = btf.typeByName(".kconfig", "datasec");
+    for (const v of kc?.vars ?? []) {
+      const t = btf.typeById(v.type);
+      if (t.kind === "var") {
+        kconfigVars.set(t.name, t.type);
+        kconfigOrder.push(t.name);
+      }
+    }
+    const ks = btf.typeByName(".ksyms", "datasec");
+    for (const v of ks?.vars ?? []) ksymNames.add(btf.nameOf(v.type));
+  }
+  const externs: ExternSpec[] = [];
+  let offset = 0;
+  const weakByName = new Map(undef.map((s) => [s.name, s.bind === STB.WEAK]));
+  for (const name of kconfigOrder) {
+    if (!weakByName.has(name)) continue; // declared but never used: no symbol
+    const typeId = kconfigVars.get(name)!;
+    const size = typeSize(btf!, typeId);
+    const align = Math.min(8, typeAlignment(btf!, typeId));
+    offset = Math.ceil(offset / align) * align;
+    externs.push({ name, kind: "kconfig", weak: weakByName.get(name)!, offset, size, typeId });
+    offset += size;
+  }
+  for (const s of undef) {
+    if (kconfigVars.has(s.name)) continue;
+    if (ksymNames.has(s.name) || s.type === STT.FUNC || s.type === STT.NOTYPE || s.type === STT.OBJECT) {
+      if (!btf && (s.name.startsWith("CONFIG_") || SPECIAL_KCONFIG.has(s.name))) {
+        throw new ParseError(`extern "${s.name}": .kconfig externs need the object's BTF (compile with -g)`);
+      }
+      externs.push({ name: s.name, kind: "ksym", weak: s.bind === STB.WEAK, typeId: btf ? btf.idsByName(s.name)[0] ?? 0 : 0 });
+    }
+  }
+  const kconfig = externs.filter((e) => e.kind === "kconfig");
+  if (kconfig.length === 0) return { externs };
+  const size = Math.ceil(offset / 8) * 8;
+  const kc = btf!.typeByName(".kconfig", "datasec");
+  return {
+    externs,
+    map: {
+      name: internalMapName(objectName, ".kconfig"),
+      type: "array",
+      keySize: 4,
+      valueSize: size,
+      maxEntries: 1,
+      flags: BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
+      section: ".kconfig",
+      kind: "kconfig",
+      contents: new Uint8Array(size),
+      freeze: true,
+      btfKeyTypeId: 0,
+      btfValueTypeId: kc?.id ?? 0,
+    },
+  };
+}
+
+/** Whether a kconfig extern's BTF type is a bool, a char (tristate), or an integer, and its signedness. */
+export function kconfigValueKind(btf: BtfSpec, typeId: number): { kind: "bool" | "char" | "int" | "enum" | "array"; signed: boolean; size: number } {
+  const t = skipQualifiers(btf, typeId);
+  const size = typeSize(btf, typeId);
+  if (t.kind === "int") return { kind: t.bool ? "bool" : t.char ? "char" : "int", signed: t.signed, size };
+  if (t.kind === "enum" || t.kind === "enum64") return { kind: "enum", signed: t.signed, size };
+  if (t.kind === "array") return { kind: "array", signed: false, size };
+  throw new ParseError(`.kconfig extern has an unsupported type (${t.kind})`);
+}
