@@ -1,0 +1,100 @@
+/**
+ * Map rows: single-element operations, batch lookup and full iteration, each beside the same
+ * syscalls made by benchmarks/c/core.c.
+ */
+import { u32, u64 } from "../../src/codec.js";
+import { BpfMap } from "../../src/map/bpf-map.js";
+import type { BenchFixture, BenchSuite } from "../harness.js";
+
+function hashMap(entries: number): BpfMap<number, bigint> {
+  const map = BpfMap.create({ type: "hash", key: u32, value: u64, maxEntries: entries });
+  for (let k = 0; k < entries; k++) map.set(k, BigInt(k));
+  return map;
+}
+
+function fixture(map: BpfMap<number, bigint>, run: (iterations: number) => number): BenchFixture {
+  return { run, close: () => map.close() };
+}
+
+export const suite: BenchSuite = {
+  name: "maps",
+  rows: [
+    {
+      name: "array lookup",
+      iterations: 200_000,
+      target: 1.1,
+      c: { binary: "core", case: "array_lookup" },
+      setup() {
+        const map = BpfMap.create({ type: "array", key: u32, value: u64, maxEntries: 1 });
+        return fixture(map, (n) => {
+          for (let i = 0; i < n; i++) map.get(0);
+          return n;
+        });
+      },
+    },
+    {
+      name: "hash lookup (10k entries)",
+      iterations: 200_000,
+      target: 1.1,
+      c: { binary: "core", case: "hash_lookup", args: [10_000] },
+      setup() {
+        const map = hashMap(10_000);
+        return fixture(map, (n) => {
+          for (let i = 0; i < n; i++) map.get(i % 10_000);
+          return n;
+        });
+      },
+    },
+    {
+      name: "hash update (existing key)",
+      iterations: 200_000,
+      target: 1.1,
+      c: { binary: "core", case: "hash_update", args: [10_000] },
+      setup() {
+        const map = hashMap(10_000);
+        return fixture(map, (n) => {
+          for (let i = 0; i < n; i++) map.set(i % 10_000, 1n);
+          return n;
+        });
+      },
+    },
+    {
+      name: "batch lookup (100k entries, 1000 per call)",
+      unit: "element",
+      iterations: 10, // full passes over the map
+      target: 1.05,
+      c: { binary: "core", case: "batch_lookup", args: [100_000, 1000] },
+      setup() {
+        const map = hashMap(100_000);
+        return fixture(map, (passes) => {
+          let units = 0;
+          for (let p = 0; p < passes; p++) {
+            let batch = map.lookupBatch({ count: 1000 });
+            units += batch.keys.length;
+            while (batch.next) {
+              batch = map.lookupBatch({ cursor: batch.next, count: 1000 });
+              units += batch.keys.length;
+            }
+          }
+          return units;
+        });
+      },
+    },
+    {
+      name: "full iteration (100k entries) vs C next-key + lookup",
+      unit: "element",
+      iterations: 2, // full passes over the map
+      target: 0.2,
+      note: "tsbpf iterates with batch lookups; C makes the naive GET_NEXT_KEY + LOOKUP_ELEM pair per element",
+      c: { binary: "core", case: "iterate_naive", args: [100_000] },
+      setup() {
+        const map = hashMap(100_000);
+        return fixture(map, (passes) => {
+          let units = 0;
+          for (let p = 0; p < passes; p++) for (const _ of map.entries()) units++;
+          return units;
+        });
+      },
+    },
+  ],
+};

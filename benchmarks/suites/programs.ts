@@ -1,0 +1,33 @@
+/** Program rows: BPF_PROG_TEST_RUN per call, beside benchmarks/c/core.c doing the same. */
+import { exit, instructions, mov64, R0 } from "../../src/asm/builder.js";
+import { Program } from "../../src/program/program.js";
+import type { BenchSuite } from "../harness.js";
+
+const XDP_PASS = 2;
+
+export const suite: BenchSuite = {
+  name: "programs",
+  rows: [
+    {
+      name: "test run (XDP, 64 B frame, data out)",
+      unit: "call",
+      iterations: 200_000,
+      target: 1.1,
+      c: { binary: "core", case: "prog_test_run", args: [64] },
+      setup() {
+        const prog = Program.load({ name: "bench_xdp", type: "xdp", instructions: instructions(mov64(R0, XDP_PASS), exit()) });
+        const frame = new Uint8Array(64);
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) {
+              const r = prog.run({ data: frame });
+              if (r.retval !== XDP_PASS) throw new Error(`unexpected retval ${r.retval}`);
+            }
+            return n;
+          },
+          close: () => prog.close(),
+        };
+      },
+    },
+  ],
+};
