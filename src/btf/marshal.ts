@@ -39,6 +39,17 @@ export class BtfBuilder {
     this.#base = options?.base;
     this.#le = (options?.byteOrder ?? "little") === "little";
     this.firstId = this.#base ? this.#base.nextId : 1;
+    this.#strings = new StringTableBuilder(this.#base ? { startOffset: this.#base.stringTableEnd } : undefined);
+  }
+
+  readonly #strings: StringTableBuilder;
+
+  /**
+   * Add a string to the string table (deduplicated) and return its offset, for records that
+   * refer to strings of the loaded BTF (line info file names and source text).
+   */
+  addString(s: string): number {
+    return this.#strings.add(s);
   }
 
   /** The id the next added type gets. */
@@ -91,7 +102,7 @@ export class BtfBuilder {
    * bit offsets beyond 2^24 in a struct with bitfields, enumerators out of range).
    */
   marshal(): Uint8Array {
-    const strings = new StringTableBuilder(this.#base ? { startOffset: this.#base.stringTableEnd } : undefined);
+    const strings = this.#strings;
     const last = this.nextId - 1;
     let size = 0;
     for (const t of this.#types) size += recordSize(t);

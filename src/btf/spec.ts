@@ -594,7 +594,7 @@ export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec 
       offset: 16,
     });
   }
-  if (typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff) {
+  if (typeLen > 0 && strLen > 0 && (typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff)) {
     throw new ParseError("BTF: type and string sections overlap", { offset: 8 });
   }
   const strStart = hdrLen + strOff;
