@@ -331,7 +331,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     const fd = new Fd(fdNum, label);
     let map: BpfMap<K, unknown>;
     try {
-      map = new BpfMap<K, unknown>(fd, { ...desc, flags }, spec.key, spec.value);
+      // The kernel may adjust max_entries (LRU maps with BPF_F_NO_COMMON_LRU round it up to a
+      // multiple of the CPU count): report what it made, and learn the id on the way.
+      const info = readInfo(fd, label);
+      map = new BpfMap<K, unknown>(fd, { ...desc, flags, maxEntries: info.maxEntries }, spec.key, spec.value);
+      map.#id = info.id;
       if (pinPath) map.pin(pinPath);
     } catch (e) {
       fd.close();
