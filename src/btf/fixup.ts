@@ -92,7 +92,7 @@ export const ALL_BTF_FEATURES: Readonly<BtfFeatures> = Object.freeze({
  * Replace kinds a kernel lacks with kinds it has, keeping every id and every size, so maps and
  * programs that refer to type ids still line up (libbpf does the same, documented in its
  * "BTF sanitization"): VAR → 1-byte int, DATASEC → struct of its variables, FUNC → typedef,
- * FUNC_PROTO → enum, global FUNC → static, FLOAT → empty struct of the same size, DECL_TAG →
+ * FUNC_PROTO → enum (unnamed parameters get names: enumerators need them), global FUNC → static, FLOAT → empty struct of the same size, DECL_TAG →
  * 1-byte int, TYPE_TAG → const, ENUM64 → union of same-sized ints (an int type is appended).
  * Returns new types; when nothing needs replacing the result equals the input.
  */
@@ -152,7 +152,7 @@ export function sanitizeBtf(types: readonly BtfType[], features: BtfFeatures): B
         out.push(
           features.func
             ? t
-            : { id: t.id, kind: "enum", name: "", size: 4, signed: false, values: t.params.map((p) => ({ name: p.name, value: p.type })) },
+            : { id: t.id, kind: "enum", name: "", size: 4, signed: false, values: t.params.map((p, i) => ({ name: p.name || `__param${i}`, value: p.type })) },
         );
         break;
       case "float":

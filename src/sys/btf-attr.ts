@@ -1,0 +1,243 @@
+/**
+ * BTF in the kernel: `BPF_BTF_LOAD` (with the kernel's BTF log on failure), opening loaded BTF
+ * by id, reading `bpf_btf_info`, and probing which BTF kinds the running kernel accepts. The
+ * live `Btf` handle owns one Fd.
+ *
+ * Attr layouts (Linux 6.18 UAPI):
+ * - BPF_BTF_LOAD: `{ u64 btf; u64 btf_log_buf; u32 btf_size; u32 btf_log_size; u32 btf_log_level;
+ *   u32 btf_log_true_size; u32 btf_flags; s32 btf_token_fd; }` (40 bytes)
+ * - `struct bpf_btf_info { u64 btf; u32 btf_size; u32 id; u64 name; u32 name_len; u32 kernel_btf; }` (32 bytes)
+ */
+import { BpfError } from "../errors.js";
+import type { BtfFeatures } from "../btf/fixup.js";
+import { marshalBtf } from "../btf/marshal.js";
+import { parseBtf, type BtfSpec } from "../btf/spec.js";
+import type { BtfTypeInit } from "../btf/types.js";
+import { BpfCmd, bpfCallRaw } from "./bpf.js";
+import { Fd } from "./fd.js";
+import { NativeMemory } from "./libc.js";
+import { getFdById, objGetInfoByFd } from "./obj.js";
+
+const BTF_LOAD_ATTR_SIZE = 40;
+const BTF_INFO_SIZE = 32;
+const ENOSPC = 28;
+/** The kernel refuses BTF log buffers below 128 bytes and above UINT_MAX >> 2. */
+const LOG_MIN = 128;
+const LOG_MAX = 0x3fffffff;
+/** How many lines of the kernel's BTF log an error message shows. */
+const LOG_TAIL = 4;
+
+/** Options of Btf.load. */
+export interface BtfLoadOptions {
+  /**
+   * Kernel log level for the first attempt (default 0: no log, and on failure the load is
+   * retried with level 1 to explain it). 1 logs errors, 2 logs everything.
+   */
+  logLevel?: 0 | 1 | 2;
+  /** Initial log buffer size in bytes (default 64 KiB); grown while the kernel says ENOSPC. */
+  logSize?: number;
+  /** What this BTF is, for error messages (default "BTF"). */
+  name?: string;
+}
+
+const LOAD_OPTIONS = new Set(["logLevel", "logSize", "name"]);
+
+/** What BPF_OBJ_GET_INFO_BY_FD says about a loaded BTF object. */
+export interface BtfInfo {
+  /** The kernel's id of this BTF object. */
+  id: number;
+  /** Size in bytes of the BTF blob. */
+  size: number;
+  /** Name (module name for kernel BTF, "vmlinux", or "" for user BTF). */
+  name: string;
+  /** Whether this is the kernel's own (vmlinux or module) BTF. */
+  kernelBtf: boolean;
+}
+
+function lastLines(log: string): string {
+  const lines = log.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.slice(-LOG_TAIL).join(" / ");
+}
+
+/**
+ * Load a `.BTF` blob into the kernel (BPF_BTF_LOAD) and return the owned Fd. Min kernel 4.18.
+ * Throws BpfError; when the kernel refuses the BTF, the message ends with the last lines of
+ * the kernel's BTF log (e.g. `[3] PTR (anon) type_id=99 Invalid type_id`) and `log` holds it all.
+ */
+export function btfLoad(blob: Uint8Array, options?: BtfLoadOptions): { fd: Fd; log: string } {
+  if (options) {
+    for (const k of Object.keys(options)) if (!LOAD_OPTIONS.has(k)) throw new TypeError(`Btf.load: unknown option "${k}"`);
+  }
+  const what = options?.name ?? "BTF";
+  const level = options?.logLevel ?? 0;
+  if (level !== 0 && level !== 1 && level !== 2) throw new RangeError(`Btf.load: logLevel must be 0, 1 or 2, not ${level}`);
+  let logSize = options?.logSize ?? 1 << 16;
+  if (!Number.isInteger(logSize) || logSize < LOG_MIN || logSize > LOG_MAX) {
+    throw new RangeError(`Btf.load: logSize must be an integer in [${LOG_MIN}, ${LOG_MAX}], not ${logSize}`);
+  }
+  if (!(blob instanceof Uint8Array) || blob.length === 0) throw new TypeError("Btf.load: expected a non-empty Uint8Array");
+  const data = new NativeMemory(blob.length);
+  data.bytes.set(blob);
+  const attr = new NativeMemory(BTF_LOAD_ATTR_SIZE);
+  let tryLevel = level;
+  for (;;) {
+    const log = tryLevel > 0 ? new NativeMemory(logSize) : undefined;
+    attr.bytes.fill(0);
+    const v = attr.view;
+    v.setBigUint64(0, BigInt(data.address), true);
+    v.setBigUint64(8, BigInt(log ? log.address : 0), true);
+    v.setUint32(16, blob.length, true);
+    v.setUint32(20, log ? logSize : 0, true);
+    v.setUint32(24, tryLevel, true);
+    const r = bpfCallRaw(BpfCmd.BPF_BTF_LOAD, attr.address, BTF_LOAD_ATTR_SIZE);
+    const text = log ? Buffer.from(log.bytes.subarray(0, Math.max(0, log.bytes.indexOf(0)))).toString("utf8") : "";
+    if (r >= 0) return { fd: new Fd(r, what), log: text };
+    const errno = -r;
+    if (errno === ENOSPC && log && logSize < LOG_MAX) {
+      // the log did not fit: the kernel says how much it needed (6.4+), else double
+      const need = v.getUint32(28, true);
+      logSize = Math.min(LOG_MAX, Math.max(need + 1, logSize * 2));
+      continue;
+    }
+    if (tryLevel === 0) {
+      tryLevel = 1; // ask the kernel why
+      continue;
+    }
+    const tail = lastLines(text);
+    const err = new BpfError("BPF_BTF_LOAD", errno, {
+      context: `${what}: load`,
+      hint: tail ? `the kernel's BTF check says: ${tail}` : undefined,
+    });
+    (err as BpfError & { log?: string }).log = text;
+    throw err;
+  }
+}
+
+/**
+ * BTF loaded in the kernel: object BTF that maps and programs refer to (`btf_fd`), or kernel
+ * BTF opened by id. Owns one Fd: close it (or `using`) when done; maps and programs that were
+ * created with it keep their own reference.
+ */
+export class Btf implements Disposable {
+  /** The owned file descriptor. */
+  readonly fd: Fd;
+  /** The kernel's BTF log of the load (empty unless a log level was asked for). */
+  readonly log: string;
+
+  private constructor(fd: Fd, log = "") {
+    this.fd = fd;
+    this.log = log;
+  }
+
+  /**
+   * Load BTF into the kernel (BPF_BTF_LOAD) from a blob, a parsed BtfSpec (re-marshalled; split
+   * specs are refused), or a list of types. Min kernel 4.18. Throws BpfError with the kernel's
+   * BTF log tail, TypeError for bad options. The caller owns the result and closes it.
+   */
+  static load(source: Uint8Array | BtfSpec | readonly BtfTypeInit[], options?: BtfLoadOptions): Btf {
+    let blob: Uint8Array;
+    if (source instanceof Uint8Array) blob = source;
+    else if (Array.isArray(source)) blob = marshalBtf(source as BtfTypeInit[]);
+    else {
+      const spec = source as BtfSpec;
+      if (spec.base) throw new TypeError("Btf.load: split BTF cannot be loaded from user space (its base is kernel BTF)");
+      blob = spec.byteOrder === "little" ? spec.bytes : marshalBtf([...spec]);
+    }
+    const { fd, log } = btfLoad(blob, options);
+    return new Btf(fd, log);
+  }
+
+  /** Open loaded BTF by its kernel id (BPF_BTF_GET_FD_BY_ID). Min kernel 5.0. Throws BpfError (ENOENT). */
+  static fromId(id: number): Btf {
+    return new Btf(getFdById("btf", id));
+  }
+
+  /** The kernel's info on this BTF (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */
+  info(): BtfInfo {
+    const name = new NativeMemory(64);
+    const info = new NativeMemory(BTF_INFO_SIZE);
+    info.view.setBigUint64(16, BigInt(name.address), true);
+    info.view.setUint32(24, 64, true);
+    objGetInfoByFd(this.fd, info, this.fd.what);
+    const v = info.view;
+    const len = name.bytes.indexOf(0);
+    return {
+      id: v.getUint32(12, true),
+      size: v.getUint32(8, true),
+      name: Buffer.from(name.bytes.subarray(0, len < 0 ? 64 : len)).toString("utf8"),
+      kernelBtf: v.getUint32(28, true) !== 0,
+    };
+  }
+
+  /** The BTF blob as the kernel holds it. Throws BpfError, ClosedError. */
+  bytes(): Uint8Array {
+    const size = this.info().size;
+    const data = new NativeMemory(size);
+    const info = new NativeMemory(BTF_INFO_SIZE);
+    info.view.setBigUint64(0, BigInt(data.address), true);
+    info.view.setUint32(8, size, true);
+    objGetInfoByFd(this.fd, info, this.fd.what);
+    return Uint8Array.from(data.bytes);
+  }
+
+  /**
+   * Parse the kernel's copy of this BTF. Split (module) BTF needs its `base` (vmlinux, see
+   * kernelBtf()). Throws ParseError, BpfError.
+   */
+  spec(base?: BtfSpec): BtfSpec {
+    return parseBtf(this.bytes(), { base, lazy: true });
+  }
+
+  /** Close the fd. Idempotent. */
+  close(): void {
+    this.fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+const INT: BtfTypeInit = { kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 };
+
+/** Tiny BTF blobs that only a kernel with the feature accepts (type 1 is always `int`). */
+const PROBES: Record<keyof BtfFeatures, BtfTypeInit[]> = {
+  func: [INT, { kind: "func_proto", name: "", returnType: 1, params: [] }, { kind: "func", name: "f", type: 2, linkage: "static" }],
+  funcGlobal: [INT, { kind: "func_proto", name: "", returnType: 1, params: [] }, { kind: "func", name: "f", type: 2, linkage: "global" }],
+  datasec: [
+    INT,
+    { kind: "var", name: "x", type: 1, linkage: "static" },
+    { kind: "datasec", name: ".data", size: 4, vars: [{ type: 2, offset: 0, size: 4 }] },
+  ],
+  float: [INT, { kind: "float", name: "float", size: 4 }],
+  declTag: [INT, { kind: "var", name: "x", type: 1, linkage: "static" }, { kind: "decl_tag", name: "tag", type: 2, componentIdx: -1, attribute: false }],
+  typeTag: [INT, { kind: "type_tag", name: "tag", type: 1, attribute: false }, { kind: "ptr", name: "", type: 2 }],
+  enum64: [INT, { kind: "enum64", name: "e", size: 8, signed: false, values: [{ name: "A", value: 1n << 40n }] }],
+};
+
+let probed: BtfFeatures | undefined;
+
+/**
+ * Which BTF kinds the running kernel accepts, found by loading one tiny blob per feature (once
+ * per process; the result is cached). Needs the privilege to load BTF; throws BpfError when
+ * even plain BTF cannot be loaded (EPERM without root).
+ */
+export function probeBtfFeatures(): BtfFeatures {
+  if (probed) return probed;
+  // plain BTF must load, or the probes below would all say "missing" for the wrong reason
+  btfLoad(marshalBtf([INT]), { name: "BTF probe" }).fd.close();
+  const out = {} as BtfFeatures;
+  for (const [k, types] of Object.entries(PROBES) as [keyof BtfFeatures, BtfTypeInit[]][]) {
+    const attr = new NativeMemory(BTF_LOAD_ATTR_SIZE);
+    const blob = marshalBtf(types);
+    const data = new NativeMemory(blob.length);
+    data.bytes.set(blob);
+    attr.view.setBigUint64(0, BigInt(data.address), true);
+    attr.view.setUint32(16, blob.length, true);
+    const r = bpfCallRaw(BpfCmd.BPF_BTF_LOAD, attr.address, BTF_LOAD_ATTR_SIZE);
+    if (r >= 0) new Fd(r, "BTF probe").close();
+    out[k] = r >= 0;
+  }
+  probed = Object.freeze(out);
+  return probed;
+}
