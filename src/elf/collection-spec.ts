@@ -17,6 +17,7 @@ import { parseSectionName } from "./section-names.js";
 import type { CollectionSpecData, ElfMapSpec, ElfProgramSpec, ExternSpec } from "./spec-types.js";
 import { SpecVariable } from "./variables.js";
 import { attachBtfExt } from "./btf-ext-records.js";
+import { fixupObjectBtf } from "./btf-fixup.js";
 
 /** Options of `CollectionSpec.fromBytes` / `fromFile`. */
 export interface CollectionSpecOptions {
@@ -46,6 +47,9 @@ export class CollectionSpec implements CollectionSpecData {
   btfExt?: Uint8Array;
   byteOrder: "little" | "big";
   objectName: string;
+  /** @internal computes the loadable BTF blob. */
+  #loadableBtf?: () => Uint8Array;
+  #loadableBtfCache?: Uint8Array;
 
   /** @internal use fromBytes/fromFile. */
   constructor(data: Omit<CollectionSpecData, "variables"> & { variables: Record<string, SpecVariable> }) {
@@ -59,6 +63,21 @@ export class CollectionSpec implements CollectionSpecData {
     this.btfExt = data.btfExt;
     this.byteOrder = data.byteOrder;
     this.objectName = data.objectName;
+  }
+
+  /** @internal set by the parser. */
+  setLoadableBtf(f: () => Uint8Array): void {
+    this.#loadableBtf = f;
+  }
+
+  /**
+   * The object's `.BTF` fixed for BPF_BTF_LOAD (DATASEC sizes, VAR offsets, `.kconfig` layout,
+   * extern linkage), computed on first use; undefined when the object has no BTF. Throws ParseError.
+   */
+  loadableBtf(): Uint8Array | undefined {
+    if (!this.#loadableBtf) return undefined;
+    this.#loadableBtfCache ??= this.#loadableBtf();
+    return this.#loadableBtfCache;
   }
 
   /**
@@ -234,7 +253,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     variables[v.name] = new SpecVariable(v, maps, btf, elf.byteOrder === "little");
   }
 
-  return new CollectionSpec({
+  const spec = new CollectionSpec({
     programs,
     maps,
     variables,
@@ -246,4 +265,9 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     byteOrder: elf.byteOrder,
     objectName,
   });
+  if (btfSec) {
+    const kconfigSize = ext.map?.valueSize;
+    spec.setLoadableBtf(() => fixupObjectBtf(btfSec.data, elf, { kconfigSize, externs }));
+  }
+  return spec;
 }

@@ -1,0 +1,437 @@
+/**
+ * `Collection`: the live objects of a CollectionSpec. Loading creates maps first (reusing
+ * compatible pins, or maps the caller passes in), initialises and freezes global data, loads
+ * the object's BTF so maps carry key/value types and programs func/line info, loads the
+ * programs with every reference resolved, then fills prog arrays and maps of maps from their
+ * `values`. If any step fails, everything created so far is closed and the error names the
+ * map or program.
+ */
+import { existsSync } from "node:fs";
+import { endianness } from "node:os";
+import { join } from "node:path";
+import type { Instruction } from "../asm/instruction.js";
+import type { CollectionSpec } from "../elf/collection-spec.js";
+import { fillKconfig } from "../elf/kconfig.js";
+import type { ElfMapSpec, ElfProgramSpec } from "../elf/spec-types.js";
+import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
+import { isTsbpfError, NotSupportedError, TsbpfError } from "../errors.js";
+import { BpfMap } from "../map/bpf-map.js";
+import type { MapSpec } from "../map/map-spec.js";
+import type { MmapArrayView } from "../map/mmap-view.js";
+import type { ProgramSpec } from "../program/program-spec.js";
+import { Program } from "../program/program.js";
+import { Btf } from "../sys/btf-attr.js";
+import { runningKernelConfig } from "./kconfig-source.js";
+
+/** Per-program load options. */
+export interface ProgramLoadSettings {
+  /** Verifier log level (1, 2, 4 or OR-ed); the log of a successful load is kept in `Program.verifierLog`. */
+  logLevel?: number;
+  /** First verifier log buffer size in bytes. */
+  logSize?: number;
+}
+
+/** Options of `Collection.load`. */
+export interface CollectionLoadOptions {
+  /**
+   * Load exactly these programs (by name), including ones not loaded by default (`?`
+   * sections). Default: every program whose section loads by default.
+   */
+  programs?: readonly string[];
+  /** Use these live maps instead of creating the spec's maps of the same names (not closed by the Collection). */
+  maps?: Readonly<Record<string, BpfMap<any, any>>>;
+  /** Directory for maps with `pinning: "by_name"` (default /sys/fs/bpf). */
+  pinPath?: string;
+  /** Verifier log level for every program (see ProgramLoadSettings). */
+  logLevel?: number;
+  /** Per-program settings, by program name; they win over `logLevel`. */
+  programOptions?: Readonly<Record<string, ProgramLoadSettings>>;
+}
+
+const OPTION_KEYS = new Set(["programs", "maps", "pinPath", "logLevel", "programOptions"]);
+const LD_IMM64 = 0x18;
+
+/** A global variable of a loaded collection, read and written in the live map. */
+export class CollectionVariable {
+  readonly name: string;
+  readonly map: string;
+  readonly offset: number;
+  readonly size: number;
+  /** Whether programs cannot change it and userspace cannot write it (frozen `.rodata`). */
+  readonly readonly: boolean;
+  readonly #kind: ScalarKind;
+  readonly #owner: Collection;
+  readonly #le: boolean;
+
+  /** @internal made by Collection.load. */
+  constructor(init: { name: string; map: string; offset: number; size: number; readonly: boolean; kind: ScalarKind }, owner: Collection, le: boolean) {
+    this.name = init.name;
+    this.map = init.map;
+    this.offset = init.offset;
+    this.size = init.size;
+    this.readonly = init.readonly;
+    this.#kind = init.kind;
+    this.#owner = owner;
+    this.#le = le;
+  }
+
+  /** The current value in the kernel map (through mmap when the map is mmapable). Throws ClosedError after close. */
+  get value(): VariableValue {
+    const view = this.#owner.dataView(this.map);
+    return readScalar(view, this.offset, this.#kind, this.#le);
+  }
+
+  /** Write the value into the live map. Throws TsbpfError for read-only data, TypeError/RangeError for a bad value. */
+  set value(v: VariableValue) {
+    if (this.readonly) throw new TsbpfError(`variable "${this.name}" is in read-only data ("${this.map}", frozen): set it in the spec before loading`);
+    this.#owner.writeData(this.map, (view) => writeScalar(view, this.offset, this.#kind, this.#le, v, `variable "${this.name}"`));
+  }
+}
+
+/** Live maps and programs loaded from a CollectionSpec. Close it (or `using`) to release them all. */
+export class Collection implements Disposable {
+  /** Loaded programs by name (only those that were loaded). */
+  readonly programs: Record<string, Program> = {};
+  /** Every map by spec name (`.data`, `.rodata`… for global data). */
+  readonly maps: Record<string, BpfMap<any, any>> = {};
+  /** Global variables by name. */
+  readonly variables: Record<string, CollectionVariable> = {};
+  /** The object's BTF as loaded in the kernel, when it had BTF. */
+  btf?: Btf;
+  readonly #owned: { close(): void }[] = [];
+  readonly #mmaps = new Map<string, MmapArrayView<Uint8Array>>();
+  #closed = false;
+
+  private constructor() {}
+
+  /**
+   * Load a spec: maps, global data, BTF, programs, then map slots. The caller owns the
+   * Collection and closes it. Throws TypeError for bad options (before any syscall),
+   * NotSupportedError for objects of the other byte order or features this loader lacks, and
+   * the failing step's error (BpfError, VerifierError…) naming the map or program.
+   */
+  static load(spec: CollectionSpec, options: CollectionLoadOptions = {}): Collection {
+    checkOptions(spec, options);
+    const native = endianness() === "LE" ? "little" : "big";
+    if (spec.byteOrder !== native) {
+      throw new NotSupportedError(`loading a ${spec.byteOrder}-endian object on this ${native}-endian machine`, {
+        detail: "objects for the other byte order can be inspected but not loaded; rebuild with -target bpf",
+      });
+    }
+    const coll = new Collection();
+    try {
+      coll.#load(spec, options);
+    } catch (e) {
+      coll.close();
+      throw e;
+    }
+    return coll;
+  }
+
+  #own<T extends { close(): void }>(x: T): T {
+    this.#owned.push(x);
+    return x;
+  }
+
+  #load(spec: CollectionSpec, options: CollectionLoadOptions): void {
+    const le = spec.byteOrder === "little";
+    // BTF first, so maps can carry key/value types. A kernel that refuses it gets maps and
+    // programs without BTF, as libbpf does.
+    const blob = spec.btf ? spec.loadableBtf() : undefined;
+    if (blob) {
+      try {
+        this.btf = this.#own(Btf.load(blob, { name: `BTF of ${spec.objectName}` }));
+      } catch (e) {
+        if (!isTsbpfError(e)) throw e;
+        this.btf = undefined;
+      }
+    }
+
+    // Maps.
+    const given = options.maps ?? {};
+    const fresh = new Set<string>();
+    for (const [key, m] of Object.entries(spec.maps)) {
+      if (Object.hasOwn(given, key)) {
+        this.maps[key] = given[key];
+        continue;
+      }
+      const pinned = m.pinning === "by_name" && existsSync(join(options.pinPath ?? "/sys/fs/bpf", m.name));
+      const map = this.#createMap(key, m, options.pinPath);
+      this.maps[key] = map;
+      if (!pinned) fresh.add(key);
+    }
+
+    // Global data and kconfig: initial contents, then freeze read-only data.
+    const externs = Object.values(spec.externs);
+    for (const [key, m] of Object.entries(spec.maps)) {
+      if (!fresh.has(key) || (m.kind !== "data" && m.kind !== "kconfig")) continue;
+      let contents = m.contents ?? new Uint8Array(m.valueSize ?? 0);
+      if (m.kind === "kconfig") {
+        contents = contents.slice();
+        try {
+          fillKconfig(contents, externs, spec.btf!, runningKernelConfig(), le);
+        } catch (e) {
+          throw annotate(e, `map "${key}"`);
+        }
+      }
+      const map = this.maps[key];
+      try {
+        if (contents.length !== map.valueSize) throw new TsbpfError(`contents are ${contents.length} bytes but the value is ${map.valueSize}`);
+        map.set(new Uint8Array(4), contents);
+        if (m.freeze) map.freeze();
+      } catch (e) {
+        throw annotate(e, `map "${key}": initialise`);
+      }
+    }
+
+    // Programs.
+    const wanted = options.programs ?? spec.autoloadPrograms;
+    const fds: Record<string, { fd: number }> = {};
+    for (const [key, map] of Object.entries(this.maps)) fds[key] = map;
+    for (const name of wanted) {
+      const p = spec.programs[name];
+      const settings = options.programOptions?.[name] ?? {};
+      const logLevel = settings.logLevel ?? options.logLevel;
+      const loadSpec = toProgramSpec(p, spec, this.btf !== undefined);
+      try {
+        const prog = this.#own(
+          Program.load(loadSpec, {
+            maps: fds,
+            ...(this.btf ? { btf: this.btf } : {}),
+            ...(logLevel !== undefined ? { logLevel } : {}),
+            ...(settings.logSize !== undefined ? { logSize: settings.logSize } : {}),
+          }),
+        );
+        this.programs[name] = prog;
+      } catch (e) {
+        throw annotate(e, `program "${name}"`);
+      }
+    }
+
+    // Prog arrays and maps of maps from `values` (only for maps made here).
+    for (const [key, m] of Object.entries(spec.maps)) {
+      if (!m.values || !fresh.has(key)) continue;
+      const map = this.maps[key];
+      for (const [index, v] of m.values) {
+        const k = new Uint8Array(4);
+        new DataView(k.buffer).setUint32(0, index, le);
+        let target: { fd: number } | undefined;
+        if (v.kind === "program") {
+          target = this.programs[v.name];
+          if (!target) continue; // not loaded (subset or `?`): the slot stays empty, as in libbpf
+        } else {
+          target = this.maps[v.name];
+        }
+        try {
+          map.set(k, target.fd);
+        } catch (e) {
+          throw annotate(e, `map "${key}": values[${index}] = ${v.kind} "${v.name}"`);
+        }
+      }
+    }
+
+    // Variables.
+    for (const v of Object.values(spec.variables)) {
+      if (!this.maps[v.map]) continue;
+      this.variables[v.name] = new CollectionVariable(
+        { name: v.name, map: v.map, offset: v.offset, size: v.size, readonly: v.readonly, kind: v.scalarKind },
+        this,
+        le,
+      );
+    }
+  }
+
+  #createMap(key: string, m: ElfMapSpec, pinPath: string | undefined): BpfMap<any, any> {
+    const withBtf = this.btf !== undefined && (m.btfValueTypeId ?? 0) !== 0;
+    try {
+      return this.#own(BpfMap.create(toMapSpec(m, withBtf ? this.btf : undefined), pinPath ? { pinPath } : {}));
+    } catch (e) {
+      if (withBtf && isTsbpfError(e) && (e as { code?: string }).code === "EINVAL") {
+        // The kernel refuses this map's BTF (e.g. a key type it cannot check): retry without, as libbpf does.
+        try {
+          return this.#own(BpfMap.create(toMapSpec(m, undefined), pinPath ? { pinPath } : {}));
+        } catch (e2) {
+          throw annotate(e2, `map "${key}"`);
+        }
+      }
+      throw annotate(e, `map "${key}"`);
+    }
+  }
+
+  /** @internal a view of a data map's value (mmap when possible, else a copy read now). */
+  dataView(mapName: string): DataView {
+    if (this.#closed) throw new TsbpfError("collection is closed");
+    const map = this.maps[mapName];
+    const mm = this.#mmapOf(mapName, map);
+    if (mm) return new DataView(mm.bytes.buffer, mm.bytes.byteOffset, map.valueSize);
+    const v = map.get(new Uint8Array(4)) as Uint8Array;
+    return new DataView(v.buffer, v.byteOffset, v.byteLength);
+  }
+
+  /** @internal write a data map's value with `edit`. */
+  writeData(mapName: string, edit: (view: DataView) => void): void {
+    if (this.#closed) throw new TsbpfError("collection is closed");
+    const map = this.maps[mapName];
+    const mm = this.#mmapOf(mapName, map);
+    if (mm && !mm.readonly) {
+      edit(new DataView(mm.bytes.buffer, mm.bytes.byteOffset, map.valueSize));
+      return;
+    }
+    const v = (map.get(new Uint8Array(4)) as Uint8Array).slice();
+    edit(new DataView(v.buffer, v.byteOffset, v.byteLength));
+    map.set(new Uint8Array(4), v);
+  }
+
+  #mmapOf(name: string, map: BpfMap<any, any>): MmapArrayView<Uint8Array> | undefined {
+    const BPF_F_MMAPABLE = 1 << 10;
+    const BPF_F_RDONLY_PROG = 1 << 7;
+    if ((map.flags & BPF_F_MMAPABLE) === 0) return undefined;
+    let mm = this.#mmaps.get(name);
+    if (!mm) {
+      // Frozen read-only data can only be mapped read-only.
+      mm = map.mmap(undefined, { readonly: (map.flags & BPF_F_RDONLY_PROG) !== 0 }) as MmapArrayView<Uint8Array>;
+      this.#mmaps.set(name, mm);
+    }
+    return mm;
+  }
+
+  /** Close every map and program this collection created (not maps passed in). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const mm of this.#mmaps.values()) mm.close();
+    this.#mmaps.clear();
+    for (let i = this.#owned.length - 1; i >= 0; i--) {
+      try {
+        this.#owned[i].close();
+      } catch {
+        // closing is best effort: keep closing the rest
+      }
+    }
+    this.#owned.length = 0;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function checkOptions(spec: CollectionSpec, options: CollectionLoadOptions): void {
+  if (typeof options !== "object" || options === null) throw new TypeError("Collection.load: options must be an object");
+  for (const k of Object.keys(options)) {
+    if (!OPTION_KEYS.has(k)) throw new TypeError(`Collection.load: unknown option "${k}" (known: ${[...OPTION_KEYS].join(", ")})`);
+  }
+  if (options.programs !== undefined) {
+    if (!Array.isArray(options.programs)) throw new TypeError("Collection.load: programs must be an array of names");
+    for (const n of options.programs) {
+      if (typeof n !== "string" || !Object.hasOwn(spec.programs, n)) {
+        throw new TypeError(`Collection.load: no program named ${JSON.stringify(n)} (have: ${Object.keys(spec.programs).join(", ")})`);
+      }
+    }
+  }
+  for (const n of Object.keys(options.programOptions ?? {})) {
+    if (!Object.hasOwn(spec.programs, n)) throw new TypeError(`Collection.load: programOptions names no program ${JSON.stringify(n)}`);
+    for (const k of Object.keys(options.programOptions![n])) {
+      if (k !== "logLevel" && k !== "logSize") throw new TypeError(`Collection.load: programOptions.${n}: unknown option "${k}"`);
+    }
+  }
+  for (const n of Object.keys(options.maps ?? {})) {
+    if (!Object.hasOwn(spec.maps, n)) throw new TypeError(`Collection.load: maps names no map ${JSON.stringify(n)} of the spec`);
+  }
+}
+
+/** The MapSpec BpfMap.create takes, without the ELF-only fields. */
+function toMapSpec(m: ElfMapSpec, btf: Btf | undefined): MapSpec {
+  const out: MapSpec = { name: m.name, type: m.type };
+  if (m.keySize !== undefined) out.keySize = m.keySize;
+  if (m.valueSize !== undefined) out.valueSize = m.valueSize;
+  if (m.maxEntries !== undefined) out.maxEntries = m.maxEntries;
+  if (m.flags !== undefined) out.flags = m.flags;
+  if (m.numaNode !== undefined) out.numaNode = m.numaNode;
+  if (m.mapExtra !== undefined) out.mapExtra = m.mapExtra;
+  if (m.pinning !== undefined) out.pinning = m.pinning;
+  if (m.ifindex !== undefined) out.ifindex = m.ifindex;
+  if (m.innerMap !== undefined) {
+    const inner = m.innerMap as ElfMapSpec | { fd: number };
+    out.innerMap = "type" in inner ? toMapSpec({ ...inner, name: "" }, undefined) : inner;
+    if ("type" in inner) delete (out.innerMap as MapSpec).name;
+  }
+  if (btf && m.btfValueTypeId) {
+    out.btf = btf.fd.value;
+    out.btfKeyTypeId = m.btfKeyTypeId ?? 0;
+    out.btfValueTypeId = m.btfValueTypeId;
+  }
+  return out;
+}
+
+/** The ProgramSpec Program.load takes: ELF fields dropped, externs resolved, func/line info marshalled. */
+function toProgramSpec(p: ElfProgramSpec | undefined, spec: CollectionSpec, withBtf: boolean): ProgramSpec {
+  if (!p) throw new TypeError("no such program");
+  const what = `program "${p.name}"`;
+  if (p.type === 0) {
+    throw new TsbpfError(`${what}: section "${p.section}" names no known program type: set spec.programs.${p.name}.type before loading`);
+  }
+  const le = spec.byteOrder === "little";
+  const instructions: Instruction[] = p.instructions.map((insn, i) => {
+    const ref = insn.reference;
+    if (!ref) return insn;
+    if (ref.kind === "extern") {
+      const ext = spec.externs[ref.name];
+      if (insn.opcode === LD_IMM64 && (!ext || ext.weak)) {
+        // An unresolved weak extern reads as 0 (its address is NULL), as in libbpf.
+        const { reference: _r, ...rest } = insn;
+        return { ...rest, src: 0, imm: 0n };
+      }
+      throw new TsbpfError(`${what}: instruction ${i} refers to extern "${ref.name}", which cannot be resolved (only .kconfig and weak externs are)`);
+    }
+    if (ref.kind === "ksym") {
+      const ext = spec.externs[ref.name];
+      throw new NotSupportedError(`kernel symbol "${ref.name}" (kfunc/__ksym) used by ${what}`, {
+        detail: ext?.weak ? "weak ksyms are not resolved by this loader yet" : "resolving __ksym and kfunc externs against kernel BTF is not implemented by this loader yet",
+      });
+    }
+    return insn;
+  });
+  const out: ProgramSpec = { name: p.name, type: p.type, instructions, license: p.license ?? spec.license };
+  if (p.expectedAttachType !== undefined) out.expectedAttachType = p.expectedAttachType;
+  if (p.attachBtfId !== undefined) out.attachBtfId = p.attachBtfId;
+  if (p.attachTarget !== undefined) out.attachTarget = p.attachTarget;
+  if (p.attachBtfObjFd !== undefined) out.attachBtfObjFd = p.attachBtfObjFd;
+  if (p.flags !== undefined) out.flags = p.flags;
+  if (p.kernelVersion !== undefined) out.kernelVersion = p.kernelVersion;
+  if (p.ifindex !== undefined) out.ifindex = p.ifindex;
+  if (p.btf !== undefined) out.btf = p.btf;
+  else if (withBtf && (p.funcInfos?.length || p.lineInfos?.length)) {
+    const fi = new Uint8Array((p.funcInfos?.length ?? 0) * 8);
+    const fv = new DataView(fi.buffer);
+    p.funcInfos?.forEach((r, i) => {
+      fv.setUint32(i * 8, r.insnOff, le);
+      fv.setUint32(i * 8 + 4, r.typeId, le);
+    });
+    const li = new Uint8Array((p.lineInfos?.length ?? 0) * 16);
+    const lv = new DataView(li.buffer);
+    p.lineInfos?.forEach((r, i) => {
+      lv.setUint32(i * 16, r.insnOff, le);
+      lv.setUint32(i * 16 + 4, r.fileNameOff, le);
+      lv.setUint32(i * 16 + 8, r.lineOff, le);
+      lv.setUint32(i * 16 + 12, r.lineCol, le);
+    });
+    out.btf = {
+      ...(fi.length ? { funcInfo: fi, funcInfoRecSize: 8 } : {}),
+      ...(li.length ? { lineInfo: li, lineInfoRecSize: 16 } : {}),
+    };
+  }
+  return out;
+}
+
+/** The error with `what` in front, unless its message already names it. */
+function annotate(e: unknown, what: string): unknown {
+  if (!(e instanceof Error)) return e;
+  if (e.message.includes(what)) return e;
+  if (isTsbpfError(e)) {
+    // Keep the error's class (BpfError, VerifierError…) and facts; say which object failed.
+    e.message = `${what}: ${e.message}`;
+    return e;
+  }
+  return new TsbpfError(`${what}: ${e.message}`, { cause: e });
+}
