@@ -12,7 +12,9 @@ export interface Command {
   run(args: string[]): Promise<number> | number;
 }
 
-const COMMANDS: Record<string, () => Promise<Command>> = {};
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  disasm: () => import("./disasm.js").then((m) => m.command),
+};
 
 function usage(): string {
   return ["usage: tsbpf <command> [args]", "", "commands:", ...Object.keys(COMMANDS).sort().map((c) => `  ${c}`)].join("\n");

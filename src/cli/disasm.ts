@@ -1,0 +1,138 @@
+/**
+ * `tsbpf disasm <object.o> [--section NAME]`: prints the code sections of a BPF object in the
+ * layout of `llvm-objdump -d --no-show-raw-insn` (same headers, symbol labels, instruction
+ * numbers and text). Needs only the ELF section table and symbols; `--source` also reads
+ * `.BTF`/`.BTF.ext` for line info.
+ */
+import { readFileSync } from "node:fs";
+import { decodeForListing, disassemble, type ListingSymbol } from "../asm/disassemble.js";
+import { parseBtfExt, type BtfLineInfo } from "../btf/ext.js";
+import { parseBtf } from "../btf/spec.js";
+import { EM, type ElfFile, type ElfSection, parseElf, SHF, SHT, STT } from "../elf/elf-file.js";
+import { ParseError } from "../errors.js";
+import type { Command } from "./main.js";
+
+/** Options of `disassembleObject`. */
+export interface DisassembleObjectOptions {
+  /** Only these sections (by name), like llvm-objdump's `--section`. */
+  sections?: readonly string[];
+  /** Append helper names to helper calls (`; bpf_map_lookup_elem`). */
+  helpers?: boolean;
+  /** Append the symbol each relocation points at (maps, globals, kfuncs, subprograms). */
+  maps?: boolean;
+  /** Print source lines from BTF line info above their instructions. */
+  source?: boolean;
+  /** The lossless tsbpf dialect instead of exactly llvm-objdump-19's text. */
+  tsbpf?: boolean;
+  /** The file name printed in the first line (default "object"). */
+  fileName?: string;
+}
+
+function sectionSymbols(elf: ElfFile, section: ElfSection): ListingSymbol[] {
+  // llvm-objdump labels code with every named symbol of the section except section and file symbols.
+  return elf.symbols
+    .filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.type !== STT.FILE && s.name !== "")
+    .map((s) => ({ name: s.name, address: s.value }));
+}
+
+function lineInfo(elf: ElfFile): Map<string, BtfLineInfo[]> | undefined {
+  const btf = elf.sectionByName(".BTF");
+  const ext = elf.sectionByName(".BTF.ext");
+  if (!btf || !ext) return undefined;
+  return parseBtfExt(ext.data, parseBtf(btf.data)).lineInfo;
+}
+
+/**
+ * Disassembles every code section (SHF_EXECINSTR, non-empty) of a BPF ELF object into
+ * llvm-objdump's layout. Throws ParseError for a malformed or non-BPF ELF file.
+ */
+export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectOptions = {}): string {
+  const elf = parseElf(bytes);
+  if (elf.machine !== EM.BPF || elf.class !== 64) {
+    throw new ParseError(`disasm: ${options.fileName ?? "object"} is not a 64-bit BPF ELF object (e_machine ${elf.machine})`);
+  }
+  const out: string[] = ["", `${options.fileName ?? "object"}:\tfile format elf64-bpf`];
+  const lines = options.source ? lineInfo(elf) : undefined;
+  for (const section of elf.sections) {
+    if (!(section.flags & SHF.EXECINSTR) || section.type === SHT.NOBITS || section.size === 0) continue;
+    if (options.sections && !options.sections.includes(section.name)) continue;
+    const slots = decodeForListing(section.data, elf.byteOrder);
+    const byLine = new Map((lines?.get(section.name) ?? []).map((l) => [l.insn, l]));
+    let current: BtfLineInfo | undefined;
+    const withSource = slots.map((s) => {
+      current = byLine.get(s.slot) ?? current;
+      return s.insn && current ? { slot: s.slot, insn: { ...s.insn, source: current } } : s;
+    });
+    const annotations = new Map<number, string>();
+    if (options.maps) {
+      for (const r of elf.relocations(section)) {
+        const target = r.symbol.type === STT.SECTION ? (elf.sections[r.symbol.sectionIndex]?.name ?? "") : r.symbol.name;
+        annotations.set(r.offset / 8, r.addend ? `${target}+0x${r.addend.toString(16)}` : target);
+      }
+    }
+    out.push("", `Disassembly of section ${section.name}:`, "");
+    out.push(
+      disassemble(withSource, {
+        symbols: sectionSymbols(elf, section),
+        sectionName: section.name,
+        dialect: options.tsbpf ? "tsbpf" : "llvm-objdump-19",
+        helpers: options.helpers,
+        maps: options.maps,
+        annotations,
+        source: options.source,
+      }),
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+const USAGE = "disasm <object.o> [--section NAME]... [--helpers] [--maps] [--source] [--tsbpf]";
+
+/** The `disasm` subcommand. */
+export const command: Command = {
+  usage: USAGE,
+  summary: "print the instructions of a BPF object as llvm-objdump -d --no-show-raw-insn does",
+  run(args: string[]): number {
+    const sections: string[] = [];
+    const flags = { helpers: false, maps: false, source: false, tsbpf: false };
+    let file: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a === "--section" || a === "-j") {
+        const name = args[++i];
+        if (name === undefined) {
+          console.error(`tsbpf disasm: ${a} needs a section name\nusage: tsbpf ${USAGE}`);
+          return 2;
+        }
+        sections.push(name);
+      } else if (a.startsWith("--section=")) {
+        sections.push(a.slice("--section=".length));
+      } else if (a === "--helpers" || a === "--maps" || a === "--source" || a === "--tsbpf") {
+        flags[a.slice(2) as keyof typeof flags] = true;
+      } else if (a === "--help" || a === "-h") {
+        console.log(`usage: tsbpf ${USAGE}`);
+        return 0;
+      } else if (a.startsWith("-") || file !== undefined) {
+        console.error(`tsbpf disasm: unexpected argument "${a}"\nusage: tsbpf ${USAGE}`);
+        return 2;
+      } else {
+        file = a;
+      }
+    }
+    if (file === undefined) {
+      console.error(`usage: tsbpf ${USAGE}`);
+      return 2;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      console.error(`tsbpf disasm: cannot read ${file}: ${(e as Error).message}`);
+      return 1;
+    }
+    process.stdout.write(
+      disassembleObject(bytes, { ...flags, sections: sections.length > 0 ? sections : undefined, fileName: file }),
+    );
+    return 0;
+  },
+};
