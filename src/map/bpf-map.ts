@@ -5,7 +5,7 @@
  */
 import { unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { bytes, type Codec, objectFd, perCpu, roundUp } from "../codec.js";
+import { bytes, type Codec, perCpu, roundUp } from "../codec.js";
 import { ClosedError, TsbpfError } from "../errors.js";
 import { BpfCmd } from "../sys/bpf.js";
 import { Fd } from "../sys/fd.js";
@@ -248,8 +248,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       throw new RangeError(`${label}: value codec is ${value.size} bytes but the map's values are ${desc.valueSize}`);
     }
     this.keyCodec = key ?? (bytes(desc.keySize) as unknown as Codec<K>);
-    let element: Codec<unknown> = value ?? bytes(desc.valueSize);
-    if (!value && this.typeName !== undefined && FD_MAP_TYPES.has(this.typeName) && desc.valueSize === 4) element = objectFd;
+    // Raw bytes by default, also for fd-holding maps (pass codecs.objectFd to set fds by number).
+    const element: Codec<unknown> = value ?? bytes(desc.valueSize);
     this.valueCodec = (perCpuType ? perCpu(element, this.cpus) : element) as Codec<V>;
 
     this.#keyMem = new NativeMemory(Math.max(desc.keySize, 8));
@@ -292,11 +292,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     let innerFd = 0;
     let innerTemp: BpfMap<unknown, unknown> | undefined;
     if (spec.innerMap !== undefined) {
-      if ("type" in spec.innerMap) {
+      if (typeof (spec.innerMap as { fd?: unknown }).fd !== "number") {
         innerTemp = BpfMap.create(spec.innerMap as MapSpec<unknown, unknown>);
         innerFd = innerTemp.fd;
       } else {
-        innerFd = fdOf(spec.innerMap, `${label}: innerMap`);
+        innerFd = fdOf(spec.innerMap as { readonly fd: number }, `${label}: innerMap`);
       }
     }
     if (spec.numaNode !== undefined) flags |= MapFlags.NUMA_NODE;
@@ -626,7 +626,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       const r = attr.run(BpfCmd.BPF_MAP_LOOKUP_BATCH, count);
       const n = attr.count;
       if (r < 0 && r !== -ENOENT) {
-        if (first && n === 0 && (r === -EINVAL || r === -ENOTSUPP || r === -EOPNOTSUPP)) {
+        // A type without batch ops answers ENOTSUPP (without touching count); fall back.
+        if (first && (r === -EINVAL || r === -ENOTSUPP || r === -EOPNOTSUPP)) {
           this.#batchSupported = false;
           return false;
         }

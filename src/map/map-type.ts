@@ -102,4 +102,5 @@ export const FD_MAP_TYPES: ReadonlySet<MapTypeName> = new Set<MapTypeName>([
   "sockmap",
   "sockhash",
   "reuseport_sockarray",
+  "xskmap",
 ]);
