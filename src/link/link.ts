@@ -196,6 +196,14 @@ export function bpfLinkInfo(fd: Fd, what: string): LinkInfo {
   return { type: linkTypeName(raw.type) ?? `link_type_${raw.type}`, id: raw.id, programId: raw.progId, ...withAttachTypeName(raw.extra) };
 }
 
+/** BPF_LINK_UPDATE of a bpf_link fd to `program` (only if `expected` is attached, when given). */
+export function linkUpdateProgram(fd: Fd, label: string, program: AttachProgram, options?: { expected?: AttachProgram }): void {
+  checkOptions(`${label}: update`, options, ["expected"]);
+  const newFd = programFd(program, "update: program");
+  const oldFd = options?.expected === undefined ? undefined : programFd(options.expected, "update: expected program");
+  linkUpdate(fd.value, newFd, oldFd, `${label}: update to ${programLabel(program)}`);
+}
+
 /** A Link over a kernel bpf_link fd. Used by every BPF_LINK_CREATE kind. */
 export class BpfLink extends LinkBase {
   readonly #fd: Fd;
@@ -234,9 +242,7 @@ export class BpfLink extends LinkBase {
 
   override update(program: AttachProgram, options?: { expected?: AttachProgram }): void {
     this.checkOpen();
-    const newFd = programFd(program, "update: program");
-    const oldFd = options?.expected === undefined ? undefined : programFd(options.expected, "update: expected program");
-    linkUpdate(this.#fd.value, newFd, oldFd, `${this.#label}: update to ${programLabel(program)}`);
+    linkUpdateProgram(this.#fd, this.#label, program, options);
   }
 
   override detach(): void {
