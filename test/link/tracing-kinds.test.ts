@@ -80,7 +80,7 @@ describeKernel("perf_event", () => {
     using prog = retProgram("perf_event", 0, "pe_clock");
     const link = attachPerfEvent(prog, { event: { type: "software", name: "cpu_clock" }, sampleFrequency: 1000 });
     try {
-      const info = link.info() as { links: Array<{ cpu: number; type: string }> };
+      const info = link.info() as unknown as { links: Array<{ cpu: number; type: string }> };
       expect(info.links.map((l) => l.cpu)).toEqual(Array.from({ length: info.links.length }, (_, i) => i));
       const before = runs(prog);
       const end = Date.now() + 150;
