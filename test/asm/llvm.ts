@@ -29,8 +29,8 @@ export interface ObjdumpLine {
 }
 
 /** Runs llvm-objdump-19 -d --no-show-raw-insn and returns its stdout. */
-export function objdump(file: string, extra: string[] = []): string {
-  return execFileSync("llvm-objdump-19", ["-d", "--no-show-raw-insn", ...extra, file], { encoding: "utf8", maxBuffer: 64 << 20 });
+export function objdump(file: string, extra: string[] = [], cwd?: string): string {
+  return execFileSync("llvm-objdump-19", ["-d", "--no-show-raw-insn", ...extra, file], { encoding: "utf8", maxBuffer: 64 << 20, cwd: cwd ?? process.cwd() });
 }
 
 /** Instruction lines of llvm-objdump output. */
