@@ -14,6 +14,8 @@ export interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   disasm: () => import("./disasm.js").then((m) => m.command),
+  inspect: () => import("./inspect.js").then((m) => m.command),
+  load: () => import("./load.js").then((m) => m.command),
 };
 
 function usage(): string {
