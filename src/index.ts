@@ -65,6 +65,7 @@ export type {
   MapOpenOptions,
   BatchOptions,
   BatchResult,
+  BatchUpdateOptions,
 } from "./map/bpf-map.js";
 export type { MapSpec, MapPinning, FdLike } from "./map/map-spec.js";
 export { MAP_TYPES, mapTypeName, mapTypeNumber, isMapTypeName } from "./map/map-type.js";

@@ -46,6 +46,12 @@ export interface SetOptions {
   lock?: boolean;
 }
 
+/** Options of BpfMap.updateBatch. */
+export interface BatchUpdateOptions {
+  /** BPF_F_LOCK: update each value under its bpf_spin_lock. */
+  lock?: boolean;
+}
+
 /** Options of BpfMap.get. */
 export interface GetOptions {
   /** BPF_F_LOCK: read under the value's bpf_spin_lock. */
@@ -446,6 +452,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     else if (e === EINVAL && this.typeName !== undefined && FD_MAP_TYPES.has(this.typeName) && cmd === BpfCmd.BPF_MAP_UPDATE_ELEM) {
       hint = "the value must be the fd of an object this map can hold";
     } else if (e === 1 && cmd === BpfCmd.BPF_MAP_UPDATE_ELEM) hint = "the map is frozen or read-only from userspace";
+    else if (e === ENOTSUPP && cmd >= BpfCmd.BPF_MAP_LOOKUP_BATCH && cmd <= BpfCmd.BPF_MAP_DELETE_BATCH) {
+      hint = `${this.typeName ?? "this"} maps have no batch operations: use entries()/set()/delete()`;
+    }
     return failMapCall(cmd, result, `${this.#label()}: ${step}`, hint);
   }
 
@@ -747,11 +756,12 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   }
 
   /**
-   * Set many elements in one call (BPF_MAP_UPDATE_BATCH, 5.6+). Returns how many were set. All
-   * keys and values are encoded (and checked) before the syscall. Throws BpfError naming how many
-   * elements were set before the failure.
+   * Set many elements in one call (BPF_MAP_UPDATE_BATCH, 5.6+): each key is created or replaced
+   * (the kernel has no per-batch NOEXIST/EXIST). Returns how many were set. All keys and values
+   * are encoded (and checked) before the syscall. Throws BpfError naming how many elements were
+   * set before the failure (E2BIG when the map is full).
    */
-  updateBatch(keys: readonly K[], values: readonly V[], options?: SetOptions | UpdateMode): number {
+  updateBatch(keys: readonly K[], values: readonly V[], options?: BatchUpdateOptions): number {
     this.#live();
     this.#requireKeyed("update batch");
     if (!Array.isArray(keys) || !Array.isArray(values)) throw new TypeError(`${this.#label()}: update batch: keys and values must be arrays`);
@@ -759,7 +769,15 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       throw new RangeError(`${this.#label()}: update batch: ${keys.length} keys but ${values.length} values`);
     }
     if (keys.length === 0) return 0;
-    const flags = updateFlags(options);
+    let flags = 0;
+    if (options !== undefined) {
+      if (typeof options !== "object" || options === null) throw new TypeError("update batch options must be an object");
+      for (const k of Object.keys(options)) {
+        if (k === "mode") throw new TypeError(`${this.#label()}: update batch: the kernel has no "noexist"/"exist" for batches, only lock`);
+        if (k !== "lock") throw new TypeError(`unknown update batch option "${k}"`);
+      }
+      if (options.lock) flags = ElemFlags.LOCK;
+    }
     const n = this.#batchCount(keys.length, "update batch");
     const { attr, keys: km, values: vm } = this.#batchBuffers(n);
     const stride = this.valueCodec.size;

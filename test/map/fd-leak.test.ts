@@ -1,0 +1,58 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { expect, it } from "vitest";
+import { u32, u64 } from "../../src/codec.js";
+import { BpfMap } from "../../src/map/bpf-map.js";
+import { describeKernel, gc as helperGc, isFdOpen, openFdCount } from "../helpers/kernel.js";
+
+/** The collector: the helper's when node runs with --expose-gc, else one exposed at run time. */
+function collector(): () => void {
+  if (helperGc()) return () => helperGc();
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+
+describeKernel("BpfMap fd ownership", () => {
+  it("leaves /proc/self/fd as it was after 10,000 create/use/close cycles", () => {
+    const spec = { name: "leak_check", type: "hash", key: u32, value: u64, maxEntries: 4 } as const;
+    const before = openFdCount();
+    for (let i = 0; i < 10_000; i++) {
+      const m = BpfMap.create(spec);
+      m.set(1, BigInt(i));
+      if (i % 100 === 0) {
+        expect([...m.entries()]).toEqual([[1, BigInt(i)]]);
+        m.clone().close();
+      }
+      m.close();
+    }
+    expect(openFdCount()).toBe(before);
+  }, 120_000);
+
+  it("closes the fds of failed creates, failed opens and inner map templates", () => {
+    const before = openFdCount();
+    for (let i = 0; i < 200; i++) {
+      expect(() => BpfMap.create({ type: "hash", keySize: 0, valueSize: 4, maxEntries: 1 })).toThrow();
+      expect(() => BpfMap.fromId(0x7ffffff0)).toThrow();
+      // An inner-map template is created and closed during create.
+      BpfMap.create({ type: "array_of_maps", keySize: 4, valueSize: 4, maxEntries: 1, innerMap: { type: "array", keySize: 4, valueSize: 4, maxEntries: 1 } }).close();
+      // Codec size mismatch after the kernel opened the map: the fd is closed, not leaked.
+      using m = BpfMap.create({ type: "array", key: u32, value: u32, maxEntries: 1 });
+      expect(() => BpfMap.fromId(m.id, { key: u64 })).toThrow(RangeError);
+    }
+    expect(openFdCount()).toBe(before);
+  });
+
+  it("closes a dropped BpfMap in the finalizer", async () => {
+    const gc = collector();
+    let fd = -1;
+    (() => {
+      fd = BpfMap.create({ type: "array", key: u32, value: u32, maxEntries: 1 }).fd;
+    })();
+    expect(isFdOpen(fd)).toBe(true);
+    for (let i = 0; i < 20 && isFdOpen(fd); i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(isFdOpen(fd)).toBe(false);
+  });
+});
