@@ -222,8 +222,10 @@ export class Collection implements Disposable {
         } else {
           target = this.maps[v.name];
         }
+        const fdBytes = new Uint8Array(4);
+        new DataView(fdBytes.buffer).setUint32(0, target.fd, le);
         try {
-          map.set(k, target.fd);
+          map.set(k, fdBytes);
         } catch (e) {
           throw annotate(e, `map "${key}": values[${index}] = ${v.kind} "${v.name}"`);
         }

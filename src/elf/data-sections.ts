@@ -127,14 +127,18 @@ export function readExterns(elf: ElfFile, btf: BtfSpec | undefined, objectName: 
   const externs: ExternSpec[] = [];
   let offset = 0;
   const weakByName = new Map(undef.map((s) => [s.name, s.bind === STB.WEAK]));
-  for (const name of kconfigOrder) {
-    if (!weakByName.has(name)) continue; // declared but never used: no symbol
-    const typeId = kconfigVars.get(name)!;
-    const size = typeSize(btf!, typeId);
-    const align = Math.min(8, typeAlignment(btf!, typeId));
-    offset = Math.ceil(offset / align) * align;
-    externs.push({ name, kind: "kconfig", weak: weakByName.get(name)!, offset, size, typeId });
-    offset += size;
+  // libbpf's layout: by alignment (largest first), then size (largest first), then name.
+  const laid = kconfigOrder
+    .filter((name) => weakByName.has(name)) // declared but never used: no symbol
+    .map((name) => {
+      const typeId = kconfigVars.get(name)!;
+      return { name, typeId, size: typeSize(btf!, typeId), align: Math.min(8, typeAlignment(btf!, typeId)) };
+    })
+    .sort((a, b) => b.align - a.align || b.size - a.size || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const k of laid) {
+    offset = Math.ceil(offset / k.align) * k.align;
+    externs.push({ name: k.name, kind: "kconfig", weak: weakByName.get(k.name)!, offset, size: k.size, typeId: k.typeId });
+    offset += k.size;
   }
   for (const s of undef) {
     if (kconfigVars.has(s.name)) continue;
@@ -147,7 +151,7 @@ export function readExterns(elf: ElfFile, btf: BtfSpec | undefined, objectName: 
   }
   const kconfig = externs.filter((e) => e.kind === "kconfig");
   if (kconfig.length === 0) return { externs };
-  const size = Math.ceil(offset / 8) * 8;
+  const size = offset;
   const kc = btf!.typeByName(".kconfig", "datasec");
   return {
     externs,
