@@ -21,7 +21,7 @@ export const suite: BenchSuite = {
   rows: [
     {
       name: "array lookup",
-      iterations: 200_000,
+      iterations: 20_000,
       target: 1.1,
       c: { binary: "core", case: "array_lookup" },
       setup() {
@@ -34,7 +34,7 @@ export const suite: BenchSuite = {
     },
     {
       name: "hash lookup (10k entries)",
-      iterations: 200_000,
+      iterations: 20_000,
       target: 1.1,
       c: { binary: "core", case: "hash_lookup", args: [10_000] },
       setup() {
@@ -47,7 +47,7 @@ export const suite: BenchSuite = {
     },
     {
       name: "hash update (existing key)",
-      iterations: 200_000,
+      iterations: 20_000,
       target: 1.1,
       c: { binary: "core", case: "hash_update", args: [10_000] },
       setup() {
@@ -61,7 +61,7 @@ export const suite: BenchSuite = {
     {
       name: "batch lookup (100k entries, 1000 per call)",
       unit: "element",
-      iterations: 10, // full passes over the map
+      iterations: 1, // full passes over the map
       target: 1.05,
       c: { binary: "core", case: "batch_lookup", args: [100_000, 1000] },
       setup() {
@@ -83,7 +83,7 @@ export const suite: BenchSuite = {
     {
       name: "full iteration (100k entries) vs C next-key + lookup",
       unit: "element",
-      iterations: 2, // full passes over the map
+      iterations: 1, // full passes over the map
       target: 0.2,
       note: "tsbpf iterates with batch lookups; C makes the naive GET_NEXT_KEY + LOOKUP_ELEM pair per element",
       c: { binary: "core", case: "iterate_naive", args: [100_000] },

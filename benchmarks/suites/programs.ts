@@ -11,7 +11,7 @@ export const suite: BenchSuite = {
     {
       name: "test run (XDP, 64 B frame, data out)",
       unit: "call",
-      iterations: 200_000,
+      iterations: 20_000,
       target: 1.1,
       c: { binary: "core", case: "prog_test_run", args: [64] },
       setup() {

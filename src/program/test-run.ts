@@ -72,6 +72,10 @@ function u32(value: unknown, name: string): number {
   return value;
 }
 
+function unknownOption(key: string): TypeError {
+  return new TypeError(`run: unknown option ${JSON.stringify(key)} (known: ${[...RUN_KEYS].join(", ")})`);
+}
+
 function bytesOption(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`run: ${name} must be a Uint8Array`);
   return value;
@@ -114,23 +118,30 @@ export class TestRunner {
     let repeat = 0;
     let flags = 0;
     let cpu = 0;
+    let cpuFlag = 0;
     let batchSize = 0;
     if (options !== undefined) {
       if (typeof options !== "object" || options === null) throw new TypeError("run: options must be an object");
+      // One pass that checks and takes every option: this runs once per test run.
       for (const key in options) {
-        if (!RUN_KEYS.has(key)) throw new TypeError(`run: unknown option ${JSON.stringify(key)} (known: ${[...RUN_KEYS].join(", ")})`);
+        const value = (options as Record<string, unknown>)[key];
+        if (value === undefined) {
+          if (!RUN_KEYS.has(key)) throw unknownOption(key);
+          continue;
+        }
+        switch (key) {
+          case "data": data = bytesOption(value, "data"); break;
+          case "ctx": ctx = bytesOption(value, "ctx"); break;
+          case "dataOut": dataOutOpt = value as RunOptions["dataOut"]; break;
+          case "ctxOut": ctxOutOpt = value as RunOptions["ctxOut"]; break;
+          case "repeat": repeat = u32(value, "repeat"); break;
+          case "flags": flags = u32(value, "flags"); break;
+          case "cpu": cpu = u32(value, "cpu"); cpuFlag = BPF_F_TEST_RUN_ON_CPU; break;
+          case "batchSize": batchSize = u32(value, "batchSize"); break;
+          default: throw unknownOption(key);
+        }
       }
-      if (options.data !== undefined) data = bytesOption(options.data, "data");
-      if (options.ctx !== undefined) ctx = bytesOption(options.ctx, "ctx");
-      dataOutOpt = options.dataOut;
-      ctxOutOpt = options.ctxOut;
-      if (options.repeat !== undefined) repeat = u32(options.repeat, "repeat");
-      if (options.flags !== undefined) flags = u32(options.flags, "flags");
-      if (options.cpu !== undefined) {
-        cpu = u32(options.cpu, "cpu");
-        flags |= BPF_F_TEST_RUN_ON_CPU;
-      }
-      if (options.batchSize !== undefined) batchSize = u32(options.batchSize, "batchSize");
+      flags |= cpuFlag;
     }
 
     let dataIn = 0;
