@@ -39,6 +39,13 @@ export {
   ja, gotol, mayGoto, call, callFunction, callKfunc, exit, label, instructions,
 } from "./asm/builder.js";
 export type { Reg, Operand, Target, Label, InstructionItem, AtomicOpName } from "./asm/builder.js";
+export { asm, assemble } from "./asm/assembler.js";
+export { link, symbolOffsets } from "./asm/link.js";
+export type { LinkOptions } from "./asm/link.js";
+export { formatInstruction } from "./asm/format.js";
+export type { Dialect, FormatOptions } from "./asm/format.js";
+export { disassemble, decodeForListing } from "./asm/disassemble.js";
+export type { DisassembleOptions, ListingSymbol, DecodedSlot } from "./asm/disassemble.js";
 
 // --- btf ---
 export { parseBtf, BtfSpec, essentialName } from "./btf/spec.js";
