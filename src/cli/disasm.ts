@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { decodeForListing, disassemble, type ListingSymbol } from "../asm/disassemble.js";
 import { parseBtfExt, type BtfLineInfo } from "../btf/ext.js";
 import { parseBtf } from "../btf/spec.js";
-import { EM, type ElfFile, type ElfSection, parseElf, SHF, SHT, STT } from "../elf/elf-file.js";
+import type { Instruction } from "../asm/instruction.js";
+import { EM, type ElfFile, type ElfSection, type ElfSymbol, parseElf, SHF, SHT, STT } from "../elf/elf-file.js";
 import { ParseError } from "../errors.js";
 import type { Command } from "./main.js";
 
@@ -33,6 +34,26 @@ function sectionSymbols(elf: ElfFile, section: ElfSection): ListingSymbol[] {
   return elf.symbols
     .filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.type !== STT.FILE && s.name !== "")
     .map((s) => ({ name: s.name, address: s.value }));
+}
+
+/**
+ * What a relocation points at, for the annotation: the symbol's name, or for a section symbol
+ * (static functions, .rodata/.data) the function at the call's target or `section+0xoff`.
+ */
+function relocationTarget(elf: ElfFile, sym: ElfSymbol, addend: number, insn: Instruction | undefined): string {
+  if (sym.type !== STT.SECTION) return addend ? `${sym.name}+0x${addend.toString(16)}` : sym.name;
+  const sec = elf.sections[sym.sectionIndex];
+  const name = sec?.name ?? "";
+  if (!insn) return name;
+  // clang encodes the offset into the section in the instruction: a call's imm counts slots
+  // from the section start minus one; an ld_imm64 carries the byte offset.
+  const isCall = (insn.opcode & 0x07) === 0x05 && (insn.opcode & 0xf0) === 0x80;
+  const offset = isCall ? ((insn.imm as number) + 1) * 8 : Number(BigInt.asUintN(32, BigInt(insn.imm))) + addend;
+  if (isCall) {
+    const fn = elf.symbols.find((s) => s.sectionIndex === sym.sectionIndex && s.value === offset && s.type === STT.FUNC);
+    if (fn) return fn.name;
+  }
+  return offset ? `${name}+0x${offset.toString(16)}` : name;
 }
 
 function lineInfo(elf: ElfFile): Map<string, BtfLineInfo[]> | undefined {
@@ -65,9 +86,9 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectO
     });
     const annotations = new Map<number, string>();
     if (options.maps) {
+      const insnAt = new Map(slots.map((x) => [x.slot, x.insn]));
       for (const r of elf.relocations(section)) {
-        const target = r.symbol.type === STT.SECTION ? (elf.sections[r.symbol.sectionIndex]?.name ?? "") : r.symbol.name;
-        annotations.set(r.offset / 8, r.addend ? `${target}+0x${r.addend.toString(16)}` : target);
+        annotations.set(r.offset / 8, relocationTarget(elf, r.symbol, r.addend, insnAt.get(r.offset / 8)));
       }
     }
     out.push("", `Disassembly of section ${section.name}:`, "");
