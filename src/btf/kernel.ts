@@ -15,6 +15,21 @@ import { parseBtf, type BtfSpec } from "./spec.js";
 /** Where the kernel exposes its BTF. */
 export const KERNEL_BTF_DIR = "/sys/kernel/btf";
 
+/**
+ * How kernel BTF files are brought into memory. The default reads them; src/sys/btf-attr.ts
+ * installs an mmap(2) reader (Linux 6.16+ lets /sys/kernel/btf/* be mapped, which skips the
+ * 1,300 page-sized reads that sysfs answers) that falls back to reading. A reader returns
+ * undefined to decline.
+ */
+export type KernelBtfReader = (path: string) => Uint8Array | undefined;
+
+let reader: KernelBtfReader | undefined;
+
+/** @internal Install (or with undefined, remove) a faster kernel BTF file reader. */
+export function setKernelBtfReader(r: KernelBtfReader | undefined): void {
+  reader = r;
+}
+
 let vmlinux: BtfSpec | undefined;
 let vmlinuxPath: string | undefined;
 const modules = new Map<string, BtfSpec>();
@@ -82,7 +97,7 @@ export function kernelBtf(options?: KernelBtfOptions): BtfSpec {
 
 function parseKernelFile(path: string, base?: BtfSpec): BtfSpec {
   try {
-    return parseBtf(readWholeFile(path), { lazy: true, base });
+    return parseBtf(reader?.(path) ?? readWholeFile(path), { lazy: true, base });
   } catch (e) {
     if (e instanceof ParseError) {
       throw new ParseError(`kernel BTF ${path}: ${e.message}`, { offset: e.offset, cause: e });

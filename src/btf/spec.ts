@@ -9,6 +9,7 @@
  * string table, type ids out of range. Nothing here follows references recursively, so
  * reference loops cannot hang the reader (the helpers in query.ts bound their walks).
  */
+import { isAscii } from "node:buffer";
 import { ParseError } from "../errors.js";
 import type { ByteOrder } from "../asm/instruction.js";
 import { readCString } from "./strings.js";
@@ -46,27 +47,11 @@ export interface ParseBtfOptions {
 
 const KNOWN_OPTIONS = new Set(["base", "lazy"]);
 
-/** Extra bytes after the 12-byte `struct btf_type` for each kind, given vlen. */
-function extraSize(kind: number, vlen: number): number {
-  switch (kind) {
-    case 1: // int
-    case 14: // var
-    case 17: // decl_tag
-      return 4;
-    case 3: // array
-      return 12;
-    case 4: // struct
-    case 5: // union
-    case 15: // datasec
-    case 19: // enum64
-      return vlen * 12;
-    case 6: // enum
-    case 13: // func_proto
-      return vlen * 8;
-    default:
-      return 0;
-  }
-}
+/** Extra bytes after the 12-byte `struct btf_type`, by kind number: fixed part… */
+const EXTRA_FIXED = Uint8Array.from([0, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0]);
+/** …and bytes per vlen entry (members, enumerators, params, datasec vars). */
+const EXTRA_PER_VLEN = Uint8Array.from([0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12]);
+const HOST_LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
  * Parsed BTF: a type section and a string table, queried by id, by name and by kind.
@@ -98,6 +83,9 @@ export class BtfSpec implements Iterable<BtfType> {
   readonly #strBase: number;
   readonly #cache: (BtfType | undefined)[];
   #nameIndex?: { buckets: Int32Array; next: Int32Array; mask: number };
+  /** The string section decoded once, after TABLE_AFTER single decodes (null: not ASCII). */
+  #table: string | null | undefined;
+  #decodes = 0;
   #scans = 0;
 
   /** @internal use parseBtf. */
@@ -174,7 +162,21 @@ export class BtfSpec implements Iterable<BtfType> {
         offset: this.#strStart,
       });
     }
-    return readCString(this.bytes, this.#strStart + rel);
+    const start = this.#strStart + rel;
+    if (this.#table === undefined && ++this.#decodes > TABLE_AFTER) this.#table = this.#decodeTable();
+    if (this.#table) {
+      // one flat string of the whole (ASCII) table: names become slices, no per-byte work
+      const end = this.bytes.indexOf(0, start);
+      return this.#table.slice(rel, end - this.#strStart);
+    }
+    return readCString(this.bytes, start);
+  }
+
+  /** The own string section as one string when it is all ASCII (else null: decode per string). */
+  #decodeTable(): string | null {
+    const sec = this.bytes.subarray(this.#strStart, this.#strStart + this.#strLen);
+    if (!isAscii(sec)) return null;
+    return Buffer.from(sec.buffer, sec.byteOffset, sec.byteLength).toString("latin1");
   }
 
   /**
@@ -207,8 +209,18 @@ export class BtfSpec implements Iterable<BtfType> {
    * All own types (not the base's), in id order. Types not yet decoded are decoded for the walk
    * without being cached, so a full walk of kernel BTF leaves no 100k objects behind.
    */
-  *[Symbol.iterator](): Iterator<BtfType> {
-    for (let i = 0; i < this.typeCount; i++) yield this.#cache[i] ?? this.#decode(this.firstId + i, i);
+  [Symbol.iterator](): Iterator<BtfType> {
+    // a plain iterator object: a generator costs more per step than the decode of a small type
+    let i = 0;
+    const n = this.typeCount;
+    return {
+      next: (): IteratorResult<BtfType> => {
+        if (i >= n) return { done: true, value: undefined };
+        const t = this.#cache[i] ?? this.#decode(this.firstId + i, i);
+        i++;
+        return { done: false, value: t };
+      },
+    };
   }
 
   /** All own types of one kind, in id order; only those are decoded (and, like iteration, not cached). */
@@ -265,6 +277,8 @@ export class BtfSpec implements Iterable<BtfType> {
     this.#cache.fill(undefined);
     this.#nameIndex = undefined;
     this.#scans = 0;
+    this.#table = undefined;
+    this.#decodes = 0;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -336,18 +350,24 @@ export class BtfSpec implements Iterable<BtfType> {
     return { buckets, next, mask };
   }
 
-  #checkId(id: number, at: number, what: string): number {
-    if (id >= this.nextId) {
-      throw new ParseError(`BTF: ${what} refers to type id ${id}, but the last type id is ${this.nextId - 1}`, {
+  /** "struct [12]" or "member 3 of struct [12]", for messages (built only when throwing). */
+  #what(id: number, part?: string, k?: number): string {
+    const self = `${BTF_KIND_NAMES[this.#kinds[id - this.firstId]]} [${id}]`;
+    return part ? `${part} ${k} of ${self}` : self;
+  }
+
+  #checkId(ref: number, at: number, id: number, part?: string, k?: number): number {
+    if (ref >= this.nextId) {
+      throw new ParseError(`BTF: ${this.#what(id, part, k)} refers to type id ${ref}, but the last type id is ${this.nextId - 1}`, {
         offset: at,
       });
     }
-    return id;
+    return ref;
   }
 
-  #str(off: number, at: number, what: string): string {
+  #str(off: number, at: number, id: number, part?: string, k?: number): string {
     if (off >= this.stringTableEnd && !(off === 0)) {
-      throw new ParseError(`BTF: ${what} has name offset ${off}, outside the string table (${this.stringTableEnd} bytes)`, {
+      throw new ParseError(`BTF: ${this.#what(id, part, k)} has name offset ${off}, outside the string table (${this.stringTableEnd} bytes)`, {
         offset: at,
       });
     }
@@ -364,8 +384,7 @@ export class BtfSpec implements Iterable<BtfType> {
     const kflag = info >>> 31 === 1;
     const sizeOrType = v.getUint32(at + 8, le);
     const kindName = BTF_KIND_NAMES[kind]!;
-    const what = `${kindName} [${id}]`;
-    const name = this.#str(v.getUint32(at, le), at, what);
+    const name = this.#str(v.getUint32(at, le), at, id);
     const x = at + 12;
     switch (kind) {
       case 1: {
@@ -374,9 +393,9 @@ export class BtfSpec implements Iterable<BtfType> {
         const bitOffset = (enc >>> 16) & 0xff;
         const bits = enc & 0xff;
         const size = sizeOrType;
-        if (size !== 1 && size !== 2 && size !== 4 && size !== 8 && size !== 16) throw new ParseError(`BTF: ${what} has invalid size ${size}`, { offset: at });
+        if (size !== 1 && size !== 2 && size !== 4 && size !== 8 && size !== 16) throw new ParseError(`BTF: ${this.#what(id)} has invalid size ${size}`, { offset: at });
         if (bits === 0 || bits > 128 || bitOffset + bits > size * 8) {
-          throw new ParseError(`BTF: ${what} has ${bits} bits at bit offset ${bitOffset}, which do not fit ${size} bytes`, {
+          throw new ParseError(`BTF: ${this.#what(id)} has ${bits} bits at bit offset ${bitOffset}, which do not fit ${size} bytes`, {
             offset: x,
           });
         }
@@ -397,18 +416,18 @@ export class BtfSpec implements Iterable<BtfType> {
       case 9:
       case 10:
       case 11: {
-        const type = this.#checkId(sizeOrType, at + 8, what);
+        const type = this.#checkId(sizeOrType, at + 8, id);
         return { id, kind: kindName as "ptr", name, type };
       }
       case 18:
-        return { id, kind: "type_tag", name, type: this.#checkId(sizeOrType, at + 8, what), attribute: kflag };
+        return { id, kind: "type_tag", name, type: this.#checkId(sizeOrType, at + 8, id), attribute: kflag };
       case 3:
         return {
           id,
           kind: "array",
           name,
-          type: this.#checkId(v.getUint32(x, le), x, what),
-          indexType: this.#checkId(v.getUint32(x + 4, le), x + 4, what),
+          type: this.#checkId(v.getUint32(x, le), x, id),
+          indexType: this.#checkId(v.getUint32(x + 4, le), x + 4, id),
           nelems: v.getUint32(x + 8, le),
         };
       case 4:
@@ -418,8 +437,8 @@ export class BtfSpec implements Iterable<BtfType> {
           const m = x + k * 12;
           const off = v.getUint32(m + 8, le);
           members[k] = {
-            name: this.#str(v.getUint32(m, le), m, `member ${k} of ${what}`),
-            type: this.#checkId(v.getUint32(m + 4, le), m + 4, `member ${k} of ${what}`),
+            name: this.#str(v.getUint32(m, le), m, id, "member", k),
+            type: this.#checkId(v.getUint32(m + 4, le), m + 4, id, "member", k),
             bitOffset: kflag ? off & 0xffffff : off,
             bitfieldSize: kflag ? off >>> 24 : 0,
           };
@@ -431,7 +450,7 @@ export class BtfSpec implements Iterable<BtfType> {
         for (let k = 0; k < vlen; k++) {
           const m = x + k * 8;
           values[k] = {
-            name: this.#str(v.getUint32(m, le), m, `enumerator ${k} of ${what}`),
+            name: this.#str(v.getUint32(m, le), m, id, "enumerator", k),
             value: kflag ? v.getInt32(m + 4, le) : v.getUint32(m + 4, le),
           };
         }
@@ -445,7 +464,7 @@ export class BtfSpec implements Iterable<BtfType> {
           const hi = BigInt(v.getUint32(m + 8, le));
           const u = (hi << 32n) | lo;
           values[k] = {
-            name: this.#str(v.getUint32(m, le), m, `enumerator ${k} of ${what}`),
+            name: this.#str(v.getUint32(m, le), m, id, "enumerator", k),
             value: kflag ? BigInt.asIntN(64, u) : u,
           };
         }
@@ -454,31 +473,31 @@ export class BtfSpec implements Iterable<BtfType> {
       case 7:
         return { id, kind: "fwd", name, union: kflag };
       case 12: {
-        if (vlen > 2) throw new ParseError(`BTF: ${what} has unknown linkage ${vlen}`, { offset: at + 4 });
-        return { id, kind: "func", name, type: this.#checkId(sizeOrType, at + 8, what), linkage: BTF_LINKAGE_NAMES[vlen] };
+        if (vlen > 2) throw new ParseError(`BTF: ${this.#what(id)} has unknown linkage ${vlen}`, { offset: at + 4 });
+        return { id, kind: "func", name, type: this.#checkId(sizeOrType, at + 8, id), linkage: BTF_LINKAGE_NAMES[vlen] };
       }
       case 13: {
         const params = new Array(vlen);
         for (let k = 0; k < vlen; k++) {
           const m = x + k * 8;
           params[k] = {
-            name: this.#str(v.getUint32(m, le), m, `parameter ${k} of ${what}`),
-            type: this.#checkId(v.getUint32(m + 4, le), m + 4, `parameter ${k} of ${what}`),
+            name: this.#str(v.getUint32(m, le), m, id, "parameter", k),
+            type: this.#checkId(v.getUint32(m + 4, le), m + 4, id, "parameter", k),
           };
         }
-        return { id, kind: "func_proto", name, returnType: this.#checkId(sizeOrType, at + 8, what), params };
+        return { id, kind: "func_proto", name, returnType: this.#checkId(sizeOrType, at + 8, id), params };
       }
       case 14: {
         const linkage = v.getUint32(x, le);
-        if (linkage > 2) throw new ParseError(`BTF: ${what} has unknown linkage ${linkage}`, { offset: x });
-        return { id, kind: "var", name, type: this.#checkId(sizeOrType, at + 8, what), linkage: BTF_LINKAGE_NAMES[linkage] };
+        if (linkage > 2) throw new ParseError(`BTF: ${this.#what(id)} has unknown linkage ${linkage}`, { offset: x });
+        return { id, kind: "var", name, type: this.#checkId(sizeOrType, at + 8, id), linkage: BTF_LINKAGE_NAMES[linkage] };
       }
       case 15: {
         const vars = new Array(vlen);
         for (let k = 0; k < vlen; k++) {
           const m = x + k * 12;
           vars[k] = {
-            type: this.#checkId(v.getUint32(m, le), m, `variable ${k} of ${what}`),
+            type: this.#checkId(v.getUint32(m, le), m, id, "variable", k),
             offset: v.getUint32(m + 4, le),
             size: v.getUint32(m + 8, le),
           };
@@ -492,7 +511,7 @@ export class BtfSpec implements Iterable<BtfType> {
           id,
           kind: "decl_tag",
           name,
-          type: this.#checkId(sizeOrType, at + 8, what),
+          type: this.#checkId(sizeOrType, at + 8, id),
           componentIdx: v.getInt32(x, le),
           attribute: kflag,
         };
@@ -502,6 +521,12 @@ export class BtfSpec implements Iterable<BtfType> {
     }
   }
 }
+
+/**
+ * After this many strings decoded one by one, the whole string section is decoded once and
+ * names are sliced from it (a full walk decodes ~300k names of vmlinux; a lookup a handful).
+ */
+const TABLE_AFTER = 2048;
 
 /** How many name lookups scan linearly before the name index is built. */
 const LINEAR_SCANS = 4;
@@ -615,22 +640,34 @@ export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec 
   let kinds = new Uint8Array(cap);
   let n = 0;
   let p = typeStart;
+  // Little-endian blobs aligned to 4 (all real ones, on x86_64 and arm64) are read through a
+  // Uint32Array, which V8 compiles to plain loads; others through the DataView.
+  const fast = le && HOST_LE && (bytes.byteOffset + typeStart) % 4 === 0;
+  const words = fast ? new Uint32Array(bytes.buffer, bytes.byteOffset + typeStart, typeLen >>> 2) : undefined;
   while (p < typeEnd) {
     if (typeEnd - p < 12) {
       throw new ParseError(`BTF: type [${firstId + n}] is truncated (${typeEnd - p} bytes left of 12)`, { offset: p });
     }
-    const info = view.getUint32(p + 4, le);
+    let info: number;
+    let nameOff: number;
+    if (words) {
+      const w = (p - typeStart) >>> 2;
+      nameOff = words[w];
+      info = words[w + 1];
+    } else {
+      nameOff = view.getUint32(p, le);
+      info = view.getUint32(p + 4, le);
+    }
     const kind = (info >>> 24) & 0x1f;
     if (kind === 0 || kind > 19) {
       throw new ParseError(`BTF: type [${firstId + n}] has unknown kind ${kind}`, { offset: p + 4 });
     }
-    const nameOff = view.getUint32(p, le);
     if (nameOff >= totalStr && nameOff !== 0) {
       throw new ParseError(`BTF: type [${firstId + n}] has name offset ${nameOff}, outside the string table (${totalStr} bytes)`, {
         offset: p,
       });
     }
-    const len = 12 + extraSize(kind, info & 0xffff);
+    const len = 12 + EXTRA_FIXED[kind] + EXTRA_PER_VLEN[kind] * (info & 0xffff);
     if (len > typeEnd - p) {
       throw new ParseError(`BTF: type [${firstId + n}] (${BTF_KIND_NAMES[kind]}) needs ${len} bytes, ${typeEnd - p} are left`, {
         offset: p,
@@ -648,10 +685,10 @@ export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec 
     offsets[n] = p;
     kinds[n] = kind;
     n++;
-    if (firstId + n - 1 > BTF_MAX_TYPE) {
-      throw new ParseError(`BTF: more than ${BTF_MAX_TYPE} types`, { offset: p });
-    }
     p += len;
+  }
+  if (firstId + n - 1 > BTF_MAX_TYPE) {
+    throw new ParseError(`BTF: ${n} types take ids beyond the kernel's maximum ${BTF_MAX_TYPE}`, { offset: typeStart });
   }
   const spec = new BtfSpec({
     bytes,

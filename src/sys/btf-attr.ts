@@ -15,7 +15,9 @@ import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import type { BtfTypeInit } from "../btf/types.js";
 import { BpfCmd, bpfCallRaw } from "./bpf.js";
 import { Fd } from "./fd.js";
-import { NativeMemory } from "./libc.js";
+import { closeSync, fstatSync, openSync } from "node:fs";
+import { setKernelBtfReader } from "../btf/kernel.js";
+import { MAP_PRIVATE, mmap, munmap, NativeMemory, PROT_READ, type Mapping } from "./libc.js";
 import { getFdById, objGetInfoByFd } from "./obj.js";
 
 const BTF_LOAD_ATTR_SIZE = 40;
@@ -241,3 +243,42 @@ export function probeBtfFeatures(): BtfFeatures {
   probed = Object.freeze(out);
   return probed;
 }
+
+/** Unmaps a kernel BTF mapping once nothing refers to its ArrayBuffer any more. */
+const mappings = new FinalizationRegistry<Mapping>((m) => {
+  try {
+    munmap(m);
+  } catch {
+    // nothing to do: the mapping is gone with the process at worst
+  }
+});
+
+/**
+ * Map a kernel BTF file read-only (Linux 6.16+ allows mmap of /sys/kernel/btf/*), or return
+ * undefined so the caller reads it instead. The mapping lives as long as its bytes are
+ * referenced (a FinalizationRegistry unmaps it), so specs handed out never see it vanish.
+ */
+export function mapKernelBtfFile(path: string): Uint8Array | undefined {
+  if (!path.startsWith("/sys/kernel/btf/")) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= 0) return undefined;
+    const m = mmap(size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const bytes = new Uint8Array(m.buffer, 0, size);
+    // the held value must not reference the buffer, or the buffer could never be collected
+    mappings.register(m.buffer, { address: m.address, length: m.length, pointer: m.pointer, buffer: new ArrayBuffer(0) });
+    return bytes;
+  } catch {
+    return undefined; // older kernels: EINVAL/ENODEV from mmap on sysfs
+  } finally {
+    closeSync(fd);
+  }
+}
+
+setKernelBtfReader(mapKernelBtfFile);

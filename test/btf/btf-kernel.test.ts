@@ -99,3 +99,16 @@ describeKernel("Btf (BPF_BTF_LOAD)", () => {
     expect(() => Btf.load(marshalBtf(small), { logSize: 10 })).toThrow(RangeError);
   });
 });
+
+describeKernel("kernel BTF through mmap", () => {
+  itKernel("maps /sys/kernel/btf/vmlinux to the same bytes as reading it", async () => {
+    const { mapKernelBtfFile } = await import("../../src/sys/btf-attr.js");
+    const mapped = mapKernelBtfFile("/sys/kernel/btf/vmlinux");
+    // Linux 6.16+ maps it; this machine runs 6.18
+    expect(mapped).toBeDefined();
+    expect(Buffer.from(mapped!).equals(readFileSync("/sys/kernel/btf/vmlinux"))).toBe(true);
+    expect(mapKernelBtfFile("/etc/passwd")).toBeUndefined();
+    const spec = parseBtf(mapped!, { lazy: true });
+    expect(spec.typeByName("task_struct", "struct")).toBeDefined();
+  });
+});

@@ -212,3 +212,16 @@ describe("parseBtf on malformed input", () => {
     expect(() => parseBtf(good, { lazzy: true } as never)).toThrow(/unknown option "lazzy"/);
   });
 });
+
+describe("string decoding", () => {
+  it("gives the same names before and after switching to the whole-table decode, ASCII or not", () => {
+    for (const suffix of ["", "é✓"]) {
+      const types: BtfTypeInit[] = Array.from({ length: 3000 }, (_, i) => ({ kind: "fwd", name: `t${i}${suffix}`, union: false }));
+      const spec = parseBtf(marshalBtf(types), { lazy: true });
+      for (let pass = 0; pass < 2; pass++) {
+        let i = 0;
+        for (const t of spec) expect(t.name).toBe(`t${i++}${suffix}`);
+      }
+    }
+  });
+});
