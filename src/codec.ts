@@ -21,6 +21,44 @@ export interface Codec<T> {
   encode(value: T, view: DataView, offset: number): void;
   /** Read one value from `view[offset, offset + size)`. */
   decode(view: DataView, offset: number): T;
+  /**
+   * Optional bulk path: read `count` values spaced `stride` bytes apart from `offset` into
+   * `out[0..count)`, as `decode` would. Batch lookups use it when present (typed-array reads
+   * are several times faster than one decode call per element).
+   */
+  decodeMany?(view: DataView, offset: number, stride: number, count: number, out: T[]): void;
+}
+
+/** Decode `count` values with `codec.decodeMany` when it has one, else one decode at a time. */
+export function decodeMany<T>(codec: Codec<T>, view: DataView, offset: number, stride: number, count: number, out: T[]): void {
+  if (codec.decodeMany) {
+    codec.decodeMany(view, offset, stride, count, out);
+    return;
+  }
+  for (let i = 0; i < count; i++) out[i] = codec.decode(view, offset + i * stride);
+}
+
+type TypedArrayCtor<T> = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): { readonly [i: number]: T };
+  readonly BYTES_PER_ELEMENT: number;
+};
+
+/**
+ * A decodeMany over a typed array of host byte order: valid when the first value and the stride
+ * are aligned to the element size; otherwise one DataView read per value.
+ */
+function typedDecodeMany<T>(Ctor: TypedArrayCtor<T>, decode: (v: DataView, o: number) => T) {
+  const size = Ctor.BYTES_PER_ELEMENT;
+  return (view: DataView, offset: number, stride: number, count: number, out: T[]): void => {
+    const start = view.byteOffset + offset;
+    if (count > 0 && start % size === 0 && stride % size === 0 && start + (count - 1) * stride + size <= view.byteOffset + view.byteLength) {
+      const step = stride / size;
+      const arr = new Ctor(view.buffer, start, (count - 1) * step + 1);
+      for (let i = 0; i < count; i++) out[i] = arr[i * step] as T;
+      return;
+    }
+    for (let i = 0; i < count; i++) out[i] = decode(view, offset + i * stride);
+  };
 }
 
 /** The JS type a codec produces. */
@@ -47,10 +85,12 @@ function intCodec(
   max: number,
   set: (v: DataView, o: number, n: number) => void,
   get: (v: DataView, o: number) => number,
+  Typed: TypedArrayCtor<number>,
 ): Codec<number> {
   return {
     size,
     align: size,
+    decodeMany: typedDecodeMany(Typed, get),
     encode(value, view, offset) {
       if (typeof value !== "number" || !Number.isInteger(value)) {
         throw new TypeError(`${name}: expected an integer number, got ${describe(value)}`);
@@ -63,22 +103,24 @@ function intCodec(
 }
 
 /** Unsigned 8-bit integer as a number. */
-export const u8: Codec<number> = intCodec("u8", 1, 0, 0xff, (v, o, n) => v.setUint8(o, n), (v, o) => v.getUint8(o));
+export const u8: Codec<number> = intCodec("u8", 1, 0, 0xff, (v, o, n) => v.setUint8(o, n), (v, o) => v.getUint8(o), Uint8Array);
 /** Signed 8-bit integer as a number. */
-export const s8: Codec<number> = intCodec("s8", 1, -0x80, 0x7f, (v, o, n) => v.setInt8(o, n), (v, o) => v.getInt8(o));
+export const s8: Codec<number> = intCodec("s8", 1, -0x80, 0x7f, (v, o, n) => v.setInt8(o, n), (v, o) => v.getInt8(o), Int8Array);
 /** Unsigned 16-bit integer (host order) as a number. */
-export const u16: Codec<number> = intCodec("u16", 2, 0, 0xffff, (v, o, n) => v.setUint16(o, n, LE), (v, o) => v.getUint16(o, LE));
+export const u16: Codec<number> = intCodec("u16", 2, 0, 0xffff, (v, o, n) => v.setUint16(o, n, LE), (v, o) => v.getUint16(o, LE), Uint16Array);
 /** Signed 16-bit integer (host order) as a number. */
-export const s16: Codec<number> = intCodec("s16", 2, -0x8000, 0x7fff, (v, o, n) => v.setInt16(o, n, LE), (v, o) => v.getInt16(o, LE));
+export const s16: Codec<number> = intCodec("s16", 2, -0x8000, 0x7fff, (v, o, n) => v.setInt16(o, n, LE), (v, o) => v.getInt16(o, LE), Int16Array);
 /** Unsigned 32-bit integer (host order) as a number. */
-export const u32: Codec<number> = intCodec("u32", 4, 0, 0xffffffff, (v, o, n) => v.setUint32(o, n, LE), (v, o) => v.getUint32(o, LE));
+export const u32: Codec<number> = intCodec("u32", 4, 0, 0xffffffff, (v, o, n) => v.setUint32(o, n, LE), (v, o) => v.getUint32(o, LE), Uint32Array);
 /** Signed 32-bit integer (host order) as a number. */
-export const s32: Codec<number> = intCodec("s32", 4, -0x80000000, 0x7fffffff, (v, o, n) => v.setInt32(o, n, LE), (v, o) => v.getInt32(o, LE));
+export const s32: Codec<number> = intCodec("s32", 4, -0x80000000, 0x7fffffff, (v, o, n) => v.setInt32(o, n, LE), (v, o) => v.getInt32(o, LE), Int32Array);
 
 function bigCodec(name: string, min: bigint, max: bigint, signed: boolean): Codec<bigint> {
+  const decode = signed ? (v: DataView, o: number) => v.getBigInt64(o, LE) : (v: DataView, o: number) => v.getBigUint64(o, LE);
   return {
     size: 8,
     align: 8,
+    decodeMany: typedDecodeMany<bigint>(signed ? BigInt64Array : BigUint64Array, decode),
     encode(value, view, offset) {
       let b: bigint;
       if (typeof value === "bigint") b = value;
@@ -89,7 +131,7 @@ function bigCodec(name: string, min: bigint, max: bigint, signed: boolean): Code
       if (signed) view.setBigInt64(offset, b, LE);
       else view.setBigUint64(offset, b, LE);
     },
-    decode: signed ? (v, o) => v.getBigInt64(o, LE) : (v, o) => v.getBigUint64(o, LE),
+    decode,
   };
 }
 
@@ -107,6 +149,7 @@ export const f32: Codec<number> = {
     view.setFloat32(offset, value, LE);
   },
   decode: (v, o) => v.getFloat32(o, LE),
+  decodeMany: typedDecodeMany(Float32Array, (v, o) => v.getFloat32(o, LE)),
 };
 
 /** 64-bit IEEE float (host order). */
@@ -118,6 +161,7 @@ export const f64: Codec<number> = {
     view.setFloat64(offset, value, LE);
   },
   decode: (v, o) => v.getFloat64(o, LE),
+  decodeMany: typedDecodeMany(Float64Array, (v, o) => v.getFloat64(o, LE)),
 };
 
 /** One byte, 0 or 1, as a boolean (any non-zero byte decodes as true). */

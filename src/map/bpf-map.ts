@@ -5,7 +5,7 @@
  */
 import { unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { bytes, type Codec, perCpu, roundUp } from "../codec.js";
+import { bytes, type Codec, decodeMany, perCpu, roundUp } from "../codec.js";
 import { ClosedError, TsbpfError } from "../errors.js";
 import { BpfCmd } from "../sys/bpf.js";
 import { Fd } from "../sys/fd.js";
@@ -628,6 +628,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     let tokIn = new NativeMemory(tokenSize);
     let tokOut = new NativeMemory(tokenSize);
     const attr = new MapBatchAttr(this.#fd.value);
+    let ks: K[] = [];
+    let vs: V[] = [];
     let first = true;
     for (;;) {
       this.#live();
@@ -650,11 +652,14 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
         this.#fail(BpfCmd.BPF_MAP_LOOKUP_BATCH, r, "iterate");
       }
       this.#batchSupported = true;
-      const kv = keys.view;
-      const vv = values.view;
-      for (let i = 0; i < n; i++) {
-        yield [this.keyCodec.decode(kv, i * this.keySize), this.valueCodec.decode(vv, i * stride)];
+      // Decode the whole batch first: the buffers are reused by the next call.
+      if (ks.length < n) {
+        ks = new Array<K>(n);
+        vs = new Array<V>(n);
       }
+      decodeMany(this.keyCodec, keys.view, 0, this.keySize, n, ks);
+      decodeMany(this.valueCodec, values.view, 0, stride, n, vs);
+      for (let i = 0; i < n; i++) yield [ks[i] as K, vs[i] as V];
       if (r === -ENOENT) return true;
       [tokIn, tokOut] = [tokOut, tokIn];
       first = false;
@@ -729,15 +734,10 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       this.#fail(cmd, r, step);
     }
     const n = attr.count;
-    const stride = this.valueCodec.size;
     const ks = new Array<K>(n);
     const vs = new Array<V>(n);
-    const kv = keys.view;
-    const vv = values.view;
-    for (let i = 0; i < n; i++) {
-      ks[i] = this.keyCodec.decode(kv, i * this.keySize);
-      vs[i] = this.valueCodec.decode(vv, i * stride);
-    }
+    decodeMany(this.keyCodec, keys.view, 0, this.keySize, n, ks);
+    decodeMany(this.valueCodec, values.view, 0, this.valueCodec.size, n, vs);
     return { keys: ks, values: vs, next: r === -ENOENT ? undefined : out };
   }
 

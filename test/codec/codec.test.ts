@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  alignOf, array, bool, bytes, checkCodecSize, type Codec, cstring, defaultCodec, f32, f64, objectFd, perCpu,
+  alignOf, array, bool, bytes, checkCodecSize, type Codec, cstring, decodeMany, defaultCodec, f32, f64, objectFd, perCpu,
   s16, s32, s64, s8, struct, u16, u32, u64, u8, unsignedCodecForSize,
 } from "../../src/codec.js";
 
@@ -245,5 +245,25 @@ describe("helpers", () => {
     expect(roundTrip(objectFd, { fd: 9 })).toBe(9);
     rejects(objectFd, -1, RangeError);
     rejects(objectFd, { fd: "x" }, TypeError);
+  });
+});
+
+describe("decodeMany", () => {
+  const all: [string, Codec<unknown>][] = [
+    ["u8", u8], ["s8", s8], ["u16", u16], ["s16", s16], ["u32", u32], ["s32", s32],
+    ["u64", u64], ["s64", s64], ["f32", f32], ["f64", f64], ["bytes(3)", bytes(3)], ["bool", bool],
+  ];
+  it.each(all)("%s: gives what one decode per element gives, aligned or not", (_, codec) => {
+    fc.assert(
+      fc.property(fc.nat(9), fc.nat(3), fc.nat(40), fc.uint8Array({ minLength: 600, maxLength: 600 }), (offset, extra, count, data) => {
+        const stride = codec.size + extra;
+        const view = new DataView(data.buffer, 1 + (offset % 2)); // odd and even base offsets
+        fc.pre(offset + count * stride <= view.byteLength);
+        const fast: unknown[] = [];
+        decodeMany(codec, view, offset, stride, count, fast);
+        const slow = Array.from({ length: count }, (_, i) => codec.decode(view, offset + i * stride));
+        expect(fast).toEqual(slow);
+      }),
+    );
   });
 });
