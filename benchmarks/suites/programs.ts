@@ -5,17 +5,42 @@ import type { BenchSuite } from "../harness.js";
 
 const XDP_PASS = 2;
 
+function trivialXdp(): Program {
+  return Program.load({ name: "bench_xdp", type: "xdp", instructions: instructions(mov64(R0, XDP_PASS), exit()) });
+}
+
 export const suite: BenchSuite = {
   name: "programs",
   rows: [
     {
-      name: "test run (XDP, 64 B frame, data out)",
+      name: "test run, prepared (XDP, 64 B frame, data out)",
       unit: "call",
       iterations: 20_000,
       target: 1.1,
       c: { binary: "core", case: "prog_test_run", args: [64] },
       setup() {
-        const prog = Program.load({ name: "bench_xdp", type: "xdp", instructions: instructions(mov64(R0, XDP_PASS), exit()) });
+        const prog = trivialXdp();
+        const prepared = prog.prepareRun({ data: new Uint8Array(64) });
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) {
+              if (prepared.run() !== XDP_PASS) throw new Error(`unexpected retval ${prepared.retval}`);
+            }
+            return n;
+          },
+          close: () => prog.close(),
+        };
+      },
+    },
+    {
+      name: "test run, run({ data }) (fresh result, data copied out)",
+      unit: "call",
+      iterations: 20_000,
+      target: 1.1,
+      note: "each call also allocates its result and a copy of the data out, which the C loop does not",
+      c: { binary: "core", case: "prog_test_run", args: [64] },
+      setup() {
+        const prog = trivialXdp();
         const frame = new Uint8Array(64);
         return {
           run(n) {

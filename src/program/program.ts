@@ -9,7 +9,7 @@ import { readProgramInfo, type ProgramInfo } from "./info.js";
 import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
 import type { ProgramSpec } from "./program-spec.js";
 import { programTypeNumber, type ProgramTypeName } from "./program-type.js";
-import { TestRunner, type RunOptions, type RunResult } from "./test-run.js";
+import { PreparedRun, TestRunner, type RunOptions, type RunResult } from "./test-run.js";
 
 /** Options of `Program.open` (a pinned program). */
 export interface ProgramOpenOptions {
@@ -143,10 +143,22 @@ export class Program implements Disposable {
    */
   run(options?: RunOptions): RunResult {
     const fd = this.#fd.value;
-    if (this.#runner === undefined) {
-      this.#runner = new TestRunner(typeof this.type === "number" ? this.type : programTypeNumber(this.type), this.#what());
-    }
+    this.#runner ??= this.#newRunner();
     return this.#runner.run(fd, options);
+  }
+
+  /**
+   * Prepare a test run to repeat in a loop: options are checked and data copied once, and each
+   * `PreparedRun.run()` is one bpf(2) call with no allocation. The prepared run has its own
+   * buffers (interleaving it with `run()` is fine) and uses this program until it is closed.
+   * Throws TypeError/RangeError for bad options; its run() throws BpfError, ClosedError.
+   */
+  prepareRun(options?: RunOptions): PreparedRun {
+    return new PreparedRun(this.#newRunner(), () => this.#fd.value, options);
+  }
+
+  #newRunner(): TestRunner {
+    return new TestRunner(typeof this.type === "number" ? this.type : programTypeNumber(this.type), this.#what());
   }
 
   /** Read the program's info (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */

@@ -103,6 +103,15 @@ export class TestRunner {
   readonly #ctxOut = new Scratch();
   readonly #progType: number;
   readonly #what: string;
+  // The configuration of the last configure(): what the attr points at.
+  #dataOutCap = 0;
+  #dataOutMem: NativeMemory | undefined;
+  #dataOutTarget: Uint8Array | undefined;
+  #ctxInMem: NativeMemory | undefined;
+  #ctxInSize = 0;
+  #ctxOutCap = 0;
+  #ctxOutMem: NativeMemory | undefined;
+  #outView: Uint8Array | undefined;
 
   constructor(progType: number, what: string) {
     this.#progType = progType;
@@ -111,6 +120,16 @@ export class TestRunner {
 
   /** Run the program behind `progFd` once with `options`. Throws BpfError, TypeError, RangeError. */
   run(progFd: number, options?: RunOptions): RunResult {
+    this.configure(progFd, options);
+    this.call();
+    return this.result();
+  }
+
+  /**
+   * Check `options`, copy data and ctx into native memory, and point the attr at them, ready
+   * for call(). Throws TypeError/RangeError for bad options.
+   */
+  configure(progFd: number, options?: RunOptions): void {
     let data: Uint8Array | undefined;
     let ctx: Uint8Array | undefined;
     let dataOutOpt: boolean | number | Uint8Array | undefined;
@@ -192,26 +211,73 @@ export class TestRunner {
       }
     }
 
-    const attr = this.#attr;
-    attr.set(progFd, dataIn, dataInSize, dataOut, dataOutCap, ctxIn, ctxInSize, ctxOut, ctxOutCap, repeat, flags, cpu, batchSize);
-    const r = attr.call();
-    if (r < 0) throw this.#error(-r, dataOutCap, ctxOutCap);
+    this.#attr.set(progFd, dataIn, dataInSize, dataOut, dataOutCap, ctxIn, ctxInSize, ctxOut, ctxOutCap, repeat, flags, cpu, batchSize);
+    this.#dataOutCap = dataOutCap;
+    this.#dataOutMem = dataOutMem;
+    this.#dataOutTarget = dataOutTarget;
+    this.#ctxInMem = ctxInMem;
+    this.#ctxInSize = ctxInSize;
+    this.#ctxOutCap = ctxOutCap;
+    this.#ctxOutMem = ctxOutMem;
+  }
 
+  /** Run again with the configuration of the last configure(): no option parsing, no copying. */
+  rerun(progFd: number): void {
+    this.#attr.reset(progFd, this.#dataOutCap, this.#ctxOutCap);
+    this.call();
+  }
+
+  /** Call BPF_PROG_TEST_RUN with the configured attr. Throws BpfError. */
+  call(): void {
+    const r = this.#attr.call();
+    if (r < 0) throw this.#error(-r, this.#dataOutCap, this.#ctxOutCap);
+  }
+
+  /** The program's return value in the last run. */
+  get retval(): number {
+    return this.#attr.retval;
+  }
+
+  /** The mean duration of one run in the last call, in ns. */
+  get durationNs(): number {
+    return this.#attr.duration;
+  }
+
+  /**
+   * The data out of the last run as a view of native memory (no copy): valid until the next
+   * run. Undefined when no data out was asked for.
+   */
+  dataView(): Uint8Array | undefined {
+    const mem = this.#dataOutMem;
+    if (mem === undefined) return undefined;
+    const n = Math.min(this.#attr.dataSizeOut, this.#dataOutCap);
+    let v = this.#outView;
+    if (v === undefined || v.buffer !== mem.bytes.buffer || v.length !== n) {
+      v = this.#outView = new Uint8Array(mem.bytes.buffer, mem.bytes.byteOffset, n);
+    }
+    return v;
+  }
+
+  /** The last run's results as a fresh RunResult (copies of data and ctx). */
+  result(): RunResult {
+    const attr = this.#attr;
     const result: RunResult = { retval: attr.retval, durationNs: attr.duration };
+    const dataOutMem = this.#dataOutMem;
     if (dataOutMem !== undefined) {
-      const n = Math.min(attr.dataSizeOut, dataOutCap);
-      if (dataOutTarget !== undefined) {
-        dataOutTarget.set(dataOutMem.bytes.subarray(0, n));
-        result.data = dataOutTarget.subarray(0, n);
+      const n = Math.min(attr.dataSizeOut, this.#dataOutCap);
+      const target = this.#dataOutTarget;
+      if (target !== undefined) {
+        target.set(dataOutMem.bytes.subarray(0, n));
+        result.data = target.subarray(0, n);
       } else {
         result.data = dataOutMem.bytes.slice(0, n);
       }
     }
-    if (ctxOutMem !== undefined) {
-      result.ctx = ctxOutMem.bytes.slice(0, Math.min(attr.ctxSizeOut, ctxOutCap));
-    } else if (ctxInMem !== undefined && this.#progType === SYSCALL_PROG_TYPE) {
+    if (this.#ctxOutMem !== undefined) {
+      result.ctx = this.#ctxOutMem.bytes.slice(0, Math.min(attr.ctxSizeOut, this.#ctxOutCap));
+    } else if (this.#ctxInMem !== undefined && this.#progType === SYSCALL_PROG_TYPE) {
       // A syscall program's context is written back over ctx_in.
-      result.ctx = ctxInMem.bytes.slice(0, ctxInSize);
+      result.ctx = this.#ctxInMem.bytes.slice(0, this.#ctxInSize);
     }
     return result;
   }
@@ -233,5 +299,56 @@ export class TestRunner {
       hint = "this program type has no BPF_PROG_TEST_RUN support in this kernel";
     }
     return new BpfError("BPF_PROG_TEST_RUN", code, { context, hint });
+  }
+}
+
+/**
+ * A test run prepared once and repeated without parsing options, copying input or allocating:
+ * the loop body of a benchmark harness. Made by `Program.prepareRun`. Results of a run are read
+ * from its getters; `data` is a view of native memory that the next run overwrites.
+ */
+export class PreparedRun {
+  readonly #runner: TestRunner;
+  readonly #fd: () => number;
+  #options: RunOptions | undefined;
+
+  /** @internal */
+  constructor(runner: TestRunner, fd: () => number, options: RunOptions | undefined) {
+    this.#runner = runner;
+    this.#fd = fd;
+    this.#options = options === undefined ? undefined : { ...options };
+    runner.configure(fd(), this.#options);
+  }
+
+  /** Run the program once more; returns its return value. Throws BpfError, ClosedError. */
+  run(): number {
+    this.#runner.rerun(this.#fd());
+    return this.#runner.retval;
+  }
+
+  /** Replace the input data (copied once, here). Throws TypeError. */
+  setData(data: Uint8Array): void {
+    this.#options = { ...this.#options, data };
+    this.#runner.configure(this.#fd(), this.#options);
+  }
+
+  /** The return value of the last run. */
+  get retval(): number {
+    return this.#runner.retval;
+  }
+
+  /** The kernel's mean duration of one run in the last call, in ns. */
+  get durationNs(): number {
+    return this.#runner.durationNs;
+  }
+
+  /** The data out of the last run: a view of native memory, valid until the next run (copy it to keep it). */
+  get data(): Uint8Array | undefined {
+    return this.#runner.dataView();
+  }
+
+  /** The last run's results as a fresh RunResult with copies of data and ctx. */
+  result(): RunResult {
+    return this.#runner.result();
   }
 }

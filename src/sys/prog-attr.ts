@@ -309,6 +309,15 @@ export class TestRunAttr {
     if (batchSize !== this.#batchSize) v.setUint32(72, (this.#batchSize = batchSize), true);
   }
 
+  /** Prepare a repeat of the last configuration: rewrite what the kernel wrote back. */
+  reset(progFd: number, dataSizeOut: number, ctxSizeOut: number): void {
+    const v = this.view;
+    if (progFd !== this.#progFd) v.setUint32(0, (this.#progFd = progFd), true);
+    v.setUint32(12, dataSizeOut, true);
+    v.setUint32(36, 0, true);
+    v.setUint32(44, ctxSizeOut, true);
+  }
+
   /** Call BPF_PROG_TEST_RUN; returns 0 or -errno (never throws). */
   call(): number {
     const r = syscall3(SYS.bpf, BpfCmd.BPF_PROG_TEST_RUN, this.address, PROG_TEST_RUN.size);

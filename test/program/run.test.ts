@@ -138,6 +138,40 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
     expect(runError(() => prog.run({ data: udpFrame(), batchSize: 16 })).code).toBe("EINVAL");
   });
 
+  it("repeats a prepared run without re-reading options, and reads results in place", () => {
+    using counts = arrayMap();
+    using counter = Program.load({ type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: counts.value } });
+    const counting = counter.prepareRun({ data: udpFrame() });
+    for (let i = 0; i < 100; i++) expect(counting.run()).toBe(XDP_PASS);
+    expect(readU64(counts, 0)).toBe(100n);
+
+    const prog = Program.load({ type: "xdp", instructions: markFirstByte });
+    const frame = udpFrame();
+    const prepared = prog.prepareRun({ data: frame });
+    frame[1] = 0x77; // copied at prepare: later changes do not reach the kernel
+    prepared.run();
+    expect(prepared.retval).toBe(XDP_PASS);
+    expect(prepared.data).toHaveLength(60);
+    expect(prepared.data![0]).toBe(0xff);
+    expect(prepared.data![1]).toBe(0x00);
+    const kept = prepared.result();
+    prepared.setData(new Uint8Array(80));
+    prepared.run();
+    expect(prepared.data).toHaveLength(80);
+    expect(kept.data).toHaveLength(60); // a result() is a copy
+    prog.run({ data: udpFrame() }); // run() has its own buffers
+    expect(prepared.data).toHaveLength(80);
+    prog.close();
+    expect(() => prepared.run()).toThrow(/program is closed/);
+  });
+
+  it("checks a prepared run's options once, and reports kernel refusals from run()", () => {
+    using prog = Program.load({ type: "syscall", flags: ProgramFlags.sleepable, instructions: returns(0) });
+    expect(() => prog.prepareRun({ repeats: 2 } as never)).toThrow(/unknown option "repeats"/);
+    const prepared = prog.prepareRun({ ctx: new Uint8Array(8), repeat: 2 });
+    expect(() => prepared.run()).toThrow(/EINVAL from BPF_PROG_TEST_RUN/);
+  });
+
   it("validates options before the syscall", () => {
     using prog = Program.load({ type: "xdp", instructions: returns(XDP_PASS) });
     expect(() => prog.run({ data: udpFrame(), repat: 3 } as never)).toThrow(/unknown option "repat"/);
