@@ -89,7 +89,7 @@ export type { ProgramOpenOptions } from "./program/program.js";
 export { ProgramFlags, kernelProgramName } from "./program/program-spec.js";
 export type { ProgramSpec, ProgramBtfInfo, ProgramFdLike } from "./program/program-spec.js";
 export type { ProgramLoadOptions, MapFdLike } from "./program/load.js";
-export { TestRunFlags } from "./program/test-run.js";
+export { TestRunFlags, PreparedRun } from "./program/test-run.js";
 export type { RunOptions, RunResult } from "./program/test-run.js";
 export type { ProgramInfo } from "./program/info.js";
 export {
