@@ -38,5 +38,5 @@ export function attachTpBtf(program: AttachProgram, options: { cookie?: bigint }
   const progFd = programFd(program, "attachTpBtf: program");
   const label = `tp_btf ${programLabel(program)}`;
   const fd = rawTracepointOpen(progFd, undefined, options.cookie ?? 0n, `${label}: attach`);
-  return new BpfLink(fd, "tracing", label);
+  return new BpfLink(fd, "raw_tracepoint", label);
 }

@@ -1,0 +1,63 @@
+/**
+ * Attach targets in kernel BTF: the BTF type id a tracing program (fentry, fexit, fmod_ret,
+ * LSM, tp_btf, iter) or a struct_ops map must name at load. The vmlinux BTF is read from
+ * `/sys/kernel/btf/vmlinux` once per process (lazily decoded).
+ */
+import { readFileSync } from "node:fs";
+import { NotSupportedError, TsbpfError } from "../errors.js";
+import { parseBtf, type BtfSpec } from "../btf/spec.js";
+
+let vmlinux: BtfSpec | undefined;
+
+/** The running kernel's BTF (cached). Throws NotSupportedError when the kernel has none (CONFIG_DEBUG_INFO_BTF). */
+export function kernelBtf(): BtfSpec {
+  if (vmlinux) return vmlinux;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync("/sys/kernel/btf/vmlinux");
+  } catch (e) {
+    throw new NotSupportedError("kernel BTF (/sys/kernel/btf/vmlinux)", { minKernel: "5.4", detail: "the kernel was built without CONFIG_DEBUG_INFO_BTF", cause: e });
+  }
+  vmlinux = parseBtf(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { lazy: true });
+  return vmlinux;
+}
+
+/** The kinds of BTF attach target. */
+export type BtfTargetKind = "fentry" | "fexit" | "fmod_ret" | "lsm" | "tp_btf" | "iter" | "struct_ops";
+
+/**
+ * The BTF name and kind a target is found under (pure): functions for fentry/fexit/fmod_ret,
+ * `bpf_lsm_<hook>` for LSM, the `btf_trace_<tp>` typedef for tp_btf, `bpf_iter_<target>` for
+ * iterators, and the struct itself for struct_ops.
+ */
+export function btfTargetName(kind: BtfTargetKind, target: string): { name: string; btfKind: "func" | "typedef" | "struct" } {
+  if (typeof target !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(target)) throw new TypeError(`${kind} target ${JSON.stringify(target)} is not a C identifier`);
+  switch (kind) {
+    case "fentry":
+    case "fexit":
+    case "fmod_ret":
+      return { name: target, btfKind: "func" };
+    case "lsm":
+      return { name: target.startsWith("bpf_lsm_") ? target : `bpf_lsm_${target}`, btfKind: "func" };
+    case "tp_btf":
+      return { name: target.startsWith("btf_trace_") ? target : `btf_trace_${target}`, btfKind: "typedef" };
+    case "iter":
+      return { name: target.startsWith("bpf_iter_") ? target : `bpf_iter_${target}`, btfKind: "func" };
+    case "struct_ops":
+      return { name: target, btfKind: "struct" };
+    default:
+      throw new TypeError(`unknown BTF target kind ${JSON.stringify(kind)}`);
+  }
+}
+
+/**
+ * The vmlinux BTF id of a target, e.g. `kernelBtfTarget("tp_btf", "sys_enter")`, to pass as
+ * `attachBtfId` (programs) or `btfVmlinuxValueTypeId` (struct_ops maps). Throws TsbpfError
+ * when vmlinux BTF has no such target (module targets need the module's BTF).
+ */
+export function kernelBtfTarget(kind: BtfTargetKind, target: string, btf: BtfSpec = kernelBtf()): number {
+  const { name, btfKind } = btfTargetName(kind, target);
+  const ids = btf.idsByName(name, btfKind);
+  if (ids.length === 0) throw new TsbpfError(`${kind} target ${target}: no ${btfKind} named ${name} in the kernel's BTF`);
+  return ids[0]!;
+}

@@ -1,0 +1,153 @@
+import { closeSync, openSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { call, exit, instructions, jeq, label, ldx, mov64, add64, stx } from "../../src/asm/builder.js";
+import { isBpfError } from "../../src/errors.js";
+import { Program, type StatsHandle } from "../../src/program/program.js";
+import type { AttachTypeName, ProgramTypeName } from "../../src/program/program-type.js";
+import { btfTargetName, kernelBtf, kernelBtfTarget } from "../../src/link/btf-target.js";
+import { attachIter, encodeIterInfo } from "../../src/link/iter.js";
+import { attachTpBtf } from "../../src/link/raw-tracepoint.js";
+import { encodeLinkCreate, LINK_CREATE_SIZE } from "../../src/sys/link-attr.js";
+import { KNOWN_LIMITS } from "../helpers/known-limits.js";
+import { describeKernel, it, itKernel } from "./kit.js";
+import { runs } from "./progs.js";
+
+let stats: StatsHandle;
+beforeAll(() => {
+  if (process.getuid?.() === 0) stats = Program.enableStats();
+});
+afterAll(() => stats?.close());
+
+describe("BTF attach targets (no kernel needed)", () => {
+  it("names each kind's target as the kernel's BTF does", () => {
+    expect(btfTargetName("fentry", "do_unlinkat")).toEqual({ name: "do_unlinkat", btfKind: "func" });
+    expect(btfTargetName("lsm", "file_open")).toEqual({ name: "bpf_lsm_file_open", btfKind: "func" });
+    expect(btfTargetName("tp_btf", "sched_switch")).toEqual({ name: "btf_trace_sched_switch", btfKind: "typedef" });
+    expect(btfTargetName("iter", "task")).toEqual({ name: "bpf_iter_task", btfKind: "func" });
+    expect(btfTargetName("struct_ops", "tcp_congestion_ops")).toEqual({ name: "tcp_congestion_ops", btfKind: "struct" });
+    expect(() => btfTargetName("fentry", "a b")).toThrow(TypeError);
+  });
+  it("lays out the freplace and tracing variants of link_create", () => {
+    const v = new DataView(new ArrayBuffer(LINK_CREATE_SIZE));
+    encodeLinkCreate({ progFd: 5, target: 9, attachType: 0, flags: 0, extra: { kind: "tracing", targetBtfId: 77, cookie: 0x1122n } }, v);
+    expect([v.getUint32(0, true), v.getUint32(4, true), v.getUint32(16, true), v.getBigUint64(24, true)]).toEqual([5, 9, 77, 0x1122n]);
+    encodeLinkCreate({ progFd: 1, target: 0, attachType: 28, flags: 0, extra: { kind: "iter", iterInfo: encodeIterInfo({ task: { tid: 42 } }), iterInfoLen: 16 } }, v);
+    expect(v.getUint32(24, true)).toBe(16);
+    expect(v.getBigUint64(16, true)).not.toBe(0n);
+  });
+  it("encodes iterator scopes", () => {
+    const t = encodeIterInfo({ task: { pid: 7 } })!;
+    expect([t.view.getUint32(0, true), t.view.getUint32(4, true)]).toEqual([0, 7]);
+    const c = encodeIterInfo({ cgroup: { id: 5n, order: "descendants_pre" } })!;
+    expect([c.view.getUint32(0, true), c.view.getBigUint64(8, true)]).toEqual([2, 5n]);
+    expect(encodeIterInfo({})).toBeUndefined();
+    expect(() => encodeIterInfo({ task: { tid: 1, pid: 2 } })).toThrow(/exactly one/);
+    expect(() => encodeIterInfo({ map: 3, task: { tid: 1 } })).toThrow(/at most one/);
+  });
+});
+
+describeKernel("kernel BTF targets", () => {
+  itKernel("finds fentry, lsm, tp_btf, iter and struct_ops targets in vmlinux", () => {
+    const btf = kernelBtf();
+    for (const [kind, target] of [["fentry", "do_unlinkat"], ["lsm", "file_open"], ["tp_btf", "sys_enter"], ["iter", "task"], ["struct_ops", "tcp_congestion_ops"]] as const) {
+      const id = kernelBtfTarget(kind, target);
+      expect(btf.nameOf(id)).toBe(btfTargetName(kind, target).name);
+    }
+    expect(() => kernelBtfTarget("fentry", "no_such_function_x")).toThrow(/no func named no_such_function_x in the kernel's BTF/);
+  });
+});
+
+function pidOffset(): number {
+  const btf = kernelBtf();
+  const id = btf.idsByName("task_struct", "struct")[0]!;
+  const t = btf.typeOfKind(id, "struct");
+  return t.members.find((m) => m.name === "pid")!.bitOffset / 8;
+}
+
+describeKernel("iter", () => {
+  itKernel("runs a task iterator scoped to this thread and reads the pid it wrote", () => {
+    using prog = Program.load({
+      name: "iter_pid",
+      type: "tracing",
+      expectedAttachType: "trace_iter",
+      attachBtfId: kernelBtfTarget("iter", "task"),
+      license: "GPL",
+      instructions: instructions(
+        ldx("u64", "r6", "r1", 0), // ctx->meta
+        ldx("u64", "r7", "r1", 8), // ctx->task
+        jeq("r7", 0, "out"),
+        ldx("u32", "r2", "r7", pidOffset()),
+        stx("u32", "r10", "r2", -8),
+        ldx("u64", "r1", "r6", 0), // meta->seq
+        mov64("r2", "r10"),
+        add64("r2", -8),
+        mov64("r3", 4),
+        call("seq_write"),
+        label("out"),
+        mov64("r0", 0),
+        exit(),
+      ),
+    });
+    using one = attachIter(prog, { task: { tid: process.pid } });
+    const out = one.read();
+    expect(out.length).toBe(4);
+    expect(new DataView(out.buffer).getUint32(0, true)).toBe(process.pid);
+    expect(one.info()).toMatchObject({ type: "iter", target: "task" });
+    // Unscoped: every task, including ours.
+    using all = attachIter(prog);
+    const bytes = all.read();
+    const pids = Array.from({ length: bytes.length / 4 }, (_, i) => new DataView(bytes.buffer).getUint32(i * 4, true));
+    expect(pids.length).toBeGreaterThan(10);
+    expect(pids).toContain(process.pid);
+    all.close();
+    expect(() => all.read()).toThrow(/closed/);
+  });
+});
+
+describeKernel("tp_btf", () => {
+  itKernel("counts syscalls through btf_trace_sys_enter and stops after close", () => {
+    using prog = Program.load({
+      name: "tpbtf_enter",
+      type: "tracing",
+      expectedAttachType: "trace_raw_tp",
+      attachBtfId: kernelBtfTarget("tp_btf", "sys_enter"),
+      license: "GPL",
+      instructions: instructions(mov64("r0", 0), exit()),
+    });
+    const link = attachTpBtf(prog);
+    try {
+      // The kernel reports tp_btf links as raw tracepoint links, named by the tracepoint.
+      expect(link.info()).toMatchObject({ type: "raw_tracepoint", tracepoint: "sys_enter", programId: prog.info().id });
+      const before = runs(prog);
+      for (let i = 0; i < 10; i++) closeSync(openSync("/proc/self/stat", "r"));
+      expect(runs(prog) - before).toBeGreaterThanOrEqual(20n);
+    } finally {
+      link.close();
+    }
+    const after = runs(prog);
+    closeSync(openSync("/proc/self/stat", "r"));
+    expect(runs(prog)).toBe(after);
+  });
+});
+
+describeKernel(`trampolines on this machine (known limit: ${KNOWN_LIMITS.trampolines.reason})`, () => {
+  const cases: Array<[string, ProgramTypeName, AttachTypeName, number | (() => number)]> = [
+    ["fentry", "tracing", "trace_fentry", () => kernelBtfTarget("fentry", "do_unlinkat")],
+    ["fexit", "tracing", "trace_fexit", () => kernelBtfTarget("fexit", "do_unlinkat")],
+    ["fmod_ret", "tracing", "modify_return", () => kernelBtfTarget("fmod_ret", "security_file_open")],
+    ["lsm", "lsm", "lsm_mac", () => kernelBtfTarget("lsm", "file_open")],
+  ];
+  for (const [name, type, eat, id] of cases) {
+    itKernel(`${name} programs are refused at load with EPERM`, () => {
+      let err: unknown;
+      try {
+        Program.load({ name: `t_${name}`, type, expectedAttachType: eat, attachBtfId: typeof id === "function" ? id() : id, license: "GPL", instructions: instructions(mov64("r0", 0), exit()) }).close();
+      } catch (e) {
+        err = e;
+      }
+      expect(isBpfError(err)).toBe(true);
+      expect((err as { code: string; command: string }).code).toBe(KNOWN_LIMITS.trampolines.errno);
+      expect((err as { command: string }).command).toBe("BPF_PROG_LOAD");
+    });
+  }
+});
