@@ -6,7 +6,6 @@
  */
 import type { BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
-import type { ElfFile } from "./elf-file.js";
 import type { ElfFunc } from "./programs.js";
 import type { ElfProgramSpec, ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "./spec-types.js";
 
@@ -80,33 +79,52 @@ export function readBtfExt(bytes: Uint8Array, btf: BtfSpec): BtfExtRecords {
 
 /** Attach each program's records (own function plus subprograms), rebased to final slots. */
 export function attachBtfExt(
-  _elf: ElfFile,
   btf: BtfSpec,
   bytes: Uint8Array,
   programs: Record<string, ElfProgramSpec>,
-  funcs: ReadonlyMap<string, ElfFunc>,
+  orders: ReadonlyMap<string, readonly ElfFunc[]>,
 ): void {
   const recs = readBtfExt(bytes, btf);
-  const pick = <T extends { insnOff: number }>(map: Map<string, T[]>, f: ElfFunc, base: number, out: T[]) => {
-    const list = map.get(f.section.name);
-    if (!list) return;
-    for (const r of list) {
-      if (r.insnOff % 8 !== 0) throw new ParseError(`.BTF.ext: record at byte ${r.insnOff} of "${f.section.name}" is not instruction-aligned`);
-      const slot = r.insnOff / 8;
-      if (slot >= f.startSlot && slot < f.startSlot + f.slots) out.push({ ...r, insnOff: slot - f.startSlot + base });
+  // Records of each function, relative to its first slot: one pass over each section's records.
+  const perFunc = new Map<ElfFunc, { fi: ProgramFuncInfo[]; li: ProgramLineInfo[]; cr: ProgramCoreRelocation[] }>();
+  const funcsBySection = new Map<string, ElfFunc[]>();
+  for (const order of orders.values()) {
+    for (const f of order) {
+      if (perFunc.has(f)) continue;
+      perFunc.set(f, { fi: [], li: [], cr: [] });
+      const l = funcsBySection.get(f.section.name);
+      if (l) l.push(f);
+      else funcsBySection.set(f.section.name, [f]);
     }
-  };
+  }
+  for (const [secName, fs] of funcsBySection) {
+    const slots = fs[0].section.size / 8;
+    const owner: (ElfFunc | undefined)[] = new Array(slots);
+    for (const f of fs) for (let i = f.startSlot; i < f.startSlot + f.slots && i < slots; i++) owner[i] = f;
+    const place = <T extends { insnOff: number }>(list: T[] | undefined, key: "fi" | "li" | "cr") => {
+      for (const r of list ?? []) {
+        if (r.insnOff % 8 !== 0) throw new ParseError(`.BTF.ext: record at byte ${r.insnOff} of "${secName}" is not instruction-aligned`);
+        const slot = r.insnOff / 8;
+        const f = owner[slot];
+        if (f) (perFunc.get(f)![key] as unknown as T[]).push({ ...r, insnOff: slot - f.startSlot });
+      }
+    };
+    place(recs.funcInfo.get(secName), "fi");
+    place(recs.lineInfo.get(secName), "li");
+    place(recs.coreRelos.get(secName), "cr");
+  }
   for (const p of Object.values(programs)) {
-    const order = [funcs.get(p.instructions[0]?.symbol ?? "")!, ...p.subprograms.map((s) => funcs.get(s)!)];
-    if (order.some((f) => !f)) continue;
+    const order = orders.get(p.name);
+    if (!order) continue;
     const fi: ProgramFuncInfo[] = [];
     const li: ProgramLineInfo[] = [];
     const cr: ProgramCoreRelocation[] = [];
     let base = 0;
     for (const f of order) {
-      pick(recs.funcInfo, f, base, fi);
-      pick(recs.lineInfo, f, base, li);
-      pick(recs.coreRelos, f, base, cr);
+      const r = perFunc.get(f)!;
+      for (const x of r.fi) fi.push(base ? { ...x, insnOff: x.insnOff + base } : x);
+      for (const x of r.li) li.push(base ? { ...x, insnOff: x.insnOff + base } : x);
+      for (const x of r.cr) cr.push(base ? { ...x, insnOff: x.insnOff + base } : x);
       base += f.slots;
     }
     if (fi.length) p.funcInfos = fi;

@@ -12,7 +12,7 @@ import { ProgramFlags } from "../program/program-spec.js";
 import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
 import { readDataSections, readExterns } from "./data-sections.js";
 import { readBtfMaps, readLegacyMaps } from "./maps.js";
-import { linkProgram, readFunctions, type ElfFunc } from "./programs.js";
+import { linkInstructions, programFunctions, readFunctions, type ElfFunc } from "./programs.js";
 import { parseSectionName } from "./section-names.js";
 import type { CollectionSpecData, ElfMapSpec, ElfProgramSpec, ExternSpec } from "./spec-types.js";
 import { SpecVariable } from "./variables.js";
@@ -211,29 +211,42 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     if (f.section.index === textIndex) continue;
     entries.push(f);
   }
+  const orders = new Map<string, ElfFunc[]>();
+  const infos = new Map<string, ReturnType<typeof parseSectionName>>();
   for (const f of entries) {
-    const info = parseSectionName(f.section.name);
-    const { insns, subprograms } = linkProgram(f, funcs);
+    if (!infos.has(f.section.name)) infos.set(f.section.name, parseSectionName(f.section.name));
+    const info = infos.get(f.section.name);
+    const order = programFunctions(f, funcs);
     let flags = 0;
     if (info?.sleepable) flags |= ProgramFlags.sleepable;
     if (info?.xdpFrags) flags |= ProgramFlags.xdpHasFrags;
-    const spec: ElfProgramSpec = {
+    const spec = {
       name: f.name,
       type: info?.type ?? 0,
-      instructions: insns,
       license,
       section: info?.name ?? f.section.name.replace(/^\?/, ""),
       autoload: info ? info.autoload : !f.section.name.startsWith("?"),
-      subprograms: subprograms.map((s) => s.label),
-    };
+      subprograms: order.slice(1).map((s) => s.label),
+    } as ElfProgramSpec;
+    // Instructions are decoded on first use (opening stays cheap); assigning replaces them.
+    let insns: ElfProgramSpec["instructions"] | undefined;
+    Object.defineProperty(spec, "instructions", {
+      enumerable: true,
+      configurable: true,
+      get: () => (insns ??= linkInstructions(order)),
+      set: (v: ElfProgramSpec["instructions"]) => {
+        insns = v;
+      },
+    });
     if (info) spec.sectionInfo = info;
     if (info?.attachType) spec.expectedAttachType = info.attachType;
     if (flags) spec.flags = flags;
     if (version !== undefined) spec.kernelVersion = version;
     if (Object.hasOwn(programs, f.name)) throw new ParseError(`ELF: two programs named "${f.name}"`);
     programs[f.name] = spec;
+    orders.set(f.name, order);
   }
-  if (btf && btfExtSec) attachBtfExt(elf, btf, btfExtSec.data, programs, funcs);
+  if (btf && btfExtSec) attachBtfExt(btf, btfExtSec.data, programs, orders);
 
   // Map slots naming programs must name programs of this object.
   for (const m of Object.values(maps)) {

@@ -1,9 +1,12 @@
 /**
- * Programs from an ELF object: every function of every executable section is decoded, its
- * relocations become symbolic references (maps, global data, externs, subprograms,
- * callbacks), and each program gets the subprograms it calls appended after its own
- * instructions, as libbpf and cilium/ebpf do. References stay symbolic (by name) until load.
- * Pure: no kernel.
+ * Programs from an ELF object: every function of every executable section, its relocations
+ * turned into symbolic references (maps, global data, externs, subprograms, callbacks), and
+ * each program with the subprograms it calls appended after its own instructions, as libbpf
+ * and cilium/ebpf do. References stay symbolic (by name) until load. Pure: no kernel.
+ *
+ * The call graph and the references are read from the raw instruction bytes; Instruction
+ * objects are decoded (and validated) only when a program's instructions are first asked for,
+ * so opening an object stays cheap.
  */
 import { decodeInstructions } from "../asm/encoding.js";
 import type { Instruction, Reference } from "../asm/instruction.js";
@@ -17,6 +20,63 @@ const PSEUDO_KFUNC_CALL = 2;
 const PSEUDO_FUNC = 4;
 const INSN = 8;
 
+/** A change to one instruction, applied when the instructions are decoded. */
+interface Patch {
+  src?: number;
+  imm?: number | bigint;
+  reference: Reference;
+}
+
+/** One executable section: its bytes, slot ↔ instruction maps, patches, decoded on demand. */
+class CodeSection {
+  readonly slotToIndex: Int32Array;
+  readonly indexToSlot: Int32Array;
+  readonly patches = new Map<number, Patch>();
+  #insns?: Instruction[];
+  constructor(
+    readonly section: ElfSection,
+    readonly le: boolean,
+  ) {
+    const d = section.data;
+    const slots = d.length / INSN;
+    this.slotToIndex = new Int32Array(slots).fill(-1);
+    const idx: number[] = [];
+    for (let s = 0, i = 0; s < slots; i++) {
+      this.slotToIndex[s] = i;
+      idx.push(s);
+      s += d[s * INSN] === LD_IMM64 ? 2 : 1;
+    }
+    this.indexToSlot = Int32Array.from(idx);
+  }
+  /** Opcode, src register and 32-bit imm of the instruction at `slot`. */
+  raw(slot: number): { opcode: number; src: number; imm: number } {
+    const at = slot * INSN;
+    const d = this.section.data;
+    const regs = d[at + 1];
+    const v = new DataView(d.buffer, d.byteOffset + at + 4, 4);
+    return { opcode: d[at], src: this.le ? regs >> 4 : regs & 0xf, imm: v.getInt32(0, this.le) };
+  }
+  /** Every instruction decoded and validated, with patches applied (cached). */
+  instructions(): Instruction[] {
+    if (this.#insns) return this.#insns;
+    let insns: Instruction[];
+    try {
+      insns = decodeInstructions(this.section.data, this.le ? "little" : "big");
+    } catch (e) {
+      if (e instanceof ParseError) {
+        throw new ParseError(`ELF: section "${this.section.name}": ${e.message}`, { offset: this.section.offset + (e.offset ?? 0), cause: e });
+      }
+      throw e;
+    }
+    for (const [i, p] of this.patches) {
+      const insn = insns[i];
+      insns[i] = { ...insn, ...(p.src !== undefined ? { src: p.src } : {}), ...(p.imm !== undefined ? { imm: p.imm } : {}), reference: p.reference };
+    }
+    this.#insns = insns;
+    return insns;
+  }
+}
+
 /** One function (program or subprogram) of an executable section. */
 export interface ElfFunc {
   /** Unique label (the symbol name; `name@section` if two share a name). */
@@ -28,10 +88,21 @@ export interface ElfFunc {
   slots: number;
   /** Global or weak binding. */
   global: boolean;
-  /** Decoded instructions with references filled in (first one labelled). */
-  insns: Instruction[];
   /** Labels of functions called or referenced as callbacks. */
   callees: Set<string>;
+  /** @internal */
+  code: CodeSection;
+}
+
+/** The function's instructions (decoded on first use), the first one labelled with its label. */
+export function funcInstructions(f: ElfFunc): Instruction[] {
+  const all = f.code.instructions();
+  const first = f.code.slotToIndex[f.startSlot];
+  const endSlot = f.startSlot + f.slots;
+  const last = endSlot >= f.code.slotToIndex.length ? all.length : f.code.slotToIndex[endSlot];
+  const out = all.slice(first, last);
+  out[0] = { ...out[0], symbol: f.label };
+  return out;
 }
 
 /** How a relocation against a non-code symbol turns into a reference. */
@@ -47,42 +118,32 @@ export interface DataResolver {
 export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, ElfFunc> {
   const funcs = new Map<string, ElfFunc>();
   const bySection = new Map<number, ElfFunc[]>();
-  const symbols = elf.symbols;
-  const execSections = elf.sections.filter(
-    (s) => s.type === SHT.PROGBITS && (s.flags & SHF.EXECINSTR) !== 0 && s.size > 0,
-  );
+  const codes = new Map<number, CodeSection>();
+  const le = elf.byteOrder === "little";
+  const funcSyms = new Map<number, ElfSymbol[]>();
+  for (const s of elf.symbols) {
+    if (s.type !== STT.FUNC) continue;
+    const list = funcSyms.get(s.sectionIndex);
+    if (list) list.push(s);
+    else funcSyms.set(s.sectionIndex, [s]);
+  }
 
   // 1. Split each executable section into functions by its FUNC symbols.
-  const decoded = new Map<number, { insns: Instruction[]; slotToIndex: Int32Array; indexToSlot: Int32Array }>();
-  for (const sec of execSections) {
+  for (const sec of elf.sections) {
+    if (sec.type !== SHT.PROGBITS || (sec.flags & SHF.EXECINSTR) === 0 || sec.size === 0) continue;
     if (sec.size % INSN !== 0) throw new ParseError(`ELF: section "${sec.name}" size ${sec.size} is not a multiple of 8`, { offset: sec.offset });
-    let insns: Instruction[];
-    try {
-      insns = decodeInstructions(sec.data, elf.byteOrder);
-    } catch (e) {
-      if (e instanceof ParseError) {
-        throw new ParseError(`ELF: section "${sec.name}": ${e.message}`, { offset: sec.offset + (e.offset ?? 0), cause: e });
-      }
-      throw e;
-    }
+    const code = new CodeSection(sec, le);
+    codes.set(sec.index, code);
     const slotCount = sec.size / INSN;
-    const slotToIndex = new Int32Array(slotCount).fill(-1);
-    const indexToSlot = new Int32Array(insns.length);
-    let slot = 0;
-    for (let i = 0; i < insns.length; i++) {
-      slotToIndex[slot] = i;
-      indexToSlot[i] = slot;
-      slot += insns[i].opcode === LD_IMM64 ? 2 : 1;
+    const { slotToIndex } = code;
+    if (sec.data[(slotCount - 1) * INSN] === LD_IMM64 && slotToIndex[slotCount - 1] >= 0) {
+      throw new ParseError(`ELF: section "${sec.name}" ends in the middle of an ld_imm64`, { offset: sec.offset + sec.size - INSN });
     }
-    decoded.set(sec.index, { insns, slotToIndex, indexToSlot });
-
-    const fsyms = symbols
-      .filter((s) => s.sectionIndex === sec.index && s.type === STT.FUNC)
-      .sort((a, b) => a.value - b.value);
+    const fsyms = (funcSyms.get(sec.index) ?? []).sort((a, b) => a.value - b.value);
     const list: ElfFunc[] = [];
     if (fsyms.length === 0) {
       // Hand-written code without symbols: the whole section is one function named after it.
-      list.push(newFunc(sec.name, sec, 0, slotCount, true));
+      list.push(newFunc(sec.name, code, 0, slotCount, true));
     } else {
       for (let i = 0; i < fsyms.length; i++) {
         const s = fsyms[i];
@@ -97,7 +158,7 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
         if (slotToIndex[start] < 0) throw new ParseError(`ELF: function "${s.name}" starts inside an instruction`, { offset: sec.offset + s.value });
         if (end < slotCount && slotToIndex[end] < 0) throw new ParseError(`ELF: function "${s.name}" ends inside an instruction`, { offset: sec.offset + end * 8 });
         if (list.length && list[list.length - 1].startSlot === start) continue; // alias of the same code
-        list.push(newFunc(s.name, sec, start, end - start, s.bind !== STB.LOCAL));
+        list.push(newFunc(s.name, code, start, end - start, s.bind !== STB.LOCAL));
       }
     }
     for (const f of list) {
@@ -108,9 +169,10 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     bySection.set(sec.index, list);
   }
 
+  const starts = new Map<number, Map<number, ElfFunc>>();
+  for (const [i, list] of bySection) starts.set(i, new Map(list.map((f) => [f.startSlot, f])));
   const funcAt = (secIndex: number, slot: number, where: string): ElfFunc => {
-    const list = bySection.get(secIndex);
-    const f = list?.find((x) => x.startSlot === slot);
+    const f = starts.get(secIndex)?.get(slot);
     if (!f) {
       const sec = elf.sections[secIndex];
       throw new ParseError(`ELF: ${where}: no function starts at instruction ${slot} of section "${sec?.name ?? secIndex}"`);
@@ -118,99 +180,94 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     return f;
   };
 
-  // 2. Copy each function's instructions and resolve its relocations.
-  for (const sec of execSections) {
-    const d = decoded.get(sec.index)!;
-    const list = bySection.get(sec.index)!;
-    const relocated = new Set<number>();
-    const patched = d.insns.slice();
+  // 2. Relocations and relative calls become patches (applied when decoded).
+  for (const code of codes.values()) {
+    const sec = code.section;
+    const { patches, slotToIndex, indexToSlot } = code;
     for (const rel of elf.relocations(sec)) {
       if (rel.offset % INSN !== 0 || rel.offset >= sec.size) {
         throw new ParseError(`ELF: relocation at ${rel.offset} in "${sec.name}" is not on an instruction`, { offset: sec.offset });
       }
       const slot = rel.offset / INSN;
-      const idx = d.slotToIndex[slot];
+      const idx = slotToIndex[slot];
       if (idx < 0) throw new ParseError(`ELF: relocation at ${rel.offset} in "${sec.name}" points into the middle of ld_imm64`, { offset: sec.offset + rel.offset });
-      const insn = patched[idx];
+      const insn = code.raw(slot);
       const sym = rel.symbol;
       const where = `section "${sec.name}" instruction ${slot}`;
-      relocated.add(idx);
       if (insn.opcode === CALL && insn.src === PSEUDO_CALL) {
-        const target = elf.sections[sym.sectionIndex];
-        if (!target || !decoded.has(sym.sectionIndex)) {
-          throw new ParseError(`ELF: ${where}: call to "${sym.name}", which is not in an executable section`);
-        }
+        if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${where}: call to "${sym.name}", which is not in an executable section`);
         // Global functions: imm = -1 and the symbol is the function; static ones: the section
         // symbol and imm points at the function.
-        const callee = funcAt(sym.sectionIndex, sym.value / INSN + (insn.imm as number) + 1, where);
-        patched[idx] = { ...insn, imm: -1, reference: { kind: "symbol", name: callee.label } };
+        if (sym.value % INSN !== 0) throw new ParseError(`ELF: ${where}: misaligned call target`);
+        const callee = funcAt(sym.sectionIndex, sym.value / INSN + insn.imm + 1, where);
+        patches.set(idx, { imm: -1, reference: { kind: "symbol", name: callee.label } });
         continue;
       }
       if (insn.opcode === CALL && insn.src === PSEUDO_KFUNC_CALL) {
-        patched[idx] = { ...insn, reference: { kind: "ksym", name: sym.name } };
+        patches.set(idx, { reference: { kind: "ksym", name: sym.name } });
         continue;
       }
-      if (insn.opcode === LD_IMM64 && (insn.src === PSEUDO_FUNC || (insn.src === 0 && decoded.has(sym.sectionIndex)))) {
+      if (insn.opcode === LD_IMM64 && (insn.src === PSEUDO_FUNC || (insn.src === 0 && codes.has(sym.sectionIndex)))) {
         // A callback's address (bpf_loop, timers…): clang writes ld_imm64 of the code
         // section's symbol plus a byte offset; the kernel wants BPF_PSEUDO_FUNC.
-        if (!decoded.has(sym.sectionIndex)) throw new ParseError(`ELF: ${where}: function pointer to "${sym.name}" outside code`);
-        const imm = Number(BigInt.asIntN(32, insn.imm as bigint));
-        if ((sym.value + imm) % INSN !== 0) throw new ParseError(`ELF: ${where}: misaligned function pointer`);
-        const callee = funcAt(sym.sectionIndex, (sym.value + imm) / INSN, where);
-        patched[idx] = { ...insn, src: PSEUDO_FUNC, imm: 0n, reference: { kind: "symbol", name: callee.label } };
+        if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${where}: function pointer to "${sym.name}" outside code`);
+        if ((sym.value + insn.imm) % INSN !== 0) throw new ParseError(`ELF: ${where}: misaligned function pointer`);
+        const callee = funcAt(sym.sectionIndex, (sym.value + insn.imm) / INSN, where);
+        patches.set(idx, { src: PSEUDO_FUNC, imm: 0n, reference: { kind: "symbol", name: callee.label } });
         continue;
       }
       if (insn.opcode === LD_IMM64) {
-        const imm = Number(BigInt.asIntN(32, insn.imm as bigint));
-        const ref = data.resolve(sym, imm, where);
-        if (!ref) throw new ParseError(`ELF: ${where}: relocation against "${sym.name || elf.sections[sym.sectionIndex]?.name}" that is neither a map, global data nor an extern`);
-        patched[idx] = { ...insn, imm: 0n, reference: ref };
+        const ref = data.resolve(sym, insn.imm, where);
+        if (!ref) {
+          throw new ParseError(`ELF: ${where}: relocation against "${sym.name || elf.sections[sym.sectionIndex]?.name}" that is neither a map, global data nor an extern`);
+        }
+        patches.set(idx, { imm: 0n, reference: ref });
         continue;
       }
       if (insn.opcode === CALL && insn.src === 0 && sym.sectionIndex === SHN.UNDEF) {
-        // A call to an undefined function: clang's way of writing a kfunc call in older objects.
-        patched[idx] = { ...insn, src: PSEUDO_KFUNC_CALL, reference: { kind: "ksym", name: sym.name } };
+        // A call to an undefined function: a kfunc call as older clang writes it.
+        patches.set(idx, { src: PSEUDO_KFUNC_CALL, reference: { kind: "ksym", name: sym.name } });
         continue;
       }
       throw new ParseError(`ELF: ${where}: unsupported relocation (type ${rel.type}) against "${sym.name}" on opcode 0x${insn.opcode.toString(16)}`);
     }
     // Calls and callbacks without a relocation target the same section, relative to themselves.
-    for (let i = 0; i < patched.length; i++) {
-      if (relocated.has(i)) continue;
-      const insn = patched[i];
-      const slot = d.indexToSlot[i];
+    for (let i = 0; i < indexToSlot.length; i++) {
+      if (patches.has(i)) continue;
+      const slot = indexToSlot[i];
+      const op = sec.data[slot * INSN];
+      if (op !== CALL && op !== LD_IMM64) continue;
+      const insn = code.raw(slot);
       if (insn.opcode === CALL && insn.src === PSEUDO_CALL) {
-        const callee = funcAt(sec.index, slot + (insn.imm as number) + 1, `section "${sec.name}" instruction ${slot}`);
-        patched[i] = { ...insn, imm: -1, reference: { kind: "symbol", name: callee.label } };
+        const callee = funcAt(sec.index, slot + insn.imm + 1, `section "${sec.name}" instruction ${slot}`);
+        patches.set(i, { imm: -1, reference: { kind: "symbol", name: callee.label } });
       } else if (insn.opcode === LD_IMM64 && insn.src === PSEUDO_FUNC) {
-        const callee = funcAt(sec.index, slot + Number(BigInt.asIntN(32, insn.imm as bigint)) + 1, `section "${sec.name}" instruction ${slot}`);
-        patched[i] = { ...insn, imm: 0n, reference: { kind: "symbol", name: callee.label } };
+        const callee = funcAt(sec.index, slot + insn.imm + 1, `section "${sec.name}" instruction ${slot}`);
+        patches.set(i, { imm: 0n, reference: { kind: "symbol", name: callee.label } });
       }
     }
-    for (const f of list) {
-      const first = d.slotToIndex[f.startSlot];
-      const endSlot = f.startSlot + f.slots;
-      const last = endSlot >= d.slotToIndex.length ? patched.length : d.slotToIndex[endSlot];
-      f.insns = patched.slice(first, last);
-      if (f.insns.length === 0) throw new ParseError(`ELF: function "${f.name}" is empty`);
-      f.insns[0] = { ...f.insns[0], symbol: f.label };
-      for (const insn of f.insns) {
-        if (insn.reference?.kind === "symbol") f.callees.add(insn.reference.name);
-      }
+    // Each function's callees: the owner of each patched instruction, by slot.
+    const list = bySection.get(sec.index)!;
+    const owner = new Int32Array(slotToIndex.length).fill(-1);
+    list.forEach((f, n) => owner.fill(n, f.startSlot, f.startSlot + f.slots));
+    for (const [i, p] of patches) {
+      if (p.reference.kind !== "symbol") continue;
+      const n = owner[indexToSlot[i]];
+      if (n >= 0) list[n].callees.add(p.reference.name);
     }
   }
   return funcs;
 }
 
-function newFunc(name: string, section: ElfSection, startSlot: number, slots: number, global: boolean): ElfFunc {
-  return { label: name, name, section, startSlot, slots, global, insns: [], callees: new Set() };
+function newFunc(name: string, code: CodeSection, startSlot: number, slots: number, global: boolean): ElfFunc {
+  return { label: name, name, section: code.section, startSlot, slots, global, callees: new Set(), code };
 }
 
 /**
- * A program's instructions with every subprogram it reaches appended (breadth-first, each
- * once), and the names of those subprograms. Throws ParseError for a call to an unknown label.
+ * The functions a program consists of: the entry first, then every subprogram it reaches
+ * (breadth-first, each once). Throws ParseError for a call to an unknown label.
  */
-export function linkProgram(entry: ElfFunc, funcs: ReadonlyMap<string, ElfFunc>): { insns: Instruction[]; subprograms: ElfFunc[] } {
+export function programFunctions(entry: ElfFunc, funcs: ReadonlyMap<string, ElfFunc>): ElfFunc[] {
   const order: ElfFunc[] = [entry];
   const seen = new Set([entry.label]);
   for (let i = 0; i < order.length; i++) {
@@ -222,7 +279,12 @@ export function linkProgram(entry: ElfFunc, funcs: ReadonlyMap<string, ElfFunc>)
       order.push(f);
     }
   }
+  return order;
+}
+
+/** A program's linked instruction list: its functions' instructions, one after another. */
+export function linkInstructions(order: readonly ElfFunc[]): Instruction[] {
   const insns: Instruction[] = [];
-  for (const f of order) for (const insn of f.insns) insns.push(insn);
-  return { insns, subprograms: order.slice(1) };
+  for (const f of order) for (const insn of funcInstructions(f)) insns.push(insn);
+  return insns;
 }
