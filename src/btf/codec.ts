@@ -1,0 +1,351 @@
+/**
+ * Codecs derived from BTF: the JS shape of a map key or value follows its C type, so a map
+ * loaded from an ELF object needs no hand-written codec.
+ *
+ * | C (BTF)                         | JavaScript                                   |
+ * |---------------------------------|----------------------------------------------|
+ * | `_Bool`                         | boolean                                      |
+ * | 8/16/32-bit ints, enums         | number                                       |
+ * | 64-bit ints, enum64, pointers   | bigint (encode also takes a safe integer)    |
+ * | `__int128`                      | bigint                                       |
+ * | float, double                   | number                                       |
+ * | `char x[n]`, `__u8 x[n]`        | Uint8Array of n bytes                        |
+ * | other arrays                    | array of n elements                          |
+ * | struct                          | object by member name (anonymous struct/union members flattened, as C reads them) |
+ * | union                           | decode: object with every member; encode: writes the first member present (declaration order) |
+ * | bitfields                       | number (bigint when the underlying int is 64-bit), boolean for `_Bool` |
+ * | datasec (`.data`, `.bss`…)      | object by variable name                      |
+ *
+ * Numbers are in host byte order, as the kernel stores map data. Pure.
+ */
+import {
+  array as arrayCodec,
+  bool,
+  bytes,
+  f32,
+  f64,
+  HOST_LITTLE_ENDIAN,
+  s16,
+  s32,
+  s64,
+  s8,
+  u16,
+  u32,
+  u64,
+  u8,
+  type Codec,
+} from "../codec.js";
+import { ParseError } from "../errors.js";
+import { skipQualifiers, type BtfTypeSource } from "./query.js";
+import type { BtfMember, BtfType } from "./types.js";
+
+/** How deeply structs, unions and arrays may nest before the BTF is called hostile. */
+const MAX_NESTING = 64;
+
+/**
+ * A codec for the BTF type `type` (an id in `btf`, or a type object from it). Throws TypeError
+ * for types without a value layout (void, fwd, func, func_proto, an incomplete struct) and
+ * ParseError for reference loops or absurd nesting.
+ *
+ * @example
+ * const spec = parseBtf(btfBytes);
+ * const value = codecFromBtf(spec, spec.typeByName("event", "struct")!);
+ * value.decode(new DataView(buf.buffer), 0); // { pid: 42, comm: Uint8Array(16), ts: 123n }
+ */
+export function codecFromBtf<T = unknown>(btf: BtfTypeSource, type: number | BtfType): Codec<T> {
+  const id = typeof type === "number" ? type : type.id;
+  return build(btf, id, 0) as Codec<T>;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+function nest(depth: number, id: number): number {
+  if (depth >= MAX_NESTING) throw new ParseError(`BTF: type [${id}] nests more than ${MAX_NESTING} levels (loop?)`);
+  return depth + 1;
+}
+
+function build(btf: BtfTypeSource, id: number, depth: number): Codec<unknown> {
+  const t = skipQualifiers(btf, id);
+  switch (t.kind) {
+    case "int":
+      return intCodec(t.size, t.signed, t.bool, t.id);
+    case "enum":
+      return intCodec(t.size, t.signed, false, t.id);
+    case "enum64":
+      return t.size === 8 ? (t.signed ? s64 : u64) : intCodec(t.size, t.signed, false, t.id);
+    case "float":
+      if (t.size === 4) return f32 as Codec<unknown>;
+      if (t.size === 8) return f64 as Codec<unknown>;
+      return bytes(t.size) as Codec<unknown>;
+    case "ptr":
+      return u64 as Codec<unknown>;
+    case "array": {
+      const d = nest(depth, t.id);
+      const elem = skipQualifiers(btf, t.type);
+      if (elem.kind === "int" && elem.size === 1 && !elem.bool) return bytes(t.nelems) as Codec<unknown>;
+      const ec = build(btf, t.type, d);
+      if (!Number.isSafeInteger(ec.size * t.nelems)) throw new ParseError(`BTF: array [${t.id}] has an absurd size`);
+      return arrayCodec(ec, t.nelems) as Codec<unknown>;
+    }
+    case "struct":
+    case "union":
+      return compositeCodec(btf, t.kind === "union", t.size, t.members, t.id, nest(depth, t.id));
+    case "var":
+      return build(btf, t.type, nest(depth, t.id));
+    case "datasec": {
+      const d = nest(depth, t.id);
+      const fields: Field[] = [];
+      for (const v of t.vars) {
+        const vt = btf.typeById(v.type);
+        if (vt.kind !== "var") continue; // funcs in .ksyms have no storage
+        fields.push({ name: vt.name, offset: v.offset, codec: build(btf, vt.type, d) });
+      }
+      return objectCodec(fields, t.size, false, `datasec "${t.name}"`);
+    }
+    default:
+      throw new TypeError(`BTF type [${id}] (${t.kind}${t.name ? ` "${t.name}"` : ""}) has no value layout to encode`);
+  }
+}
+
+function intCodec(size: number, signed: boolean, isBool: boolean, id: number): Codec<unknown> {
+  if (isBool && size === 1) return bool as Codec<unknown>;
+  switch (size) {
+    case 1:
+      return (signed ? s8 : u8) as Codec<unknown>;
+    case 2:
+      return (signed ? s16 : u16) as Codec<unknown>;
+    case 4:
+      return (signed ? s32 : u32) as Codec<unknown>;
+    case 8:
+      return (signed ? s64 : u64) as Codec<unknown>;
+    case 16:
+      return int128(signed) as Codec<unknown>;
+    default:
+      throw new ParseError(`BTF: integer type [${id}] has unsupported size ${size}`);
+  }
+}
+
+function int128(signed: boolean): Codec<bigint> {
+  const min = signed ? -(1n << 127n) : 0n;
+  const max = signed ? (1n << 127n) - 1n : (1n << 128n) - 1n;
+  const name = signed ? "s128" : "u128";
+  const le = HOST_LITTLE_ENDIAN;
+  return {
+    size: 16,
+    align: 16,
+    encode(value, view, offset) {
+      const b = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
+      if (typeof b !== "bigint") throw new TypeError(`${name}: expected a bigint, got ${describe(value)}`);
+      if (b < min || b > max) throw new RangeError(`${name}: ${b} is out of range`);
+      const u = BigInt.asUintN(128, b);
+      const lo = u & 0xffffffffffffffffn;
+      const hi = u >> 64n;
+      view.setBigUint64(offset + (le ? 0 : 8), lo, le);
+      view.setBigUint64(offset + (le ? 8 : 0), hi, le);
+    },
+    decode(view, offset) {
+      const lo = view.getBigUint64(offset + (le ? 0 : 8), le);
+      const hi = view.getBigUint64(offset + (le ? 8 : 0), le);
+      const u = (hi << 64n) | lo;
+      return signed ? BigInt.asIntN(128, u) : u;
+    },
+  };
+}
+
+/** One field of an object codec: a whole-byte member, or a bitfield. */
+interface Field {
+  name: string;
+  /** Byte offset. */
+  offset: number;
+  codec: Codec<unknown>;
+}
+
+/**
+ * A bitfield `bits` wide at bit `bitOffset` of the struct, in host bit order: on little-endian
+ * hosts bit 0 is the lowest bit of byte 0; on big-endian hosts, the highest.
+ */
+function bitfieldCodec(bitOffset: number, bits: number, signed: boolean, big: boolean, isBool: boolean): { offset: number; codec: Codec<unknown> } {
+  const first = Math.floor(bitOffset / 8);
+  const last = Math.floor((bitOffset + bits - 1) / 8);
+  const n = last - first + 1;
+  const shift = BigInt(HOST_LITTLE_ENDIAN ? bitOffset - first * 8 : (last + 1) * 8 - (bitOffset + bits));
+  const mask = (1n << BigInt(bits)) - 1n;
+  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
+  const max = signed ? (1n << BigInt(bits - 1)) - 1n : mask;
+  const readSpan = (view: DataView, at: number): bigint => {
+    let x = 0n;
+    if (HOST_LITTLE_ENDIAN) for (let i = n - 1; i >= 0; i--) x = (x << 8n) | BigInt(view.getUint8(at + i));
+    else for (let i = 0; i < n; i++) x = (x << 8n) | BigInt(view.getUint8(at + i));
+    return x;
+  };
+  const writeSpan = (view: DataView, at: number, x: bigint): void => {
+    if (HOST_LITTLE_ENDIAN) {
+      for (let i = 0; i < n; i++, x >>= 8n) view.setUint8(at + i, Number(x & 0xffn));
+    } else {
+      for (let i = n - 1; i >= 0; i--, x >>= 8n) view.setUint8(at + i, Number(x & 0xffn));
+    }
+  };
+  const what = `bitfield of ${bits} bits`;
+  return {
+    offset: first,
+    codec: {
+      size: n,
+      align: 1,
+      encode(value, view, offset) {
+        let b: bigint;
+        if (isBool && typeof value === "boolean") b = value ? 1n : 0n;
+        else if (typeof value === "bigint") b = value;
+        else if (typeof value === "number" && Number.isSafeInteger(value)) b = BigInt(value);
+        else throw new TypeError(`${what}: expected an integer, got ${describe(value)}`);
+        if (b < min || b > max) throw new RangeError(`${what}: ${b} is outside ${min}..${max}`);
+        const span = readSpan(view, offset);
+        const cleared = span & ~(mask << shift);
+        writeSpan(view, offset, cleared | ((BigInt.asUintN(bits, b) & mask) << shift));
+      },
+      decode(view, offset) {
+        let x = (readSpan(view, offset) >> shift) & mask;
+        if (signed) x = BigInt.asIntN(bits, x);
+        if (isBool) return x !== 0n;
+        return big ? x : Number(x);
+      },
+    },
+  };
+}
+
+/** The fields of a struct/union, anonymous composite members flattened into their parent. */
+function collectFields(btf: BtfTypeSource, members: readonly BtfMember[], baseBit: number, id: number, depth: number, out: Field[]): void {
+  for (const m of members) {
+    const bitOffset = baseBit + m.bitOffset;
+    const mt = skipQualifiers(btf, m.type);
+    if (m.name === "") {
+      // anonymous struct/union: its members read as the parent's (C11); unnamed bitfields pad
+      if (mt.kind === "struct" || mt.kind === "union") {
+        if (mt.kind === "union") {
+          out.push({ name: "", offset: bitOffset / 8, codec: compositeCodec(btf, true, mt.size, mt.members, mt.id, nest(depth, mt.id)) });
+        } else {
+          collectFields(btf, mt.members, bitOffset, mt.id, nest(depth, mt.id), out);
+        }
+      }
+      continue;
+    }
+    let bits = m.bitfieldSize;
+    let bitPos = bitOffset;
+    // legacy encoding: an int type narrower than its storage carries the bitfield
+    if (bits === 0 && mt.kind === "int" && mt.bits !== mt.size * 8) {
+      bits = mt.bits;
+      bitPos += mt.bitOffset;
+    }
+    if (bits === 0 && bitOffset % 8 !== 0) bits = typeBits(mt);
+    if (bits !== 0) {
+      const signed = (mt.kind === "int" || mt.kind === "enum" || mt.kind === "enum64") && mt.signed;
+      const big = (mt.kind === "int" || mt.kind === "enum64" || mt.kind === "enum") && mt.size === 8;
+      const isBool = mt.kind === "int" && mt.bool;
+      if (bits > 128) throw new ParseError(`BTF: member "${m.name}" of [${id}] is a ${bits}-bit bitfield`);
+      const bf = bitfieldCodec(bitPos, bits, signed, big, isBool);
+      out.push({ name: m.name, offset: bf.offset, codec: bf.codec });
+    } else {
+      out.push({ name: m.name, offset: bitOffset / 8, codec: build(btf, m.type, depth) });
+    }
+  }
+}
+
+function typeBits(t: BtfType): number {
+  if (t.kind === "int") return t.bits;
+  if (t.kind === "enum" || t.kind === "enum64") return t.size * 8;
+  throw new TypeError(`BTF: a ${t.kind} member at a bit offset is not a bitfield tsbpf can encode`);
+}
+
+function compositeCodec(btf: BtfTypeSource, isUnion: boolean, size: number, members: readonly BtfMember[], id: number, depth: number): Codec<unknown> {
+  const fields: Field[] = [];
+  collectFields(btf, members, 0, id, depth, fields);
+  return objectCodec(fields, size, isUnion, `${isUnion ? "union" : "struct"} [${id}]`);
+}
+
+/**
+ * An object codec over fields at fixed offsets. Anonymous unions inside a struct appear as
+ * fields with an empty name whose members are merged into the parent object.
+ */
+function objectCodec(fields: Field[], size: number, isUnion: boolean, what: string): Codec<unknown> {
+  if (!Number.isSafeInteger(size) || size < 0) throw new ParseError(`BTF: ${what} has an absurd size ${size}`);
+  for (const f of fields) {
+    if (f.offset + f.codec.size > size) {
+      throw new ParseError(`BTF: ${what}: member "${f.name}" ends at byte ${f.offset + f.codec.size}, past the size ${size}`);
+    }
+  }
+  const named = new Set<string>();
+  const addNames = (f: Field) => {
+    const names = f.name === "" ? ((f.codec as Partial<ObjectCodec>).fieldNames ?? []) : [f.name];
+    for (const n of names) {
+      if (named.has(n)) throw new ParseError(`BTF: ${what} has two members named "${n}"`);
+      named.add(n);
+    }
+  };
+  fields.forEach(addNames);
+  const scratch = new Uint8Array(size);
+  const scratchView = new DataView(scratch.buffer);
+
+  /** Write the fields present in `rec` (all of them for a struct, one for a union). */
+  const writeInto = (rec: Record<string, unknown>, view: DataView, base: number) => {
+    if (isUnion) {
+      const first = fields.find((f) => (f.name === "" ? anyOf(rec, f) : f.name in rec));
+      if (!first) throw new TypeError(`${what}: a union value needs one of its members (${[...named].join(", ")})`);
+      writeField(first, rec, view, base);
+      return;
+    }
+    for (const f of fields) writeField(f, rec, view, base);
+  };
+  const writeField = (f: Field, rec: Record<string, unknown>, view: DataView, base: number) => {
+    if (f.name === "") {
+      (f.codec as ObjectCodec).writeMembers(rec, view, base + f.offset);
+      return;
+    }
+    if (!(f.name in rec)) throw new TypeError(`${what}: missing member "${f.name}"`);
+    f.codec.encode(rec[f.name], view, base + f.offset);
+  };
+  const anyOf = (rec: Record<string, unknown>, f: Field) => ((f.codec as ObjectCodec).fieldNames ?? []).some((n) => n in rec);
+
+  const codec: ObjectCodec = {
+    size,
+    fieldNames: [...named],
+    encode(value, view, offset) {
+      if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+        throw new TypeError(`${what}: expected an object, got ${describe(value)}`);
+      }
+      const rec = value as Record<string, unknown>;
+      for (const k of Object.keys(rec)) if (!named.has(k)) throw new TypeError(`${what}: unknown member "${k}"`);
+      // stage in scratch: a bad member later on must not leave a half-written value behind
+      scratch.fill(0);
+      writeInto(rec, scratchView, 0);
+      new Uint8Array(view.buffer, view.byteOffset + offset, size).set(scratch);
+    },
+    decode(view, offset) {
+      const out: Record<string, unknown> = {};
+      for (const f of fields) {
+        if (f.name === "") Object.assign(out, f.codec.decode(view, offset + f.offset));
+        else out[f.name] = f.codec.decode(view, offset + f.offset);
+      }
+      return out;
+    },
+    writeMembers(rec, view, at) {
+      // an anonymous union/struct inside a parent: members come from the parent's object
+      if (isUnion) {
+        const first = fields.find((f) => (f.name === "" ? anyOf(rec, f) : f.name in rec));
+        if (first) writeField(first, rec, view, at);
+        return;
+      }
+      for (const f of fields) writeField(f, rec, view, at);
+    },
+  };
+  return codec;
+}
+
+interface ObjectCodec extends Codec<unknown> {
+  fieldNames: string[];
+  writeMembers(rec: Record<string, unknown>, view: DataView, at: number): void;
+}
