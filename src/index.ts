@@ -54,6 +54,15 @@ export { BtfBuilder, marshalBtf } from "./btf/marshal.js";
 export type { BtfBuilderOptions } from "./btf/marshal.js";
 export { skipQualifiers, skipModifiers, typeSize, typeAlignment } from "./btf/query.js";
 export { BTF_KIND } from "./btf/types.js";
+export { codecFromBtf } from "./btf/codec.js";
+export { parseBtfExt, marshalFuncInfo, marshalLineInfo, CORE_RELO_KINDS } from "./btf/ext.js";
+export type { BtfExt, BtfFuncInfo, BtfLineInfo, BtfCoreRelo, CoreReloKind } from "./btf/ext.js";
+export { fixupDatasecs, sanitizeBtf, ALL_BTF_FEATURES } from "./btf/fixup.js";
+export type { DatasecLayout, BtfFeatures } from "./btf/fixup.js";
+export { kernelBtf, moduleBtf, kernelModulesWithBtf, releaseKernelBtf } from "./btf/kernel.js";
+export type { KernelBtfOptions } from "./btf/kernel.js";
+export { Btf, probeBtfFeatures } from "./sys/btf-attr.js";
+export type { BtfLoadOptions, BtfInfo } from "./sys/btf-attr.js";
 export type {
   BtfKind, BtfType, BtfTypeInit, BtfTypeOfKind, BtfInt, BtfPtr, BtfArray, BtfStruct, BtfUnion, BtfComposite,
   BtfMember, BtfEnum, BtfEnum64, BtfEnumValue, BtfEnum64Value, BtfFwd, BtfTypedef, BtfVolatile, BtfConst,
