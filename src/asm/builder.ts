@@ -60,6 +60,14 @@ function imm32(v: number, what = "immediate"): number {
   return v | 0;
 }
 
+/** An immediate of a 64-bit operation, which the CPU sign-extends: unsigned 0xffffffff would mean -1. */
+function simm32(v: number, what = "immediate"): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
+    throw new RangeError(`${what} ${String(v)} is not a signed 32-bit integer (64-bit operations sign-extend it; use ldImm64 for larger constants)`);
+  }
+  return v;
+}
+
 function off16(v: number, what = "offset"): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < -0x8000 || v > 0x7fff) {
     throw new RangeError(`${what} ${String(v)} is not a signed 16-bit integer`);
@@ -84,7 +92,7 @@ function insn(opcode: number, dst: number, src: number, offset: number, imm: num
 function alu(cls: number, o: number, offset: number) {
   return (dst: Reg, src: Operand): Instruction =>
     typeof src === "number"
-      ? insn(cls | o | op.BPF_K, regNumber(dst), 0, offset, imm32(src))
+      ? insn(cls | o | op.BPF_K, regNumber(dst), 0, offset, cls === op.BPF_ALU64 ? simm32(src) : imm32(src))
       : insn(cls | o | op.BPF_X, regNumber(dst), regNumber(src), offset, 0);
 }
 
@@ -300,7 +308,7 @@ function cond(cls: number, o: number) {
   return (dst: Reg, src: Operand, to: Target): Instruction => {
     const t = target(to);
     return typeof src === "number"
-      ? insn(cls | o | op.BPF_K, regNumber(dst), 0, t.offset, imm32(src), t.reference)
+      ? insn(cls | o | op.BPF_K, regNumber(dst), 0, t.offset, cls === op.BPF_JMP ? simm32(src) : imm32(src), t.reference)
       : insn(cls | o | op.BPF_X, regNumber(dst), regNumber(src), t.offset, 0, t.reference);
   };
 }
