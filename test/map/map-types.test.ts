@@ -395,10 +395,10 @@ describeKernel("map types", () => {
     }
   });
 
-  // These types need BTF for their key and value (or a kernel struct's BTF): the kernel refuses
-  // them without. Their full tests come with the BTF writer; here we check tsbpf reports the
-  // refusal, and nothing fakes BTF.
-  itTypes(["sk_storage", "inode_storage", "task_storage", "cgrp_storage", "struct_ops"], "are refused without BTF (tests with BTF come with the BTF writer)", () => {
+  // These types need BTF for their key and value (or a kernel struct's BTF): without it the
+  // kernel refuses them, and tsbpf reports that. test/map/btf-maps.test.ts creates and uses
+  // each of them with real BTF.
+  itTypes(["sk_storage", "inode_storage", "task_storage", "cgrp_storage", "struct_ops"], "are refused without BTF (btf-maps.test.ts uses them with BTF)", () => {
     for (const type of ["sk_storage", "inode_storage", "task_storage", "cgrp_storage"] as const) {
       const e = bpfError(() => BpfMap.create({ type, key: u32, value: u64, maxEntries: 0, flags: MapFlags.NO_PREALLOC }));
       expect(e.code).toBe("EINVAL");
