@@ -17,8 +17,8 @@
  * One statement per line; `;`, `//` and `#` start comments. Pasted llvm-objdump output is
  * accepted as is: instruction numbers (`12:`), `<sym>:` headers and `<LBB0_2>` jump
  * annotations are skipped. `${}` inserts a number or bigint as a constant, a string as a name
- * (label, map, function), a Reference (`{ kind: "map", name }`) as an `ld_imm64` operand, and an
- * Instruction or list of Instructions as statements.
+ * (label, map, function), a Reference (`{ kind: "map", name }`) as an `ld_imm64` operand, a
+ * `label()` as a label, and an Instruction or list of Instructions as statements.
  */
 import { ParseError } from "../errors.js";
 import { instructions, type InstructionItem, label as makeLabel } from "./builder.js";
@@ -216,6 +216,12 @@ class Parser {
     const t = this.peek();
     if (t.kind === "value") {
       const v = t.value;
+      if (typeof v === "object" && v !== null && typeof (v as { label?: unknown }).label === "string" && !isInstruction(v)) {
+        this.next();
+        this.addLabel((v as { label: string }).label, t);
+        if (this.peek().kind !== "nl") this.statement();
+        return;
+      }
       if (isInstruction(v) || (Array.isArray(v) && v.every(isInstruction))) {
         this.next();
         this.items.push(isInstruction(v) ? { ...v } : v.map((x) => ({ ...x })));
@@ -479,7 +485,7 @@ class Parser {
         if (t.value < -(1n << 63n) || t.value >= 1n << 64n) this.fail(t, "a 64-bit constant");
         return this.emit(op.LD_IMM64, dst.n, 0, 0, BigInt.asIntN(64, t.value));
       }
-      return this.referenceLoad(dst, t.value, t);
+      return this.referenceLoad(dst, t.value);
     }
     if (this.isNumberAhead()) {
       if (this.is("ll", this.is("-") || this.is("+") ? 2 : 1)) {
@@ -583,12 +589,12 @@ class Parser {
         : name === "map_value" ? { kind: "map", name: refName, value: true, offset }
         : name === "ksym" ? { kind: "ksym", name: refName }
         : { kind: "symbol", name: refName };
-      return this.referenceLoad(dst, ref, nt);
+      return this.referenceLoad(dst, ref);
     }
     this.fail(t, "a register, a constant, or an expression");
   }
 
-  private referenceLoad(dst: Reg, ref: Reference, at: Token): void {
+  private referenceLoad(dst: Reg, ref: Reference): void {
     switch (ref.kind) {
       case "map":
         if (ref.value) {
@@ -602,7 +608,6 @@ class Parser {
       default:
         return this.emit(op.LD_IMM64, dst.n, 0, 0, 0n, ref);
     }
-    void at;
   }
 
   private packetLoad(dst: Reg): void {

@@ -25,6 +25,8 @@ export interface DisassembleObjectOptions {
   source?: boolean;
   /** The lossless tsbpf dialect instead of exactly llvm-objdump-19's text. */
   tsbpf?: boolean;
+  /** `w` registers for 32-bit memory operations, as `llvm-objdump --mattr=+alu32`. */
+  alu32?: boolean;
   /** The file name printed in the first line (default "object"). */
   fileName?: string;
 }
@@ -97,6 +99,7 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectO
         symbols: sectionSymbols(elf, section),
         sectionName: section.name,
         dialect: options.tsbpf ? "tsbpf" : "llvm-objdump-19",
+        alu32: options.alu32,
         helpers: options.helpers,
         maps: options.maps,
         annotations,
@@ -107,7 +110,7 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectO
   return `${out.join("\n")}\n`;
 }
 
-const USAGE = "disasm <object.o> [--section NAME]... [--helpers] [--maps] [--source] [--tsbpf]";
+const USAGE = "disasm <object.o> [--section NAME]... [--helpers] [--maps] [--source] [--tsbpf] [--mattr=+alu32]";
 
 /** The `disasm` subcommand. */
 export const command: Command = {
@@ -115,7 +118,7 @@ export const command: Command = {
   summary: "print the instructions of a BPF object as llvm-objdump -d --no-show-raw-insn does",
   run(args: string[]): number {
     const sections: string[] = [];
-    const flags = { helpers: false, maps: false, source: false, tsbpf: false };
+    const flags = { helpers: false, maps: false, source: false, tsbpf: false, alu32: false };
     let file: string | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
@@ -130,6 +133,8 @@ export const command: Command = {
         sections.push(a.slice("--section=".length));
       } else if (a === "--helpers" || a === "--maps" || a === "--source" || a === "--tsbpf") {
         flags[a.slice(2) as keyof typeof flags] = true;
+      } else if (a === "--mattr=+alu32" || a === "--alu32") {
+        flags.alu32 = true;
       } else if (a === "--help" || a === "-h") {
         console.log(`usage: tsbpf ${USAGE}`);
         return 0;

@@ -117,3 +117,13 @@ Disassembly of section socket:
     expect(e.message).toContain(`line ${line}, column ${column}`);
   });
 });
+
+describe("asm interpolation of labels", () => {
+  it("accepts label() objects as labels", () => {
+    const insns = asm`
+      goto ${"end"}
+      ${b.label("end")} exit
+    `;
+    expect(insns[1]).toEqual({ ...b.exit(), symbol: "end" });
+  });
+});

@@ -52,6 +52,11 @@ describe.skipIf(!hasObjdump)("golden: tsbpf disasm = llvm-objdump-19 -d --no-sho
     expect(actual).toBe(expected);
   }, 30_000);
 
+  it.each(files)("%s with --mattr=+alu32", (file) => {
+    const expected = objdump(file, ["--mattr=+alu32"], root);
+    expect(disassembleObject(readFileSync(join(root, file)), { fileName: file, alu32: true })).toBe(expected);
+  }, 30_000);
+
   it("restricts the listing to --section like llvm-objdump", () => {
     const file = "bpf/asm/memory.o";
     const expected = objdump(file, ["--section=socket"], root);
