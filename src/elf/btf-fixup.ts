@@ -73,6 +73,10 @@ export function fixupObjectBtf(bytes: Uint8Array, elf: ElfFile, layout: ObjectBt
   const kindOf = (id: number) => (id > 0 && id < offsets.length ? (v.getUint32(offsets[id] + 4, le) >>> 24) & 0x1f : -1);
   const nameOf = (id: number) => str(v.getUint32(offsets[id], le));
 
+  let hidden: Set<string> | undefined;
+  const hiddenFuncs = (): Set<string> =>
+    (hidden ??= new Set(elf.symbols.filter((s) => s.type === 2 /* STT_FUNC */ && (s.visibility === 1 || s.visibility === 2)).map((s) => s.name)));
+
   const symbolOffsets = new Map<string, Map<string, number>>();
   const symbolsIn = (section: string): Map<string, number> => {
     let m = symbolOffsets.get(section);
@@ -92,6 +96,12 @@ export function fixupObjectBtf(bytes: Uint8Array, elf: ElfFile, layout: ObjectBt
     const vlen = info & 0xffff;
     if (kind === KIND_FUNC && vlen > 1) {
       // extern func (linkage 2) → static: the kernel refuses extern linkage.
+      v.setUint32(at + 4, (info & ~0xffff) >>> 0, le);
+      continue;
+    }
+    if (kind === KIND_FUNC && vlen === 1 && hiddenFuncs().has(nameOf(id))) {
+      // A global function with hidden/internal visibility (usdt.bpf.h's __weak __hidden helpers)
+      // is verified as static, as libbpf does: the verifier then knows its callers' arguments.
       v.setUint32(at + 4, (info & ~0xffff) >>> 0, le);
       continue;
     }
