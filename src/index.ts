@@ -114,5 +114,26 @@ export {
 export type { ProgramTypeName, AttachTypeName } from "./program/program-type.js";
 
 // --- elf / collection ---
+export { parseElf, SHT, SHF, STT, STB, STV, SHN, EM, PT } from "./elf/elf-file.js";
+export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation, ElfSegment } from "./elf/elf-file.js";
+export { parseSectionName, parseTarget, SECTION_DEFS } from "./elf/section-names.js";
+export type { SectionDef, SectionInfo, SectionTarget, TargetKind } from "./elf/section-names.js";
+export { CollectionSpec } from "./elf/collection-spec.js";
+export type { CollectionSpecOptions } from "./elf/collection-spec.js";
+export type {
+  ElfProgramSpec,
+  ElfMapSpec,
+  VariableSpec,
+  ExternSpec,
+  MapSlotValue,
+  ProgramFuncInfo,
+  ProgramLineInfo,
+  ProgramCoreRelocation,
+} from "./elf/spec-types.js";
+export { SpecVariable } from "./elf/variables.js";
+export type { VariableValue } from "./elf/variables.js";
+export { parseKconfig, kernelVersionCode } from "./elf/kconfig.js";
+export { Collection, CollectionVariable } from "./collection/collection.js";
+export type { CollectionLoadOptions, ProgramLoadSettings } from "./collection/collection.js";
 
 // --- links ---
