@@ -21,7 +21,7 @@
  * `label()` as a label, and an Instruction or list of Instructions as statements.
  */
 import { ParseError } from "../errors.js";
-import { instructions, type InstructionItem, label as makeLabel } from "./builder.js";
+import { instructions, type InstructionItem, type Label, label as makeLabel } from "./builder.js";
 import { helperId } from "./helpers.js";
 import type { Instruction, Reference } from "./instruction.js";
 import * as op from "./opcodes.js";
@@ -38,6 +38,10 @@ const OPERATORS = [
   "s>>=", "<<=", ">>=", "s>=", "s<=", "s/=", "s%=", "==", "!=", ">=", "<=", "+=", "-=", "*=", "/=",
   "|=", "&=", "%=", "^=", "s>", "s<", "=", "<", ">", "&", "+", "-", "*", "(", ")", "[", "]", ",", ":",
 ];
+
+const NUMBER = /(0x[0-9a-fA-F]+|[0-9]+)(?![A-Za-z0-9_.$])/y;
+const IDENT = /[A-Za-z_.$][A-Za-z0-9_.$]*/y;
+const HEADER = /([^\n:]*:[ \t]+file format |Disassembly of section )/y;
 
 function tokenize(strings: readonly string[], values: readonly unknown[]): Token[] {
   const tokens: Token[] = [];
@@ -56,7 +60,8 @@ function tokenize(strings: readonly string[], values: readonly unknown[]): Token
         continue;
       }
       // llvm-objdump's headers: "t.o:\tfile format elf64-bpf", "Disassembly of section .text:".
-      if ((i === 0 || s[i - 1] === "\n") && /^([^\n]*:\s+file format |Disassembly of section )/.test(s.slice(i))) {
+      HEADER.lastIndex = i;
+      if ((i === 0 || s[i - 1] === "\n") && HEADER.test(s)) {
         while (i < s.length && s[i] !== "\n") i++;
         continue;
       }
@@ -72,22 +77,24 @@ function tokenize(strings: readonly string[], values: readonly unknown[]): Token
         }
         continue;
       }
-      const rest = s.slice(i);
-      const num = /^(0x[0-9a-fA-F]+|[0-9]+)(?![A-Za-z0-9_.$])/.exec(rest);
+      // Sticky regexes match in place: no slicing, so tokenizing stays linear in the text.
+      NUMBER.lastIndex = i;
+      const num = NUMBER.exec(s);
       if (num) {
         tokens.push({ kind: "num", text: num[0], line, column: col, value: BigInt(num[0]) });
         i += num[0].length;
         col += num[0].length;
         continue;
       }
-      const oper = OPERATORS.find((o) => rest.startsWith(o));
-      if (oper && !(oper[0] === "s" && /^s[A-Za-z0-9_]/.test(rest))) {
+      const oper = OPERATORS.find((o) => s.startsWith(o, i));
+      if (oper) {
         tokens.push({ kind: "op", text: oper, line, column: col });
         i += oper.length;
         col += oper.length;
         continue;
       }
-      const id = /^[A-Za-z_.$][A-Za-z0-9_.$]*/.exec(rest);
+      IDENT.lastIndex = i;
+      const id = IDENT.exec(s);
       if (id) {
         tokens.push({ kind: "id", text: id[0], line, column: col });
         i += id[0].length;
@@ -138,6 +145,7 @@ function isInstruction(v: unknown): v is Instruction {
 class Parser {
   private pos = 0;
   private readonly labels = new Set<string>();
+  private lastLabel?: { item: Label; at: Token };
   readonly items: InstructionItem[] = [];
   constructor(private readonly tokens: Token[]) {}
 
@@ -176,6 +184,9 @@ class Parser {
     while (this.peek().kind !== "nl" || this.peek().text !== "end of input") {
       this.line();
     }
+    if (this.lastLabel && this.items[this.items.length - 1] === this.lastLabel.item) {
+      this.fail(this.peek(), `an instruction after label "${this.lastLabel.item.label}" (line ${this.lastLabel.at.line})`);
+    }
     return instructions(...this.items);
   }
 
@@ -209,7 +220,9 @@ class Parser {
   private addLabel(name: string, at: Token): void {
     if (this.labels.has(name)) this.fail(at, `a new label ("${name}" is already defined)`);
     this.labels.add(name);
-    this.items.push(makeLabel(name));
+    const item = makeLabel(name);
+    this.lastLabel = { item, at };
+    this.items.push(item);
   }
 
   private statement(): void {

@@ -108,6 +108,7 @@ Disassembly of section socket:
     ["if r1 ~ 0 goto +1", 1, 7, "unexpected character"],
     ["if w1 == r2 goto +1", 1, 10, "expected a register w0–w10"],
     ["a:\nexit\na:\nexit", 3, 1, "already defined"],
+    ["exit\nend:", 2, 5, "expected an instruction after label \"end\""],
     ["r1 = *(u64 *)(r2 + 0x8) extra", 1, 25, "expected end of line"],
   ])("reports %j at line %i, column %i: %s", (text, line, column, what) => {
     const e = parseError(() => assemble(text));

@@ -112,3 +112,38 @@ describe.skipIf(!hasLlvmMc)("llvm-objdump-19 oracle on arbitrary instructions", 
     expect(mismatches.slice(0, 10)).toEqual([]);
   });
 });
+
+describe("assembler robustness", () => {
+  const isOk = (text: string): boolean => {
+    try {
+      assemble(text);
+      return true;
+    } catch (e) {
+      // Any text ends in instructions or a ParseError with a position, never another exception.
+      expect(isParseError(e)).toBe(true);
+      expect((e as { line: number }).line).toBeGreaterThanOrEqual(1);
+      expect((e as { column: number }).column).toBeGreaterThanOrEqual(1);
+      return false;
+    }
+  };
+
+  it("any string assembles or throws ParseError with line and column", () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => void isOk(s)), { numRuns: 3000 });
+  });
+
+  it("mutated listings assemble or throw ParseError", () => {
+    const listing = fc.array(instruction, { minLength: 1, maxLength: 8 }).map((l) => l.map((i) => formatInstruction(i, { dialect: "tsbpf" })).join("\n"));
+    fc.assert(
+      fc.property(listing, fc.nat(), fc.string({ maxLength: 3 }), fc.nat({ max: 3 }), (text, at, insert, cut) => {
+        const k = at % (text.length + 1);
+        isOk(text.slice(0, k) + insert + text.slice(k + cut));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("assembles a 100,000-line program (tokenizing is linear)", () => {
+    const text = Array.from({ length: 100_000 }, (_, k) => `r${k % 10} += 0x${k.toString(16)}`).join("\n");
+    expect(assemble(text).length).toBe(100_000);
+  });
+});
