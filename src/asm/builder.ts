@@ -24,15 +24,25 @@ import type { SizeName } from "./opcodes.js";
 
 /** A register name. r10 is the read-only frame pointer. */
 export type Reg = "r0" | "r1" | "r2" | "r3" | "r4" | "r5" | "r6" | "r7" | "r8" | "r9" | "r10";
+/** Register r0: return value and helper result. */
 export const R0 = "r0";
+/** Register r1: first argument (the context on entry). */
 export const R1 = "r1";
+/** Register r2: argument 2 (clobbered by calls). */
 export const R2 = "r2";
+/** Register r3: argument 3 (clobbered by calls). */
 export const R3 = "r3";
+/** Register r4: argument 4 (clobbered by calls). */
 export const R4 = "r4";
+/** Register r5: argument 5 (clobbered by calls). */
 export const R5 = "r5";
+/** Register r6: callee-saved. */
 export const R6 = "r6";
+/** Register r7: callee-saved. */
 export const R7 = "r7";
+/** Register r8: callee-saved. */
 export const R8 = "r8";
+/** Register r9: callee-saved. */
 export const R9 = "r9";
 /** The frame pointer (read-only; the stack grows down from it, 512 bytes). */
 export const R10 = "r10";

@@ -4,4 +4,5 @@
  */
 import * as opcodes from "./opcodes.js";
 
+/** Every opcode constant of `opcodes.ts` (`BPF_ALU64`, `BPF_PSEUDO_MAP_FD`, …). */
 export { opcodes };

@@ -47,21 +47,31 @@ export const BPF_MEMSX = 0x80;
 export const BPF_ATOMIC = 0xc0;
 
 // ALU operations: bits 4–7.
+/** ALU: `dst += src`. */
 export const BPF_ADD = 0x00;
+/** ALU: `dst -= src`. */
 export const BPF_SUB = 0x10;
+/** ALU: `dst *= src`. */
 export const BPF_MUL = 0x20;
 /** Unsigned division; signed (`sdiv`, cpu v4) when the offset is 1. */
 export const BPF_DIV = 0x30;
+/** ALU: `dst |= src`. */
 export const BPF_OR = 0x40;
+/** ALU: `dst &= src`. */
 export const BPF_AND = 0x50;
+/** ALU: `dst <<= src`. */
 export const BPF_LSH = 0x60;
+/** ALU: `dst >>= src` (logical). */
 export const BPF_RSH = 0x70;
+/** ALU: `dst = -dst`. */
 export const BPF_NEG = 0x80;
 /** Unsigned modulo; signed (`smod`, cpu v4) when the offset is 1. */
 export const BPF_MOD = 0x90;
+/** ALU: `dst ^= src`. */
 export const BPF_XOR = 0xa0;
 /** Move; sign-extending (`movsx`, cpu v4) when the offset is 8, 16 or 32; `addr_space_cast` when 1. */
 export const BPF_MOV = 0xb0;
+/** ALU: `dst s>>= src` (arithmetic). */
 export const BPF_ARSH = 0xc0;
 /** Byte swap: `le`/`be` in BPF_ALU, unconditional `bswap` in BPF_ALU64 (cpu v4). */
 export const BPF_END = 0xd0;
@@ -69,18 +79,31 @@ export const BPF_END = 0xd0;
 // Jump operations: bits 4–7.
 /** Unconditional jump: `goto` (BPF_JMP, offset) or `gotol` (BPF_JMP32, 32-bit offset in imm). */
 export const BPF_JA = 0x00;
+/** Jump if `dst == src`. */
 export const BPF_JEQ = 0x10;
+/** Jump if `dst > src` (unsigned). */
 export const BPF_JGT = 0x20;
+/** Jump if `dst >= src` (unsigned). */
 export const BPF_JGE = 0x30;
+/** Jump if `dst & src`. */
 export const BPF_JSET = 0x40;
+/** Jump if `dst != src`. */
 export const BPF_JNE = 0x50;
+/** Jump if `dst s> src` (signed). */
 export const BPF_JSGT = 0x60;
+/** Jump if `dst s>= src` (signed). */
 export const BPF_JSGE = 0x70;
+/** Call a helper, a BPF subprogram or a kfunc (see the pseudo sources). */
 export const BPF_CALL = 0x80;
+/** Return r0. */
 export const BPF_EXIT = 0x90;
+/** Jump if `dst < src` (unsigned). */
 export const BPF_JLT = 0xa0;
+/** Jump if `dst <= src` (unsigned). */
 export const BPF_JLE = 0xb0;
+/** Jump if `dst s< src` (signed). */
 export const BPF_JSLT = 0xc0;
+/** Jump if `dst s<= src` (signed). */
 export const BPF_JSLE = 0xd0;
 /** Conditional pseudo jumps (`may_goto`, Linux 6.9). */
 export const BPF_JCOND = 0xe0;
