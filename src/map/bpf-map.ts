@@ -248,7 +248,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     this.cpus = perCpuType ? possibleCpus() : 1;
     this.#keyless = this.typeName !== undefined && KEYLESS_TYPES.has(this.typeName) && desc.keySize === 0;
 
-    const label = `map "${desc.name}"`;
+    const label = `map "${desc.name || this.typeName || desc.type}"`;
     if (key && key.size !== desc.keySize) throw new RangeError(`${label}: key codec is ${key.size} bytes but the map's keys are ${desc.keySize}`);
     if (value && value.size !== desc.valueSize) {
       throw new RangeError(`${label}: value codec is ${value.size} bytes but the map's values are ${desc.valueSize}`);
@@ -290,7 +290,16 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     if (spec.pinning === "by_name") {
       pinPath = join(options.pinPath ?? "/sys/fs/bpf", spec.name as string);
       const existing = BpfMap.#openCompatiblePin(pinPath, desc, label);
-      if (existing) return new BpfMap<K, unknown>(existing, desc, spec.key, spec.value);
+      if (existing) {
+        try {
+          const reused = new BpfMap<K, unknown>(existing, desc, spec.key, spec.value);
+          reused.#pinned = pinPath;
+          return reused;
+        } catch (e) {
+          existing.close();
+          throw e;
+        }
+      }
     }
 
     raiseMemlockLimit();

@@ -227,6 +227,7 @@ describeKernel("BpfMap: object", () => {
       a.set(1, 5);
       using b = BpfMap.create(spec, { pinPath: dir });
       expect(b.id).toBe(a.id);
+      expect(b.pinnedPath).toBe(`${dir}/shared`);
       expect(b.get(1)).toBe(5);
       expect(() => BpfMap.create({ ...spec, maxEntries: 3 }, { pinPath: dir })).toThrow(/incompatible with the spec \(max entries 2 ≠ 3\)/);
       a.unpin();
