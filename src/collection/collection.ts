@@ -21,6 +21,8 @@ import type { MmapArrayView } from "../map/mmap-view.js";
 import type { ProgramSpec } from "../program/program-spec.js";
 import { Program } from "../program/program.js";
 import { Btf } from "../sys/btf-attr.js";
+import { prepareCore } from "../btf/core/prepare.js";
+import type { BtfSpec } from "../btf/spec.js";
 import { runningKernelConfig } from "./kconfig-source.js";
 
 /** Per-program load options. */
@@ -46,9 +48,15 @@ export interface CollectionLoadOptions {
   logLevel?: number;
   /** Per-program settings, by program name; they win over `logLevel`. */
   programOptions?: Readonly<Record<string, ProgramLoadSettings>>;
+  /**
+   * The kernel BTF that CO-RE relocations and kfunc/`__ksym` externs are resolved against: a
+   * parsed BtfSpec or a BTF file path (for kernels without /sys/kernel/btf). Default: the
+   * running kernel's (read only when a program needs it). See docs/core.md.
+   */
+  kernelBtf?: BtfSpec | string;
 }
 
-const OPTION_KEYS = new Set(["programs", "maps", "pinPath", "logLevel", "programOptions"]);
+const OPTION_KEYS = new Set(["programs", "maps", "pinPath", "logLevel", "programOptions", "kernelBtf"]);
 const LD_IMM64 = 0x18;
 
 /** A global variable of a loaded collection, read and written in the live map. */
@@ -188,8 +196,9 @@ export class Collection implements Disposable {
     const wanted = options.programs ?? spec.autoloadPrograms;
     const fds: Record<string, { fd: number }> = {};
     for (const [key, map] of Object.entries(this.maps)) fds[key] = map;
+    const core = prepareCore(spec, wanted, options.kernelBtf); // CO-RE and ksyms (src/btf/core)
     for (const name of wanted) {
-      const p = spec.programs[name];
+      const p = core.program(name);
       const settings = options.programOptions?.[name] ?? {};
       const logLevel = settings.logLevel ?? options.logLevel;
       const loadSpec = toProgramSpec(p, spec, this.btf !== undefined);
@@ -204,7 +213,7 @@ export class Collection implements Disposable {
         );
         this.programs[name] = prog;
       } catch (e) {
-        throw annotate(e, `program "${name}"`);
+        throw annotate(core.explain(name, e), `program "${name}"`);
       }
     }
 

@@ -194,6 +194,11 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
       const insn = code.raw(slot);
       const sym = rel.symbol;
       const where = `section "${sec.name}" instruction ${slot}`;
+      if (insn.opcode === CALL && insn.src === PSEUDO_CALL && sym.sectionIndex === SHN.UNDEF && sym.name) {
+        // clang-19 writes a kfunc call as `call -1` (src 1) against the undefined extern.
+        patches.set(idx, { src: PSEUDO_KFUNC_CALL, imm: 0, reference: { kind: "ksym", name: sym.name } });
+        continue;
+      }
       if (insn.opcode === CALL && insn.src === PSEUDO_CALL) {
         if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${where}: call to "${sym.name}", which is not in an executable section`);
         // Global functions: imm = -1 and the symbol is the function; static ones: the section

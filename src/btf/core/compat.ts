@@ -62,7 +62,6 @@ export function fieldsAreCompat(local: BtfSpec, localId: number, targ: BtfSpec, 
 
 /** Whether type `localId` is compatible with `targId` (type relocations, kfunc prototypes). */
 export function typesAreCompat(local: BtfSpec, localId: number, targ: BtfSpec, targId: number, depth = 0): boolean {
-  if (!kindsCompatible(local.kindOf(localId), targ.kindOf(targId))) return false;
   let l = skipQualifiers(local, localId);
   let t = skipQualifiers(targ, targId);
   for (; depth < MAX_DEPTH; depth++) {

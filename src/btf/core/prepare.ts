@@ -1,0 +1,66 @@
+/**
+ * The hook `Collection.load` calls: decides whether the programs to load need the kernel's BTF
+ * at all (CO-RE records or `__ksym`/kfunc references), and only then opens it and applies
+ * applyCoreAndKsyms. Objects without CO-RE never read `/sys/kernel/btf/vmlinux`.
+ */
+import { kernelBtf, kernelModulesWithBtf, moduleBtf, readWholeFile } from "../kernel.js";
+import { parseBtf, type BtfSpec } from "../spec.js";
+import { applyCoreAndKsyms, type CoreAndKsymsOptions, type CoreInput } from "./apply.js";
+import { CoreTargets, type CoreTarget } from "./candidates.js";
+import type { ElfProgramSpec } from "../../elf/spec-types.js";
+import { ParseError, TsbpfError } from "../../errors.js";
+
+/** What the collection loader uses: the program to load, and how to explain its load error. */
+export interface PreparedCore {
+  /** The program with CO-RE and ksyms applied (the spec's own when it needs neither). */
+  program(name: string): ElfProgramSpec;
+  /** The error to throw for a failed load of `name` (CorePoisonError for a reached poisoned instruction). */
+  explain(name: string, error: unknown): unknown;
+}
+
+/**
+ * The kernel BTF to relocate against: `kernel` as given (a parsed BtfSpec), a BTF file path
+ * (kernels without `/sys/kernel/btf`; no module BTF then), or by default the running kernel's
+ * vmlinux with its modules. Throws NotSupportedError when the kernel has no BTF, ParseError for
+ * a malformed file.
+ */
+export function coreTargetsFor(kernel?: BtfSpec | string | CoreTargets): CoreTargets {
+  if (kernel instanceof CoreTargets) return kernel;
+  if (typeof kernel === "string") {
+    let bytes: Uint8Array;
+    try {
+      bytes = readWholeFile(kernel);
+    } catch (e) {
+      throw new TsbpfError(`kernel BTF: read ${kernel}: ${(e as Error).message} (check the path given)`, { cause: e });
+    }
+    try {
+      return new CoreTargets(parseBtf(bytes, { lazy: true }));
+    } catch (e) {
+      if (e instanceof ParseError) throw new ParseError(`kernel BTF ${kernel}: ${e.message}`, { offset: e.offset, cause: e });
+      throw e;
+    }
+  }
+  if (kernel !== undefined) return new CoreTargets(kernel);
+  return new CoreTargets(kernelBtf(), {
+    modules: () => kernelModulesWithBtf().map((m): CoreTarget => ({ btf: moduleBtf(m), module: m })),
+  });
+}
+
+/**
+ * Apply CO-RE and ksyms to the programs a collection is about to load, reading the kernel's
+ * BTF only when one of them needs it. Throws like applyCoreAndKsyms and coreTargetsFor.
+ */
+export function prepareCore(
+  spec: CoreInput,
+  programs: readonly string[],
+  kernel?: BtfSpec | string | CoreTargets,
+  options?: Omit<CoreAndKsymsOptions, "programs">,
+): PreparedCore {
+  const needs = programs.some((n) => {
+    const p = spec.programs[n];
+    return p !== undefined && (Boolean(p.coreRelocations?.length) || p.instructions.some((i) => i.reference?.kind === "ksym"));
+  });
+  if (!needs) return { program: (n) => spec.programs[n], explain: (_n, e) => e };
+  const r = applyCoreAndKsyms(spec, coreTargetsFor(kernel), { ...options, programs });
+  return { program: (n) => r.programs[n] ?? spec.programs[n], explain: r.explain };
+}
