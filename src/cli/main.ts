@@ -13,6 +13,7 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  btf: () => import("./btf.js").then((m) => m.command),
   disasm: () => import("./disasm.js").then((m) => m.command),
   inspect: () => import("./inspect.js").then((m) => m.command),
   load: () => import("./load.js").then((m) => m.command),
