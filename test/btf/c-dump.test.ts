@@ -103,7 +103,7 @@ describe("dumpC on object BTF", () => {
 
   it("does not hang on BTF whose types contain themselves", () => {
     const s = parseBtf(marshalBtf([{ kind: "struct", name: "s", size: 4, members: [{ name: "x", type: 2, bitOffset: 0, bitfieldSize: 0 }] }, { kind: "const", name: "", type: 1 }]));
-    expect(dumpC(s)).toContain("struct s {\n\tconst struct s x;\n};"); // invalid C, but finite
+    expect(() => dumpC(s)).toThrow(/nests too deeply \(loop\?\)/); // a struct inside itself has no layout
     const loop = parseBtf(marshalBtf([{ kind: "ptr", name: "", type: 2 }, { kind: "const", name: "", type: 1 }, { kind: "typedef", name: "t", type: 1 }]));
     expect(() => dumpC(loop)).toThrow(/loop/);
   });
