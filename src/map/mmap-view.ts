@@ -75,6 +75,20 @@ export class MmapArrayView<T> implements Disposable {
     return this.#view;
   }
 
+  /**
+   * The region as a typed array with one element per map entry, e.g. `BigUint64Array` or
+   * `Float64Array` for 8-byte values. Entries are `stride` (value size rounded up to 8) bytes
+   * apart, so the typed array's element size must equal the stride. Zero-copy; invalid after
+   * close(). Throws TypeError when the sizes differ, ClosedError after close.
+   */
+  typedArray<A extends ArrayBufferView>(ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): A; readonly BYTES_PER_ELEMENT: number }): A {
+    if (!this.#mapping) throw new ClosedError(this.#what);
+    if (ctor.BYTES_PER_ELEMENT !== this.stride) {
+      throw new TypeError(`${this.#what}: elements are ${this.stride} bytes apart, a typed array of ${ctor.BYTES_PER_ELEMENT}-byte elements would not line up`);
+    }
+    return new ctor(this.#bytes.buffer, this.#bytes.byteOffset, this.length);
+  }
+
   /** Element `i`, decoded by the codec. Throws RangeError out of range, ClosedError after close. */
   get(i: number): T {
     this.#check(i);

@@ -31,6 +31,12 @@ describeKernel("mmapped arrays", () => {
     prog.run({ data: new Uint8Array(64), repeat: 5 });
     expect(view.get(0)).toBe(5n);
     expect(new DataView(view.bytes.buffer, view.bytes.byteOffset).getBigUint64(0, true)).toBe(5n);
+    const typed = view.typedArray(BigUint64Array);
+    expect(typed.length).toBe(8);
+    expect(typed[0]).toBe(5n);
+    typed[7] = 77n;
+    expect(m.get(7)).toBe(77n);
+    expect(() => view.typedArray(Uint32Array)).toThrow(TypeError);
   });
 
   it("uses a stride of the value size rounded up to 8, and a custom codec", () => {
