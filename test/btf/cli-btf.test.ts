@@ -1,0 +1,62 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { command } from "../../src/cli/btf.js";
+import { hasBpftool } from "./helpers/bpftool-json.js";
+
+const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  let out = "";
+  let err = "";
+  const w = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = vi.spyOn(console, "error").mockImplementation((s: unknown) => void (err += `${String(s)}\n`));
+  try {
+    const code = command.run(args) as number;
+    return { code, out, err };
+  } finally {
+    w.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe("tsbpf btf dump", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it.skipIf(!hasBpftool)("prints raw BTF as bpftool does, from a BTF file and from an object", () => {
+    const r = run(["dump", join(fixtures, "kinds.bpfel.btf")]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(execFileSync("bpftool", ["btf", "dump", "file", join(fixtures, "kinds.bpfel.btf")]).toString());
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-cli-btf-"));
+    dirs.push(dir);
+    execFileSync("clang-19", ["-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", join(fixtures, "kinds.c"), "-o", join(dir, "kinds.o")]);
+    const o = run(["dump", join(dir, "kinds.o"), "--format", "raw"]);
+    expect(o.out).toBe(execFileSync("bpftool", ["btf", "dump", "file", join(dir, "kinds.o")]).toString());
+  });
+
+  it("prints C with bpftool's spelling of the option too", () => {
+    const a = run(["dump", join(fixtures, "kinds.bpfel.btf"), "--format", "c"]);
+    const b = run(["dump", join(fixtures, "kinds.bpfel.btf"), "format", "c"]);
+    expect(a.code).toBe(0);
+    expect(a.out).toContain("struct holder {");
+    expect(a.out).toContain("#ifndef __KINDS_BPFEL_BTF_H__");
+    expect(b.out).toBe(a.out);
+  });
+
+  it("refuses bad usage with exit 2 and malformed input with a ParseError", () => {
+    expect(run(["dump"]).code).toBe(2);
+    expect(run(["dump", "x", "--format", "json"]).code).toBe(2);
+    expect(run(["list"]).code).toBe(2);
+    expect(run(["dump", "x", "--bogus"]).err).toContain("unknown option --bogus");
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-cli-btf-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "junk.btf"), new Uint8Array(30));
+    expect(() => run(["dump", join(dir, "junk.btf")])).toThrow(/BTF: bad magic/);
+  });
+});
