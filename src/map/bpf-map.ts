@@ -598,7 +598,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   }
 
   /**
-   * All [key, value] pairs, read in batches of up to 4096 (BPF_MAP_LOOKUP_BATCH, 5.6+), or by
+   * All [key, value] pairs, read in batches of up to 4096 (BPF_MAP_LOOKUP_BATCH, 5.6+; fewer
+   * for values so large that 4096 would need more than 4 MiB of buffers), or by
    * BPF_MAP_GET_NEXT_KEY + lookup where the kernel has no batch lookup for this type. Elements
    * added or deleted meanwhile may or may not be seen. Throws ClosedError if the map is closed
    * between steps.
@@ -629,8 +630,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
 
   /** Batched iteration; returns false (having yielded nothing) when the kernel has no batch lookup here. */
   *#iterateBatches(): Generator<[K, V], boolean, undefined> {
-    let count = Math.max(1, Math.min(this.maxEntries, 4096));
     const stride = this.valueCodec.size;
+    // Up to 4096 elements per call, but no more than ~4 MiB of buffers for large values.
+    let count = Math.max(1, Math.min(this.maxEntries, 4096, Math.floor((4 << 20) / Math.max(1, this.keySize + stride))));
     const tokenSize = Math.max(this.keySize, 8);
     let keys = new NativeMemory(Math.max(count * this.keySize, 8));
     let values = new NativeMemory(Math.max(count * stride, 8));

@@ -48,6 +48,19 @@ describeKernel("BpfMap iteration and batches", () => {
     expect([...m.keys()].length).toBe(40);
   });
 
+  it("iterates maps of large values in several smaller batches", () => {
+    using m = BpfMap.create({ type: "array", key: u32, value: bytes(65536), maxEntries: 200 });
+    const v = new Uint8Array(65536).fill(7);
+    m.set(150, v);
+    let n = 0;
+    for (const [k, val] of m) {
+      expect(k).toBe(n);
+      expect(val[0]).toBe(k === 150 ? 7 : 0);
+      n++;
+    }
+    expect(n).toBe(200);
+  });
+
   it("reads an empty map as empty", () => {
     using m = BpfMap.create({ type: "hash", key: u32, value: u32, maxEntries: 10 });
     expect([...m]).toEqual([]);
