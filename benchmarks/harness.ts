@@ -3,7 +3,7 @@
  * results are printed and saved. Suites (`benchmarks/suites/*.ts`) only declare rows; see
  * docs/benchmarks.md.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,7 +23,11 @@ export interface BenchFixture {
   close?(): void;
 }
 
-/** The C side of a row: `benchmarks/build/<binary> <case> <iterations> [...args]`. */
+/**
+ * The C side of a row: `benchmarks/build/<binary> <case> <iterations> [...args]` once per
+ * round, or, when `persistent`, `<binary> <case> serve [...args]` started once per row and
+ * asked for one timed loop per round (see bench.h).
+ */
 export interface CCounterpart {
   /** Basename of `benchmarks/c/<binary>.c`. */
   binary: string;
@@ -31,6 +35,11 @@ export interface CCounterpart {
   case: string;
   /** Extra arguments after the iteration count (sizes, entry counts). */
   args?: readonly (string | number)[];
+  /**
+   * The binary prepares once and serves timed loops over stdin (`bench_run` in bench.h): rounds
+   * can then be short, which a loaded machine interrupts less. Default false.
+   */
+  persistent?: boolean;
 }
 
 /** One row of the table: the same operation done by tsbpf and by C, compared as a ratio. */
@@ -115,6 +124,65 @@ function runC(c: CCounterpart, iterations: number, cpu: number | undefined): num
   return r.ns / r.units;
 }
 
+/** A persistent C counterpart: one process per row, one timed loop per request. */
+class CServer {
+  readonly #child: ChildProcessWithoutNullStreams;
+  #buffer = "";
+  #waiting: ((line: string) => void)[] = [];
+  #lines: string[] = [];
+  #exited: string | undefined;
+
+  constructor(c: CCounterpart, cpu: number | undefined) {
+    const bin = join(BUILD_DIR, c.binary);
+    const args = [c.case, "serve", ...(c.args ?? []).map(String)];
+    this.#child = cpu === undefined ? spawn(bin, args) : spawn("taskset", ["-c", String(cpu), bin, ...args]);
+    this.#child.stderr.on("data", (d: Buffer) => process.stderr.write(d));
+    this.#child.stdout.on("data", (d: Buffer) => {
+      this.#buffer += d.toString("utf8");
+      let nl: number;
+      while ((nl = this.#buffer.indexOf("\n")) >= 0) {
+        const line = this.#buffer.slice(0, nl);
+        this.#buffer = this.#buffer.slice(nl + 1);
+        const w = this.#waiting.shift();
+        if (w) w(line);
+        else this.#lines.push(line);
+      }
+    });
+    this.#child.on("exit", (code) => {
+      this.#exited = `${c.binary} ${c.case} exited with ${code}`;
+      for (const w of this.#waiting.splice(0)) w("");
+    });
+  }
+
+  #line(): Promise<string> {
+    const l = this.#lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (this.#exited) return Promise.reject(new Error(this.#exited));
+    return new Promise((resolve, reject) =>
+      this.#waiting.push((line) => (line === "" && this.#exited ? reject(new Error(this.#exited)) : resolve(line))),
+    );
+  }
+
+  async ready(): Promise<void> {
+    const l = await this.#line();
+    if (l.trim() !== "ready") throw new Error(`expected "ready" from the C side, got ${JSON.stringify(l)}`);
+  }
+
+  /** One timed loop of `iterations`; returns ns per unit. */
+  async run(iterations: number): Promise<number> {
+    this.#child.stdin.write(`${iterations}\n`);
+    const line = await this.#line();
+    const r = JSON.parse(line) as { ns: number; units: number };
+    if (!(r.units > 0)) throw new Error(`no units reported (${line})`);
+    return r.ns / r.units;
+  }
+
+  close(): void {
+    this.#child.stdin.end();
+    this.#child.kill();
+  }
+}
+
 /** Run the TS side once; returns ns per unit. */
 function runTs(fixture: BenchFixture, iterations: number): number {
   const t0 = process.hrtime.bigint();
@@ -143,12 +211,18 @@ export interface MeasureOptions {
 export async function measureRow(suite: string, row: BenchRow, options: MeasureOptions): Promise<RowResult> {
   const iterations = Math.max(1, Math.round(row.iterations * options.scale));
   const fixture = await row.setup();
+  const server = row.c.persistent ? new CServer(row.c, options.cpu) : undefined;
   try {
-    fixture.run(Math.max(1, Math.round(iterations / 10))); // warm up (JIT, caches)
+    const warmUp = Math.max(1, Math.round(iterations / 10));
+    fixture.run(warmUp); // warm up (JIT, caches)
+    if (server) {
+      await server.ready();
+      await server.run(warmUp);
+    }
     const ts: number[] = [];
     const c: number[] = [];
     for (let i = 0; i < options.rounds; i++) {
-      c.push(runC(row.c, iterations, options.cpu));
+      c.push(server ? await server.run(iterations) : runC(row.c, iterations, options.cpu));
       ts.push(runTs(fixture, iterations));
     }
     const tsbpfNsPerOp = Math.min(...ts);
@@ -169,6 +243,7 @@ export async function measureRow(suite: string, row: BenchRow, options: MeasureO
       note: row.note,
     };
   } finally {
+    server?.close();
     fixture.close?.();
   }
 }

@@ -2,9 +2,9 @@
  * `npm run bench`: builds the C reference programs, runs every suite in benchmarks/suites/
  * beside its C counterpart, prints a table of ratios, and writes benchmarks/results/latest.json.
  *
- *   npm run bench                       every suite, 15 rounds per row
+ *   npm run bench                       every suite, 41 rounds per row
  *   npm run bench -- --filter hash      rows whose suite or name contains "hash"
- *   npm run bench -- --quick            a fifth of the work, 5 rounds (a smoke run)
+ *   npm run bench -- --quick            half the work, 9 rounds (a smoke run)
  *   npm run bench -- --rounds 9 --cpu 0 more rounds, pinned to CPU 0
  *   npm run bench -- --strict           exit 1 when a target is missed
  */
@@ -24,7 +24,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 15, scale: 1, strict: false, cpu: availableParallelism() - 1 };
+  const args: Args = { rounds: 41, scale: 1, strict: false, cpu: availableParallelism() - 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -36,8 +36,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--rounds") args.rounds = Number(value());
     else if (a === "--scale") args.scale = Number(value());
     else if (a === "--quick") {
-      args.scale = 0.2;
-      args.rounds = 5;
+      args.scale = 0.5;
+      args.rounds = 9;
     } else if (a === "--cpu") args.cpu = Number(value());
     else if (a === "--no-pin") args.cpu = undefined;
     else if (a === "--strict") args.strict = true;

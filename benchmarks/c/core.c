@@ -1,7 +1,16 @@
 /*
  * The C floor for the core rows of `npm run bench`: map element operations, batch lookup,
  * naive iteration, and program test runs, each a prepared attr passed to bpf(2).
- * Cases: array_lookup, hash_lookup, hash_update, batch_lookup, iterate_naive, prog_test_run.
+ *
+ *   core <case> <iterations>|serve [entries] [per_call]
+ *
+ * Cases (units in parentheses; every loop continues where the previous one stopped):
+ *   array_lookup               lookups of key 0 in a 1-entry u32 -> u64 array (op)
+ *   hash_lookup <entries>      lookups cycling over the keys of a full hash (op)
+ *   hash_update <entries>      updates of existing keys, cycling (op)
+ *   batch_lookup <entries> <per_call>   BPF_MAP_LOOKUP_BATCH calls, restarting at the end (element)
+ *   iterate_naive <entries>    GET_NEXT_KEY + LOOKUP_ELEM per element, restarting at the end (element)
+ *   prog_test_run [size]       BPF_PROG_TEST_RUN of a trivial XDP program with data out (call)
  */
 #include "bench.h"
 
@@ -25,6 +34,8 @@ struct test_run {
   uint32_t flags, cpu, batch_size, pad;
 };
 
+#define PTR(p) ((uint64_t)(uintptr_t)(p))
+
 static int map_create(uint32_t type, uint32_t entries) {
   struct map_create a;
   memset(&a, 0, sizeof(a));
@@ -36,121 +47,137 @@ static int map_create(uint32_t type, uint32_t entries) {
 
 static void fill(int fd, uint32_t n) {
   uint32_t key; uint64_t value;
-  struct elem a = { .map_fd = (uint32_t)fd, .key = (uint64_t)(uintptr_t)&key, .value = (uint64_t)(uintptr_t)&value };
+  struct elem a = { .map_fd = (uint32_t)fd, .key = PTR(&key), .value = PTR(&value) };
   for (key = 0; key < n; key++) {
     value = key;
     if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) < 0) die("fill");
   }
 }
 
-/* iterations lookups of key 0 (array) or keys cycling over `entries` (hash). */
-static void lookups(int fd, long iterations, uint32_t entries, int cmd) {
-  uint32_t key = 0; uint64_t value = 1;
-  struct elem a = { .map_fd = (uint32_t)fd, .key = (uint64_t)(uintptr_t)&key, .value = (uint64_t)(uintptr_t)&value };
-  for (int pass = 0; pass < 2; pass++) { /* pass 0 warms up */
-    long n = pass == 0 ? iterations / 10 : iterations;
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-      key = (uint32_t)(i % entries);
-      if (sys_bpf(cmd, &a, sizeof(a)) < 0) die("element op");
-    }
-    if (pass == 1) report(now_ns() - t0, (uint64_t)n);
+/* Element operations: lookups or updates, keys cycling over `entries`. */
+struct elem_state { int cmd; uint32_t entries; uint32_t next; uint32_t key; uint64_t value; struct elem attr; };
+
+static uint64_t elem_loop(void *p, long n) {
+  struct elem_state *s = p;
+  for (long i = 0; i < n; i++) {
+    s->key = s->next;
+    if (++s->next == s->entries) s->next = 0;
+    if (sys_bpf(s->cmd, &s->attr, sizeof(s->attr)) < 0) die("element op");
   }
+  return (uint64_t)n;
 }
 
-/* `passes` full reads of the map with BPF_MAP_LOOKUP_BATCH, `per_call` elements per call. */
-static void batch_lookup(int fd, long passes, uint32_t entries, uint32_t per_call) {
-  uint32_t *keys = malloc(per_call * 4); uint64_t *values = malloc(per_call * 8);
-  uint32_t token_in, token_out;
-  uint64_t units = 0, t0 = 0;
-  for (long pass = -1; pass < passes; pass++) { /* pass -1 warms up */
-    if (pass == 0) t0 = now_ns();
-    int first = 1;
-    for (;;) {
-      struct batch a = {
-        .in_batch = first ? 0 : (uint64_t)(uintptr_t)&token_in, .out_batch = (uint64_t)(uintptr_t)&token_out,
-        .keys = (uint64_t)(uintptr_t)keys, .values = (uint64_t)(uintptr_t)values, .count = per_call, .map_fd = (uint32_t)fd,
-      };
-      long r = sys_bpf(BPF_MAP_LOOKUP_BATCH, &a, sizeof(a));
-      if (r < 0 && errno != ENOENT) die("BPF_MAP_LOOKUP_BATCH");
-      if (pass >= 0) units += a.count;
-      if (r < 0) break;
-      token_in = token_out;
-      first = 0;
-    }
-  }
-  if (units != (uint64_t)passes * entries) { fprintf(stderr, "batch read %llu of %llu\n", (unsigned long long)units, (unsigned long long)passes * entries); exit(1); }
-  report(now_ns() - t0, units);
+static struct elem_state *elem_prepare(int fd, uint32_t entries, int cmd) {
+  struct elem_state *s = calloc(1, sizeof(*s));
+  s->cmd = cmd; s->entries = entries; s->value = 1;
+  s->attr.map_fd = (uint32_t)fd; s->attr.key = PTR(&s->key); s->attr.value = PTR(&s->value);
+  return s;
 }
 
-/* `passes` full iterations: BPF_MAP_GET_NEXT_KEY then BPF_MAP_LOOKUP_ELEM per element. */
-static void iterate_naive(int fd, long passes) {
-  uint32_t key, next; uint64_t value;
-  uint64_t units = 0, t0 = 0;
-  for (long pass = -1; pass < passes; pass++) {
-    if (pass == 0) t0 = now_ns();
-    struct elem nk = { .map_fd = (uint32_t)fd, .key = 0, .value = (uint64_t)(uintptr_t)&next };
-    struct elem lk = { .map_fd = (uint32_t)fd, .key = (uint64_t)(uintptr_t)&next, .value = (uint64_t)(uintptr_t)&value };
-    for (;;) {
-      if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &nk, sizeof(nk)) < 0) {
-        if (errno == ENOENT) break;
-        die("BPF_MAP_GET_NEXT_KEY");
-      }
-      if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &lk, sizeof(lk)) < 0) die("BPF_MAP_LOOKUP_ELEM");
-      key = next;
-      nk.key = (uint64_t)(uintptr_t)&key;
-      if (pass >= 0) units++;
-    }
+/* Batch lookups of `per_call` elements, restarting from the first element at the end. */
+struct batch_state { int fd; uint32_t per_call; int first; uint32_t token_in, token_out; uint32_t *keys; uint64_t *values; };
+
+static uint64_t batch_loop(void *p, long calls) {
+  struct batch_state *s = p;
+  uint64_t units = 0;
+  for (long i = 0; i < calls; i++) {
+    struct batch a = {
+      .in_batch = s->first ? 0 : PTR(&s->token_in), .out_batch = PTR(&s->token_out),
+      .keys = PTR(s->keys), .values = PTR(s->values), .count = s->per_call, .map_fd = (uint32_t)s->fd,
+    };
+    long r = sys_bpf(BPF_MAP_LOOKUP_BATCH, &a, sizeof(a));
+    if (r < 0 && errno != ENOENT) die("BPF_MAP_LOOKUP_BATCH");
+    units += a.count;
+    if (r < 0) { s->first = 1; continue; } /* the end: start again */
+    s->token_in = s->token_out;
+    s->first = 0;
   }
-  report(now_ns() - t0, units);
+  return units;
 }
 
-/* Test runs of a trivial XDP program (r0 = XDP_PASS; exit) on a 64-byte frame, repeat 1. */
-static void prog_test_run(long iterations, uint32_t size) {
+/* Naive iteration: GET_NEXT_KEY then LOOKUP_ELEM per element, restarting at the end. */
+struct iter_state { uint32_t key, next; uint64_t value; struct elem nk, lk; };
+
+static uint64_t iter_loop(void *p, long n) {
+  struct iter_state *s = p;
+  for (long i = 0; i < n; i++) {
+    if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &s->nk, sizeof(s->nk)) < 0) {
+      if (errno != ENOENT) die("BPF_MAP_GET_NEXT_KEY");
+      s->nk.key = 0; /* the end: NULL key asks for the first */
+      i--;
+      continue;
+    }
+    if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &s->lk, sizeof(s->lk)) < 0) die("BPF_MAP_LOOKUP_ELEM");
+    s->key = s->next;
+    s->nk.key = PTR(&s->key);
+  }
+  return (uint64_t)n;
+}
+
+/* Test runs of a trivial XDP program (r0 = XDP_PASS; exit) with data in and out. */
+struct run_state { int fd; uint32_t size; uint8_t *in, *out; struct test_run attr; };
+
+static uint64_t run_loop(void *p, long n) {
+  struct run_state *s = p;
+  for (long i = 0; i < n; i++) {
+    /* The same work as the TypeScript side: set the fields, run, check retval and size. */
+    struct test_run *a = &s->attr;
+    memset(a, 0, sizeof(*a));
+    a->prog_fd = (uint32_t)s->fd; a->data_in = PTR(s->in); a->data_size_in = s->size;
+    a->data_out = PTR(s->out); a->data_size_out = s->size + 4096;
+    if (sys_bpf(BPF_PROG_TEST_RUN, a, sizeof(*a)) < 0) die("BPF_PROG_TEST_RUN");
+    if (a->retval != 2 || a->data_size_out != s->size) { fprintf(stderr, "unexpected test run result\n"); exit(1); }
+  }
+  return (uint64_t)n;
+}
+
+static struct run_state *run_prepare(uint32_t size) {
   static const uint64_t insns[2] = { 0x00000002000000b7ull, 0x0000000000000095ull };
   struct prog_load l;
   memset(&l, 0, sizeof(l));
-  l.prog_type = PROG_XDP; l.insn_cnt = 2; l.insns = (uint64_t)(uintptr_t)insns; l.license = (uint64_t)(uintptr_t)"GPL";
+  l.prog_type = PROG_XDP; l.insn_cnt = 2; l.insns = PTR(insns); l.license = PTR("GPL");
   strcpy(l.prog_name, "c_bench");
-  int fd = (int)sys_bpf(BPF_PROG_LOAD, &l, sizeof(l));
-  if (fd < 0) die("BPF_PROG_LOAD");
-  uint8_t *in = calloc(1, size), *out = calloc(1, size + 4096);
-  struct test_run a;
-  for (int pass = 0; pass < 2; pass++) {
-    long n = pass == 0 ? iterations / 10 : iterations;
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-      /* The same work as the TypeScript side: set the fields, run, read retval and data out. */
-      memset(&a, 0, sizeof(a));
-      a.prog_fd = (uint32_t)fd; a.data_in = (uint64_t)(uintptr_t)in; a.data_size_in = size;
-      a.data_out = (uint64_t)(uintptr_t)out; a.data_size_out = size + 4096;
-      if (sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)) < 0) die("BPF_PROG_TEST_RUN");
-      if (a.retval != 2 || a.data_size_out != size) { fprintf(stderr, "unexpected test run result\n"); exit(1); }
-    }
-    if (pass == 1) report(now_ns() - t0, (uint64_t)n);
-  }
+  struct run_state *s = calloc(1, sizeof(*s));
+  s->fd = (int)sys_bpf(BPF_PROG_LOAD, &l, sizeof(l));
+  if (s->fd < 0) die("BPF_PROG_LOAD");
+  s->size = size;
+  s->in = calloc(1, size);
+  s->out = calloc(1, size + 4096);
+  return s;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: %s <case> <iterations> [entries]\n", argv[0]); return 2; }
+  if (argc < 3) { fprintf(stderr, "usage: %s <case> <iterations>|serve [entries] [per_call]\n", argv[0]); return 2; }
   const char *c = argv[1];
-  long iterations = atol(argv[2]);
   uint32_t entries = argc > 3 ? (uint32_t)atol(argv[3]) : 0;
-  if (!strcmp(c, "array_lookup")) { lookups(map_create(MAP_ARRAY, 1), iterations, 1, BPF_MAP_LOOKUP_ELEM); }
-  else if (!strcmp(c, "hash_lookup") || !strcmp(c, "hash_update")) {
+  if (!strcmp(c, "array_lookup")) {
+    return bench_run(argv[2], elem_loop, elem_prepare(map_create(MAP_ARRAY, 1), 1, BPF_MAP_LOOKUP_ELEM));
+  }
+  if (!strcmp(c, "hash_lookup") || !strcmp(c, "hash_update")) {
     int fd = map_create(MAP_HASH, entries);
     fill(fd, entries);
-    lookups(fd, iterations, entries, !strcmp(c, "hash_lookup") ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_UPDATE_ELEM);
-  } else if (!strcmp(c, "batch_lookup")) {
+    int cmd = !strcmp(c, "hash_lookup") ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_UPDATE_ELEM;
+    return bench_run(argv[2], elem_loop, elem_prepare(fd, entries, cmd));
+  }
+  if (!strcmp(c, "batch_lookup")) {
+    struct batch_state *s = calloc(1, sizeof(*s));
+    s->fd = map_create(MAP_HASH, entries);
+    fill(s->fd, entries);
+    s->per_call = argc > 4 ? (uint32_t)atol(argv[4]) : 1000;
+    s->first = 1;
+    s->keys = malloc(s->per_call * 4);
+    s->values = malloc(s->per_call * 8);
+    return bench_run(argv[2], batch_loop, s);
+  }
+  if (!strcmp(c, "iterate_naive")) {
     int fd = map_create(MAP_HASH, entries);
     fill(fd, entries);
-    batch_lookup(fd, iterations, entries, argc > 4 ? (uint32_t)atol(argv[4]) : 1000);
-  } else if (!strcmp(c, "iterate_naive")) {
-    int fd = map_create(MAP_HASH, entries);
-    fill(fd, entries);
-    iterate_naive(fd, iterations);
-  } else if (!strcmp(c, "prog_test_run")) {
-    prog_test_run(iterations, entries ? entries : 64);
-  } else { fprintf(stderr, "unknown case %s\n", c); return 2; }
-  return 0;
+    struct iter_state *s = calloc(1, sizeof(*s));
+    s->nk = (struct elem){ .map_fd = (uint32_t)fd, .key = 0, .value = PTR(&s->next) };
+    s->lk = (struct elem){ .map_fd = (uint32_t)fd, .key = PTR(&s->next), .value = PTR(&s->value) };
+    return bench_run(argv[2], iter_loop, s);
+  }
+  if (!strcmp(c, "prog_test_run")) return bench_run(argv[2], run_loop, run_prepare(entries ? entries : 64));
+  fprintf(stderr, "unknown case %s\n", c);
+  return 2;
 }

@@ -15,9 +15,9 @@ export const suite: BenchSuite = {
     {
       name: "test run, prepared (XDP, 64 B frame, data out)",
       unit: "call",
-      iterations: 20_000,
+      iterations: 2_000,
       target: 1.1,
-      c: { binary: "core", case: "prog_test_run", args: [64] },
+      c: { binary: "core", case: "prog_test_run", args: [64], persistent: true },
       setup() {
         const prog = trivialXdp();
         const prepared = prog.prepareRun({ data: new Uint8Array(64) });
@@ -35,10 +35,10 @@ export const suite: BenchSuite = {
     {
       name: "test run, run({ data }) (fresh result, data copied out)",
       unit: "call",
-      iterations: 20_000,
+      iterations: 2_000,
       target: 1.1,
       note: "each call also allocates its result and a copy of the data out, which the C loop does not",
-      c: { binary: "core", case: "prog_test_run", args: [64] },
+      c: { binary: "core", case: "prog_test_run", args: [64], persistent: true },
       setup() {
         const prog = trivialXdp();
         const frame = new Uint8Array(64);
