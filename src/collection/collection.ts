@@ -23,6 +23,8 @@ import { Program } from "../program/program.js";
 import { Btf } from "../sys/btf-attr.js";
 import { prepareCore } from "../btf/core/prepare.js";
 import type { BtfSpec } from "../btf/spec.js";
+import { kernelBtf } from "../btf/kernel.js";
+import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
 
 /** Per-program load options. */
@@ -202,6 +204,15 @@ export class Collection implements Disposable {
       const settings = options.programOptions?.[name] ?? {};
       const logLevel = settings.logLevel ?? options.logLevel;
       const loadSpec = toProgramSpec(p, spec, this.btf !== undefined);
+      if (p.attachBtfId === undefined && p.attachTarget === undefined && p.sectionInfo?.attachBtf) {
+        // fentry/lsm/tp_btf/iter: the target's id in the kernel's BTF, read only when needed.
+        try {
+          const id = resolveAttachBtfId(p, () => (typeof options.kernelBtf === "object" ? options.kernelBtf : kernelBtf()));
+          if (id !== undefined) loadSpec.attachBtfId = id;
+        } catch (e) {
+          throw annotate(e, `program "${name}"`);
+        }
+      }
       try {
         const prog = this.#own(
           Program.load(loadSpec, {

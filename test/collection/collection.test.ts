@@ -8,6 +8,9 @@ import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { kernelVersionCode } from "../../src/elf/kconfig.js";
 import { isNotSupportedError, isVerifierError, isTsbpfError } from "../../src/errors.js";
 import { attachTracepoint } from "../../src/link/tracepoint.js";
+import { attachTpBtf } from "../../src/link/raw-tracepoint.js";
+import { execFileSync } from "node:child_process";
+import { KNOWN_LIMITS } from "../helpers/known-limits.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { describeKernel, itKernel, openFdCount, uniqueName } from "../helpers/kernel.js";
 
@@ -202,6 +205,29 @@ describeKernel("Collection.load runs what clang wrote", () => {
     expect(() => Collection.load(s, { bogus: 1 } as never)).toThrow(/unknown option "bogus"/);
     expect(() => Collection.load(s, { programs: ["nope"] })).toThrow(/no program named "nope"/);
     expect(() => Collection.load(s, { maps: { nope: {} as never } })).toThrow(/no map "nope"/);
+  });
+
+  itKernel("BTF-based programs get their attach target from the kernel's BTF (tp_btf, iter; fentry is refused here)", () => {
+    using coll = Collection.load(spec("tracing"));
+    expect(Object.keys(coll.programs).sort()).toEqual(["dump_task", "on_exec"]);
+    {
+      using _l = attachTpBtf(coll.programs.on_exec);
+      execFileSync("/bin/true");
+      execFileSync("/bin/true");
+    }
+    expect(coll.variables.exec_count.value as bigint).toBeGreaterThanOrEqual(2n);
+    let err: unknown;
+    try {
+      Collection.load(spec("tracing"), { programs: ["on_unlink"] });
+    } catch (e) {
+      err = e;
+    }
+    // The target resolved (do_unlinkat exists), then this machine's sandbox refuses trampolines.
+    expect((err as { code?: string }).code, String(err)).toBe(KNOWN_LIMITS.trampolines.errno);
+    expect(String(err)).toContain('program "on_unlink"');
+    const s = spec("tracing");
+    s.programs.dump_task.sectionInfo = { ...s.programs.dump_task.sectionInfo!, targetText: "no_such_iterator" };
+    expect(() => Collection.load(s)).toThrow(/attach target func "bpf_iter_no_such_iterator" is not in the kernel's BTF/);
   });
 
   itKernel("objects for the other byte order are parsed but refused for loading", () => {

@@ -98,7 +98,7 @@ function tsbpfLoad(file: string): { ok: boolean; error?: unknown; progs: ProgJso
     expect(ours.ok, `tsbpf: ${String(ours.error)}\nlibbpf: ${lib.output}`).toBe(lib.ok);
     if (!lib.ok) return;
     if (lib.partial) {
-      expect(lib.maps.length).toBeGreaterThan(0);
+      // Only maps pinned by name outlive bpftool here; each must match ours.
       for (const m of lib.maps) expect(ours.maps).toContainEqual(m);
       return;
     }
