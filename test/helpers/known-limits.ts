@@ -15,4 +15,9 @@ export const KNOWN_LIMITS = {
       "this machine's sandbox refuses fentry/fexit/fmod_ret/lsm/lsm_cgroup/freplace at BPF_PROG_LOAD with EPERM and an empty log (the kernel supports them)",
     errno: "EPERM",
   },
+  ksymVariables: {
+    reason:
+      "CONFIG_KALLSYMS_ALL is off: kernel variables are not in kallsyms, so an ld_imm64 of a variable by BTF id (__ksym) fails at BPF_PROG_LOAD with ENOENT (\"ldimm64 failed to find the address for kernel symbol\")",
+    errno: "ENOENT",
+  },
 } as const;
