@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/asm/assembler.js";
 import { decodeInstructions, encodeInstructions } from "../../src/asm/encoding.js";
 import { formatInstruction } from "../../src/asm/format.js";
+import { disassemble } from "../../src/asm/disassemble.js";
 import { instructionProblem } from "../../src/asm/validate.js";
 import { isParseError } from "../../src/errors.js";
 import { instruction } from "./arbitrary.js";
@@ -145,5 +146,19 @@ describe("assembler robustness", () => {
   it("assembles a 100,000-line program (tokenizing is linear)", () => {
     const text = Array.from({ length: 100_000 }, (_, k) => `r${k % 10} += 0x${k.toString(16)}`).join("\n");
     expect(assemble(text).length).toBe(100_000);
+  });
+});
+
+describe("listing round trip", () => {
+  it("assemble(disassemble(list, tsbpf)) = list, labels included", () => {
+    const labelled = fc.array(fc.tuple(instruction, fc.boolean()), { minLength: 1, maxLength: 30 }).map((items) =>
+      items.map(([insn, named], k) => (named || k === 0 ? { ...insn, symbol: `sym_${k}` } : insn)),
+    );
+    fc.assert(
+      fc.property(labelled, fc.boolean(), (list, helpers) => {
+        expect(assemble(disassemble(list, { dialect: "tsbpf", helpers }))).toEqual(list);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
