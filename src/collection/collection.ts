@@ -24,6 +24,8 @@ import { Btf } from "../sys/btf-attr.js";
 import { prepareCore } from "../btf/core/prepare.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { kernelBtf } from "../btf/kernel.js";
+import { codecFromBtf } from "../btf/codec.js";
+import { FD_MAP_TYPES, mapTypeName } from "../map/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
 
@@ -166,7 +168,7 @@ export class Collection implements Disposable {
         continue;
       }
       const pinned = m.pinning === "by_name" && existsSync(join(options.pinPath ?? "/sys/fs/bpf", m.name));
-      const map = this.#createMap(key, m, options.pinPath);
+      const map = this.#createMap(key, m, options.pinPath, spec.btf);
       this.maps[key] = map;
       if (!pinned) fresh.add(key);
     }
@@ -263,10 +265,12 @@ export class Collection implements Disposable {
     }
   }
 
-  #createMap(key: string, m: ElfMapSpec, pinPath: string | undefined): BpfMap<any, any> {
+  #createMap(key: string, m: ElfMapSpec, pinPath: string | undefined, objectBtf: BtfSpec | undefined): BpfMap<any, any> {
     const withBtf = this.btf !== undefined && (m.btfValueTypeId ?? 0) !== 0;
     try {
-      return this.#own(BpfMap.create(toMapSpec(m, withBtf ? this.btf : undefined), pinPath ? { pinPath } : {}));
+      const mapSpec = toMapSpec(m, withBtf ? this.btf : undefined);
+      addBtfCodecs(mapSpec, m, objectBtf);
+      return this.#own(BpfMap.create(mapSpec, pinPath ? { pinPath } : {}));
     } catch (e) {
       if (withBtf && isTsbpfError(e) && (e as { code?: string }).code === "EINVAL") {
         // The kernel refuses this map's BTF (e.g. a key type it cannot check): retry without, as libbpf does.
@@ -360,6 +364,30 @@ function checkOptions(spec: CollectionSpec, options: CollectionLoadOptions): voi
   for (const n of Object.keys(options.maps ?? {})) {
     if (!Object.hasOwn(spec.maps, n)) throw new TypeError(`Collection.load: maps names no map ${JSON.stringify(n)} of the spec`);
   }
+}
+
+/**
+ * Typed keys and values from the object's BTF for maps defined in `.maps` (u32 → number,
+ * u64 → bigint, structs → objects…). Global data maps, fd maps (prog arrays, maps of maps…)
+ * and maps without BTF types keep raw bytes; a type the codec cannot express does too.
+ */
+function addBtfCodecs(out: MapSpec<any, any>, m: ElfMapSpec, btf: BtfSpec | undefined): void {
+  if (!btf || m.kind !== "btf") return;
+  const typeName = typeof m.type === "string" ? m.type : mapTypeName(m.type);
+  if (typeName === undefined || FD_MAP_TYPES.has(typeName)) return;
+  const codec = (id: number | undefined, size: number | undefined) => {
+    if (!id) return undefined;
+    try {
+      const c = codecFromBtf(btf, id);
+      return c.size === size ? c : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const key = codec(m.btfKeyTypeId, m.keySize);
+  const value = codec(m.btfValueTypeId, m.valueSize);
+  if (key) out.key = key;
+  if (value) out.value = value;
 }
 
 /** The MapSpec BpfMap.create takes, without the ELF-only fields. */

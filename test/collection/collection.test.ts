@@ -60,20 +60,21 @@ describeKernel("Collection.load runs what clang wrote", () => {
 
   itKernel("bpf2bpf calls: static and global subprograms shared by two programs", () => {
     using coll = Collection.load(spec("subprograms"));
-    const results = coll.maps.results;
+    // Keys and values are typed from the map's BTF: __u32 → number, __u64 → bigint.
+    const results = coll.maps.results as BpfMap<number, bigint>;
     expect(coll.programs.calc_xdp.run({ data: packet(14) }).retval).toBe(XDP_PASS);
-    expect(u64(results.get(u32key(0)) as Uint8Array)).toBe(14n * 14n + 4n);
-    expect(u64(results.get(u32key(1)) as Uint8Array)).toBe(24n);
+    expect(results.get(0)).toBe(14n * 14n + 4n);
+    expect(results.get(1)).toBe(24n);
     // A socket filter's skb->len excludes the 14-byte Ethernet header of the test packet.
     coll.programs.calc_socket.run({ data: packet(20) });
-    expect(u64(results.get(u32key(2)) as Uint8Array)).toBe(36n);
+    expect(results.get(2)).toBe(36n);
   });
 
   itKernel("XDP with bpf_loop/for_each callbacks and tail calls through an initialised prog array", () => {
     using coll = Collection.load(spec("xdp_tail"));
     expect(coll.programs.xdp_entry.run({ data: packet(64) }).retval).toBe(XDP_PASS);
-    const stats = coll.maps.stats;
-    const slot = (i: number) => u64(stats.get(u32key(i)) as Uint8Array);
+    const stats = coll.maps.stats as BpfMap<number, bigint>;
+    const slot = (i: number) => stats.get(i);
     expect([slot(0), slot(1), slot(2), slot(3)]).toEqual([45n, 1n, 1n, 47n]);
   });
 
@@ -87,8 +88,8 @@ describeKernel("Collection.load runs what clang wrote", () => {
   itKernel("maps of maps with inner definitions and values", () => {
     using coll = Collection.load(spec("map_in_map"));
     expect(coll.programs.read_inner.run({ data: packet(32) }).retval).toBe(XDP_PASS);
-    expect(u32(coll.maps.inner_b.get(u32key(0)) as Uint8Array)).toBe(1);
-    expect(u32(coll.maps.inner_a.get(u32key(0)) as Uint8Array)).toBe(0);
+    expect(coll.maps.inner_b.get(0)).toBe(1);
+    expect(coll.maps.inner_a.get(0)).toBe(0);
     expect(coll.maps.outer_array.info().type).toBe(12);
   });
 
@@ -113,11 +114,12 @@ describeKernel("Collection.load runs what clang wrote", () => {
     using coll = Collection.load(spec("histogram"));
     const prog = coll.programs.size_histogram;
     for (const n of [64, 64, 100, 1000]) prog.run({ data: packet(n) });
-    const got = new Map<number, bigint>();
-    for (const [k, v] of coll.maps.hist.entries() as Iterable<[Uint8Array, Uint8Array]>) got.set(u32(k), u64(v));
-    expect([...got.entries()].sort((a, b) => a[0] - b[0])).toEqual([
-      [6, 3n],
-      [9, 1n],
+    // struct hist_key decodes to an object by field name.
+    const hist = coll.maps.hist as BpfMap<{ bucket: number; proto: number }, bigint>;
+    const got = [...hist.entries()].sort((a, b) => a[0].bucket - b[0].bucket);
+    expect(got).toEqual([
+      [{ bucket: 6, proto: 0 }, 3n],
+      [{ bucket: 9, proto: 0 }, 1n],
     ]);
   });
 
@@ -129,11 +131,12 @@ describeKernel("Collection.load runs what clang wrote", () => {
     const path = `/tmp/${uniqueName("opensnoop")}`;
     for (let i = 0; i < 3; i++) closeSync(openSync(path, "a"));
     rmSync(path, { force: true });
-    const ev = coll.maps.opens.get(u32key(process.pid)) as Uint8Array;
+    const opens = coll.maps.opens as BpfMap<number, { count: bigint; pid: number; flags: number; filename: Uint8Array }>;
+    const ev = opens.get(process.pid)!;
     expect(ev).toBeDefined();
-    expect(u64(ev)).toBeGreaterThanOrEqual(3n);
-    const name = Buffer.from(ev.subarray(16)).toString("utf8").replace(/\0.*$/s, "");
-    expect(name).toBe(path);
+    expect(ev.count).toBeGreaterThanOrEqual(3n);
+    expect(ev.pid).toBe(process.pid);
+    expect(Buffer.from(ev.filename).toString("utf8").replace(/\0.*$/s, "")).toBe(path);
   });
 
   itKernel("pinning by name reuses the pin; `?` programs load only on request", () => {
@@ -148,11 +151,11 @@ describeKernel("Collection.load runs what clang wrote", () => {
       expect(Object.keys(coll.programs)).toEqual(["use_maps"]);
       expect(existsSync(join(dir, "pinned_hash"))).toBe(true);
       id = coll.maps.pinned_hash.id;
-      coll.maps.pinned_hash.set(u32key(1), u32key(42));
+      coll.maps.pinned_hash.set(1, 42);
     }
     using again = Collection.load(s, { pinPath: dir, programs: ["use_maps", "not_autoloaded"] });
     expect(again.maps.pinned_hash.id).toBe(id);
-    expect(u32(again.maps.pinned_hash.get(u32key(1)) as Uint8Array)).toBe(42);
+    expect(again.maps.pinned_hash.get(1)).toBe(42);
     expect(again.programs.not_autoloaded.run({ data: packet(20) }).retval).toBe(1);
   });
 
