@@ -1,25 +1,15 @@
 /**
  * Attach targets in kernel BTF: the BTF type id a tracing program (fentry, fexit, fmod_ret,
- * LSM, tp_btf, iter) or a struct_ops map must name at load. The vmlinux BTF is read from
- * `/sys/kernel/btf/vmlinux` once per process (lazily decoded).
+ * LSM, tp_btf, iter) or a struct_ops map must name at load, found in the kernel's BTF
+ * (src/btf/kernel.ts: read once per process, decoded lazily).
  */
-import { readFileSync } from "node:fs";
-import { NotSupportedError, TsbpfError } from "../errors.js";
-import { parseBtf, type BtfSpec } from "../btf/spec.js";
+import { TsbpfError } from "../errors.js";
+import { kernelBtf as sharedKernelBtf } from "../btf/kernel.js";
+import type { BtfSpec } from "../btf/spec.js";
 
-let vmlinux: BtfSpec | undefined;
-
-/** The running kernel's BTF (cached). Throws NotSupportedError when the kernel has none (CONFIG_DEBUG_INFO_BTF). */
+/** The running kernel's BTF (shared with the rest of tsbpf). Throws NotSupportedError without CONFIG_DEBUG_INFO_BTF. */
 export function kernelBtf(): BtfSpec {
-  if (vmlinux) return vmlinux;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync("/sys/kernel/btf/vmlinux");
-  } catch (e) {
-    throw new NotSupportedError("kernel BTF (/sys/kernel/btf/vmlinux)", { minKernel: "5.4", detail: "the kernel was built without CONFIG_DEBUG_INFO_BTF", cause: e });
-  }
-  vmlinux = parseBtf(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { lazy: true });
-  return vmlinux;
+  return sharedKernelBtf();
 }
 
 /** The kinds of BTF attach target. */

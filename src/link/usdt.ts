@@ -6,9 +6,7 @@
  * the BPF cookie (or, without cookies, through `__bpf_usdt_ip_to_spec_id`).
  */
 import { ParseError, TsbpfError } from "../errors.js";
-import { BpfCmd } from "../sys/bpf.js";
-import { NativeMemory } from "../sys/libc.js";
-import { failMapCall, MapElemAttr } from "../sys/map-attr.js";
+import { rawMapUpdate, u32Key } from "./raw-map.js";
 import { SHT, type ElfFile } from "../elf/elf-file.js";
 import { loadBinary, resolveBinaryPath, vaddrToFileOffset } from "./elf-symbols.js";
 import { checkOptions, LinkBase, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
@@ -180,17 +178,6 @@ export interface UsdtSpecMap {
   readonly fd: number;
 }
 
-/** BPF_MAP_UPDATE_ELEM with raw key and value bytes. Throws BpfError. */
-function rawUpdate(mapFd: number, key: Uint8Array, value: Uint8Array, context: string): void {
-  const k = new NativeMemory(key.length);
-  k.bytes.set(key);
-  const val = new NativeMemory(value.length);
-  val.bytes.set(value);
-  const attr = new MapElemAttr(mapFd, k.address, val.address);
-  const r = attr.update(0);
-  if (r < 0) failMapCall(BpfCmd.BPF_MAP_UPDATE_ELEM, r, context, r === -7 || r === -22 ? "is this the program's __bpf_usdt_specs map (value size 208)?" : undefined);
-}
-
 /** Options of `attachUsdt`. */
 export interface UsdtOptions {
   /** The binary or library holding the probes. */
@@ -259,11 +246,6 @@ class UsdtLink extends LinkBase {
   }
 }
 
-function u32Key(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-}
 
 /**
  * Attach a program built with usdt.bpf.h to every site of USDT probe `provider:name` in a
@@ -292,7 +274,7 @@ export function attachUsdt(program: AttachProgram, options: UsdtOptions): Link {
       const args = parseUsdtArgs(note.args);
       const id = allocId(specsFd);
       ids.push(id);
-      rawUpdate(specsFd, u32Key(id), encodeUsdtSpec(args, options.cookie ?? 0n), `${label}: write spec ${id}`);
+      rawMapUpdate(specsFd, u32Key(id), encodeUsdtSpec(args, options.cookie ?? 0n), `${label}: write spec ${id}`, "is this the program's __bpf_usdt_specs map (value size 208)?");
       const offset = vaddrToFileOffset(elf, note.pc, label);
       const refCtrOffset = note.semaphore === 0n ? undefined : vaddrToFileOffset(elf, note.semaphore, label);
       links.push(
