@@ -9,6 +9,10 @@ import * as b from "../../src/asm/builder.js";
 import { R0, R1, R2, R3, R4, R6, R7, R8, R10 } from "../../src/asm/builder.js";
 import type { Instruction } from "../../src/asm/instruction.js";
 import { kernelBtf } from "../../src/btf/kernel.js";
+import { marshalFuncInfo } from "../../src/btf/ext.js";
+import type { BtfTypeInit } from "../../src/btf/types.js";
+import { Btf } from "../../src/sys/btf-attr.js";
+import { symbolOffsets } from "../../src/asm/link.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program } from "../../src/program/program.js";
 import { describeKernel } from "../helpers/kernel.js";
@@ -361,7 +365,6 @@ describeKernel("assembled programs run in the kernel", () => {
   });
 
   it("LD pseudo sources: map values and kernel variables by BTF id", () => {
-    // (BPF_PSEUDO_FUNC needs BTF func_info for its callback, so link() tests cover it in pure tests.)
     using data = BpfMap.create({ type: "array", keySize: 4, valueSize: 16, maxEntries: 1 });
     data.set(new Uint8Array(4), Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]));
     const built = b.instructions(
@@ -413,6 +416,51 @@ describeKernel("assembled programs run in the kernel", () => {
       expect((err as VerifierError).code).toBe(KNOWN_LIMITS.ksymVariables.errno);
       expect((err as VerifierError).log.join("\n")).toContain("failed to find the address for kernel symbol 'bpf_prog_active'");
     }
+  });
+
+  it("LD pseudo func: a bpf_loop callback's address, with the BTF func info the kernel needs", () => {
+    // The kernel wants func_info for programs with callbacks: a tiny BTF with both functions.
+    const types: BtfTypeInit[] = [
+      { kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 }, // 1
+      { kind: "ptr", name: "", type: 0 }, // 2: void *
+      { kind: "func_proto", name: "", returnType: 1, params: [{ name: "ctx", type: 2 }] }, // 3
+      { kind: "func", name: "main", type: 3, linkage: "global" }, // 4
+      { kind: "func_proto", name: "", returnType: 1, params: [{ name: "index", type: 1 }, { name: "ctx", type: 2 }] }, // 5
+      { kind: "func", name: "cb", type: 5, linkage: "static" }, // 6
+    ];
+    using btf = Btf.load(types);
+    const built = b.instructions(
+      b.st("u64", R10, -8, 0), b.mov64(R1, 4), b.ldFunc(R2, "cb"), b.mov64(R3, R10), b.add64(R3, -8), b.mov64(R4, 0),
+      b.call("loop"), b.ldx("u64", R1, R10, -8), b.add64(R0, R1), b.exit(),
+      b.label("cb"), b.ldx("u64", R3, R2, 0), b.add64(R3, R1), b.add64(R3, 10), b.stx("u64", R2, R3, 0), b.mov64(R0, 0), b.exit(),
+    );
+    const text = asm`
+      *(u64 *)(r10 - 0x8) = 0x0
+      r1 = 0x4
+      r2 = func(cb) ll
+      r3 = r10
+      r3 += -0x8
+      r4 = 0x0
+      call bpf_loop
+      r1 = *(u64 *)(r10 - 0x8)
+      r0 += r1
+      exit
+    cb:
+      r3 = *(u64 *)(r2 + 0x0)
+      r3 += r1
+      r3 += 0xa
+      *(u64 *)(r2 + 0x0) = r3
+      r0 = 0x0
+      exit
+    `;
+    expect(text).toEqual(built);
+    const cbSlot = symbolOffsets(text).get("cb")!;
+    using prog = Program.load(
+      { type: "socket_filter", instructions: text, btf: { funcInfo: marshalFuncInfo([{ insn: 0, typeId: 4 }, { insn: cbSlot, typeId: 6 }]) } },
+      { btf },
+    );
+    // bpf_loop returns the 4 iterations; the callback added index + 10 for indexes 0..3.
+    expect(prog.run({ data: packet }).retval).toBe(4 + (0 + 1 + 2 + 3 + 40));
   });
 });
 
