@@ -635,7 +635,8 @@ export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec 
   const typeStart = hdrLen + typeOff;
   const typeEnd = typeStart + typeLen;
   const firstId = base ? base.nextId : 1;
-  let cap = Math.max(16, Math.ceil(typeLen / 16));
+  // vmlinux averages 27 bytes per record: start near that so one allocation usually fits
+  let cap = Math.max(16, Math.ceil(typeLen / 24));
   let offsets = new Uint32Array(cap);
   let kinds = new Uint8Array(cap);
   let n = 0;
@@ -694,8 +695,9 @@ export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec 
     bytes,
     le,
     base,
-    offsets: offsets.slice(0, n),
-    kinds: kinds.slice(0, n),
+    // keep the arrays when little is unused: a copy of 0.5 MB costs more than the slack
+    offsets: n >= cap - (cap >> 2) ? offsets.subarray(0, n) : offsets.slice(0, n),
+    kinds: n >= cap - (cap >> 2) ? kinds.subarray(0, n) : kinds.slice(0, n),
     strStart,
     strLen,
   });
