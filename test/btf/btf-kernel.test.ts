@@ -8,7 +8,7 @@ import { parseBtf } from "../../src/btf/spec.js";
 import type { BtfTypeInit } from "../../src/btf/types.js";
 import { Btf, probeBtfFeatures } from "../../src/sys/btf-attr.js";
 import { listIds } from "../../src/sys/obj.js";
-import { describeKernel, isFdOpen, itKernel } from "../helpers/kernel.js";
+import { describeKernel, isFdOpen, itKernel, openFdCount } from "../helpers/kernel.js";
 
 const kinds = parseBtf(readFileSync(fileURLToPath(new URL("./fixtures/kinds.bpfel.btf", import.meta.url))));
 const layout = {
@@ -74,6 +74,17 @@ describeKernel("Btf (BPF_BTF_LOAD)", () => {
       func: false, funcGlobal: false, datasec: false, float: false, declTag: false, typeTag: false, enum64: false,
     });
     keep(Btf.load(fixed));
+  });
+
+  itKernel("leaks no fd when loads fail or handles are closed", () => {
+    const bad = marshalBtf(small);
+    new DataView(bad.buffer).setUint32(24 + 16 + 8, 99, true);
+    const before = openFdCount();
+    for (let i = 0; i < 20; i++) {
+      expect(() => Btf.load(bad)).toThrow(/BPF_BTF_LOAD/);
+      Btf.load(marshalBtf(small)).close();
+    }
+    expect(openFdCount()).toBe(before);
   });
 
   itKernel("probes every BTF kind as supported on this 6.18 kernel", () => {
