@@ -2,6 +2,7 @@
  * `Program`: a program loaded into the kernel. It owns one Fd; closing it unloads the program
  * unless it is pinned, attached, or held by another fd.
  */
+import { readlinkSync } from "node:fs";
 import { Fd } from "../sys/fd.js";
 import { BPF_F_RDONLY, getFdById, objGet, objPin } from "../sys/obj.js";
 import { enableStats, progBindMap } from "../sys/prog-attr.js";
@@ -78,8 +79,8 @@ export class Program implements Disposable {
 
   /**
    * Open a program pinned at `path` on bpffs (BPF_OBJ_GET). The caller owns the new Program;
-   * the pin stays. Min kernel 4.4. Throws BpfError (ENOENT when nothing is pinned there,
-   * EINVAL when it is not a program).
+   * the pin stays. Min kernel 4.4. Throws BpfError (ENOENT when nothing is pinned there),
+   * TypeError when what is pinned there is not a program.
    */
   static open(path: string, options?: ProgramOpenOptions): Program {
     if (options !== undefined) {
@@ -101,7 +102,8 @@ export class Program implements Disposable {
 
   /**
    * Take ownership of an fd that refers to a program (e.g. one inherited from another process).
-   * The Program closes it. Throws BpfError when the fd is not a program.
+   * The Program closes it (also when this throws). Throws TypeError when the fd is not a
+   * program, BpfError when its info cannot be read.
    */
   static fromFd(fd: number): Program {
     return Program.#adopt(new Fd(fd, "program"), `program fd ${fd}`);
@@ -109,6 +111,16 @@ export class Program implements Disposable {
 
   static #adopt(fd: Fd, what: string): Program {
     try {
+      // BPF_OBJ_GET and BPF_OBJ_GET_INFO_BY_FD take any BPF object: make sure this is a program.
+      let kind: string;
+      try {
+        kind = readlinkSync(`/proc/self/fd/${fd.value}`);
+      } catch {
+        kind = "unknown";
+      }
+      if (kind !== "anon_inode:bpf-prog") {
+        throw new TypeError(`${what} is not a BPF program (its fd is ${kind})`);
+      }
       const info = readProgramInfo(fd, what);
       return new Program(fd, info.name, info.type);
     } catch (e) {

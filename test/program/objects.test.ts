@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs
 import { afterEach, expect, it } from "vitest";
 import { isBpfError } from "../../src/errors.js";
 import { Program } from "../../src/program/program.js";
-import { objGetInfoByFd } from "../../src/sys/obj.js";
-import { NativeMemory } from "../../src/sys/libc.js";
-import { describeKernel, uniqueName } from "../helpers/kernel.js";
+import { objGetInfoByFd, objPin } from "../../src/sys/obj.js";
+import { NativeMemory, SYS, syscall3 } from "../../src/sys/libc.js";
+import { describeKernel, isFdOpen, uniqueName } from "../helpers/kernel.js";
 import { arrayMap, countingXdp, returns, udpFrame, XDP_PASS } from "./fixtures.js";
 
 const cleanup: string[] = [];
@@ -55,6 +55,10 @@ describeKernel("Program objects: pin, open, ids, info, stats", () => {
     prog.pin(`${dir}/twice`);
     expect(() => prog.pin(`${dir}/twice`)).toThrow(/EEXIST/);
     expect(() => Program.open("/sys/fs/bpf", { readonli: true } as never)).toThrow(/unknown option "readonli"/);
+    // Something else pinned there: a map is not a program.
+    using map = arrayMap();
+    objPin(map, `${dir}/a_map`);
+    expect(() => Program.open(`${dir}/a_map`)).toThrow(/is not a BPF program \(its fd is anon_inode:bpf-map\)/);
   });
 
   it("opens a program by id, and says when the id is gone", () => {
@@ -72,6 +76,18 @@ describeKernel("Program objects: pin, open, ids, info, stats", () => {
     } catch (e) {
       expect(isBpfError(e) && e.code).toBe("ENOENT");
     }
+  });
+
+  it("takes over an fd, and refuses one that is not a program", () => {
+    const prog = Program.load({ name: "adopted", type: "xdp", instructions: returns(XDP_PASS) });
+    const dup = syscall3(SYS.fcntl, prog.fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+    using adopted = Program.fromFd(dup);
+    expect(adopted.name).toBe("adopted");
+    prog.close();
+    const map = arrayMap();
+    const n = map.value;
+    expect(() => Program.fromFd(map.disown())).toThrow(/program fd \d+ is not a BPF program/);
+    expect(isFdOpen(n)).toBe(false); // closed by fromFd, which owned it
   });
 
   it("shows up in bpftool with the same name, tag and id", () => {
