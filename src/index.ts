@@ -72,6 +72,21 @@ export type {
   BtfRestrict, BtfFunc, BtfFuncProto, BtfParam, BtfVar, BtfVarSecinfo, BtfDatasec, BtfFloat, BtfDeclTag,
   BtfTypeTag, BtfVoid, BtfFuncLinkage, BtfVarLinkage,
 } from "./btf/types.js";
+// --- core ---
+export { applyCoreAndKsyms, coreRecordsOf } from "./btf/core/apply.js";
+export type { CoreAndKsymsOptions, CoreAndKsymsResult, CoreInput } from "./btf/core/apply.js";
+export { applyCoreRelocations, poisonInstruction, POISON_CALL_CORE } from "./btf/core/relocate.js";
+export type { AppliedCoreRelocation, CoreRelocationRecord, ApplyCoreOptions } from "./btf/core/relocate.js";
+export { CoreTargets } from "./btf/core/candidates.js";
+export type { CoreTarget, CoreCandidate, CoreTargetsOptions } from "./btf/core/candidates.js";
+export { CoreRelocationError } from "./btf/core/relocation-error.js";
+export { CorePoisonError, explainPoisonedLoad } from "./btf/core/poison.js";
+export { resolveKsyms, patchKsyms, POISON_CALL_KFUNC_BASE } from "./btf/core/ksym.js";
+export type { KsymResolution, KsymExtern, ResolveKsymsOptions } from "./btf/core/ksym.js";
+export { kallsymsLookup, clearKallsymsCache } from "./btf/core/kallsyms.js";
+export { fieldsAreCompat, typesAreCompat, typesMatch } from "./btf/core/compat.js";
+export { prepareCore, coreTargetsFor } from "./btf/core/prepare.js";
+export type { PreparedCore } from "./btf/core/prepare.js";
 
 // --- maps ---
 export { BpfMap, MapBatchCursor } from "./map/bpf-map.js";
@@ -140,3 +155,27 @@ export { Collection, CollectionVariable } from "./collection/collection.js";
 export type { CollectionLoadOptions, ProgramLoadSettings } from "./collection/collection.js";
 
 // --- links ---
+export { attach } from "./link/attach.js";
+export { Link, type LinkInfo, type AttachProgram } from "./link/link.js";
+export { attachXdp, queryXdp, type XdpOptions, type XdpMode, type XdpQueryResult } from "./link/xdp.js";
+export { attachTcx, queryTcx, type TcxOptions, type MprogQueryResult } from "./link/tcx.js";
+export { attachTc, queryTc, removeClsact, type TcOptions, type TcFilter } from "./link/tc.js";
+export { attachNetkit, queryNetkit, type NetkitOptions } from "./link/netkit.js";
+export { attachNetfilter, queryNetfilter, type NetfilterOptions } from "./link/netfilter.js";
+export { attachCgroup, queryCgroup, CGROUP_ATTACH_TYPES, type CgroupOptions, type CgroupAttachType, type CgroupQueryResult, type CgroupRef } from "./link/cgroup.js";
+export { attachSocketFilter, type SocketFilterOptions } from "./link/socket-filter.js";
+export { attachSkLookup, attachFlowDissector, queryNetns, type NetnsOptions } from "./link/netns.js";
+export { attachSockmap, type SockmapOptions, type SockmapAttachType } from "./link/sockmap.js";
+export { attachTracepoint, type TracepointOptions } from "./link/tracepoint.js";
+export { attachRawTracepoint, attachTpBtf, type RawTracepointOptions } from "./link/raw-tracepoint.js";
+export { attachTracing, attachLsm, attachFreplace, type TracingOptions, type FreplaceOptions } from "./link/tracing.js";
+export { kernelBtfTarget, btfTargetName, type BtfTargetKind } from "./link/btf-target.js";
+export { attachIter, type IterOptions, type IterLink } from "./link/iter.js";
+export { attachPerfEvent, type PerfEventOptions, type PerfEventSpec } from "./link/perf-event.js";
+export { attachKprobe, kprobesAvailable, type KprobeOptions } from "./link/kprobe.js";
+export { attachKprobeMulti, type KprobeMultiOptions } from "./link/kprobe-multi.js";
+export { attachUprobe, type UprobeOptions } from "./link/uprobe.js";
+export { attachUprobeMulti, type UprobeMultiOptions } from "./link/uprobe-multi.js";
+export { attachUsdt, parseUsdtNotes, parseUsdtArgs, type UsdtOptions, type UsdtNote } from "./link/usdt.js";
+export { attachStructOps, structOpsProgramTarget, type StructOpsOptions } from "./link/struct-ops.js";
+export type { InterfaceRef, Anchor, OrderingOptions } from "./link/target.js";
