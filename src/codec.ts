@@ -78,67 +78,114 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-function intCodec(
-  name: string,
-  size: 1 | 2 | 4,
-  min: number,
-  max: number,
-  set: (v: DataView, o: number, n: number) => void,
-  get: (v: DataView, o: number) => number,
-  Typed: TypedArrayCtor<number>,
-): Codec<number> {
-  return {
-    size,
-    align: size,
-    decodeMany: typedDecodeMany(Typed, get),
-    encode(value, view, offset) {
-      if (typeof value !== "number" || !Number.isInteger(value)) {
-        throw new TypeError(`${name}: expected an integer number, got ${describe(value)}`);
-      }
-      if (value < min || value > max) throw new RangeError(`${name}: ${value} is outside ${min}..${max}`);
-      set(view, offset, value);
-    },
-    decode: get,
-  };
+/** Throws unless `value` is an integer number in min..max. Shared by the integer codecs. */
+function checkInt(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`${name}: expected an integer number, got ${describe(value)}`);
+  }
+  if (value < min || value > max) throw new RangeError(`${name}: ${value} is outside ${min}..${max}`);
 }
 
-/** Unsigned 8-bit integer as a number. */
-export const u8: Codec<number> = intCodec("u8", 1, 0, 0xff, (v, o, n) => v.setUint8(o, n), (v, o) => v.getUint8(o), Uint8Array);
-/** Signed 8-bit integer as a number. */
-export const s8: Codec<number> = intCodec("s8", 1, -0x80, 0x7f, (v, o, n) => v.setInt8(o, n), (v, o) => v.getInt8(o), Int8Array);
-/** Unsigned 16-bit integer (host order) as a number. */
-export const u16: Codec<number> = intCodec("u16", 2, 0, 0xffff, (v, o, n) => v.setUint16(o, n, LE), (v, o) => v.getUint16(o, LE), Uint16Array);
-/** Signed 16-bit integer (host order) as a number. */
-export const s16: Codec<number> = intCodec("s16", 2, -0x8000, 0x7fff, (v, o, n) => v.setInt16(o, n, LE), (v, o) => v.getInt16(o, LE), Int16Array);
-/** Unsigned 32-bit integer (host order) as a number. */
-export const u32: Codec<number> = intCodec("u32", 4, 0, 0xffffffff, (v, o, n) => v.setUint32(o, n, LE), (v, o) => v.getUint32(o, LE), Uint32Array);
-/** Signed 32-bit integer (host order) as a number. */
-export const s32: Codec<number> = intCodec("s32", 4, -0x80000000, 0x7fffffff, (v, o, n) => v.setInt32(o, n, LE), (v, o) => v.getInt32(o, LE), Int32Array);
+// Each integer codec spells out its own encode/decode: a shared body calling a per-codec
+// setter would be a polymorphic call site that V8 does not inline, on the map hot path.
 
-function bigCodec(name: string, min: bigint, max: bigint, signed: boolean): Codec<bigint> {
-  const decode = signed ? (v: DataView, o: number) => v.getBigInt64(o, LE) : (v: DataView, o: number) => v.getBigUint64(o, LE);
-  return {
-    size: 8,
-    align: 8,
-    decodeMany: typedDecodeMany<bigint>(signed ? BigInt64Array : BigUint64Array, decode),
-    encode(value, view, offset) {
-      let b: bigint;
-      if (typeof value === "bigint") b = value;
-      // A safe integer number is accepted too: `map.set(0, 1)` should not need `1n`.
-      else if (typeof value === "number" && Number.isSafeInteger(value)) b = BigInt(value);
-      else throw new TypeError(`${name}: expected a bigint (or a safe integer number), got ${describe(value)}`);
-      if (b < min || b > max) throw new RangeError(`${name}: ${b} is outside ${min}..${max}`);
-      if (signed) view.setBigInt64(offset, b, LE);
-      else view.setBigUint64(offset, b, LE);
-    },
-    decode,
-  };
+/** Unsigned 8-bit integer as a number. */
+export const u8: Codec<number> = {
+  size: 1,
+  align: 1,
+  encode(value, view, offset) {
+    checkInt("u8", value, 0, 0xff);
+    view.setUint8(offset, value);
+  },
+  decode: (v, o) => v.getUint8(o),
+  decodeMany: typedDecodeMany(Uint8Array, (v, o) => v.getUint8(o)),
+};
+/** Signed 8-bit integer as a number. */
+export const s8: Codec<number> = {
+  size: 1,
+  align: 1,
+  encode(value, view, offset) {
+    checkInt("s8", value, -0x80, 0x7f);
+    view.setInt8(offset, value);
+  },
+  decode: (v, o) => v.getInt8(o),
+  decodeMany: typedDecodeMany(Int8Array, (v, o) => v.getInt8(o)),
+};
+/** Unsigned 16-bit integer (host order) as a number. */
+export const u16: Codec<number> = {
+  size: 2,
+  align: 2,
+  encode(value, view, offset) {
+    checkInt("u16", value, 0, 0xffff);
+    view.setUint16(offset, value, LE);
+  },
+  decode: (v, o) => v.getUint16(o, LE),
+  decodeMany: typedDecodeMany(Uint16Array, (v, o) => v.getUint16(o, LE)),
+};
+/** Signed 16-bit integer (host order) as a number. */
+export const s16: Codec<number> = {
+  size: 2,
+  align: 2,
+  encode(value, view, offset) {
+    checkInt("s16", value, -0x8000, 0x7fff);
+    view.setInt16(offset, value, LE);
+  },
+  decode: (v, o) => v.getInt16(o, LE),
+  decodeMany: typedDecodeMany(Int16Array, (v, o) => v.getInt16(o, LE)),
+};
+/** Unsigned 32-bit integer (host order) as a number. */
+export const u32: Codec<number> = {
+  size: 4,
+  align: 4,
+  encode(value, view, offset) {
+    checkInt("u32", value, 0, 0xffffffff);
+    view.setUint32(offset, value, LE);
+  },
+  decode: (v, o) => v.getUint32(o, LE),
+  decodeMany: typedDecodeMany(Uint32Array, (v, o) => v.getUint32(o, LE)),
+};
+/** Signed 32-bit integer (host order) as a number. */
+export const s32: Codec<number> = {
+  size: 4,
+  align: 4,
+  encode(value, view, offset) {
+    checkInt("s32", value, -0x80000000, 0x7fffffff);
+    view.setInt32(offset, value, LE);
+  },
+  decode: (v, o) => v.getInt32(o, LE),
+  decodeMany: typedDecodeMany(Int32Array, (v, o) => v.getInt32(o, LE)),
+};
+
+/** A u64/s64 input as a bigint: a bigint, or a safe integer number (`map.set(0, 1)` needs no `1n`). */
+function toBigInt(name: string, value: unknown, min: bigint, max: bigint): bigint {
+  let b: bigint;
+  if (typeof value === "bigint") b = value;
+  else if (typeof value === "number" && Number.isSafeInteger(value)) b = BigInt(value);
+  else throw new TypeError(`${name}: expected a bigint (or a safe integer number), got ${describe(value)}`);
+  if (b < min || b > max) throw new RangeError(`${name}: ${b} is outside ${min}..${max}`);
+  return b;
 }
 
 /** Unsigned 64-bit integer (host order) as a bigint; encode also takes a safe integer number. */
-export const u64: Codec<bigint> = bigCodec("u64", 0n, 0xffffffffffffffffn, false);
+export const u64: Codec<bigint> = {
+  size: 8,
+  align: 8,
+  encode(value, view, offset) {
+    view.setBigUint64(offset, toBigInt("u64", value, 0n, 0xffffffffffffffffn), LE);
+  },
+  decode: (v, o) => v.getBigUint64(o, LE),
+  decodeMany: typedDecodeMany<bigint>(BigUint64Array, (v, o) => v.getBigUint64(o, LE)),
+};
 /** Signed 64-bit integer (host order) as a bigint; encode also takes a safe integer number. */
-export const s64: Codec<bigint> = bigCodec("s64", -0x8000000000000000n, 0x7fffffffffffffffn, true);
+export const s64: Codec<bigint> = {
+  size: 8,
+  align: 8,
+  encode(value, view, offset) {
+    view.setBigInt64(offset, toBigInt("s64", value, -0x8000000000000000n, 0x7fffffffffffffffn), LE);
+  },
+  decode: (v, o) => v.getBigInt64(o, LE),
+  decodeMany: typedDecodeMany<bigint>(BigInt64Array, (v, o) => v.getBigInt64(o, LE)),
+};
 
 /** 32-bit IEEE float (host order). Encoding rounds to the nearest float. */
 export const f32: Codec<number> = {
