@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  add64, atomic, call, callFunction, exit, instructions, ja, jeq, label, ldFunc, ldMapFd, ldMapValue, mov64,
+  add64, atomic, call, callFunction, exit, instructions, ja, jeq, label, ldFunc, ldImm64, ldMapFd, ldMapValue, mov64,
   R0, R1, R2,
 } from "../../src/asm/builder.js";
 import type { Instruction } from "../../src/asm/instruction.js";
@@ -60,5 +61,39 @@ describe("resolveReferences", () => {
   it("leaves instructions without references as they are", () => {
     const insns = instructions(mov64(R1, 1), add64(R1, 2), atomic("add", "u64", R1, R2, 0), call("ktime_get_ns"), exit());
     expect(resolveReferences(insns, noMaps)).toEqual(insns);
+  });
+});
+
+describe("resolveReferences properties", () => {
+  it("makes every jump land on the instruction its label names, whatever lies between", () => {
+    // A program: random filler (1- and 2-slot instructions), with labels on some instructions
+    // and jumps to random labels; after resolving, slot + 1 + offset must be the label's slot.
+    const item = fc.oneof(
+      fc.constant("mov" as const),
+      fc.constant("ld64" as const),
+      fc.constant("jump" as const),
+    );
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { minLength: 60, maxLength: 60 }), (kinds, picks) => {
+        const labels = kinds.map((_, i) => `L${i}`);
+        const insns: Instruction[] = kinds.map((k, i) => {
+          const base =
+            k === "mov" ? mov64(R0, i) : k === "ld64" ? ldImm64(R1, BigInt(i) << 33n) : ja(labels[picks[i] % kinds.length]);
+          return { ...base, symbol: labels[i] };
+        });
+        insns.push(exit());
+        const out = resolveReferences(insns, () => undefined);
+        const slotOf: number[] = [];
+        let slot = 0;
+        for (const insn of out) {
+          slotOf.push(slot);
+          slot += slotCount(insn);
+        }
+        out.forEach((insn, i) => {
+          if (kinds[i] === "jump") expect(slotOf[i] + 1 + insn.offset).toBe(slotOf[picks[i] % kinds.length]);
+          else expect(insn).toEqual(insns[i]);
+        });
+      }),
+    );
   });
 });
