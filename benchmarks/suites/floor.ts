@@ -9,6 +9,7 @@ import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program } from "../../src/program/program.js";
 import { BpfCmd } from "../../src/sys/bpf.js";
 import { NativeMemory, SYS, syscall3 } from "../../src/sys/libc.js";
+import { MapBatchAttr } from "../../src/sys/map-attr.js";
 import { TestRunAttr } from "../../src/sys/prog-attr.js";
 import type { BenchSuite } from "../harness.js";
 
@@ -40,6 +41,46 @@ export const suite: BenchSuite = {
           close() {
             map.close();
             void [key, value, attr]; // kept alive until here: the kernel writes into them
+          },
+        };
+      },
+    },
+    {
+      name: "bare koffi bpf(2): batch lookup (100k entries, 1000 per call)",
+      unit: "element",
+      iterations: 10,
+      target: 1.05,
+      note: "keys and values stay raw bytes in native memory (the floor of the batch row: nothing decoded)",
+      c: { binary: "core", case: "batch_lookup", args: [100_000, 1000], persistent: true },
+      setup() {
+        const map = BpfMap.create({ type: "hash", key: u32, value: u64, maxEntries: 100_000 });
+        for (let k = 0; k < 100_000; k++) map.set(k, BigInt(k));
+        const keys = new NativeMemory(1000 * 4);
+        const values = new NativeMemory(1000 * 8);
+        let tokenIn = new NativeMemory(8);
+        let tokenOut = new NativeMemory(8);
+        const attr = new MapBatchAttr(map.fd);
+        let first = true;
+        return {
+          run(calls) {
+            let units = 0;
+            for (let i = 0; i < calls; i++) {
+              attr.setBuffers(first ? 0 : tokenIn.address, tokenOut.address, keys.address, values.address);
+              const r = attr.run(BpfCmd.BPF_MAP_LOOKUP_BATCH, 1000);
+              units += attr.count;
+              if (r < 0) {
+                if (r !== -2) throw new Error(`batch lookup failed: ${r}`);
+                first = true; // ENOENT: the end, start again
+                continue;
+              }
+              [tokenIn, tokenOut] = [tokenOut, tokenIn];
+              first = false;
+            }
+            return units;
+          },
+          close() {
+            map.close();
+            void [keys, values, tokenIn, tokenOut];
           },
         };
       },
