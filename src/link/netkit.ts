@@ -42,7 +42,7 @@ export function attachNetkit(program: AttachProgram, options: NetkitOptions): Li
     const fd = linkCreate(
       { progFd, target: ifindex, attachType, flags: order.flags, extra: { kind: "mprog", relative: order.relative, expectedRevision: order.expectedRevision } },
       `${label}: attach`,
-      (e) => (e === 6 || e === 22 ? "the device is not a netkit device, or the kernel predates netkit (6.7)" : undefined),
+      (e) => (e === 6 || e === 22 ? "the device is not a netkit device (or the kernel has no netkit: Linux 6.7+ with CONFIG_NETKIT)" : undefined),
     );
     return new BpfLink(fd, "netkit", label);
   });

@@ -10,6 +10,10 @@ export const KNOWN_LIMITS = {
     reason: "CONFIG_KPROBES is off: BPF_LINK_CREATE of kprobe_multi gives EOPNOTSUPP",
     errno: "EOPNOTSUPP",
   },
+  netkit: {
+    reason: "CONFIG_NETKIT is off on this kernel: creating a netkit device gives EOPNOTSUPP (\"Unknown device type\")",
+    errno: "EOPNOTSUPP",
+  },
   trampolines: {
     reason:
       "this machine's sandbox refuses fentry/fexit/fmod_ret/lsm/lsm_cgroup/freplace at BPF_PROG_LOAD with EPERM and an empty log (the kernel supports them)",
