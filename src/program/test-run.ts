@@ -305,7 +305,8 @@ export class TestRunner {
 /**
  * A test run prepared once and repeated without parsing options, copying input or allocating:
  * the loop body of a benchmark harness. Made by `Program.prepareRun`. Results of a run are read
- * from its getters; `data` is a view of native memory that the next run overwrites.
+ * from its getters; `data` is a view of native memory that the next run overwrites. A syscall
+ * program writes its context back over the prepared input, so its next run starts from that.
  */
 export class PreparedRun {
   readonly #runner: TestRunner;
