@@ -176,6 +176,12 @@ function getFlags(options: GetOptions | undefined): number {
   return options.lock ? ElemFlags.LOCK : 0;
 }
 
+/** What an iteration yields. */
+type IterMode = 0 | 1 | 2;
+const ENTRIES = 0;
+const KEYS = 1;
+const VALUES = 2;
+
 /** Types whose keys are not used: queue, stack and bloom filter take a NULL key. */
 const KEYLESS_TYPES: ReadonlySet<MapTypeName> = new Set<MapTypeName>(["queue", "stack", "bloom_filter"]);
 
@@ -604,84 +610,82 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
    * added or deleted meanwhile may or may not be seen. Throws ClosedError if the map is closed
    * between steps.
    */
-  *entries(): Generator<[K, V], void, undefined> {
-    for (const [k, v] of this.#iterate(true)) yield [k, v as V];
+  entries(): Generator<[K, V], void, undefined> {
+    return this.#iterate(ENTRIES) as Generator<[K, V], void, undefined>;
   }
 
   /** All keys (see entries()). */
-  *keys(): Generator<K, void, undefined> {
-    for (const [k] of this.#iterate(false)) yield k;
+  keys(): Generator<K, void, undefined> {
+    return this.#iterate(KEYS) as Generator<K, void, undefined>;
   }
 
   /** All values (see entries()). */
-  *values(): Generator<V, void, undefined> {
-    for (const [, v] of this.#iterate(true)) yield v as V;
+  values(): Generator<V, void, undefined> {
+    return this.#iterate(VALUES) as Generator<V, void, undefined>;
   }
 
-  *#iterate(wantValues: boolean): Generator<[K, V | undefined], void, undefined> {
+  /** One generator for entries/keys/values: no nested generators or extra tuples per element. */
+  *#iterate(mode: IterMode): Generator<unknown, void, undefined> {
     this.#live();
     this.#requireKeyed("iteration");
     if (this.#batchSupported !== false) {
-      const done = yield* this.#iterateBatches();
-      if (done) return;
+      const stride = this.valueCodec.size;
+      // Up to 4096 elements per call, but no more than ~4 MiB of buffers for large values.
+      let count = Math.max(1, Math.min(this.maxEntries, 4096, Math.floor((4 << 20) / Math.max(1, this.keySize + stride))));
+      const tokenSize = Math.max(this.keySize, 8);
+      let keys = new NativeMemory(Math.max(count * this.keySize, 8));
+      let values = new NativeMemory(Math.max(count * stride, 8));
+      let tokIn = new NativeMemory(tokenSize);
+      let tokOut = new NativeMemory(tokenSize);
+      const attr = new MapBatchAttr(this.#fd.value);
+      let ks: K[] = [];
+      let vs: V[] = [];
+      let first = true;
+      for (;;) {
+        this.#live();
+        attr.setBuffers(first ? 0 : tokIn.address, tokOut.address, keys.address, values.address);
+        const r = attr.run(BpfCmd.BPF_MAP_LOOKUP_BATCH, count);
+        const n = attr.count;
+        if (r < 0 && r !== -ENOENT) {
+          // A type without batch ops answers ENOTSUPP (without touching count): fall back.
+          if (first && (r === -EINVAL || r === -ENOTSUPP || r === -EOPNOTSUPP)) {
+            this.#batchSupported = false;
+            break;
+          }
+          if (r === -ENOSPC && n === 0 && count < 1 << 20) {
+            // A hash bucket holds more elements than fit: retry from the same place with more room.
+            count *= 2;
+            keys = new NativeMemory(count * this.keySize);
+            values = new NativeMemory(count * stride);
+            continue;
+          }
+          this.#fail(BpfCmd.BPF_MAP_LOOKUP_BATCH, r, "iterate");
+        }
+        this.#batchSupported = true;
+        // Decode the whole batch first: the buffers are reused by the next call.
+        if (ks.length < n) {
+          ks = new Array<K>(n);
+          vs = new Array<V>(n);
+        }
+        if (mode !== VALUES) decodeMany(this.keyCodec, keys.view, 0, this.keySize, n, ks);
+        if (mode !== KEYS) decodeMany(this.valueCodec, values.view, 0, stride, n, vs);
+        if (mode === ENTRIES) for (let i = 0; i < n; i++) yield [ks[i], vs[i]];
+        else if (mode === KEYS) for (let i = 0; i < n; i++) yield ks[i];
+        else for (let i = 0; i < n; i++) yield vs[i];
+        if (r === -ENOENT) return;
+        [tokIn, tokOut] = [tokOut, tokIn];
+        first = false;
+      }
     }
-    yield* this.#iterateNextKey(wantValues);
+    yield* this.#iterateNextKey(mode);
   }
 
-  /** Batched iteration; returns false (having yielded nothing) when the kernel has no batch lookup here. */
-  *#iterateBatches(): Generator<[K, V], boolean, undefined> {
-    const stride = this.valueCodec.size;
-    // Up to 4096 elements per call, but no more than ~4 MiB of buffers for large values.
-    let count = Math.max(1, Math.min(this.maxEntries, 4096, Math.floor((4 << 20) / Math.max(1, this.keySize + stride))));
-    const tokenSize = Math.max(this.keySize, 8);
-    let keys = new NativeMemory(Math.max(count * this.keySize, 8));
-    let values = new NativeMemory(Math.max(count * stride, 8));
-    let tokIn = new NativeMemory(tokenSize);
-    let tokOut = new NativeMemory(tokenSize);
-    const attr = new MapBatchAttr(this.#fd.value);
-    let ks: K[] = [];
-    let vs: V[] = [];
-    let first = true;
-    for (;;) {
-      this.#live();
-      attr.setBuffers(first ? 0 : tokIn.address, tokOut.address, keys.address, values.address);
-      const r = attr.run(BpfCmd.BPF_MAP_LOOKUP_BATCH, count);
-      const n = attr.count;
-      if (r < 0 && r !== -ENOENT) {
-        // A type without batch ops answers ENOTSUPP (without touching count); fall back.
-        if (first && (r === -EINVAL || r === -ENOTSUPP || r === -EOPNOTSUPP)) {
-          this.#batchSupported = false;
-          return false;
-        }
-        if (r === -ENOSPC && n === 0 && count < 1 << 20) {
-          // A hash bucket holds more elements than fit: retry from the same place with more room.
-          count *= 2;
-          keys = new NativeMemory(count * this.keySize);
-          values = new NativeMemory(count * stride);
-          continue;
-        }
-        this.#fail(BpfCmd.BPF_MAP_LOOKUP_BATCH, r, "iterate");
-      }
-      this.#batchSupported = true;
-      // Decode the whole batch first: the buffers are reused by the next call.
-      if (ks.length < n) {
-        ks = new Array<K>(n);
-        vs = new Array<V>(n);
-      }
-      decodeMany(this.keyCodec, keys.view, 0, this.keySize, n, ks);
-      decodeMany(this.valueCodec, values.view, 0, stride, n, vs);
-      for (let i = 0; i < n; i++) yield [ks[i] as K, vs[i] as V];
-      if (r === -ENOENT) return true;
-      [tokIn, tokOut] = [tokOut, tokIn];
-      first = false;
-    }
-  }
-
-  *#iterateNextKey(wantValues: boolean): Generator<[K, V | undefined], void, undefined> {
+  /** Iteration by BPF_MAP_GET_NEXT_KEY (+ lookup unless only keys are wanted). */
+  *#iterateNextKey(mode: IterMode): Generator<unknown, void, undefined> {
     const fd = this.#fd.value;
     const cur = new NativeMemory(Math.max(this.keySize, 8));
     const next = new NativeMemory(Math.max(this.keySize, 8));
-    const value = wantValues ? new NativeMemory(Math.max(this.valueCodec.size, 8)) : undefined;
+    const value = mode !== KEYS ? new NativeMemory(Math.max(this.valueCodec.size, 8)) : undefined;
     const nextAttr = new MapElemAttr(fd, 0, next.address); // NULL key: the first key
     const lookupAttr = value ? new MapElemAttr(fd, next.address, value.address) : undefined;
     const keyBytes = next.bytes.subarray(0, this.keySize);
@@ -690,14 +694,15 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       const r = nextAttr.nextKey();
       if (r === -ENOENT) return;
       if (r < 0) this.#fail(BpfCmd.BPF_MAP_GET_NEXT_KEY, r, "iterate");
-      const k = this.keyCodec.decode(next.view, 0);
       if (lookupAttr && value) {
         const lr = lookupAttr.lookup(0);
-        if (lr >= 0) yield [k, this.valueCodec.decode(value.view, 0)];
-        else if (lr !== -ENOENT) this.#fail(BpfCmd.BPF_MAP_LOOKUP_ELEM, lr, "iterate");
+        if (lr >= 0) {
+          const v = this.valueCodec.decode(value.view, 0);
+          yield mode === ENTRIES ? [this.keyCodec.decode(next.view, 0), v] : v;
+        } else if (lr !== -ENOENT) this.#fail(BpfCmd.BPF_MAP_LOOKUP_ELEM, lr, "iterate");
         // ENOENT: deleted since get_next_key; go on from its key.
       } else {
-        yield [k, undefined];
+        yield this.keyCodec.decode(next.view, 0);
       }
       cur.bytes.set(keyBytes);
       nextAttr.setKey(cur.address);
