@@ -81,7 +81,11 @@ export class BtfSpec implements Iterable<BtfType> {
   readonly #strLen: number;
   /** String offsets below this belong to the base. */
   readonly #strBase: number;
-  readonly #cache: (BtfType | undefined)[];
+  /**
+   * Decoded types: a Map while few are decoded (opening vmlinux to find one struct should not
+   * allocate a 126k-slot array), an array indexed by id - firstId once many are.
+   */
+  #cache: Map<number, BtfType> | (BtfType | undefined)[] = new Map();
   #nameIndex?: { buckets: Int32Array; next: Int32Array; mask: number };
   /** The string section decoded once, after TABLE_AFTER single decodes (null: not ASCII). */
   #table: string | null | undefined;
@@ -110,7 +114,6 @@ export class BtfSpec implements Iterable<BtfType> {
     this.#strStart = init.strStart;
     this.#strLen = init.strLen;
     this.#strBase = init.base ? init.base.stringTableEnd : 0;
-    this.#cache = new Array(init.offsets.length);
   }
 
   /** The id after this blob's last type: the number of ids including void and the base. */
@@ -191,10 +194,18 @@ export class BtfSpec implements Iterable<BtfType> {
     }
     const i = id - this.firstId;
     if (!(i < this.typeCount)) throw new RangeError(`BTF type id ${id} does not exist (last is ${this.nextId - 1})`);
-    const cached = this.#cache[i];
+    const cached = this.#cached(i);
     if (cached) return cached;
     const t = this.#decode(id, i);
-    this.#cache[i] = t;
+    const c = this.#cache;
+    if (Array.isArray(c)) c[i] = t;
+    else if (c.size < CACHE_MAP_MAX) c.set(i, t);
+    else {
+      const arr: (BtfType | undefined)[] = new Array(this.typeCount);
+      for (const [k, v] of c) arr[k] = v;
+      arr[i] = t;
+      this.#cache = arr;
+    }
     return t;
   }
 
@@ -216,7 +227,7 @@ export class BtfSpec implements Iterable<BtfType> {
     return {
       next: (): IteratorResult<BtfType> => {
         if (i >= n) return { done: true, value: undefined };
-        const t = this.#cache[i] ?? this.#decode(this.firstId + i, i);
+        const t = this.#cached(i) ?? this.#decode(this.firstId + i, i);
         i++;
         return { done: false, value: t };
       },
@@ -228,7 +239,7 @@ export class BtfSpec implements Iterable<BtfType> {
     const k = BTF_KIND[kind];
     const kinds = this.#kinds;
     for (let i = 0; i < this.typeCount; i++) {
-      if (kinds[i] === k) yield (this.#cache[i] ?? this.#decode(this.firstId + i, i)) as BtfTypeOfKind<K>;
+      if (kinds[i] === k) yield (this.#cached(i) ?? this.#decode(this.firstId + i, i)) as BtfTypeOfKind<K>;
     }
   }
 
@@ -274,7 +285,7 @@ export class BtfSpec implements Iterable<BtfType> {
 
   /** Drop decoded types (and the name index) so their memory can be reclaimed. */
   dropCache(): void {
-    this.#cache.fill(undefined);
+    this.#cache = new Map();
     this.#nameIndex = undefined;
     this.#scans = 0;
     this.#table = undefined;
@@ -282,6 +293,11 @@ export class BtfSpec implements Iterable<BtfType> {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  #cached(i: number): BtfType | undefined {
+    const c = this.#cache;
+    return Array.isArray(c) ? c[i] : c.get(i);
+  }
 
   #u32(off: number): number {
     return this.#view.getUint32(off, this.#le);
@@ -527,6 +543,9 @@ export class BtfSpec implements Iterable<BtfType> {
  * names are sliced from it (a full walk decodes ~300k names of vmlinux; a lookup a handful).
  */
 const TABLE_AFTER = 2048;
+
+/** How many decoded types the cache keeps in a Map before switching to an array. */
+const CACHE_MAP_MAX = 1024;
 
 /** How many name lookups scan linearly before the name index is built. */
 const LINEAR_SCANS = 4;
