@@ -133,7 +133,6 @@ export interface ElfFile {
   relocations(section: ElfSection): readonly ElfRelocation[];
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Parse an ELF file. Keeps views into `bytes` (no copy), so don't modify it afterwards.
@@ -201,7 +200,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       ? {
           name: r.u32(at),
           type: r.u32(at + 4),
-          flags: Number(r.u64(at + 8) & 0xffffffffn),
+          flags: r.u32(at + (le ? 8 : 12)),
           addr: r.u64n(at + 16, "sh_addr", true),
           offset: r.u64n(at + 24, "sh_offset"),
           size: r.u64n(at + 32, "sh_size"),
@@ -340,33 +339,25 @@ function finish(
     const out: ElfSymbol[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const at = tab.offset + i * entsize;
-      let nameOff: number, info: number, other: number, shndx: number, value64: bigint, size: number;
+      let nameOff: number, info: number, other: number, shndx: number, value: number, size: number;
+      let exact: bigint | undefined;
       if (is64) {
         nameOff = r.u32(at);
         info = bytes[at + 4];
         other = bytes[at + 5];
         shndx = r.u16(at + 6);
-        value64 = r.u64(at + 8);
+        value = r.u64n(at + 8, "st_value", true);
+        if (value > Number.MAX_SAFE_INTEGER) exact = r.u64(at + 8);
         size = r.u64n(at + 16, "st_size", true);
       } else {
         nameOff = r.u32(at);
-        value64 = BigInt(r.u32(at + 4));
+        value = r.u32(at + 4);
         size = r.u32(at + 8);
         info = bytes[at + 12];
         other = bytes[at + 13];
         shndx = r.u16(at + 14);
       }
-      out[i] = {
-        index: i,
-        name: cString(strtab, nameOff, at),
-        value: Number(value64),
-        value64,
-        size,
-        type: info & 0xf,
-        bind: info >> 4,
-        visibility: other & 3,
-        sectionIndex: shndx,
-      };
+      out[i] = new Symbol_(i, cString(strtab, nameOff, at), value, exact, size, info, other, shndx);
     }
     symtabCache.set(tab.index, out);
     return out;
@@ -401,7 +392,12 @@ function finish(
         const hi = r.u32(at + (p.le ? 12 : 8));
         symIdx = hi;
         type = lo;
-        if (rela) addend = Number(r.i64(at + 16));
+        if (rela) {
+          // Signed 64-bit addend as a number (addends of BPF and user code are small).
+          const lo = r.u32(at + (p.le ? 16 : 20));
+          const hi = r.i32(at + (p.le ? 20 : 16));
+          addend = hi * 0x100000000 + lo;
+        }
       } else {
         offset = r.u32(at);
         const info = r.u32(at + 4);
@@ -445,6 +441,32 @@ function finish(
       return out;
     },
   };
+}
+
+/** ElfSymbol with `value64` computed on demand (most callers never need the BigInt). */
+class Symbol_ implements ElfSymbol {
+  readonly type: number;
+  readonly bind: number;
+  readonly visibility: number;
+  readonly #exact: bigint | undefined;
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly value: number,
+    exact: bigint | undefined,
+    readonly size: number,
+    info: number,
+    other: number,
+    readonly sectionIndex: number,
+  ) {
+    this.#exact = exact;
+    this.type = info & 0xf;
+    this.bind = info >> 4;
+    this.visibility = other & 3;
+  }
+  get value64(): bigint {
+    return this.#exact ?? BigInt(this.value);
+  }
 }
 
 /** A NUL-terminated string at `off` in a string table. */
@@ -506,8 +528,11 @@ class Reader {
    * `lossy` (addresses/alignments, kept approximately).
    */
   u64n(at: number, what: string, lossy = false): number {
-    const v = this.u64(at);
-    if (v > MAX_SAFE && !lossy) throw new ParseError(`ELF: ${what} ${v} is too large`, { offset: at });
-    return Number(v);
+    // Two u32 reads: no BigInt allocation on the common path.
+    this.#check(at, 8);
+    const lo = this.#view.getUint32(this.#le ? at : at + 4, this.#le);
+    const hi = this.#view.getUint32(this.#le ? at + 4 : at, this.#le);
+    if (hi >= 0x200000 && !lossy) throw new ParseError(`ELF: ${what} ${this.u64(at)} is too large`, { offset: at });
+    return hi * 0x100000000 + lo;
   }
 }

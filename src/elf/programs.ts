@@ -32,12 +32,14 @@ class CodeSection {
   readonly slotToIndex: Int32Array;
   readonly indexToSlot: Int32Array;
   readonly patches = new Map<number, Patch>();
+  readonly #view: DataView;
   #insns?: Instruction[];
   constructor(
     readonly section: ElfSection,
     readonly le: boolean,
   ) {
     const d = section.data;
+    this.#view = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const slots = d.length / INSN;
     this.slotToIndex = new Int32Array(slots).fill(-1);
     const idx: number[] = [];
@@ -53,8 +55,7 @@ class CodeSection {
     const at = slot * INSN;
     const d = this.section.data;
     const regs = d[at + 1];
-    const v = new DataView(d.buffer, d.byteOffset + at + 4, 4);
-    return { opcode: d[at], src: this.le ? regs >> 4 : regs & 0xf, imm: v.getInt32(0, this.le) };
+    return { opcode: d[at], src: this.le ? regs >> 4 : regs & 0xf, imm: this.#view.getInt32(at + 4, this.le) };
   }
   /** Every instruction decoded and validated, with patches applied (cached). */
   instructions(): Instruction[] {
