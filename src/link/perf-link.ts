@@ -4,7 +4,7 @@
  * BPF_PERF_EVENT, Linux 5.15, which also carries a BPF cookie) or, on older kernels, the
  * program set on the event with PERF_EVENT_IOC_SET_BPF.
  */
-import { BpfError, NotSupportedError } from "../errors.js";
+import { BpfError, NotSupportedError, SyscallError } from "../errors.js";
 import { ATTACH_TYPES } from "../program/program-type.js";
 import type { Fd } from "../sys/fd.js";
 import { linkCreate } from "../sys/link-attr.js";
@@ -99,7 +99,14 @@ export function attachToPerfEvent(
         if (cookie !== 0n) throw new NotSupportedError("BPF cookies on perf events", { minKernel: "5.15", cause: e });
       }
     }
-    perfEventIoctl(event, PERF_EVENT_IOC.SET_BPF, progFd, `${options.label}: attach`);
+    try {
+      perfEventIoctl(event, PERF_EVENT_IOC.SET_BPF, progFd, `${options.label}: attach`);
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === "EEXIST") {
+        throw new SyscallError(e.syscall, e.command, e.errno, { context: `${options.label}: attach`, hint: "this program is attached to this event already" });
+      }
+      throw e;
+    }
     perfEventIoctl(event, PERF_EVENT_IOC.ENABLE, 0, `${options.label}: enable`);
     return new PerfEventLink(event, undefined, options.label, options.facts, options.cleanup);
   } catch (e) {
