@@ -13,7 +13,8 @@ import { skipQualifiers, type BtfTypeSource } from "../../src/btf/query.js";
 import { parseBtf } from "../../src/btf/spec.js";
 
 const spec = parseBtf(readFileSync(fileURLToPath(new URL("./fixtures/kinds.bpfel.btf", import.meta.url))));
-const RUNS = Number(process.env.TSBPF_FUZZ_RUNS ?? 300);
+// CI runs 100,000 mutated blobs (10,000 x 10); a local run a few thousand. TSBPF_FUZZ_RUNS overrides.
+const RUNS = Number(process.env.TSBPF_FUZZ_RUNS ?? (process.env.CI ? 10_000 : 300));
 
 function enc(codec: { size: number; encode(v: unknown, d: DataView, o: number): void }, v: unknown): Uint8Array {
   const b = new Uint8Array(codec.size);

@@ -9,7 +9,8 @@ import { parseBtf } from "../../src/btf/spec.js";
 
 const path = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const fixture = (name: string) => readFileSync(path(name));
-const RUNS = Number(process.env.TSBPF_FUZZ_RUNS ?? 300);
+// CI runs 100,000 mutated blobs (10,000 x 10); a local run a few thousand. TSBPF_FUZZ_RUNS overrides.
+const RUNS = Number(process.env.TSBPF_FUZZ_RUNS ?? (process.env.CI ? 10_000 : 300));
 
 describe("parseBtfExt", () => {
   const btf = parseBtf(fixture("kinds.bpfel.btf"));
