@@ -3,7 +3,7 @@
  * operations reuse one preallocated attr whose key/value pointers never change, so each costs
  * one codec call and one bpf(2) call.
  */
-import { unlinkSync } from "node:fs";
+import { readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { bytes, type Codec, decodeMany, perCpu, roundUp } from "../codec.js";
 import { ClosedError, TsbpfError } from "../errors.js";
@@ -412,6 +412,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       for (const k of Object.keys(options)) {
         if (k !== "key" && k !== "value" && k !== "access") throw new TypeError(`MapOpenOptions: unknown option "${k}"`);
       }
+      checkIsMap(fd);
       const info = readInfo(fd, fd.what);
       const desc: MapDesc = {
         name: info.name,
@@ -891,6 +892,23 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/**
+ * Throws TypeError unless `fd` is a BPF map: BPF_OBJ_GET_INFO_BY_FD would happily fill a map
+ * info buffer with a program's or link's info. The kernel's fdinfo names the map type.
+ */
+function checkIsMap(fd: Fd): void {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/self/fdinfo/${fd.value}`, "utf8");
+  } catch {
+    return; // no procfs: the info read below is the only check
+  }
+  if (!/^map_type:/m.test(text)) {
+    const kind = /^prog_type:/m.test(text) ? "a BPF program" : /^link_type:/m.test(text) ? "a BPF link" : "not a BPF map";
+    throw new TypeError(`${fd.what}: fd ${fd.value} is ${kind === "not a BPF map" ? kind : `${kind}, not a map`}`);
   }
 }
 

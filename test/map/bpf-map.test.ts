@@ -1,4 +1,8 @@
-import { existsSync, rmdirSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmdirSync, rmSync } from "node:fs";
+import { exit, instructions, mov64, R0 } from "../../src/asm/builder.js";
+import { Program } from "../../src/program/program.js";
+import { Fd } from "../../src/sys/fd.js";
+import { SYS, syscall3 } from "../../src/sys/libc.js";
 import { expect, it } from "vitest";
 import { array, bytes, struct, u16, u32, u64, u8 } from "../../src/codec.js";
 import { BpfError, ClosedError, isBpfError } from "../../src/errors.js";
@@ -246,5 +250,20 @@ describeKernel("BpfMap: object", () => {
     c.close();
     expect(m.get(3)).toBe(4);
     expect(bpfError(() => BpfMap.fromId(0x7ffffff0)).code).toBe("ENOENT");
+  });
+
+  it("refuses to wrap an fd that is not a map, and closes it", () => {
+    using prog = Program.load({ type: "xdp", instructions: instructions(mov64(R0, 2), exit()) });
+    const dup = new Fd(syscall3(SYS.fcntl, prog.fd, 1030 /* F_DUPFD_CLOEXEC */, 3), "prog dup");
+    expect(() => BpfMap.fromFd(dup)).toThrow(/is a BPF program, not a map/);
+    expect(dup.closed).toBe(true);
+    const dir = `/sys/fs/bpf/${uniqueName("tsbpf_notmap")}`;
+    mkdirSync(dir);
+    try {
+      prog.pin(`${dir}/p`);
+      expect(() => BpfMap.open(`${dir}/p`)).toThrow(TypeError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
