@@ -100,6 +100,17 @@ describeKernel("Collection.load runs what clang wrote", () => {
     expect(coll.maps.legacy_hash.info().flags).toBe(1);
   });
 
+  itKernel("iproute2's bpf_elf_map layout, with PIN_GLOBAL_NS pinned by name", () => {
+    const dir = `/sys/fs/bpf/${uniqueName("tsbpftc")}`;
+    mkdirSync(dir);
+    pins.push(dir);
+    using coll = Collection.load(spec("iproute2_maps"), { pinPath: dir });
+    expect(coll.programs.tc_count.run({ data: packet(64) }).retval).toBe(0);
+    expect(u64(coll.maps.tc_counts.get(u32key(1)) as Uint8Array)).toBe(1n);
+    expect(existsSync(join(dir, "tc_shared"))).toBe(true);
+    expect(existsSync(join(dir, "tc_counts"))).toBe(false);
+  });
+
   itKernel(".kconfig externs get the running kernel's values, weak ones 0", () => {
     using coll = Collection.load(spec("kconfig"));
     coll.programs.read_kconfig.run({ data: packet(16) });

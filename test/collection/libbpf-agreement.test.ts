@@ -16,7 +16,10 @@ const OBJECTS = readdirSync(BPF).filter((f) => f.endsWith(".o")).sort();
 const hasBpftool = spawnSync("bpftool", ["version"]).status === 0;
 
 /** Objects libbpf 1.x refuses by design while tsbpf (like cilium/ebpf) loads them. */
-const LIBBPF_REFUSES = new Map([["legacy_maps.o", /legacy map definitions in 'maps' section are not supported/]]);
+const LIBBPF_REFUSES = new Map([
+  ["legacy_maps.o", /legacy map definitions in 'maps' section are not supported/],
+  ["iproute2_maps.o", /legacy map definitions in 'maps' section are not supported/],
+]);
 /** Maps that libbpf pins by name under /sys/fs/bpf while loading these objects. */
 const BY_NAME_PINS = ["/sys/fs/bpf/pinned_hash"];
 
