@@ -12,7 +12,7 @@ import type { CoreReloKind } from "../ext.js";
 import type { BtfSpec } from "../spec.js";
 import { describeSpec, describeType, parseLocalSpec, type CoreSpec, CoreSpecError, FIELD_KINDS } from "./access.js";
 import { POISON, relocationValue, type CoreValue } from "./calc.js";
-import type { CoreTargets } from "./candidates.js";
+import type { CoreCandidate, CoreTargets } from "./candidates.js";
 import { matchSpec } from "./match.js";
 import { CoreRelocationError } from "./relocation-error.js";
 
@@ -82,6 +82,25 @@ export function poisonInstruction(insn: Instruction | undefined, imm = POISON_CA
   return out;
 }
 
+/** Why no candidate matched: the first access step that none of them has, in words. */
+function whyNoMatch(spec: CoreSpec, cands: readonly CoreCandidate[], access: string): string {
+  if (cands.length === 0) return `the kernel has no type named like ${describeType(spec.btf, spec.rootId)}`;
+  const names = cands.map((c) => `${describeType(c.target.btf, c.id)}${c.target.module ? ` (module ${c.target.module})` : ""}`).join(", ");
+  if (FIELD_KINDS.has(spec.kind)) {
+    for (let i = 1; i < spec.accessors.length; i++) {
+      const prefix = { ...spec, accessors: spec.accessors.slice(0, i + 1) };
+      if (cands.some((c) => matchSpec(prefix, c.target.btf, c.id))) continue;
+      const a = spec.accessors[i];
+      return a.name !== undefined
+        ? `the kernel's ${names} has no field "${a.name}" of a compatible type on the path ${access}`
+        : `the kernel's ${names} has no element [${a.index}] on the path ${access}`;
+    }
+  }
+  if (spec.kind === "type_matches") return `the kernel's ${names} does not match the local definition`;
+  if (spec.kind === "enumval_exists" || spec.kind === "enumval_value") return `the kernel's ${names} has no enumerator ${spec.accessors[0]?.name ?? "?"}`;
+  return `the kernel's ${names} is not compatible with ${access}`;
+}
+
 /** Slot → instruction index (or -1 for the second half of ld_imm64). */
 function slotTable(insns: readonly Instruction[]): Int32Array {
   let n = 0;
@@ -122,12 +141,14 @@ export function applyCoreRelocations(
     const fail = (access: string, problem: string, fix: string): never => {
       throw new CoreRelocationError(program, index, rec.kind, access, problem, fix);
     };
-    const rootText = () => (local.has(rec.typeId) ? describeType(local, rec.typeId) : `type [${rec.typeId}]`);
+    if (!local.has(rec.typeId) || rec.typeId === 0) {
+      fail(`type [${rec.typeId}] "${rec.accessString}"`, `type id ${rec.typeId} is not a type of the object's BTF`, "the object is malformed; rebuild it");
+    }
     try {
       localSpec = parseLocalSpec(local, rec.typeId, rec.accessString, rec.kind);
     } catch (e) {
       if (e instanceof CoreSpecError || e instanceof RangeError || e instanceof TypeError) {
-        return fail(`${rootText()} "${rec.accessString}"`, `the object's BTF does not fit the record: ${e.message}`, "the object is malformed; rebuild it");
+        return fail(`${describeType(local, rec.typeId)} "${rec.accessString}"`, `the object's BTF does not fit the record: ${e.message}`, "the object is malformed; rebuild it");
       }
       throw e;
     }
@@ -170,7 +191,7 @@ export function applyCoreRelocations(
         }
         if (target === undefined) {
           targetValue = relocationValue(undefined, rec.kind, byteOrder);
-          reason = targets.candidates(local, rec.typeId).length === 0 ? `the kernel has no type named like ${describeType(local, rec.typeId)}` : `no kernel type matches ${access}`;
+          reason = whyNoMatch(localSpec, targets.candidates(local, rec.typeId), access);
         }
       }
     } catch (e) {

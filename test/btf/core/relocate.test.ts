@@ -3,6 +3,7 @@
  * members, arrays, bitfields, load-size adjustment, missing fields poisoning, enum64, type
  * matching, ambiguity and validation errors.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Instruction } from "../../../src/asm/instruction.js";
 import { BtfBuilder } from "../../../src/btf/marshal.js";
@@ -11,7 +12,7 @@ import type { BtfMember, BtfTypeInit } from "../../../src/btf/types.js";
 import { CoreTargets } from "../../../src/btf/core/candidates.js";
 import { applyCoreRelocations, POISON_CALL_CORE, type CoreRelocationRecord } from "../../../src/btf/core/relocate.js";
 import { CoreRelocationError } from "../../../src/btf/core/relocation-error.js";
-import type { CoreReloKind } from "../../../src/btf/ext.js";
+import { CORE_RELO_KINDS, type CoreReloKind } from "../../../src/btf/ext.js";
 
 /** Types addressed by name so tests read like C. */
 class Types {
@@ -296,5 +297,51 @@ describe("CO-RE errors", () => {
     const a = tg.candidates(local, task);
     expect(tg.candidates(local, task)).toBe(a);
     expect(a.map((c) => c.id)).toEqual(target.idsByName("task", "struct"));
+  });
+});
+
+describe("CO-RE on arbitrary records", () => {
+  it("any record against any instruction ends in a result or a CoreRelocationError", () => {
+    const insnArb = fc.oneof(
+      fc.integer({ min: -4, max: 200 }).map((n) => mov(n)),
+      fc.integer({ min: 0, max: 64 }).map((n) => ldx(LDX_W, n)),
+      fc.bigInt({ min: 0n, max: 1n << 41n }).map((n) => ld64(n)),
+      fc.constant(EXIT),
+      fc.constant<Instruction>({ opcode: 0x0f, dst: 1, src: 2, offset: 0, imm: 0 }), // add r1, r2
+    );
+    const access = fc.oneof(
+      fc.array(fc.nat(10), { minLength: 1, maxLength: 5 }).map((a) => a.join(":")),
+      fc.string({ maxLength: 8 }),
+    );
+    const random = fc.tuple(
+      fc.array(insnArb, { minLength: 1, maxLength: 6 }),
+      fc.array(fc.record({ insnOff: fc.nat(8), typeId: fc.nat(local.nextId + 1), accessString: access, kind: fc.constantFrom(...CORE_RELO_KINDS) }), { minLength: 1, maxLength: 3 }),
+    );
+    // Records the compiler could have written, so both outcomes are exercised.
+    const valid = fc.constantFrom<[Instruction[], CoreRelocationRecord[]]>(
+      [[mov(4), EXIT], [rec(0, task, "0:1", "field_byte_offset")]],
+      [[ldx(LDX_W, 0), EXIT], [rec(0, l.id("task___old"), "0:1", "field_byte_offset")]],
+      [[mov(1), EXIT], [rec(0, l.id("color"), "2", "enumval_exists")]],
+      [[mov(48), EXIT], [rec(0, task, "0", "type_size")]],
+    );
+    const seen = { ok: 0, error: 0 };
+    fc.assert(
+      fc.property(
+        fc.oneof(random, valid),
+        ([insns, records]) => {
+          try {
+            const r = apply(insns, records);
+            expect(r.relocations).toHaveLength(records.length);
+            seen.ok++;
+          } catch (e) {
+            if (!(e instanceof CoreRelocationError)) throw e;
+            seen.error++;
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(seen.ok).toBeGreaterThan(0);
+    expect(seen.error).toBeGreaterThan(0);
   });
 });
