@@ -179,3 +179,4 @@ export { attachUprobeMulti, type UprobeMultiOptions } from "./link/uprobe-multi.
 export { attachUsdt, parseUsdtNotes, parseUsdtArgs, type UsdtOptions, type UsdtNote } from "./link/usdt.js";
 export { attachStructOps, structOpsProgramTarget, type StructOpsOptions } from "./link/struct-ops.js";
 export type { InterfaceRef, Anchor, OrderingOptions } from "./link/target.js";
+export { attachBySection, planAttach, type AttachPlan } from "./link/auto.js";

@@ -3,6 +3,7 @@
  * and returning a `Link` (`attach.xdp(prog, { interface: "eth0" })`). The same functions are
  * exported by name (`attachXdp`), for tree-shaking and for readers who grep.
  */
+import { attachBySection } from "./auto.js";
 import { attachCgroup } from "./cgroup.js";
 import { attachFlowDissector, attachSkLookup } from "./netns.js";
 import { attachIter } from "./iter.js";
@@ -50,4 +51,6 @@ export const attach = {
   uprobeMulti: attachUprobeMulti,
   usdt: attachUsdt,
   structOps: attachStructOps,
+  /** Where the program's ELF section name says (see attachBySection). */
+  bySection: attachBySection,
 } as const;
