@@ -15,6 +15,7 @@ export interface RunOptions {
    * Whether to return the data after the run, or how many bytes to make room for. Defaults to
    * true when `data` is given, with room for `data.length + 4096` bytes (a program may grow the
    * packet). Pass a `Uint8Array` to have the output copied into it (no allocation per run).
+   * `false` or `0` asks for no data.
    */
   dataOut?: boolean | number | Uint8Array;
   /** Context in (`ctx_in`): e.g. a `struct xdp_md`, `struct __sk_buff`, or a syscall program's argument struct. */
@@ -175,8 +176,9 @@ export class TestRunner {
     let dataOutCap = 0;
     let dataOutTarget: Uint8Array | undefined;
     let dataOutMem: NativeMemory | undefined;
-    if (dataOutOpt === undefined ? data !== undefined : dataOutOpt !== false) {
+    if (dataOutOpt === undefined ? data !== undefined : dataOutOpt !== false && dataOutOpt !== 0) {
       if (dataOutOpt instanceof Uint8Array) {
+        if (dataOutOpt.length === 0) throw new RangeError("run: the dataOut buffer is empty");
         dataOutTarget = dataOutOpt;
         dataOutCap = dataOutOpt.length;
       } else if (typeof dataOutOpt === "number") {
@@ -186,6 +188,7 @@ export class TestRunner {
       } else {
         throw new TypeError("run: dataOut must be a boolean, a byte count or a Uint8Array");
       }
+      // Never 0 here: the kernel reads data_size_out 0 as "no limit" and would write past the buffer.
       dataOutMem = this.#dataOut.ensure(dataOutCap);
       dataOut = dataOutMem.address;
     }

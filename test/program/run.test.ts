@@ -60,6 +60,9 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
     expect(r.data!.length).toBe(60);
     expect(out[0]).toBe(0xff);
     expect(prog.run({ data: udpFrame(), dataOut: false }).data).toBeUndefined();
+    // 0 means no data: the kernel would read a zero size as "no limit".
+    expect(prog.run({ data: udpFrame(), dataOut: 0 }).data).toBeUndefined();
+    expect(() => prog.run({ data: udpFrame(), dataOut: new Uint8Array(0) })).toThrow(/dataOut buffer is empty/);
   });
 
   it("says how much room the output needs when dataOut is too small (ENOSPC)", () => {
