@@ -120,8 +120,9 @@ const ATTACH_FLAGS = { multi: BPF_F.ALLOW_MULTI, override: BPF_F.ALLOW_OVERRIDE,
 /**
  * Attach a program to a cgroup. Returns a Link: a bpf_link, or (fallback / `method:
  * "attach"`) an attachment that BPF_PROG_DETACH removes on close. Min kernel 4.10 (links
- * 5.7, ordering 6.16). Throws TypeError for bad options, BpfError (EINVAL: wrong program type
- * for the hook, or an expected_attach_type mismatch for sock_addr programs).
+ * 5.7, ordering 6.16: an anchor attached by link must be given as `{ link }` or `{ linkId }`).
+ * Throws TypeError for bad options, BpfError (EINVAL: wrong program type for the hook, an
+ * expected_attach_type mismatch for sock_addr programs, or an anchor given the wrong way).
  */
 export function attachCgroup(program: AttachProgram, options: CgroupOptions): Link {
   checkOptions("attachCgroup", options, KEYS);
@@ -186,7 +187,7 @@ export interface CgroupQueryResult {
   attachFlags: number;
   /** Program ids in run order. */
   programIds: number[];
-  /** Link ids parallel to programIds (Linux 6.16+; else zeros). */
+  /** Link ids parallel to programIds where the kernel reports them (zeros on 6.18 for cgroups). */
   linkIds: number[];
   revision: bigint;
 }

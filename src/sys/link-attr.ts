@@ -270,8 +270,11 @@ export function progQuery(target: number, attachType: number, queryFlags: number
     v.setUint32(8, queryFlags >>> 0, true);
     v.setBigUint64(16, BigInt(ids.address), true);
     v.setUint32(24, capacity, true);
-    v.setBigUint64(32, BigInt(progFlags.address), true);
-    v.setBigUint64(40, BigInt(links.address), true);
+    // An effective query (cgroup inheritance) refuses per-program flags and link ids: EINVAL.
+    if (!(queryFlags & BPF_F.QUERY_EFFECTIVE)) {
+      v.setBigUint64(32, BigInt(progFlags.address), true);
+      v.setBigUint64(40, BigInt(links.address), true);
+    }
     try {
       bpfCall(BpfCmd.BPF_PROG_QUERY, mem, PROG_QUERY_SIZE, context);
     } catch (e) {
