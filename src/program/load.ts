@@ -67,6 +67,16 @@ function optionalU32(value: unknown, what: string): number | undefined {
   return value;
 }
 
+/** Check a record array: whole records of at least the kernel's minimum size. */
+function records(bytes: Uint8Array | undefined, recSize: number | undefined, min: number, what: string): Uint8Array | undefined {
+  if (bytes === undefined) return undefined;
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+  const rec = recSize ?? min;
+  if (!Number.isInteger(rec) || rec < min || rec > 0xffff) throw new RangeError(`${what}: record size ${rec} must be at least ${min}`);
+  if (bytes.length % rec !== 0) throw new RangeError(`${what}: ${bytes.length} bytes is not a whole number of ${rec}-byte records`);
+  return bytes;
+}
+
 function readLog(buffer: NativeMemory): string {
   const end = buffer.bytes.indexOf(0);
   return Buffer.from(buffer.bytes.subarray(0, end < 0 ? buffer.length : end)).toString("utf8");
@@ -121,10 +131,10 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string)
       throw new TypeError(`${what}: spec.btf has func/line info but no loaded BTF was given (options.btf)`);
     }
     attr.btfFd = fdOf(options.btf, `${what}: btf`);
-    attr.funcInfo = btf.funcInfo;
-    attr.funcInfoRecSize = optionalU32(btf.funcInfoRecSize, `${what}: btf.funcInfoRecSize`);
-    attr.lineInfo = btf.lineInfo;
-    attr.lineInfoRecSize = optionalU32(btf.lineInfoRecSize, `${what}: btf.lineInfoRecSize`);
+    attr.funcInfo = records(btf.funcInfo, btf.funcInfoRecSize, 8, `${what}: btf.funcInfo`);
+    attr.funcInfoRecSize = btf.funcInfoRecSize;
+    attr.lineInfo = records(btf.lineInfo, btf.lineInfoRecSize, 16, `${what}: btf.lineInfo`);
+    attr.lineInfoRecSize = btf.lineInfoRecSize;
   } else if (options.btf !== undefined) {
     attr.btfFd = fdOf(options.btf, `${what}: btf`);
   }

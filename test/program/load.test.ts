@@ -34,6 +34,9 @@ describe("Program.load validation (before any syscall)", () => {
     expect(() => Program.load({ type: "xdp", instructions: returns(2), btf: { funcInfo: new Uint8Array(8) } })).toThrow(
       /no loaded BTF was given/,
     );
+    const withBtf = (btf: object) => Program.load({ type: "xdp", instructions: returns(2), btf }, { btf: 99 });
+    expect(() => withBtf({ funcInfo: new Uint8Array(12) })).toThrow(/12 bytes is not a whole number of 8-byte records/);
+    expect(() => withBtf({ lineInfo: new Uint8Array(16), lineInfoRecSize: 0 })).toThrow(/record size 0 must be at least 16/);
   });
 
   it("makes names the kernel accepts", () => {
