@@ -2,6 +2,7 @@ import { closeSync, openSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { call, exit, instructions, jeq, label, ldx, mov64, add64, stx } from "../../src/asm/builder.js";
 import { isBpfError } from "../../src/errors.js";
+import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program, type StatsHandle } from "../../src/program/program.js";
 import type { AttachTypeName, ProgramTypeName } from "../../src/program/program-type.js";
 import { btfTargetName, kernelBtf, kernelBtfTarget } from "../../src/link/btf-target.js";
@@ -101,6 +102,51 @@ describeKernel("iter", () => {
     expect(pids).toContain(process.pid);
     all.close();
     expect(() => all.read()).toThrow(/closed/);
+  });
+});
+
+describeKernel("iter over map elements", () => {
+  itKernel("writes every key and value of a hash map, scoped to that map", () => {
+    using map = BpfMap.create({ name: "iter_src", type: "hash", keySize: 4, valueSize: 8, maxEntries: 8 });
+    const kv = (k: number, v: bigint) => {
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, k, true);
+      const val = new Uint8Array(8);
+      new DataView(val.buffer).setBigUint64(0, v, true);
+      map.set(key, val);
+    };
+    kv(1, 100n);
+    kv(7, 700n);
+    kv(9, 900n);
+    const seqWrite = (reg: "r7" | "r8", len: number) => [ldx("u64", "r1", "r6", 0), mov64("r2", reg), mov64("r3", len), call("seq_write")];
+    using prog = Program.load({
+      name: "iter_elems",
+      type: "tracing",
+      expectedAttachType: "trace_iter",
+      attachBtfId: kernelBtfTarget("iter", "bpf_map_elem"),
+      license: "GPL",
+      instructions: instructions(
+        ldx("u64", "r6", "r1", 0), // meta
+        ldx("u64", "r7", "r1", 16), // key
+        ldx("u64", "r8", "r1", 24), // value
+        jeq("r7", 0, "out"),
+        jeq("r8", 0, "out"),
+        ...seqWrite("r7", 4),
+        ...seqWrite("r8", 8),
+        label("out"),
+        mov64("r0", 0),
+        exit(),
+      ),
+    });
+    using it = attachIter(prog, { map });
+    expect(it.info()).toMatchObject({ type: "iter", target: "bpf_map_elem", mapId: map.info().id });
+    const out = it.read();
+    const v = new DataView(out.buffer);
+    const pairs = Array.from({ length: out.length / 12 }, (_, i) => [v.getUint32(i * 12, true), v.getBigUint64(i * 12 + 4, true)] as const);
+    expect(pairs.sort((a, b) => a[0] - b[0])).toEqual([[1, 100n], [7, 700n], [9, 900n]]);
+    // A stream reads the same bytes.
+    using stream = it.openStream();
+    expect(stream.closed).toBe(false);
   });
 });
 
