@@ -112,13 +112,13 @@ export class Program implements Disposable {
   static #adopt(fd: Fd, what: string): Program {
     try {
       // BPF_OBJ_GET and BPF_OBJ_GET_INFO_BY_FD take any BPF object: make sure this is a program.
-      let kind: string;
+      let kind: string | undefined;
       try {
         kind = readlinkSync(`/proc/self/fd/${fd.value}`);
       } catch {
-        kind = "unknown";
+        kind = undefined; // no /proc: cannot tell, trust the caller
       }
-      if (kind !== "anon_inode:bpf-prog") {
+      if (kind !== undefined && kind !== "anon_inode:bpf-prog") {
         throw new TypeError(`${what} is not a BPF program (its fd is ${kind})`);
       }
       const info = readProgramInfo(fd, what);
