@@ -12,3 +12,23 @@ export function retProgram(type: ProgramTypeName, ret: number, name = "tsbpf_ret
 export function runs(p: Program): bigint {
   return p.info().runCount;
 }
+
+/**
+ * Element `k` of an array map holding 64-bit values, whatever codec the map has (collection
+ * maps get BTF codecs: number keys and bigint values; hand-made maps take raw bytes).
+ */
+export function getU64(map: { get(key: never): unknown }, k: number, signed = false): bigint {
+  let v: unknown;
+  try {
+    v = map.get(k as never);
+  } catch {
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, k, true);
+    v = map.get(key as never);
+  }
+  if (typeof v === "bigint") return signed ? BigInt.asIntN(64, v) : v;
+  if (typeof v === "number") return BigInt(v);
+  const b = v as Uint8Array;
+  const dv = new DataView(b.buffer, b.byteOffset, 8);
+  return signed ? dv.getBigInt64(0, true) : dv.getBigUint64(0, true);
+}

@@ -6,6 +6,7 @@ import { attachCgroup } from "../../src/link/cgroup.js";
 import { attachSockmap } from "../../src/link/sockmap.js";
 import { describeKernel, itKernel } from "./kit.js";
 import { TestCgroup } from "./cgroup-env.js";
+import { getU64 } from "./progs.js";
 
 /** A child in the cgroup: a TCP server and a client on loopback; the client sends once and both report what they received. */
 function tcpExchange(port: number): string {
@@ -20,12 +21,7 @@ srv.listen(${port}, "127.0.0.1", () => {
 });`;
 }
 
-function u64(map: BpfMap, k: number): bigint {
-  const key = new Uint8Array(4);
-  new DataView(key.buffer).setUint32(0, k, true);
-  const v = map.get(key) as Uint8Array;
-  return new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
-}
+const u64 = (map: BpfMap<any, any>, k: number) => getU64(map, k);
 
 describeKernel("sockops + sk_msg on a sockhash", () => {
   itKernel("redirects what a client sends back into its own socket, and stops after close", () => {

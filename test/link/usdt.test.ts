@@ -8,6 +8,7 @@ import { loadBinary } from "../../src/link/elf-symbols.js";
 import { attachUsdt, encodeUsdtSpec, parseUsdtArgs, parseUsdtNotes, USDT_SPEC_SIZE } from "../../src/link/usdt.js";
 import { describeKernel, it, itKernel } from "./kit.js";
 import { ProbeBinary } from "./probe-binary.js";
+import { getU64 } from "./progs.js";
 
 let bin: ProbeBinary;
 beforeAll(() => {
@@ -64,13 +65,7 @@ describeKernel("USDT", () => {
   itKernel("attaches at every site of tsbpf:tick and the program reads its three arguments and cookie", () => {
     using coll = Collection.load(CollectionSpec.fromFile(new URL("../../bpf/link/usdt.o", import.meta.url).pathname));
     const out = coll.maps.usdt_out!;
-    const read = () =>
-      Array.from({ length: 5 }, (_, k) => {
-        const key = new Uint8Array(4);
-        new DataView(key.buffer).setUint32(0, k, true);
-        const v = out.get(key) as Uint8Array;
-        return new DataView(v.buffer, v.byteOffset, 8).getBigInt64(0, true);
-      });
+    const read = () => Array.from({ length: 5 }, (_, k) => getU64(out, k, true));
     const link = attachUsdt(coll.programs.tick!, { path: bin.path, provider: "tsbpf", name: "tick", specsMap: coll.maps.__bpf_usdt_specs!, cookie: 0xabcn });
     try {
       expect(link.info()).toMatchObject({ type: "usdt", sites: 1 });
