@@ -14,6 +14,8 @@
  * - Layout: bitfields (`int x: 3;`), `__attribute__((packed))` where the offsets need it,
  *   anonymous padding bitfields (`long: 64;`) where BTF offsets are beyond the natural ones
  *   (over-aligned members and structs), `__attribute__((mode(…)))` for enums not 4 bytes wide.
+ * - Type tags (`__user`, `__rcu`, `__percpu`) are kept as `__attribute__((btf_type_tag("…")))`, so
+ *   programs built against the header carry them in their BTF, as the verifier expects.
  * - The whole header is wrapped in `#pragma clang attribute push
  *   (__attribute__((preserve_access_index)), apply_to = record)` so every struct is CO-RE
  *   relocatable (define BPF_NO_PRESERVE_ACCESS_INDEX to turn it off).
@@ -379,8 +381,12 @@ class CDumper {
         if (base !== 0 && this.#t(base).kind === "array") return this.#declare(t.type, inner, indent, d); // C has no const arrays
         return `${q} ${this.#declare(t.type, inner, indent, d)}`;
       }
-      case "type_tag":
-        return this.#declare(t.type, inner, indent, d);
+      case "type_tag": {
+        // after what it tags: `int __attribute__((btf_type_tag("user"))) *p` tags the int,
+        // `int *__attribute__((btf_type_tag("rcu"))) p` the pointer (clang keeps both in BTF)
+        const attr = `__attribute__((btf_type_tag(${JSON.stringify(t.name)})))`;
+        return this.#declare(t.type, inner === "" ? attr : inner.startsWith("[") ? `${attr}${inner}` : `${attr} ${inner}`, indent, d);
+      }
       case "int":
       case "float":
         return `${t.name}${sep(inner)}`;

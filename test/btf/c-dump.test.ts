@@ -50,6 +50,7 @@ describe("dumpC on object BTF", () => {
     expect(h).toContain("union fwd_union;\n");
     expect(h).toContain("} __attribute__((mode(QI)));");
     expect(h).toContain("\tconst volatile int cv;\n\tint *restrict rp;");
+    expect(h).toContain('\tint __attribute__((btf_type_tag("user"))) *up;');
     expect(h).toContain("\tBIG_B = 78187493520ULL,");
     // dependency order: what holder holds by value comes before it
     for (const dep of ["struct bits {", "typedef struct bits bits_t;", "struct packed {", "union value {", "typedef int (*callback_t)"]) {
@@ -72,8 +73,12 @@ describe("dumpC on object BTF", () => {
       });
       const holder = spec.typeByName("holder", "struct")!;
       for (const m of holder.members) asserts.push(`_Static_assert(__builtin_offsetof(struct holder, ${m.name}) == ${m.bitOffset / 8}, "${m.name}");`);
-      writeFileSync(join(dir, "t.c"), `#include "kinds.h"\n${asserts.join("\n")}\n`);
+      writeFileSync(join(dir, "t.c"), `#include "kinds.h"\n${asserts.join("\n")}\nint use(struct holder *h) { return *h->up; }\n`);
       expect(clang(dir, "t.c")).toBe("");
+      // the type tag survives into the BTF of what is built against the header
+      execFileSync("llvm-objcopy-19", ["--dump-section", `.BTF=${join(dir, "t.btf")}`, join(dir, "t.c.o")]);
+      const built = parseBtf(readFileSync(join(dir, "t.btf")));
+      expect([...built.typesOfKind("type_tag")].map((t) => t.name)).toEqual(["user"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
