@@ -11,7 +11,9 @@ import { kprobeEventLine, uprobeEventLine } from "../../src/link/tracefs-probe.j
 import { isNotSupportedError, NotSupportedError } from "../../src/errors.js";
 import { describeKernel, itKernel, it } from "./kit.js";
 import { KNOWN_LIMITS } from "../helpers/known-limits.js";
-import { retProgram, runs } from "./progs.js";
+import { getU64, retProgram, runs } from "./progs.js";
+import { add64, call, exit, instructions, ldMapFd, mov64, st, stx } from "../../src/asm/builder.js";
+import { BpfMap } from "../../src/map/bpf-map.js";
 
 let stats: StatsHandle;
 beforeAll(() => {
@@ -53,6 +55,45 @@ describeKernel("tracepoint", () => {
     expect(() => attachTracepoint(prog, { category: "syscalls", name: "no_such_tp" })).toThrow(/tracepoint syscalls:no_such_tp: not found/);
     expect(() => attachTracepoint(prog, { category: "../x", name: "y" })).toThrow(TypeError);
     expect(() => attachTracepoint(prog, { category: "syscalls", name: "sys_enter_openat", bogus: 1 } as never)).toThrow(/unknown option "bogus"/);
+  });
+});
+
+describeKernel("BPF cookies", () => {
+  itKernel("a tracepoint and a raw tracepoint program read the cookie given at attach", () => {
+    for (const [type, attachFn] of [
+      ["tracepoint", (p: Program) => attachTracepoint(p, { category: "syscalls", name: "sys_enter_openat", cookie: 0x1234_5678_9abcn })],
+      ["raw_tracepoint", (p: Program) => attachRawTracepoint(p, { name: "sys_enter", cookie: 0x1234_5678_9abcn })],
+    ] as const) {
+      using map = BpfMap.create({ name: "cookie_out", type: "array", keySize: 4, valueSize: 8, maxEntries: 1 });
+      using prog = Program.load(
+        {
+          name: "cookie_rd",
+          type,
+          license: "GPL",
+          instructions: instructions(
+            call("get_attach_cookie"),
+            stx("u64", "r10", "r0", -16),
+            st("u32", "r10", -4, 0),
+            ldMapFd("r1", "out"),
+            mov64("r2", "r10"),
+            add64("r2", -4),
+            mov64("r3", "r10"),
+            add64("r3", -16),
+            mov64("r4", 0),
+            call("map_update_elem"),
+            mov64("r0", 0),
+            exit(),
+          ),
+        },
+        { maps: { out: map } },
+      );
+      {
+        using link = attachFn(prog);
+        expect(link.isBpfLink).toBe(true);
+        openFiles(2);
+      }
+      expect(getU64(map, 0)).toBe(0x1234_5678_9abcn);
+    }
   });
 });
 
