@@ -35,7 +35,7 @@ export function relocationValue(spec: CoreSpec | undefined, kind: CoreSpec["kind
   if (FIELD_KINDS.has(kind)) {
     if (kind === "field_exists") return { value: spec ? 1 : 0, validate: true };
     if (!spec) return POISON;
-    return fieldValue(spec, byteOrder);
+    return fieldValue(spec, kind, byteOrder);
   }
   if (ENUMVAL_KINDS.has(kind)) {
     if (!spec) return { value: 0, validate: true };
@@ -62,8 +62,7 @@ export function relocationValue(spec: CoreSpec | undefined, kind: CoreSpec["kind
   }
 }
 
-function fieldValue(spec: CoreSpec, byteOrder: ByteOrder): CoreValue | typeof POISON {
-  const kind = spec.kind;
+function fieldValue(spec: CoreSpec, kind: CoreSpec["kind"], byteOrder: ByteOrder): CoreValue | typeof POISON {
   const last = spec.accessors[spec.accessors.length - 1];
   const btf = spec.btf;
   if (last.name === undefined) {

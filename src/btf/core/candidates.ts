@@ -38,6 +38,7 @@ export class CoreTargets {
   readonly #modulesSource?: () => Iterable<CoreTarget>;
   #modules?: CoreTarget[];
   readonly #cache = new WeakMap<BtfSpec, Map<number, CoreCandidate[]>>();
+  readonly #specs = new WeakMap<BtfSpec, Map<string, unknown>>();
 
   /** `vmlinux`: the kernel's BTF (`kernelBtf()`), or a BTF file parsed with parseBtf for kernels without it. */
   constructor(vmlinux: BtfSpec, options?: CoreTargetsOptions) {
@@ -50,6 +51,16 @@ export class CoreTargets {
   get modules(): readonly CoreTarget[] {
     this.#modules ??= this.#modulesSource ? [...this.#modulesSource()] : [];
     return this.#modules;
+  }
+
+  /**
+   * @internal A per-local-BTF cache for the relocation engine (resolved and matched access
+   * specs), kept here because what it holds depends on these targets.
+   */
+  specCache(local: BtfSpec): Map<string, unknown> {
+    let m = this.#specs.get(local);
+    if (!m) this.#specs.set(local, (m = new Map()));
+    return m;
   }
 
   /**

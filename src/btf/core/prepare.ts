@@ -41,10 +41,19 @@ export function coreTargetsFor(kernel?: BtfSpec | string | CoreTargets): CoreTar
     }
   }
   if (kernel !== undefined) return new CoreTargets(kernel);
-  return new CoreTargets(kernelBtf(), {
-    modules: () => kernelModulesWithBtf().map((m): CoreTarget => ({ btf: moduleBtf(m), module: m })),
-  });
+  // One CoreTargets per shared kernel BTF instance, so later loads reuse its candidate cache.
+  const vmlinux = kernelBtf();
+  let targets = sharedTargets.get(vmlinux);
+  if (!targets) {
+    targets = new CoreTargets(vmlinux, {
+      modules: () => kernelModulesWithBtf().map((m): CoreTarget => ({ btf: moduleBtf(m), module: m })),
+    });
+    sharedTargets.set(vmlinux, targets);
+  }
+  return targets;
 }
+
+const sharedTargets = new WeakMap<BtfSpec, CoreTargets>();
 
 /**
  * Apply CO-RE and ksyms to the programs a collection is about to load, reading the kernel's

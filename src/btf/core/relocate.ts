@@ -135,127 +135,13 @@ export function applyCoreRelocations(
   if (records.length === 0) return { instructions: out, relocations: applied };
   const slots = slotTable(insns);
   const expand = new Map<number, Instruction[]>();
-
-  records.forEach((rec, index) => {
-    let localSpec: CoreSpec;
-    const fail = (access: string, problem: string, fix: string): never => {
-      throw new CoreRelocationError(program, index, rec.kind, access, problem, fix);
-    };
-    if (!local.has(rec.typeId) || rec.typeId === 0) {
-      fail(`type [${rec.typeId}] "${rec.accessString}"`, `type id ${rec.typeId} is not a type of the object's BTF`, "the object is malformed; rebuild it");
-    }
-    try {
-      localSpec = parseLocalSpec(local, rec.typeId, rec.accessString, rec.kind);
-    } catch (e) {
-      if (e instanceof CoreSpecError || e instanceof RangeError || e instanceof TypeError) {
-        return fail(`${describeType(local, rec.typeId)} "${rec.accessString}"`, `the object's BTF does not fit the record: ${e.message}`, "the object is malformed; rebuild it");
-      }
-      throw e;
-    }
-    const access = describeSpec(localSpec);
-    const idx = rec.insnOff >= 0 && rec.insnOff < slots.length ? slots[rec.insnOff] : -1;
-    if (idx < 0) fail(access, `instruction slot ${rec.insnOff} is not the start of an instruction`, "the object is malformed");
-    const insn = out[idx];
-
-    let localValue: CoreValue;
-    let targetValue: CoreValue | typeof POISON;
-    let target: CoreSpec | undefined;
-    let targetBtf: string | undefined;
-    let reason: string | undefined;
-    try {
-      const lv = relocationValue(localSpec, rec.kind, byteOrder);
-      if (lv === POISON) return fail(access, "the local field cannot be read with one load", "make the bitfield narrower");
-      localValue = lv;
-      if (rec.kind === "type_id_local") {
-        targetValue = lv;
-      } else {
-        const root = local.typeById(rec.typeId);
-        if (root.name === "") fail(access, "the root type is anonymous, so it cannot be looked up in the kernel", "give the type a name");
-        for (const cand of targets.candidates(local, rec.typeId)) {
-          const spec = matchSpec(localSpec, cand.target.btf, cand.id);
-          if (!spec) continue;
-          const v = relocationValue(spec, rec.kind, byteOrder);
-          if (target === undefined) {
-            target = spec;
-            targetValue = v;
-            targetBtf = cand.target.module ?? "vmlinux";
-            continue;
-          }
-          const prev = targetValue!;
-          if (FIELD_KINDS.has(rec.kind) && spec.bitOffset !== target.bitOffset) {
-            fail(access, `kernel types ${describeSpec(target)} and ${describeSpec(spec)} put the field at different offsets`, "use a ___flavor that matches one of them");
-          }
-          if ((prev === POISON) !== (v === POISON) || (prev !== POISON && v !== POISON && prev.value !== v.value)) {
-            fail(access, `kernel types ${describeType(target.btf, target.rootId)} and ${describeType(spec.btf, spec.rootId)} give different values`, "use a ___flavor that matches one of them");
-          }
-        }
-        if (target === undefined) {
-          targetValue = relocationValue(undefined, rec.kind, byteOrder);
-          reason = whyNoMatch(localSpec, targets.candidates(local, rec.typeId), access);
-        }
-      }
-    } catch (e) {
-      if (e instanceof CoreRelocationError) throw e;
-      if (e instanceof CoreSpecError || e instanceof TypeError || e instanceof RangeError) return fail(access, e.message, "check the relocation kind against the type");
-      throw e;
-    }
-
-    const targetText = target ? `${describeSpec(target)} [${target.rootId}]` : undefined;
-    const poison = (why: string) => {
-      if (insn.opcode === LD_IMM64) expand.set(idx, [poisonInstruction(insn), poisonInstruction(undefined)]);
-      else out[idx] = poisonInstruction(insn);
-      applied.push({ index, slot: rec.insnOff, kind: rec.kind, local: access, target: targetText, targetBtf, localValue: localValue.value, poisoned: true, reason: why });
-    };
-    if (targetValue! === POISON) {
-      poison(reason ?? `the kernel's ${targetText ?? "type"} cannot give ${rec.kind}`);
-      return;
-    }
-    const tv = targetValue!;
-    const expected = localValue.value;
-    const validate = localValue.validate;
-    const cls = insn.opcode & CLASS_MASK;
-    const mismatch = (have: number | bigint) =>
-      fail(access, `instruction ${idx} holds ${have}, not the expected ${expected}`, "the object and its BTF disagree; rebuild it");
-    let patched: Instruction;
-    if (cls === BPF_ALU || cls === BPF_ALU64) {
-      if ((insn.opcode & 0x08) !== BPF_K) fail(access, `instruction ${idx} is an ALU op on a register, not an immediate`, "the object is malformed");
-      if (validate && BigInt(insn.imm) !== BigInt(expected)) mismatch(insn.imm);
-      const v = Number(tv.value);
-      if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) fail(access, `value ${tv.value} does not fit a 32-bit immediate`, "use a 64-bit load (ld_imm64) for this value");
-      patched = { ...insn, imm: v | 0 };
-    } else if (cls === BPF_LDX || cls === BPF_ST || cls === BPF_STX) {
-      if (validate && insn.offset !== Number(expected)) mismatch(insn.offset);
-      const v = Number(tv.value);
-      if (v > 0x7fff) fail(access, `offset ${v} does not fit the 16-bit offset of a load/store`, "read the field through a pointer to an inner struct");
-      patched = { ...insn, offset: v };
-      const oldSize = localValue.fieldSize;
-      const newSize = tv.fieldSize;
-      if (rec.kind === "field_byte_offset" && oldSize !== undefined && newSize !== undefined && oldSize !== newSize) {
-        const lt = local.typeById(localValue.fieldTypeId!);
-        const tt = target!.btf.typeById(tv.fieldTypeId!);
-        const safe = (lt.kind === "ptr" && tt.kind === "ptr") || (lt.kind === "int" && tt.kind === "int" && !lt.signed && !tt.signed);
-        if (!safe) {
-          poison(`the field is ${oldSize} bytes locally but ${newSize} in the kernel, and a signed or non-integer load cannot be resized`);
-          return;
-        }
-        const have = SIZE_BYTES[insn.opcode & SIZE_MASK];
-        if (have !== oldSize) fail(access, `instruction ${idx} accesses ${have} bytes, the field is ${oldSize}`, "the object is malformed");
-        const sz = BYTES_SIZE[newSize];
-        if (sz === undefined) fail(access, `the kernel's field is ${newSize} bytes, which no load can read`, "read it with bpf_core_read");
-        patched = { ...patched, opcode: (insn.opcode & ~SIZE_MASK) | sz };
-      }
-    } else if (cls === BPF_LD && insn.opcode === LD_IMM64) {
-      if (insn.src !== 0 || insn.offset !== 0) fail(access, `instruction ${idx} is an ld_imm64 of a pseudo value`, "the object is malformed");
-      const have = BigInt.asUintN(64, BigInt(insn.imm));
-      if (validate && have !== BigInt.asUintN(64, BigInt(expected))) mismatch(have);
-      patched = { ...insn, imm: BigInt.asIntN(64, BigInt(tv.value)) };
-    } else {
-      return fail(access, `instruction ${idx} (opcode 0x${insn.opcode.toString(16)}) cannot carry a CO-RE value`, "the object is malformed");
-    }
-    out[idx] = patched;
-    applied.push({ index, slot: rec.insnOff, kind: rec.kind, local: access, target: targetText, targetBtf, localValue: expected, targetValue: tv.value, poisoned: false });
-  });
-
+  for (let index = 0; index < records.length; index++) {
+    const r = relocateOne(records[index], index, out, slots, local, targets, byteOrder, program);
+    applied.push(r.applied);
+    if (r.insn === undefined) continue;
+    if (Array.isArray(r.insn)) expand.set(r.at, r.insn);
+    else out[r.at] = r.insn;
+  }
   if (expand.size === 0) return { instructions: out, relocations: applied };
   const final: Instruction[] = [];
   for (let k = 0; k < out.length; k++) {
@@ -264,4 +150,202 @@ export function applyCoreRelocations(
     else final.push(out[k]);
   }
   return { instructions: final, relocations: applied };
+}
+
+/** An applied relocation whose C-like descriptions are built only when read (most never are). */
+class Applied implements AppliedCoreRelocation {
+  declare readonly reason?: string;
+  private text?: string;
+  private targetText?: string | null;
+  constructor(
+    readonly index: number,
+    readonly slot: number,
+    readonly kind: CoreReloKind,
+    private readonly localSpec: CoreSpec,
+    private readonly targetSpec: CoreSpec | undefined,
+    readonly targetBtf: string | undefined,
+    readonly localValue: number | bigint | undefined,
+    readonly targetValue: number | bigint | undefined,
+    readonly poisoned: boolean,
+    reason?: string,
+  ) {
+    if (reason !== undefined) (this as { reason?: string }).reason = reason;
+  }
+  get local(): string {
+    return (this.text ??= describeSpec(this.localSpec));
+  }
+  get target(): string | undefined {
+    if (this.targetText === undefined) this.targetText = this.targetSpec ? `${describeSpec(this.targetSpec)} [${this.targetSpec.rootId}]` : null;
+    return this.targetText ?? undefined;
+  }
+  toJSON(): object {
+    const { index, slot, kind, local, target, targetBtf, localValue, targetValue, poisoned, reason } = this;
+    return { index, slot, kind, local, target, targetBtf, localValue, targetValue, poisoned, reason };
+  }
+}
+
+function fail(program: string, index: number, rec: CoreRelocationRecord, access: string, problem: string, fix: string): never {
+  throw new CoreRelocationError(program, index, rec.kind, access, problem, fix);
+}
+
+function sameValue(a: number | bigint, b: number | bigint): boolean {
+  if (typeof a === "number" && typeof b === "number") return a === b;
+  return BigInt(a) === BigInt(b);
+}
+
+/** A record's local spec, its candidates and each candidate's matched spec (undefined: no match). */
+interface ResolvedSpecs {
+  local: CoreSpec;
+  cands: readonly CoreCandidate[];
+  matches: (CoreSpec | undefined)[];
+}
+
+/**
+ * Resolve and match a record's access, cached per root type and access string: objects read
+ * the same field with several kinds (offset, size, exists…) and in several places, and the
+ * match does not depend on the kind within a class.
+ */
+function resolveSpecs(rec: CoreRelocationRecord, index: number, local: BtfSpec, targets: CoreTargets, program: string): ResolvedSpecs {
+  const cls = FIELD_KINDS.has(rec.kind) ? "f" : rec.kind === "type_matches" ? "m" : rec.kind === "type_id_local" ? "l" : rec.kind === "enumval_exists" || rec.kind === "enumval_value" ? "e" : "t";
+  const key = `${rec.typeId}|${cls}|${rec.accessString}`;
+  const cache = targets.specCache(local) as Map<string, ResolvedSpecs>;
+  const known = cache.get(key);
+  if (known) return known;
+  if (!local.has(rec.typeId) || rec.typeId === 0) {
+    fail(program, index, rec, `type [${rec.typeId}] "${rec.accessString}"`, `type id ${rec.typeId} is not a type of the object's BTF`, "the object is malformed; rebuild it");
+  }
+  let spec: CoreSpec;
+  try {
+    spec = parseLocalSpec(local, rec.typeId, rec.accessString, rec.kind);
+  } catch (e) {
+    if (e instanceof CoreSpecError || e instanceof RangeError || e instanceof TypeError) {
+      return fail(program, index, rec, `${describeType(local, rec.typeId)} "${rec.accessString}"`, `the object's BTF does not fit the record: ${e.message}`, "the object is malformed; rebuild it");
+    }
+    throw e;
+  }
+  let cands: readonly CoreCandidate[] = [];
+  const matches: (CoreSpec | undefined)[] = [];
+  if (rec.kind !== "type_id_local") {
+    if (local.nameOf(rec.typeId) === "") fail(program, index, rec, describeSpec(spec), "the root type is anonymous, so it cannot be looked up in the kernel", "give the type a name");
+    cands = targets.candidates(local, rec.typeId);
+    try {
+      for (const c of cands) matches.push(matchSpec(spec, c.target.btf, c.id));
+    } catch (e) {
+      if (e instanceof CoreSpecError || e instanceof TypeError || e instanceof RangeError) return fail(program, index, rec, describeSpec(spec), e.message, "check the relocation kind against the type");
+      throw e;
+    }
+  }
+  const r = { local: spec, cands, matches };
+  cache.set(key, r);
+  return r;
+}
+
+/** One relocation: the instruction(s) to put at `at` (undefined: unchanged) and the record. */
+function relocateOne(
+  rec: CoreRelocationRecord,
+  index: number,
+  out: readonly Instruction[],
+  slots: Int32Array,
+  local: BtfSpec,
+  targets: CoreTargets,
+  byteOrder: ByteOrder,
+  program: string,
+): { at: number; insn?: Instruction | Instruction[]; applied: AppliedCoreRelocation } {
+  if (!local.has(rec.typeId) || rec.typeId === 0) {
+    fail(program, index, rec, `type [${rec.typeId}] "${rec.accessString}"`, `type id ${rec.typeId} is not a type of the object's BTF`, "the object is malformed; rebuild it");
+  }
+  const resolved = resolveSpecs(rec, index, local, targets, program);
+  const localSpec = resolved.local;
+  const idx = rec.insnOff >= 0 && rec.insnOff < slots.length ? slots[rec.insnOff] : -1;
+  if (idx < 0) fail(program, index, rec, describeSpec(localSpec), `instruction slot ${rec.insnOff} is not the start of an instruction`, "the object is malformed");
+  const insn = out[idx];
+
+  let localValue: CoreValue;
+  let targetValue: CoreValue | typeof POISON;
+  let target: CoreSpec | undefined;
+  let targetBtf: string | undefined;
+  let reason: string | undefined;
+  try {
+    const lv = relocationValue(localSpec, rec.kind, byteOrder);
+    if (lv === POISON) return fail(program, index, rec, describeSpec(localSpec), "the local field cannot be read with one load", "make the bitfield narrower");
+    localValue = lv;
+    if (rec.kind === "type_id_local") {
+      targetValue = lv;
+    } else {
+      const { cands, matches } = resolved;
+      for (let c = 0; c < cands.length; c++) {
+        const spec = matches[c];
+        if (!spec) continue;
+        const v = relocationValue(spec, rec.kind, byteOrder);
+        if (target === undefined) {
+          target = spec;
+          targetValue = v;
+          targetBtf = cands[c].target.module ?? "vmlinux";
+          continue;
+        }
+        const prev = targetValue!;
+        if (FIELD_KINDS.has(rec.kind) && spec.bitOffset !== target.bitOffset) {
+          fail(program, index, rec, describeSpec(localSpec), `kernel types ${describeSpec(target)} and ${describeSpec(spec)} put the field at different offsets`, "use a ___flavor that matches one of them");
+        }
+        if ((prev === POISON) !== (v === POISON) || (prev !== POISON && v !== POISON && !sameValue(prev.value, v.value))) {
+          fail(program, index, rec, describeSpec(localSpec), `kernel types ${describeType(target.btf, target.rootId)} and ${describeType(spec.btf, spec.rootId)} give different values`, "use a ___flavor that matches one of them");
+        }
+      }
+      if (target === undefined) {
+        targetValue = relocationValue(undefined, rec.kind, byteOrder);
+        reason = whyNoMatch(localSpec, cands, describeSpec(localSpec));
+      }
+    }
+  } catch (e) {
+    if (e instanceof CoreRelocationError) throw e;
+    if (e instanceof CoreSpecError || e instanceof TypeError || e instanceof RangeError) return fail(program, index, rec, describeSpec(localSpec), e.message, "check the relocation kind against the type");
+    throw e;
+  }
+
+  const poison = (why: string) => ({
+    at: idx,
+    insn: insn.opcode === LD_IMM64 ? [poisonInstruction(insn), poisonInstruction(undefined)] : poisonInstruction(insn),
+    applied: new Applied(index, rec.insnOff, rec.kind, localSpec, target, targetBtf, localValue.value, undefined, true, why),
+  });
+  if (targetValue! === POISON) return poison(reason ?? `the kernel's type cannot give ${rec.kind}`);
+  const tv = targetValue!;
+  const expected = localValue.value;
+  const validate = localValue.validate;
+  const cls = insn.opcode & CLASS_MASK;
+  const bad = (problem: string, fix: string): never => fail(program, index, rec, describeSpec(localSpec), problem, fix);
+  const mismatch = (have: number | bigint) => bad(`instruction ${idx} holds ${have}, not the expected ${expected}`, "the object and its BTF disagree; rebuild it");
+  let patched: Instruction;
+  if (cls === BPF_ALU || cls === BPF_ALU64) {
+    if ((insn.opcode & 0x08) !== BPF_K) bad(`instruction ${idx} is an ALU op on a register, not an immediate`, "the object is malformed");
+    if (validate && !sameValue(insn.imm, expected)) mismatch(insn.imm);
+    const v = Number(tv.value);
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) bad(`value ${tv.value} does not fit a 32-bit immediate`, "use a 64-bit load (ld_imm64) for this value");
+    patched = { ...insn, imm: v | 0 };
+  } else if (cls === BPF_LDX || cls === BPF_ST || cls === BPF_STX) {
+    if (validate && insn.offset !== Number(expected)) mismatch(insn.offset);
+    const v = Number(tv.value);
+    if (v > 0x7fff) bad(`offset ${v} does not fit the 16-bit offset of a load/store`, "read the field through a pointer to an inner struct");
+    patched = { ...insn, offset: v };
+    const oldSize = localValue.fieldSize;
+    const newSize = tv.fieldSize;
+    if (rec.kind === "field_byte_offset" && oldSize !== undefined && newSize !== undefined && oldSize !== newSize) {
+      const lt = local.typeById(localValue.fieldTypeId!);
+      const tt = target!.btf.typeById(tv.fieldTypeId!);
+      const safe = (lt.kind === "ptr" && tt.kind === "ptr") || (lt.kind === "int" && tt.kind === "int" && !lt.signed && !tt.signed);
+      if (!safe) return poison(`the field is ${oldSize} bytes locally but ${newSize} in the kernel, and a signed or non-integer load cannot be resized`);
+      const have = SIZE_BYTES[insn.opcode & SIZE_MASK];
+      if (have !== oldSize) bad(`instruction ${idx} accesses ${have} bytes, the field is ${oldSize}`, "the object is malformed");
+      const sz = BYTES_SIZE[newSize];
+      if (sz === undefined) bad(`the kernel's field is ${newSize} bytes, which no load can read`, "read it with bpf_core_read");
+      patched = { ...patched, opcode: (insn.opcode & ~SIZE_MASK) | sz };
+    }
+  } else if (cls === BPF_LD && insn.opcode === LD_IMM64) {
+    if (insn.src !== 0 || insn.offset !== 0) bad(`instruction ${idx} is an ld_imm64 of a pseudo value`, "the object is malformed");
+    const have = BigInt.asUintN(64, BigInt(insn.imm));
+    if (validate && have !== BigInt.asUintN(64, BigInt(expected))) mismatch(have);
+    patched = { ...insn, imm: BigInt.asIntN(64, BigInt(tv.value)) };
+  } else {
+    return bad(`instruction ${idx} (opcode 0x${insn.opcode.toString(16)}) cannot carry a CO-RE value`, "the object is malformed");
+  }
+  return { at: idx, insn: patched, applied: new Applied(index, rec.insnOff, rec.kind, localSpec, target, targetBtf, expected, tv.value, false) };
 }
