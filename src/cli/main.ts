@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   disasm: () => import("./disasm.js").then((m) => m.command),
   inspect: () => import("./inspect.js").then((m) => m.command),
   load: () => import("./load.js").then((m) => m.command),
+  link: () => import("./link.js").then((m) => m.command),
   map: () => import("./map.js").then((m) => m.command),
 };
 
