@@ -100,6 +100,7 @@ export type {
   BatchOptions,
   BatchResult,
   BatchUpdateOptions,
+  RawBatchResult,
 } from "./map/bpf-map.js";
 export type { MapSpec, MapPinning, FdLike } from "./map/map-spec.js";
 export { MAP_TYPES, mapTypeName, mapTypeNumber, isMapTypeName } from "./map/map-type.js";

@@ -88,16 +88,31 @@ export interface BatchResult<K, V> {
   next: MapBatchCursor | undefined;
 }
 
-/** Where a batch operation continues: the kernel's opaque out_batch token. */
+/** Undecoded elements of a batch (see BpfMap.lookupBatchRaw). */
+export interface RawBatchResult {
+  /** Elements read. */
+  count: number;
+  /** `count` keys of keySize bytes each, back to back. */
+  keys: Uint8Array;
+  /** `count` values, `valueStride` bytes apart (per-CPU maps: all CPUs' slots of one element). */
+  values: Uint8Array;
+  valueStride: number;
+  next: MapBatchCursor | undefined;
+}
+
+/**
+ * Where a batch operation continues: a copy of the kernel's opaque out_batch token. Cursors
+ * are immutable: passing the same cursor twice reads the same batch twice.
+ */
 export class MapBatchCursor {
   /** @internal */
-  readonly token: NativeMemory;
+  readonly token: Uint8Array;
   /** @internal */
   readonly owner: object;
   /** @internal */
-  constructor(owner: object, size: number) {
+  constructor(owner: object, token: Uint8Array) {
     this.owner = owner;
-    this.token = new NativeMemory(size);
+    this.token = token;
   }
 }
 
@@ -185,6 +200,16 @@ const VALUES = 2;
 /** Types whose keys are not used: queue, stack and bloom filter take a NULL key. */
 const KEYLESS_TYPES: ReadonlySet<MapTypeName> = new Set<MapTypeName>(["queue", "stack", "bloom_filter"]);
 
+/** Native buffers an explicit batch operation reuses from call to call. */
+interface BatchBuffers {
+  attr: MapBatchAttr;
+  keys: NativeMemory;
+  values: NativeMemory;
+  tokenIn: NativeMemory;
+  tokenOut: NativeMemory;
+  capacity: number;
+}
+
 /** What a BpfMap is, as its constructor needs it. */
 interface MapDesc {
   name: string;
@@ -231,7 +256,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   readonly #valueView: DataView;
   readonly #elem: MapElemAttr;
   #nullKey?: MapElemAttr;
-  #batch?: { attr: MapBatchAttr; keys: NativeMemory; values: NativeMemory; capacity: number };
+  #batch?: BatchBuffers;
   #batchSupported?: boolean;
   #pinned?: string;
   #id?: number;
@@ -712,12 +737,15 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
 
   // --- explicit batches -----------------------------------------------------------------
 
-  #batchBuffers(count: number): { attr: MapBatchAttr; keys: NativeMemory; values: NativeMemory } {
+  #batchBuffers(count: number): BatchBuffers {
     if (!this.#batch || this.#batch.capacity < count) {
+      const tokenSize = Math.max(this.keySize, 8);
       this.#batch = {
         attr: this.#batch?.attr ?? new MapBatchAttr(this.#fd.value),
         keys: new NativeMemory(Math.max(count * this.keySize, 8)),
         values: new NativeMemory(Math.max(count * this.valueCodec.size, 8)),
+        tokenIn: this.#batch?.tokenIn ?? new NativeMemory(tokenSize),
+        tokenOut: this.#batch?.tokenOut ?? new NativeMemory(tokenSize),
         capacity: count,
       };
     }
@@ -730,7 +758,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     return n;
   }
 
-  #readBatch(cmd: number, options: BatchOptions, step: string): BatchResult<K, V> {
+  /** Run a reading batch command into the reused buffers; returns the element count and the next cursor. */
+  #runReadBatch(cmd: number, options: BatchOptions, step: string): { n: number; buffers: BatchBuffers; next: MapBatchCursor | undefined } {
     this.#live();
     this.#requireKeyed(step);
     if (typeof options !== "object" || options === null) throw new TypeError("batch options must be an object");
@@ -740,9 +769,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     if (cursor !== undefined && (!(cursor instanceof MapBatchCursor) || cursor.owner !== this)) {
       throw new TypeError(`${this.#label()}: ${step}: the cursor belongs to another map or batch`);
     }
-    const { attr, keys, values } = this.#batchBuffers(count);
-    const out = new MapBatchCursor(this, Math.max(this.keySize, 8));
-    attr.setBuffers(cursor ? cursor.token.address : 0, out.token.address, keys.address, values.address);
+    const { attr, keys, values, tokenIn, tokenOut } = this.#batchBuffers(count);
+    // Tokens travel in per-map native buffers; cursors keep small JS copies (cheaper than
+    // native memory per call, and a cursor stays valid whatever happens to the buffers).
+    if (cursor) tokenIn.bytes.set(cursor.token);
+    attr.setBuffers(cursor ? tokenIn.address : 0, tokenOut.address, keys.address, values.address);
     const r = attr.run(cmd, count);
     if (r < 0 && r !== -ENOENT) {
       if (r === -ENOSPC) {
@@ -750,12 +781,35 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       }
       this.#fail(cmd, r, step);
     }
-    const n = attr.count;
+    const next = r === -ENOENT ? undefined : new MapBatchCursor(this, tokenOut.bytes.slice());
+    return { n: attr.count, buffers: this.#batch!, next };
+  }
+
+  #readBatch(cmd: number, options: BatchOptions, step: string): BatchResult<K, V> {
+    const { n, buffers, next } = this.#runReadBatch(cmd, options, step);
     const ks = new Array<K>(n);
     const vs = new Array<V>(n);
-    decodeMany(this.keyCodec, keys.view, 0, this.keySize, n, ks);
-    decodeMany(this.valueCodec, values.view, 0, this.valueCodec.size, n, vs);
-    return { keys: ks, values: vs, next: r === -ENOENT ? undefined : out };
+    decodeMany(this.keyCodec, buffers.keys.view, 0, this.keySize, n, ks);
+    decodeMany(this.valueCodec, buffers.values.view, 0, this.valueCodec.size, n, vs);
+    return { keys: ks, values: vs, next };
+  }
+
+  /**
+   * Like lookupBatch, without decoding: `keys` and `values` are views of this map's reused
+   * native buffers holding `count` elements (key i at `i * keySize`, value i at
+   * `i * valueStride`). Zero-copy: the views are valid only until the next batch call on this
+   * map. For callers that read a few fields in place or copy into their own typed arrays.
+   */
+  lookupBatchRaw(options: BatchOptions = {}): RawBatchResult {
+    const { n, buffers, next } = this.#runReadBatch(BpfCmd.BPF_MAP_LOOKUP_BATCH, options, "lookup batch");
+    const stride = this.valueCodec.size;
+    return {
+      count: n,
+      keys: buffers.keys.bytes.subarray(0, n * this.keySize),
+      values: buffers.values.bytes.subarray(0, n * stride),
+      valueStride: stride,
+      next,
+    };
   }
 
   /**

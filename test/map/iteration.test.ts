@@ -87,6 +87,31 @@ describeKernel("BpfMap iteration and batches", () => {
     } while (cursor);
     expect(seen.size).toBe(n);
     expect(calls).toBeGreaterThanOrEqual(Math.ceil(n / 500));
+    // Cursors are immutable: the same cursor gives the same batch again.
+    const first = m.lookupBatch({ count: 100 });
+    const a = m.lookupBatch({ cursor: first.next, count: 100 });
+    m.lookupBatch({ cursor: a.next, count: 100 });
+    const b = m.lookupBatch({ cursor: first.next, count: 100 });
+    expect(b.keys).toEqual(a.keys);
+  });
+
+  it("lookupBatchRaw gives the kernel's bytes in place, with the same cursors", () => {
+    using m = BpfMap.create({ type: "hash", key: u32, value: u64, maxEntries: 4000 });
+    const n = 2500;
+    m.updateBatch(Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, (_, i) => BigInt(i) << 20n));
+    const seen = new Map<number, bigint>();
+    let cursor: MapBatchCursor | undefined;
+    do {
+      const r = m.lookupBatchRaw({ cursor, count: 700 });
+      expect(r.valueStride).toBe(8);
+      expect(r.keys.length).toBe(r.count * 4);
+      const kv = new DataView(r.keys.buffer, r.keys.byteOffset, r.keys.length);
+      const vv = new DataView(r.values.buffer, r.values.byteOffset, r.values.length);
+      for (let i = 0; i < r.count; i++) seen.set(kv.getUint32(i * 4, true), vv.getBigUint64(i * 8, true));
+      cursor = r.next;
+    } while (cursor);
+    expect(seen.size).toBe(n);
+    for (const [k, v] of seen) expect(v).toBe(BigInt(k) << 20n);
   });
 
   it("lookupAndDeleteBatch empties the map and returns what it removed", () => {
