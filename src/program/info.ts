@@ -105,3 +105,25 @@ export function readProgramInfo(fd: Fd | number, what = "program"): ProgramInfo 
     lineInfoCount: v.getUint32(PROG_INFO.nr_line_info, true),
   };
 }
+
+/**
+ * The program's instructions as the kernel keeps them after verification and rewriting
+ * (bpftool's `prog dump xlated`): 8 bytes per slot, map references as map ids. Two calls: the
+ * first learns the size. Empty when the kernel hides them (no CAP_SYS_ADMIN, or kernel pointers
+ * restricted). Throws BpfError, ClosedError.
+ */
+export function readTranslatedBytes(fd: Fd | number, what = "program"): Uint8Array {
+  const mem = new NativeMemory(PROG_INFO.size);
+  objGetInfoByFd(fd, mem, what);
+  const len = mem.view.getUint32(PROG_INFO.xlated_prog_len, true);
+  if (len === 0) return new Uint8Array(0);
+  const insns = new NativeMemory(len);
+  mem.bytes.fill(0);
+  mem.view.setUint32(PROG_INFO.xlated_prog_len, len, true);
+  mem.view.setBigUint64(PROG_INFO.xlated_prog_insns, BigInt(insns.address), true);
+  objGetInfoByFd(fd, mem, what);
+  // The kernel zeroes the pointer when it will not show the instructions.
+  if (mem.view.getBigUint64(PROG_INFO.xlated_prog_insns, true) === 0n) return new Uint8Array(0);
+  const n = Math.min(len, mem.view.getUint32(PROG_INFO.xlated_prog_len, true));
+  return insns.bytes.slice(0, n);
+}

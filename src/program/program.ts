@@ -6,7 +6,9 @@ import { readlinkSync } from "node:fs";
 import { Fd } from "../sys/fd.js";
 import { BPF_F_RDONLY, getFdById, objGet, objPin } from "../sys/obj.js";
 import { enableStats, progBindMap } from "../sys/prog-attr.js";
-import { readProgramInfo, type ProgramInfo } from "./info.js";
+import { decodeInstructions } from "../asm/encoding.js";
+import type { Instruction } from "../asm/instruction.js";
+import { readProgramInfo, readTranslatedBytes, type ProgramInfo } from "./info.js";
 import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
 import type { ProgramSpec } from "./program-spec.js";
 import { programTypeNumber, type ProgramTypeName } from "./program-type.js";
@@ -176,6 +178,17 @@ export class Program implements Disposable {
   /** Read the program's info (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */
   info(): ProgramInfo {
     return readProgramInfo(this.#fd, this.#what());
+  }
+
+  /**
+   * The instructions as the kernel runs them, after the verifier rewrote them (bpftool's
+   * `prog dump xlated`): map references hold map ids, helper calls may be inlined. Empty when
+   * the kernel hides them from this process. Min kernel 4.13. Throws BpfError, ClosedError, and
+   * ParseError for a kernel-internal encoding the decoder does not know.
+   */
+  translatedInstructions(): Instruction[] {
+    const bytes = readTranslatedBytes(this.#fd, this.#what());
+    return bytes.length === 0 ? [] : decodeInstructions(bytes);
   }
 
   /**

@@ -135,6 +135,19 @@ describeKernel("Program objects: pin, open, ids, info, stats", () => {
     if (off && statsOff()) expect(prog.info().runCount).toBe(counted); // stopped counting when the handle closed
   });
 
+  it("gives back the instructions the kernel runs, as bpftool dumps them", () => {
+    using counts = arrayMap();
+    using prog = Program.load({ name: "xlated", type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: counts.value } });
+    const insns = prog.translatedInstructions();
+    const dump = JSON.parse(execFileSync("bpftool", ["prog", "dump", "xlated", "id", String(prog.info().id), "-j"], { encoding: "utf8" }));
+    expect(insns).toHaveLength(dump.length);
+    expect(insns[0]).toMatchObject({ opcode: 0x62, dst: 10, offset: -4, imm: 0 }); // *(u32 *)(r10 - 4) = 0
+    const ld = insns.find((i) => i.opcode === 0x18)!;
+    expect(ld.src).toBe(1); // BPF_PSEUDO_MAP_FD, with the map's id in place of the fd
+    expect(Number(ld.imm)).toBe(mapId(counts.value));
+    expect(insns[insns.length - 1].opcode).toBe(0x95);
+  });
+
   it("clones into an independent owner of the same program", () => {
     const prog = Program.load({ name: "cloned", type: "xdp", instructions: returns(XDP_PASS) });
     using copy = prog.clone();
