@@ -118,6 +118,8 @@ describeKernel("BpfMap: elements", () => {
     h.set(5, v);
     expect(h.get(5)).toEqual(v);
     expect([...h.entries()]).toEqual([[5, v]]);
+    expect(h.lookupAndDelete(5)).toEqual(v);
+    expect(h.has(5)).toBe(false);
   });
 });
 
