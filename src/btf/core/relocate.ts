@@ -43,7 +43,10 @@ export interface AppliedCoreRelocation {
   readonly target?: string;
   /** Which BTF the target came from: "vmlinux" or a module name. */
   readonly targetBtf?: string;
-  /** The value the compiler wrote. */
+  /**
+   * The value the compiler wrote into the instruction (for poisoned relocations: the value
+   * computed from the object's BTF, since the instruction is replaced).
+   */
   readonly localValue?: number | bigint;
   /** The value patched in (absent when poisoned). */
   readonly targetValue?: number | bigint;
@@ -315,14 +318,17 @@ function relocateOne(
   const bad = (problem: string, fix: string): never => fail(program, index, rec, describeSpec(localSpec), problem, fix);
   const mismatch = (have: number | bigint) => bad(`instruction ${idx} holds ${have}, not the expected ${expected}`, "the object and its BTF disagree; rebuild it");
   let patched: Instruction;
+  let had: number | bigint = expected; // what the instruction held: the compiler's value
   if (cls === BPF_ALU || cls === BPF_ALU64) {
     if ((insn.opcode & 0x08) !== BPF_K) bad(`instruction ${idx} is an ALU op on a register, not an immediate`, "the object is malformed");
     if (validate && !sameValue(insn.imm, expected)) mismatch(insn.imm);
+    had = insn.imm;
     const v = Number(tv.value);
     if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) bad(`value ${tv.value} does not fit a 32-bit immediate`, "use a 64-bit load (ld_imm64) for this value");
     patched = { ...insn, imm: v | 0 };
   } else if (cls === BPF_LDX || cls === BPF_ST || cls === BPF_STX) {
     if (validate && insn.offset !== Number(expected)) mismatch(insn.offset);
+    had = insn.offset;
     const v = Number(tv.value);
     if (v > 0x7fff) bad(`offset ${v} does not fit the 16-bit offset of a load/store`, "read the field through a pointer to an inner struct");
     patched = { ...insn, offset: v };
@@ -343,9 +349,10 @@ function relocateOne(
     if (insn.src !== 0 || insn.offset !== 0) bad(`instruction ${idx} is an ld_imm64 of a pseudo value`, "the object is malformed");
     const have = BigInt.asUintN(64, BigInt(insn.imm));
     if (validate && have !== BigInt.asUintN(64, BigInt(expected))) mismatch(have);
+    had = typeof expected === "bigint" || have > BigInt(Number.MAX_SAFE_INTEGER) ? have : Number(have);
     patched = { ...insn, imm: BigInt.asIntN(64, BigInt(tv.value)) };
   } else {
     return bad(`instruction ${idx} (opcode 0x${insn.opcode.toString(16)}) cannot carry a CO-RE value`, "the object is malformed");
   }
-  return { at: idx, insn: patched, applied: new Applied(index, rec.insnOff, rec.kind, localSpec, target, targetBtf, expected, tv.value, false) };
+  return { at: idx, insn: patched, applied: new Applied(index, rec.insnOff, rec.kind, localSpec, target, targetBtf, had, tv.value, false) };
 }
