@@ -9,7 +9,7 @@ import { encodePerfEventAttr, parseCpuList, parseFormatBit, PERF_ATTR_SIZE, pmuR
 const prog = 0;
 
 describe("attach options are validated before any syscall", () => {
-  const cases: Array<[string, () => unknown, RegExp]> = [
+  const cases: Array<[string, () => unknown, RegExp | TypeErrorConstructor]> = [
     ["xdp unknown key", () => attach.xdp(prog, { interface: "lo", iface: "x" } as never), /unknown option "iface"/],
     ["xdp bad mode", () => attach.xdp(prog, { interface: "lo", mode: "turbo" as never }), /mode must be/],
     ["xdp replace with link", () => attach.xdp(prog, { interface: "lo", replace: 3 }), /replace and force apply to method "netlink"/],
