@@ -32,6 +32,12 @@ struct task_struct___old {
 	long this_field_does_not_exist;
 } __pai;
 
+/* A flavor with a narrower unsigned field (the kernel's is unsigned int): the load is widened. */
+struct task_struct___small {
+	__u8 flags;
+	char comm[16];
+} __pai;
+
 /* A flavor whose field has the wrong type (int where the kernel has a struct): no match. */
 struct list_head___bad {
 	int next;

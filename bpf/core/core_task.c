@@ -15,6 +15,7 @@ struct results {
 	__u64 enum64_user;
 	__u64 parent_tgid;
 	__u64 children_next_nonnull;
+	__u64 flags_widened, comm2;
 	char comm[16];
 } results;
 
@@ -30,6 +31,8 @@ int core_task(void *ctx)
 	r->parent_tgid = t->real_parent->tgid;
 	r->children_next_nonnull = t->children.next != 0;
 	__builtin_memcpy(r->comm, t->comm, sizeof(r->comm));
+	r->flags_widened = ((struct task_struct___small *)t)->flags; /* 1-byte load becomes 4 bytes */
+	r->comm2 = ((struct task_struct___small *)t)->comm[2];        /* an array element */
 
 	r->off_pid = bpf_core_field_offset(struct task_struct, pid);
 	r->off_comm = bpf_core_field_offset(struct task_struct, comm);

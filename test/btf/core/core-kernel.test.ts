@@ -85,6 +85,13 @@ describeKernel("CO-RE against the running kernel", () => {
     expect(r.children_next_nonnull).toBe(1n);
     const comm = readFileSync("/proc/self/comm", "utf8").trim();
     expect(Buffer.from(r.comm as Uint8Array).toString("latin1").replace(/\0.*$/s, "")).toBe(comm);
+    expect(r.comm2).toBe(BigInt(comm.charCodeAt(2)));
+    // task->flags through a flavor declaring it as __u8: the load was widened to the kernel's
+    // 4 bytes, so all PF_* bits arrive (field 9 of /proc/self/stat is task->flags).
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const flags = BigInt(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]);
+    expect(r.flags_widened).toBe(flags);
+    expect(flags > 0xffn).toBe(true); // PF_* bits above the low byte are set, so widening mattered
 
     expect(r.off_pid).toBe(BigInt(member(kernel, "task_struct", ["pid"]).bitOffset / 8));
     expect(r.off_comm).toBe(BigInt(member(kernel, "task_struct", ["comm"]).bitOffset / 8));
