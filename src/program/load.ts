@@ -30,9 +30,14 @@ export interface ProgramLoadOptions {
   logLevel?: number;
   /** First size of the log buffer in bytes; it grows until the whole log fits. Default 64 KiB. */
   logSize?: number;
+  /**
+   * `fd_array` (Linux 5.14): maps (or BTF objects) that `ld_imm64` with BPF_PSEUDO_MAP_IDX /
+   * BPF_PSEUDO_MAP_IDX_VALUE and kfunc calls into modules refer to by index.
+   */
+  fdArray?: readonly MapFdLike[];
 }
 
-const LOAD_KEYS = new Set(["maps", "btf", "logLevel", "logSize"]);
+const LOAD_KEYS = new Set(["maps", "btf", "logLevel", "logSize", "fdArray"]);
 const EAGAIN = 11;
 const ENOSPC = 28;
 const EAGAIN_RETRIES = 10;
@@ -125,6 +130,10 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string)
       ? fdOf(spec.attachTarget, `${what}: attachTarget`)
       : optionalU32(spec.attachBtfObjFd, `${what}: attachBtfObjFd`),
   };
+  if (options.fdArray !== undefined) {
+    if (!Array.isArray(options.fdArray)) throw new TypeError(`${what}: options.fdArray must be an array`);
+    attr.fdArray = options.fdArray.map((x, i) => fdOf(x, `${what}: fdArray[${i}]`));
+  }
   const btf = spec.btf;
   if (btf !== undefined && (btf.funcInfo?.length || btf.lineInfo?.length)) {
     if (options.btf === undefined) {

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { exit, instructions, jeq, label, mov64, R0, R1 } from "../../src/asm/builder.js";
+import { exit, instructions, jeq, label, ldMapIdx, mov64, R0, R1 } from "../../src/asm/builder.js";
 import type { Instruction } from "../../src/asm/instruction.js";
 import { BpfError, ClosedError, isBpfError, isVerifierError, VerifierError } from "../../src/errors.js";
 import { Program } from "../../src/program/program.js";
@@ -84,6 +84,16 @@ describeKernel("Program.load", () => {
     using prog = Program.load({ type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: { fd: counts } } });
     prog.run({ data: udpFrame() });
     expect(readU64(counts, 0)).toBe(1n);
+  });
+
+  it("resolves maps by index through options.fdArray (BPF_PSEUDO_MAP_IDX)", () => {
+    using counts = arrayMap();
+    // The counting program with its map loaded as fd_array[0] instead of by name.
+    const byIndex = countingXdp("counts").map((i) => (i.reference?.kind === "map" ? { ...ldMapIdx(R1, 0), symbol: i.symbol } : i));
+    using prog = Program.load({ type: "xdp", instructions: byIndex }, { fdArray: [counts.value] });
+    prog.run({ data: udpFrame(), repeat: 5 });
+    expect(readU64(counts, 0)).toBe(5n);
+    expect(() => Program.load({ type: "xdp", instructions: byIndex }, { fdArray: "x" as never })).toThrow(/fdArray must be an array/);
   });
 
   it("refuses a program the verifier rejects with a VerifierError holding the whole log", () => {
