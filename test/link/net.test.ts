@@ -43,9 +43,28 @@ describeKernel("XDP", () => {
       link.close();
     }
     expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+    const netAfter = bpftoolJson(["net", "show"], env.b.name) as Array<{ xdp: unknown[] }>;
+    expect(netAfter[0]!.xdp).toEqual([]);
     const after = runs(prog);
     env.sendUdp(10);
     expect(runs(prog)).toBe(after);
+  });
+
+  itKernel("netlink force replaces whatever is attached; the old Link then leaves the new program alone", () => {
+    using env = new VethEnv();
+    using p1 = retProgram("xdp", 2, "xdp_f1");
+    using p2 = retProgram("xdp", 2, "xdp_f2");
+    const l1 = attachXdp(p1, { interface: env.ifB, netns: env.b.name, method: "netlink", mode: "generic" });
+    const l2 = attachXdp(p2, { interface: env.ifB, netns: env.b.name, method: "netlink", mode: "generic", force: true });
+    try {
+      expect(queryXdp(env.ifB, env.b.name)).toMatchObject({ attached: "generic", programId: p2.info().id });
+      l1.close();
+      expect(queryXdp(env.ifB, env.b.name).programId).toBe(p2.info().id);
+    } finally {
+      l1.close();
+      l2.close();
+    }
+    expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
   });
 
   itKernel("attaches by netlink in generic and driver mode, replaces with the expected program, and detaches", () => {
@@ -122,8 +141,10 @@ describeKernel("tcx", () => {
     const l2 = attachTcx(p2, { interface: env.ifB, direction: "ingress", netns: env.b.name, before: { link: l1 } });
     const q0 = queryTcx(env.ifB, "ingress", env.b.name);
     const l3 = attachTcx(p3, { interface: env.ifB, direction: "ingress", netns: env.b.name, after: { programId: p2.info().id }, expectedRevision: q0.revision });
+    const linkIds: number[] = [];
     try {
       const q = queryTcx(env.ifB, "ingress", env.b.name);
+      linkIds.push(...q.linkIds);
       expect(q.programIds).toEqual([p2.info().id, p3.info().id, p1.info().id]);
       expect(q.linkIds).toEqual([l2.id, l3.id, l1.id]);
       expect(() => attachTcx(p1, { interface: env.ifB, direction: "ingress", netns: env.b.name, expectedRevision: q0.revision })).toThrow(/ESTALE|E116/);
@@ -135,12 +156,17 @@ describeKernel("tcx", () => {
       const before = runs(p1);
       env.sendUdp(10);
       expect(runs(p1) - before).toBeGreaterThanOrEqual(10n);
+      // update swaps the program of one link in place, keeping its position.
+      using p4 = retProgram("sched_cls", -1, "tcx_four");
+      l3.update(p4);
+      expect(queryTcx(env.ifB, "ingress", env.b.name).programIds).toEqual([p2.info().id, p4.info().id, p1.info().id]);
     } finally {
       l1.close();
       l2.close();
       l3.close();
     }
     expect(queryTcx(env.ifB, "ingress", env.b.name).programIds).toEqual([]);
+    expect(() => execFileSync("bpftool", ["link", "show", "id", String(linkIds[0])], { stdio: "pipe" })).toThrow();
     const after = runs(p1);
     env.sendUdp(5);
     expect(runs(p1)).toBe(after);

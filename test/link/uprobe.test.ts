@@ -107,6 +107,25 @@ describeKernel("uprobe / uretprobe", () => {
     expect(runs(entry)).toBe(after);
   });
 
+  itKernel("a pid filter limits a uprobe to one process", () => {
+    using m = outMap();
+    using prog = storeRegister(m, RDI, "up_pid");
+    {
+      using link = attachUprobe(prog, { path: bin.path, symbol: "tsbpf_add", pid: process.pid }); // not the binary's process
+      const before = runs(prog);
+      bin.run(5);
+      expect(runs(prog)).toBe(before);
+      expect(link.info()).toMatchObject({ pid: process.pid });
+    }
+    // The tracefs-free PMU path with an explicit offset works the same as a symbol.
+    const off = symbolFileOffset(loadBinary(bin.path), "tsbpf_add", "t");
+    using link = attachUprobe(prog, { path: bin.path, offset: off, method: "ioctl" });
+    expect(link.type).toBe("perf_event_ioctl");
+    const before = runs(prog);
+    bin.run(5);
+    expect(runs(prog) - before).toBe(5n);
+  });
+
   itKernel("increments a USDT semaphore through refCtrOffset while attached", () => {
     // tsbpf:tick_sem only fires while its semaphore is non-zero: the kernel raises it for us.
     const elf = loadBinary(bin.path);
