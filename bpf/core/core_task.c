@@ -15,9 +15,15 @@ struct results {
 	__u64 enum64_user;
 	__u64 parent_tgid;
 	__u64 children_next_nonnull;
-	__u64 flags_widened, comm2;
+	__u64 flags_widened, comm2, sub_tgid;
 	char comm[16];
 } results;
+
+/* A subprogram: its CO-RE records are rebased onto the program that calls it. */
+static __attribute__((noinline)) __u64 read_tgid(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, tgid);
+}
 
 SEC("syscall")
 int core_task(void *ctx)
@@ -31,6 +37,7 @@ int core_task(void *ctx)
 	r->parent_tgid = t->real_parent->tgid;
 	r->children_next_nonnull = t->children.next != 0;
 	__builtin_memcpy(r->comm, t->comm, sizeof(r->comm));
+	r->sub_tgid = read_tgid(t);
 	r->flags_widened = ((struct task_struct___small *)t)->flags; /* 1-byte load becomes 4 bytes */
 	r->comm2 = ((struct task_struct___small *)t)->comm[2];        /* an array element */
 

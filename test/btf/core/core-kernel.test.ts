@@ -82,6 +82,7 @@ describeKernel("CO-RE against the running kernel", () => {
     expect(r.tgid).toBe(BigInt(process.pid));
     expect(r.pid).toBe(BigInt(process.pid)); // vitest runs tests on the main thread of its fork
     expect(r.parent_tgid).toBe(BigInt(process.ppid));
+    expect(r.sub_tgid).toBe(BigInt(process.pid)); // relocated inside a subprogram
     expect(r.children_next_nonnull).toBe(1n);
     const comm = readFileSync("/proc/self/comm", "utf8").trim();
     expect(Buffer.from(r.comm as Uint8Array).toString("latin1").replace(/\0.*$/s, "")).toBe(comm);
