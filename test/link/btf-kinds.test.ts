@@ -176,6 +176,20 @@ describeKernel("tp_btf", () => {
   });
 });
 
+describeKernel("freplace on this machine", () => {
+  itKernel("an ext program replacing a function of another program is refused at load with EPERM", () => {
+    using target = Program.load({ name: "fr_target", type: "xdp", license: "GPL", instructions: instructions(mov64("r0", 2), exit()) });
+    let err: unknown;
+    try {
+      Program.load({ name: "fr_ext", type: "ext", attachTarget: target, attachBtfId: 1, license: "GPL", instructions: instructions(mov64("r0", 2), exit()) }).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(isBpfError(err)).toBe(true);
+    expect((err as { code: string }).code).toBe(KNOWN_LIMITS.trampolines.errno);
+  });
+});
+
 describeKernel(`trampolines on this machine (known limit: ${KNOWN_LIMITS.trampolines.reason})`, () => {
   const cases: Array<[string, ProgramTypeName, AttachTypeName, number | (() => number)]> = [
     ["fentry", "tracing", "trace_fentry", () => kernelBtfTarget("fentry", "do_unlinkat")],
@@ -183,6 +197,7 @@ describeKernel(`trampolines on this machine (known limit: ${KNOWN_LIMITS.trampol
     ["fmod_ret", "tracing", "modify_return", () => kernelBtfTarget("fmod_ret", "security_file_open")],
     ["lsm", "lsm", "lsm_mac", () => kernelBtfTarget("lsm", "file_open")],
   ];
+  cases.push(["lsm_cgroup", "lsm", "lsm_cgroup", () => kernelBtfTarget("lsm", "socket_bind")]);
   for (const [name, type, eat, id] of cases) {
     itKernel(`${name} programs are refused at load with EPERM`, () => {
       let err: unknown;
