@@ -8,10 +8,11 @@
  *   need the same essential name, arrays recurse into their elements.
  * - `typesAreCompat`: for type relocations (exists/size/id) and kfunc prototypes: same kind
  *   after typedefs and qualifiers; pointers, arrays and function prototypes recurse (same
- *   parameter count, compatible parameters and return type).
+ *   parameter count, compatible parameters and return type); a fwd stands for its struct/union.
  * - `typesMatch`: the stricter `bpf_core_type_matches()`: names, sizes and signedness of
  *   integers, every local member present by name with a matching type, every local enumerator
  *   present, array lengths equal; behind a pointer a struct only needs the same name and kind.
+ *   Names compare by essential name, and an empty name (anonymous member) matches any.
  *
  * Every walk is bounded so hostile BTF cannot recurse without end. Pure.
  */
@@ -65,6 +66,9 @@ export function typesAreCompat(local: BtfSpec, localId: number, targ: BtfSpec, t
   let l = skipQualifiers(local, localId);
   let t = skipQualifiers(targ, targId);
   for (; depth < MAX_DEPTH; depth++) {
+    // A forward declaration stands for the struct/union it declares (kfunc prototypes often
+    // only declare `struct task_struct;`); the kernel checks kfunc arguments itself.
+    if ((l.kind === "fwd" && composite(t)) || (composite(l) && t.kind === "fwd")) return true;
     if (!kindsCompatible(l.kind, t.kind)) return false;
     switch (l.kind) {
       case "void":
@@ -127,9 +131,7 @@ function matchAt(local: BtfSpec, localId: number, targ: BtfSpec, targId: number,
       case "enum64": {
         if (t.kind !== "enum" && t.kind !== "enum64") return false;
         if (l.size !== t.size) return false;
-        const names = new Set<string>();
-        for (const v of t.values) names.add(v.name);
-        for (const v of l.values) if (!names.has(v.name)) return false;
+        for (const v of l.values) if (!t.values.some((tv) => namesMatch(v.name, tv.name))) return false;
         return true;
       }
       case "struct":
@@ -143,7 +145,7 @@ function matchAt(local: BtfSpec, localId: number, targ: BtfSpec, targId: number,
         for (const lm of l.members) {
           let found = false;
           for (const tm of t.members) {
-            if (lm.name !== tm.name) continue;
+            if (!namesMatch(lm.name, tm.name)) continue;
             if (matchAt(local, lm.type, targ, tm.type, behindPtr, level - 1)) {
               found = true;
               break;
