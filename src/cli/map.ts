@@ -32,6 +32,7 @@ function infoJson(i: MapInfo): Record<string, unknown> {
     flags: i.flags,
     ...(i.btfId ? { btfId: i.btfId } : {}),
     ...(i.mapExtra ? { mapExtra: i.mapExtra.toString() } : {}),
+    ...(i.frozen ? { frozen: true } : {}),
   };
 }
 
@@ -39,7 +40,8 @@ function infoLine(i: MapInfo): string {
   const name = i.name ? `  name ${i.name}` : "";
   const flags = i.flags ? `  flags 0x${i.flags.toString(16)}` : "";
   const btf = i.btfId ? `  btf_id ${i.btfId}` : "";
-  return `${i.id}: ${i.typeName ?? i.type}${name}  key ${i.keySize}B  value ${i.valueSize}B  max_entries ${i.maxEntries}${flags}${btf}`;
+  const frozen = i.frozen ? "  frozen" : "";
+  return `${i.id}: ${i.typeName ?? i.type}${name}  key ${i.keySize}B  value ${i.valueSize}B  max_entries ${i.maxEntries}${flags}${btf}${frozen}`;
 }
 
 /** Open a map by id (all digits) or pinned path. The caller closes it. */

@@ -137,6 +137,8 @@ export interface MapInfo {
   netnsDev: bigint;
   netnsIno: bigint;
   mapExtra: bigint;
+  /** Whether BPF_MAP_FREEZE was called (from /proc/self/fdinfo; false when procfs is missing). */
+  frozen: boolean;
 }
 
 function toInfo(raw: RawMapInfo): MapInfo {
@@ -158,13 +160,21 @@ function toInfo(raw: RawMapInfo): MapInfo {
     netnsDev: raw.netnsDev,
     netnsIno: raw.netnsIno,
     mapExtra: raw.mapExtra,
+    frozen: false,
   };
 }
 
-function readInfo(fd: Fd | number, what: string): MapInfo {
+function readInfo(fd: Fd, what: string): MapInfo {
   const mem = new NativeMemory(MAP_INFO_SIZE);
   objGetInfoByFd(fd, mem, what);
-  return toInfo(readMapInfo(mem));
+  const info = toInfo(readMapInfo(mem));
+  // bpf_map_info has no frozen flag; the fdinfo the kernel prints for the map does.
+  try {
+    info.frozen = /^frozen:\s*1$/m.test(readFileSync(`/proc/self/fdinfo/${fd.value}`, "utf8"));
+  } catch {
+    // no procfs
+  }
+  return info;
 }
 
 function updateFlags(options: SetOptions | UpdateMode | undefined): number {

@@ -127,7 +127,9 @@ describeKernel("BpfMap: object", () => {
   it("freezes: userspace writes fail with EPERM, reads still work", () => {
     using m = BpfMap.create({ type: "array", key: u32, value: u32, maxEntries: 1 });
     m.set(0, 7);
+    expect(m.info().frozen).toBe(false);
     m.freeze();
+    expect(m.info().frozen).toBe(true);
     expect(bpfError(() => m.set(0, 8)).code).toBe("EPERM");
     expect(m.get(0)).toBe(7);
   });
