@@ -77,6 +77,13 @@ describeKernel("USDT", () => {
     }
     bin.run(2);
     expect(read()[0]).toBe(5n); // detached: nothing changed
+    // tsbpf:tick_sem is guarded by its semaphore: it fires only because attaching raised it.
+    {
+      using sem = attachUsdt(coll.programs.tick!, { path: bin.path, provider: "tsbpf", name: "tick_sem", specsMap: coll.maps.__bpf_usdt_specs!, cookie: 7n });
+      expect(sem.info()).toMatchObject({ sites: 1 });
+      bin.run(3);
+      expect(read()).toEqual([1002n, 0n, 0n, 1n, 7n]); // one argument: i + 1000
+    }
     expect(() => attachUsdt(coll.programs.tick!, { path: bin.path, provider: "tsbpf", name: "nope", specsMap: coll.maps.__bpf_usdt_specs! })).toThrow(/no such probe/);
   });
 });
