@@ -2,10 +2,10 @@
  * Safe unmapping of memory that JS views may still point at. Readers hand out DataViews and
  * Uint8Arrays over mmapped ring memory; a caller who keeps one past close() must not crash the
  * process. So close() does not munmap: it replaces the pages, at the same address, with an
- * anonymous zero-filled read-only mapping (releasing the ring's pages and its reference on the
+ * anonymous zero-filled private mapping (releasing the ring's pages and its reference on the
  * map at once), and the address range is unmapped only when the ArrayBuffer is garbage.
  */
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, mmap, munmap, PROT_READ, type Mapping } from "../sys/libc.js";
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
 
 const registry = new FinalizationRegistry<Mapping>((m) => {
   try {
@@ -15,10 +15,10 @@ const registry = new FinalizationRegistry<Mapping>((m) => {
   }
 });
 
-/** Release `m`'s pages now; a stale view over it reads zeros until it is collected, then the range is unmapped. */
+/** Release `m`'s pages now; a stale view over it reads zeros (and writes go nowhere) until it is collected, then the range is unmapped. */
 export function retireMapping(m: Mapping): void {
   try {
-    mmap(m.length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, m.address);
+    mmap(m.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, m.address);
   } catch {
     munmap(m); // could not cover the range: unmap it (views over it must then not be used)
     return;
