@@ -43,6 +43,9 @@ const enum State {
   Ordered = 2,
 }
 
+/** Padding gaps longer than this many `long: 64;` lines are written as one char array. */
+const MAX_PAD_LINES = 64;
+
 /** Typedefs of compiler builtins that a C compiler refuses to see redefined. */
 const SKIPPED_TYPEDEFS = new Set(["__builtin_va_list"]);
 
@@ -82,6 +85,7 @@ class CDumper {
     this.#declared = new Uint8Array(n);
     this.#defined = new Uint8Array(n);
     this.#referenced = new Uint8Array(n);
+    this.#budget = 64 * n + 1_000_000;
   }
 
   #t(id: number): BtfType {
@@ -347,6 +351,17 @@ class CDumper {
   readonly #declaredTags = new Set<string>();
 
   /**
+   * Lines left to write. Anonymous types are written inline at every use, and hostile BTF can
+   * nest them so that the text grows exponentially: stop at a bound real BTF never reaches.
+   */
+  #budget: number;
+
+  #spend(lines: number, id: number): void {
+    this.#budget -= lines;
+    if (this.#budget < 0) throw new ParseError(`BTF: type [${id}]: the C text grows beyond any real header (hostile BTF?)`);
+  }
+
+  /**
    * `type` declared as `inner` (a name or an abstract declarator), C's inside-out syntax:
    * `int (*cb)(void *, int)`, `char *argv[3]`, `const volatile int x`.
    */
@@ -418,6 +433,7 @@ class CDumper {
 
   #enumDef(t: Extract<BtfType, { kind: "enum" | "enum64" }>, indent: string): string {
     const head = t.name ? `enum ${this.#name(t.id)} {` : "enum {";
+    this.#spend(t.values.length + 1, t.id);
     const lines = t.values.map((v) => {
       const name = this.#enumerators.get(`${t.id}:${v.name}`) ?? v.name;
       let value: string;
@@ -537,12 +553,21 @@ class CDumper {
   #composite(t: Extract<BtfType, { kind: "struct" | "union" }>, indent: string, depth = 0): string {
     const head = t.name ? `${t.kind} ${this.#name(t.id)} {` : `${t.kind} {`;
     const inner = `${indent}\t`;
+    this.#spend(t.members.length + 1, t.id);
     const packed = this.#packed(t);
     const lines: string[] = [];
     let cur = 0; // bits laid out so far
+    let pads = 0;
     const pad = (to: number) => {
       // anonymous bitfields, never crossing a 64-bit unit, place the next member exactly
       while (cur < to) {
+        if (cur % 64 === 0 && to - cur > MAX_PAD_LINES * 64) {
+          // a gap no real struct has (hostile or absurd BTF): one byte array, not a million lines
+          const bytes = Math.floor((to - cur) / 8);
+          lines.push(`${inner}char __pad${pads++}[${bytes}];\n`);
+          cur += bytes * 8;
+          continue;
+        }
         const room = 64 - (cur % 64);
         const n = Math.min(to - cur, room);
         lines.push(`${inner}long: ${n};\n`);

@@ -41,6 +41,17 @@ import type { BtfMember, BtfType } from "./types.js";
 
 /** How deeply structs, unions and arrays may nest before the BTF is called hostile. */
 const MAX_NESTING = 64;
+/**
+ * The largest value a codec is built for (256 MiB): map values are far smaller (the kernel caps
+ * them at a few MiB), so anything larger is absurd BTF, refused before buffers are allocated.
+ */
+const MAX_CODEC_SIZE = 1 << 28;
+
+function checkSize(size: number, id: number): void {
+  if (!Number.isSafeInteger(size) || size > MAX_CODEC_SIZE) {
+    throw new ParseError(`BTF: type [${id}] is ${size} bytes, larger than tsbpf builds codecs for (${MAX_CODEC_SIZE})`);
+  }
+}
 
 /**
  * A codec for the BTF type `type` (an id in `btf`, or a type object from it). Throws TypeError
@@ -54,7 +65,7 @@ const MAX_NESTING = 64;
  */
 export function codecFromBtf<T = unknown>(btf: BtfTypeSource, type: number | BtfType): Codec<T> {
   const id = typeof type === "number" ? type : type.id;
-  return build(btf, id, 0) as Codec<T>;
+  return build({ btf, memo: new Map(), fields: 0 }, id, 0) as Codec<T>;
 }
 
 function describe(value: unknown): string {
@@ -70,7 +81,27 @@ function nest(depth: number, id: number): number {
   return depth + 1;
 }
 
-function build(btf: BtfTypeSource, id: number, depth: number): Codec<unknown> {
+/** One codecFromBtf call: codecs built so far by type id (shared sub-types are built once). */
+interface Ctx {
+  btf: BtfTypeSource;
+  memo: Map<number, Codec<unknown>>;
+  /** Fields created so far: bounded, since hostile BTF can nest anonymous types exponentially. */
+  fields: number;
+}
+
+/** How many struct fields one codec may have in all (real map values have a few hundred). */
+const MAX_FIELDS = 1 << 20;
+
+function build(cx: Ctx, id: number, depth: number): Codec<unknown> {
+  const known = cx.memo.get(id);
+  if (known) return known;
+  const c = buildNew(cx, id, depth);
+  cx.memo.set(id, c);
+  return c;
+}
+
+function buildNew(cx: Ctx, id: number, depth: number): Codec<unknown> {
+  const btf = cx.btf;
   const t = skipQualifiers(btf, id);
   switch (t.kind) {
     case "int":
@@ -82,29 +113,36 @@ function build(btf: BtfTypeSource, id: number, depth: number): Codec<unknown> {
     case "float":
       if (t.size === 4) return f32 as Codec<unknown>;
       if (t.size === 8) return f64 as Codec<unknown>;
+      checkSize(t.size, t.id);
       return bytes(t.size) as Codec<unknown>;
     case "ptr":
       return u64 as Codec<unknown>;
     case "array": {
       const d = nest(depth, t.id);
+      checkSize(t.nelems, t.id); // also bounds arrays of zero-sized elements
       const elem = skipQualifiers(btf, t.type);
-      if (elem.kind === "int" && elem.size === 1 && !elem.bool) return bytes(t.nelems) as Codec<unknown>;
-      const ec = build(btf, t.type, d);
-      if (!Number.isSafeInteger(ec.size * t.nelems)) throw new ParseError(`BTF: array [${t.id}] has an absurd size`);
+      if (elem.kind === "int" && elem.size === 1 && !elem.bool) {
+        checkSize(t.nelems, t.id);
+        return bytes(t.nelems) as Codec<unknown>;
+      }
+      const ec = build(cx, t.type, d);
+      checkSize(ec.size * t.nelems, t.id);
       return arrayCodec(ec, t.nelems) as Codec<unknown>;
     }
     case "struct":
     case "union":
-      return compositeCodec(btf, t.kind === "union", t.size, t.members, t.id, nest(depth, t.id));
+      checkSize(t.size, t.id);
+      return compositeCodec(cx, t.kind === "union", t.size, t.members, t.id, nest(depth, t.id));
     case "var":
-      return build(btf, t.type, nest(depth, t.id));
+      return build(cx, t.type, nest(depth, t.id));
     case "datasec": {
+      checkSize(t.size, t.id);
       const d = nest(depth, t.id);
       const fields: Field[] = [];
       for (const v of t.vars) {
         const vt = btf.typeById(v.type);
         if (vt.kind !== "var") continue; // funcs in .ksyms have no storage
-        fields.push({ name: vt.name, offset: v.offset, codec: build(btf, vt.type, d) });
+        fields.push({ name: vt.name, offset: v.offset, codec: build(cx, vt.type, d) });
       }
       return objectCodec(fields, t.size, false, `datasec "${t.name}"`);
     }
@@ -219,17 +257,21 @@ function bitfieldCodec(bitOffset: number, bits: number, signed: boolean, big: bo
 }
 
 /** The fields of a struct/union, anonymous composite members flattened into their parent. */
-function collectFields(btf: BtfTypeSource, members: readonly BtfMember[], baseBit: number, id: number, depth: number, out: Field[]): void {
+function collectFields(cx: Ctx, members: readonly BtfMember[], baseBit: number, id: number, depth: number, out: Field[]): void {
+  const btf = cx.btf;
+  cx.fields += members.length;
+  if (cx.fields > MAX_FIELDS) throw new ParseError(`BTF: type [${id}] expands to more than ${MAX_FIELDS} fields (hostile BTF?)`);
   for (const m of members) {
     const bitOffset = baseBit + m.bitOffset;
     const mt = skipQualifiers(btf, m.type);
     if (m.name === "") {
       // anonymous struct/union: its members read as the parent's (C11); unnamed bitfields pad
       if (mt.kind === "struct" || mt.kind === "union") {
+        if (bitOffset % 8 !== 0) throw new ParseError(`BTF: an anonymous ${mt.kind} in [${id}] starts at bit ${bitOffset}, not at a byte`);
         if (mt.kind === "union") {
-          out.push({ name: "", offset: bitOffset / 8, codec: compositeCodec(btf, true, mt.size, mt.members, mt.id, nest(depth, mt.id)) });
+          out.push({ name: "", offset: bitOffset / 8, codec: compositeCodec(cx, true, mt.size, mt.members, mt.id, nest(depth, mt.id)) });
         } else {
-          collectFields(btf, mt.members, bitOffset, mt.id, nest(depth, mt.id), out);
+          collectFields(cx, mt.members, bitOffset, mt.id, nest(depth, mt.id), out);
         }
       }
       continue;
@@ -250,7 +292,7 @@ function collectFields(btf: BtfTypeSource, members: readonly BtfMember[], baseBi
       const bf = bitfieldCodec(bitPos, bits, signed, big, isBool);
       out.push({ name: m.name, offset: bf.offset, codec: bf.codec });
     } else {
-      out.push({ name: m.name, offset: bitOffset / 8, codec: build(btf, m.type, depth) });
+      out.push({ name: m.name, offset: bitOffset / 8, codec: build(cx, m.type, depth) });
     }
   }
 }
@@ -261,9 +303,9 @@ function typeBits(t: BtfType): number {
   throw new TypeError(`BTF: a ${t.kind} member at a bit offset is not a bitfield tsbpf can encode`);
 }
 
-function compositeCodec(btf: BtfTypeSource, isUnion: boolean, size: number, members: readonly BtfMember[], id: number, depth: number): Codec<unknown> {
+function compositeCodec(cx: Ctx, isUnion: boolean, size: number, members: readonly BtfMember[], id: number, depth: number): Codec<unknown> {
   const fields: Field[] = [];
-  collectFields(btf, members, 0, id, depth, fields);
+  collectFields(cx, members, 0, id, depth, fields);
   return objectCodec(fields, size, isUnion, `${isUnion ? "union" : "struct"} [${id}]`);
 }
 
@@ -287,8 +329,9 @@ function objectCodec(fields: Field[], size: number, isUnion: boolean, what: stri
     }
   };
   fields.forEach(addNames);
-  const scratch = new Uint8Array(size);
-  const scratchView = new DataView(scratch.buffer);
+  // allocated on first encode: many codecs only ever decode
+  let scratch: Uint8Array | undefined;
+  let scratchView: DataView;
 
   /** Write the fields present in `rec` (all of them for a struct, one for a union). */
   const writeInto = (rec: Record<string, unknown>, view: DataView, base: number) => {
@@ -320,6 +363,10 @@ function objectCodec(fields: Field[], size: number, isUnion: boolean, what: stri
       const rec = value as Record<string, unknown>;
       for (const k of Object.keys(rec)) if (!named.has(k)) throw new TypeError(`${what}: unknown member "${k}"`);
       // stage in scratch: a bad member later on must not leave a half-written value behind
+      if (!scratch) {
+        scratch = new Uint8Array(size);
+        scratchView = new DataView(scratch.buffer);
+      }
       scratch.fill(0);
       writeInto(rec, scratchView, 0);
       new Uint8Array(view.buffer, view.byteOffset + offset, size).set(scratch);

@@ -141,3 +141,45 @@ describe("parseBtf fuzzing", () => {
     );
   });
 });
+
+describe("consumers of hostile BTF", () => {
+  const seed = fixture("kinds.bpfel.btf");
+  it("the C dump, raw dump and codecs end in a value or a typed error on mutated BTF", async () => {
+    const { dumpC } = await import("../../src/btf/c-dump.js");
+    const { dumpRaw } = await import("../../src/btf/raw-dump.js");
+    const { codecFromBtf } = await import("../../src/btf/codec.js");
+    // the dumps may only refuse with ParseError; a codec also with its documented TypeErrors
+    const codecRefusal = (e: unknown) => isParseError(e) || (e instanceof TypeError && /no value layout|not a bitfield/.test(e.message));
+    fc.assert(
+      fc.property(fc.array(fc.record({ at: fc.nat(), word: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.nat({ max: 0xffffffff })) }), { minLength: 1, maxLength: 4 }), (edits) => {
+        const b = Uint8Array.from(seed);
+        const dv = new DataView(b.buffer);
+        // only the type section (after the 24-byte header): mutate references, sizes, counts
+        const typeLen = dv.getUint32(12, true);
+        for (const e of edits) dv.setUint32(24 + ((e.at % (typeLen - 3)) & ~3), e.word, true);
+        let spec;
+        try {
+          spec = parseBtf(b);
+        } catch (e) {
+          if (!isParseError(e)) throw e;
+          return;
+        }
+        for (const f of [() => dumpC(spec), () => dumpRaw(spec)]) {
+          try {
+            expect(typeof f()).toBe("string");
+          } catch (e) {
+            if (!isParseError(e)) throw e;
+          }
+        }
+        for (const t of spec) {
+          try {
+            codecFromBtf(spec, t);
+          } catch (e) {
+            if (!codecRefusal(e)) throw e;
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
