@@ -77,13 +77,43 @@ export function readBtfExt(bytes: Uint8Array, btf: BtfSpec): BtfExtRecords {
   return out;
 }
 
-/** Attach each program's records (own function plus subprograms), rebased to final slots. */
+/** One program's records, rebased to its linked instruction list. */
+export interface ProgramBtfExt {
+  funcInfos?: ProgramFuncInfo[];
+  lineInfos?: ProgramLineInfo[];
+  coreRelocations?: ProgramCoreRelocation[];
+}
+
+/**
+ * Attach each program's records (own function plus subprograms, rebased to final slots) as
+ * lazy properties: `.BTF.ext` is read on the first access to any program's `funcInfos`,
+ * `lineInfos` or `coreRelocations` (opening an object stays cheap). Assigning replaces them.
+ * Reading throws ParseError for a malformed `.BTF.ext`.
+ */
 export function attachBtfExt(
   btf: BtfSpec,
   bytes: Uint8Array,
   programs: Record<string, ElfProgramSpec>,
   orders: ReadonlyMap<string, readonly ElfFunc[]>,
 ): void {
+  let all: Map<string, ProgramBtfExt> | undefined;
+  const get = (name: string): ProgramBtfExt => (all ??= rebaseAll(btf, bytes, orders)).get(name) ?? {};
+  for (const p of Object.values(programs)) {
+    for (const key of ["funcInfos", "lineInfos", "coreRelocations"] as const) {
+      let own: ProgramBtfExt[typeof key] | null = null; // null: not assigned by the user
+      Object.defineProperty(p, key, {
+        enumerable: true,
+        configurable: true,
+        get: () => (own !== null ? own : get(p.name)[key]),
+        set: (v: ProgramBtfExt[typeof key]) => {
+          own = v;
+        },
+      });
+    }
+  }
+}
+
+function rebaseAll(btf: BtfSpec, bytes: Uint8Array, orders: ReadonlyMap<string, readonly ElfFunc[]>): Map<string, ProgramBtfExt> {
   const recs = readBtfExt(bytes, btf);
   // Records of each function, relative to its first slot: one pass over each section's records.
   const perFunc = new Map<ElfFunc, { fi: ProgramFuncInfo[]; li: ProgramLineInfo[]; cr: ProgramCoreRelocation[] }>();
@@ -113,9 +143,8 @@ export function attachBtfExt(
     place(recs.lineInfo.get(secName), "li");
     place(recs.coreRelos.get(secName), "cr");
   }
-  for (const p of Object.values(programs)) {
-    const order = orders.get(p.name);
-    if (!order) continue;
+  const out = new Map<string, ProgramBtfExt>();
+  for (const [name, order] of orders) {
     const fi: ProgramFuncInfo[] = [];
     const li: ProgramLineInfo[] = [];
     const cr: ProgramCoreRelocation[] = [];
@@ -127,8 +156,11 @@ export function attachBtfExt(
       for (const x of r.cr) cr.push(base ? { ...x, insnOff: x.insnOff + base } : x);
       base += f.slots;
     }
-    if (fi.length) p.funcInfos = fi;
-    if (li.length) p.lineInfos = li;
-    if (cr.length) p.coreRelocations = cr;
+    out.set(name, {
+      ...(fi.length ? { funcInfos: fi } : {}),
+      ...(li.length ? { lineInfos: li } : {}),
+      ...(cr.length ? { coreRelocations: cr } : {}),
+    });
   }
+  return out;
 }

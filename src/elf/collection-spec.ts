@@ -133,7 +133,8 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   }
 
   const btfSec = elf.sectionByName(".BTF");
-  const btf = btfSec ? parseBtf(btfSec.data) : undefined;
+  // Lazy: types are decoded when a map definition or variable asks for them.
+  const btf = btfSec ? parseBtf(btfSec.data, { lazy: true }) : undefined;
   const btfExtSec = elf.sectionByName(".BTF.ext");
 
   // Maps: BTF-defined, legacy, global data, kconfig.

@@ -21,7 +21,7 @@ const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 /** Longer than any case may take: a loop on hostile counts would exceed it. */
 const CASE_LIMIT_MS = 2000;
 
-/** Parse fully: the spec, every program's instructions, every variable's value. */
+/** Parse fully: the spec, every program's instructions and BTF records, every BTF type, every variable's value. */
 const tally = { spec: 0, error: 0 };
 function exercise(bytes: Uint8Array): "spec" | "error" {
   const r = exerciseOnce(bytes);
@@ -40,7 +40,11 @@ function exerciseOnce(bytes: Uint8Array): "spec" | "error" {
   const start = performance.now();
   try {
     const spec = CollectionSpec.fromBytes(bytes);
-    for (const p of Object.values(spec.programs)) void p.instructions.length;
+    for (const p of Object.values(spec.programs)) {
+      void p.instructions.length;
+      void [p.funcInfos?.length, p.lineInfos?.length, p.coreRelocations?.length];
+    }
+    spec.btf?.validate();
     for (const v of Object.values(spec.variables)) void v.value;
     spec.loadableBtf();
     return "spec";
