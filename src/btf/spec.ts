@@ -382,7 +382,8 @@ export class BtfSpec implements Iterable<BtfType> {
   }
 
   #str(off: number, at: number, id: number, part?: string, k?: number): string {
-    if (off >= this.stringTableEnd && !(off === 0)) {
+    if (off === 0) return ""; // anonymous: most pointers, qualifiers, prototypes and params
+    if (off >= this.stringTableEnd) {
       throw new ParseError(`BTF: ${this.#what(id, part, k)} has name offset ${off}, outside the string table (${this.stringTableEnd} bytes)`, {
         offset: at,
       });
