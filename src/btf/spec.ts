@@ -328,17 +328,25 @@ export class BtfSpec implements Iterable<BtfType> {
 
   /** Whether the own string at offset `off` equals `name` (or has it as essential name). */
   #nameMatches(off: number, name: Uint8Array, essential: boolean): boolean {
-    const rel = off - this.#strBase;
-    if (rel < 0) return false;
-    const bytes = this.bytes;
-    const p = this.#strStart + rel;
+    // split BTF may name its types with strings of the base's table
+    const owner = this.#stringOwner(off);
+    const rel = off - owner.#strBase;
+    const bytes = owner.bytes;
+    const p = owner.#strStart + rel;
     const n = name.length;
-    if (p + n >= this.#strStart + this.#strLen) return false;
+    if (p + n >= owner.#strStart + owner.#strLen) return false;
     for (let k = 0; k < n; k++) if (bytes[p + k] !== name[k]) return false;
     if (bytes[p + n] === 0) return true;
     if (!essential) return false;
     const end = bytes.indexOf(0, p + n);
     return essentialLength(bytes, p, end < 0 ? bytes.length : end) === n;
+  }
+
+  /** The spec (this one or a base) whose string section holds offset `off`. */
+  #stringOwner(off: number): BtfSpec {
+    let s: BtfSpec = this;
+    while (off < s.#strBase && s.base) s = s.base;
+    return s;
   }
 
   #buildIndex(): { buckets: Int32Array; next: Int32Array; mask: number } {
@@ -347,14 +355,12 @@ export class BtfSpec implements Iterable<BtfType> {
     const mask = size - 1;
     const buckets = new Int32Array(size).fill(-1);
     const next = new Int32Array(this.typeCount).fill(-1);
-    const bytes = this.bytes;
-    const strStart = this.#strStart;
-    const strBase = this.#strBase;
     for (let i = 0; i < this.typeCount; i++) {
       const off = this.#u32(this.#offsets[i]);
-      const rel = off - strBase;
-      if (off === 0 || rel < 0) continue;
-      const p = strStart + rel;
+      if (off === 0) continue;
+      const owner = off < this.#strBase ? this.#stringOwner(off) : this;
+      const bytes = owner.bytes;
+      const p = owner.#strStart + off - owner.#strBase;
       let end = bytes.indexOf(0, p);
       if (end < 0) end = bytes.length;
       end = p + essentialLength(bytes, p, end);

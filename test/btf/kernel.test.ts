@@ -74,6 +74,44 @@ describe.skipIf(!hasVmlinux)("kernelBtf", () => {
     }
   });
 
+  it("finds split types named with the base's strings, as module BTF does", () => {
+    const base = kernelBtf();
+    const u32 = base.typeByName("u32", "typedef")!;
+    // a raw split blob whose struct is named "sk_buff" through the base's string offset
+    const own = new TextEncoder().encode("\0count\0");
+    // the offset of "sk_buff" in the base's string table
+    const baseNameOff = (() => {
+      const b = base.bytes;
+      const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const strStart = 24 + v.getUint32(16, true);
+      const at = Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf("\0sk_buff\0", strStart);
+      expect(at).toBeGreaterThan(0);
+      return at + 1 - strStart;
+    })();
+    expect(base.string(baseNameOff)).toBe("sk_buff");
+    const types = new Uint32Array([baseNameOff, (4 << 24) | 1, 4, base.stringTableEnd + 1, u32.id, 0]);
+    const blob = new Uint8Array(24 + types.byteLength + own.length);
+    const dv = new DataView(blob.buffer);
+    dv.setUint16(0, 0xeb9f, true);
+    blob[2] = 1;
+    dv.setUint32(4, 24, true);
+    dv.setUint32(12, types.byteLength, true);
+    dv.setUint32(16, types.byteLength, true);
+    dv.setUint32(20, own.length, true);
+    blob.set(new Uint8Array(types.buffer), 24);
+    blob.set(own, 24 + types.byteLength);
+    const split = parseBtf(blob, { base });
+    const id = split.firstId;
+    expect(split.typeById(id)).toMatchObject({ kind: "struct", name: "sk_buff", members: [{ name: "count", type: u32.id }] });
+    // the base's sk_buff first, then the module's; before and after the name index exists
+    for (let i = 0; i < 8; i++) {
+      const ids = split.idsByName("sk_buff", "struct");
+      expect(ids[ids.length - 1]).toBe(id);
+      expect(ids.length).toBe(2);
+      expect(split.idsByEssentialName("sk_buff___x", "struct")).toEqual(ids);
+    }
+  });
+
   it("module-style split BTF resolves base ids and strings", () => {
     const base = kernelBtf();
     const u32 = base.typeByName("u32", "typedef")!;
