@@ -5,7 +5,7 @@
  * update itself (Linux 5.6) or, for maps created with BPF_F_LINK, by a bpf_link (6.4) that can
  * be updated to another map and pinned.
  */
-import { TsbpfError } from "../errors.js";
+import { NotSupportedError, TsbpfError } from "../errors.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { BpfMap } from "../map/bpf-map.js";
 import { ATTACH_TYPES } from "../program/program-type.js";
@@ -162,19 +162,28 @@ export function encodeStructOpsValue(layout: Layout, programs: Record<string, At
   return b;
 }
 
+/** Options of `createStructOpsMap`. */
+export interface StructOpsMapOptions {
+  type: string;
+  programs: Record<string, AttachProgram>;
+  data?: Record<string, number | bigint | string>;
+  /** Create it for a link (BPF_F_LINK): filled but not registered until attached. Default true. */
+  link?: boolean;
+  mapName?: string;
+}
+
 /**
- * Register a struct_ops with the given programs and data. Returns a Link that owns the
- * struct_ops map: close unregisters (link close, or deleting the map's element) and frees it.
- * Min kernel 5.6 (links 6.4). Throws TypeError for bad options, TsbpfError for an unknown
- * ops type, BpfError from the kernel (EINVAL: a required member is missing or a name is taken).
+ * Create a struct_ops map for ops struct `type` and fill its value with the programs and data.
+ * With `link: false` the update registers it at once (close the map to keep nothing alive:
+ * unregistering needs a delete, see attachStructOps). The caller owns the map. Throws TypeError,
+ * TsbpfError, BpfError.
  */
-export function attachStructOps(options: StructOpsOptions): Link {
-  checkOptions("attachStructOps", options, KEYS);
-  const method = options.method ?? "link";
-  if (method !== "link" && method !== "update") throw new TypeError('attachStructOps: method must be "link" or "update"');
+export function createStructOpsMap(options: StructOpsMapOptions): BpfMap {
+  checkOptions("createStructOpsMap", options, ["type", "programs", "data", "link", "mapName"]);
   const layout = structOpsLayout(options.type);
   const label = `struct_ops ${options.type}${typeof options.data?.name === "string" ? ` "${options.data.name}"` : ""}`;
   const value = encodeStructOpsValue(layout, options.programs ?? {}, options.data ?? {}, label);
+  const link = options.link ?? true;
   // The kernel wants some program BTF beside the vmlinux value type: a one-type blob will do.
   const btf = btfLoad(minimalBtf()).fd;
   let map: BpfMap;
@@ -185,7 +194,7 @@ export function attachStructOps(options: StructOpsOptions): Link {
       keySize: 4,
       valueSize: layout.valueSize,
       maxEntries: 1,
-      flags: method === "link" ? BPF_F_LINK_MAP : 0,
+      flags: link ? BPF_F_LINK_MAP : 0,
       btf: btf.value,
       btfVmlinuxValueTypeId: layout.valueTypeId,
     });
@@ -193,9 +202,39 @@ export function attachStructOps(options: StructOpsOptions): Link {
     btf.close();
   }
   try {
-    rawMapUpdate(map.fd, u32Key(0), value, `${label}: ${method === "link" ? "fill" : "register"}`, "a required member may be missing, or the name is already registered");
+    rawMapUpdate(map.fd, u32Key(0), value, `${label}: ${link ? "fill" : "register"}`, "a required member may be missing, or the name is already registered");
+    return map;
+  } catch (e) {
+    map.close();
+    throw e;
+  }
+}
+
+/** A registered struct_ops. `updateMap` swaps in another struct_ops map (link method only). */
+export interface StructOpsLink extends Link {
+  /**
+   * Replace the registered struct_ops by another map from `createStructOpsMap` (link: true)
+   * of the same type, atomically (BPF_LINK_UPDATE, Linux 6.4); the Link then owns that map.
+   * Throws NotSupportedError for the update method, BpfError from the kernel.
+   */
+  updateMap(map: BpfMap): void;
+}
+
+/**
+ * Register a struct_ops with the given programs and data. Returns a Link that owns the
+ * struct_ops map: close unregisters (link close, or deleting the map's element) and frees it.
+ * Min kernel 5.6 (links 6.4). Throws TypeError for bad options, TsbpfError for an unknown
+ * ops type, BpfError from the kernel (EINVAL: a required member is missing or a name is taken).
+ */
+export function attachStructOps(options: StructOpsOptions): StructOpsLink {
+  checkOptions("attachStructOps", options, KEYS);
+  const method = options.method ?? "link";
+  if (method !== "link" && method !== "update") throw new TypeError('attachStructOps: method must be "link" or "update"');
+  const label = `struct_ops ${options.type}${typeof options.data?.name === "string" ? ` "${options.data.name}"` : ""}`;
+  const map = createStructOpsMap({ type: options.type, programs: options.programs, data: options.data, link: method === "link", mapName: options.mapName });
+  try {
     if (method === "update") {
-      return new CallbackLink(
+      const l = new CallbackLink(
         "struct_ops_map",
         label,
         () => {
@@ -207,9 +246,14 @@ export function attachStructOps(options: StructOpsOptions): Link {
         },
         () => ({ type: "struct_ops_map", mapId: map.info().id }),
       );
+      return Object.assign(l, {
+        updateMap(): void {
+          throw new NotSupportedError("updating a struct_ops registered by map update", { detail: 'attach with method "link" (Linux 6.4) to swap maps' });
+        },
+      });
     }
     const fd = linkCreate({ progFd: map.fd, target: 0, attachType: ATTACH_TYPES.struct_ops, flags: 0, extra: { kind: "none" } }, `${label}: register`);
-    return new StructOpsLink(fd, label, map);
+    return new StructOpsBpfLink(fd, label, map);
   } catch (e) {
     map.close();
     throw e;
@@ -217,7 +261,7 @@ export function attachStructOps(options: StructOpsOptions): Link {
 }
 
 /** A struct_ops bpf_link that also owns its map; update() swaps in another struct_ops map. */
-class StructOpsLink extends BpfLink {
+class StructOpsBpfLink extends BpfLink implements StructOpsLink {
   #map: BpfMap;
   constructor(fd: ConstructorParameters<typeof BpfLink>[0], label: string, map: BpfMap) {
     super(fd, "struct_ops", label);

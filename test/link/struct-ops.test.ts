@@ -3,7 +3,7 @@ import { describe, expect } from "vitest";
 import { add64, atomic, call, exit, instructions, jeq, label, ldMapFd, mov64, st } from "../../src/asm/builder.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program } from "../../src/program/program.js";
-import { attachStructOps, encodeStructOpsValue, structOpsLayout, structOpsProgramTarget } from "../../src/link/struct-ops.js";
+import { attachStructOps, createStructOpsMap, encodeStructOpsValue, structOpsLayout, structOpsProgramTarget } from "../../src/link/struct-ops.js";
 import { errno, NativeMemory, SYS, syscall3, syscall5 } from "../../src/sys/libc.js";
 import { describeKernel, it, itKernel } from "./kit.js";
 import { sockaddrIn } from "./net-env.js";
@@ -40,6 +40,31 @@ function connectWith(cc: string): string {
     syscall3(SYS.close, cl, 0, 0);
     syscall3(SYS.close, srv, 0, 0);
   }
+}
+
+function initCounter(inits: BpfMap): Program {
+  return ccProgram(
+    "init",
+    instructions(
+      st("u32", "r10", -4, 0),
+      ldMapFd("r1", "inits"),
+      mov64("r2", "r10"),
+      add64("r2", -4),
+      call("map_lookup_elem"),
+      jeq("r0", 0, "out"),
+      mov64("r1", 1),
+      atomic("add", "u64", "r0", "r1", 0),
+      label("out"),
+      mov64("r0", 0),
+      exit(),
+    ),
+    { inits },
+  );
+}
+
+function count(m: BpfMap): bigint {
+  const v = m.get(new Uint8Array(4)) as Uint8Array;
+  return new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
 }
 
 function available(): string[] {
@@ -102,4 +127,23 @@ describeKernel("struct_ops: a TCP congestion control", () => {
       expect(() => connectWith(name)).toThrow(/errno 2/); // ENOENT: no such congestion control
     });
   }
+
+  itKernel("a struct_ops link swaps to another map atomically with updateMap", () => {
+    using c1 = BpfMap.create({ name: "cc_c1", type: "array", keySize: 4, valueSize: 8, maxEntries: 1 });
+    using c2 = BpfMap.create({ name: "cc_c2", type: "array", keySize: 4, valueSize: 8, maxEntries: 1 });
+    using init1 = initCounter(c1);
+    using init2 = initCounter(c2);
+    using ssthresh = ccProgram("ssthresh", instructions(mov64("r0", 0x7fffffff), exit()));
+    using undo = ccProgram("undo_cwnd", instructions(mov64("r0", 10), exit()));
+    using avoid = ccProgram("cong_avoid", instructions(mov64("r0", 0), exit()));
+    const name = `tsbpfu${process.pid % 100000}`;
+    const common = { ssthresh, undo_cwnd: undo, cong_avoid: avoid };
+    using link = attachStructOps({ type: CC, programs: { init: init1, ...common }, data: { name } });
+    connectWith(name);
+    expect(count(c1)).toBe(1n);
+    link.updateMap(createStructOpsMap({ type: CC, programs: { init: init2, ...common }, data: { name } }));
+    connectWith(name);
+    expect([count(c1), count(c2)]).toEqual([1n, 1n]);
+    expect(available()).toContain(name);
+  });
 });
