@@ -4,6 +4,8 @@
  * green by skipping.
  */
 import { readdirSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, it } from "vitest";
 import { SYS, syscall3 } from "../../src/sys/libc.js";
 
@@ -46,10 +48,20 @@ export function isFdOpen(n: number): boolean {
   return syscall3(SYS.fcntl, n, 1 /* F_GETFD */, 0) >= 0;
 }
 
-/** Run the garbage collector if node was started with --expose-gc (vitest forks are). */
-export function gc(): boolean {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (!g) return false;
-  g();
-  return true;
+let collector: (() => void) | undefined;
+
+/**
+ * Run a full garbage collection, for finalizer tests. Node exposes `gc` only with --expose-gc,
+ * which vitest's forks are not given: turn the flag on at run time and take `gc` from a fresh
+ * context, once.
+ */
+export function gc(): void {
+  if (!collector) {
+    collector = (globalThis as { gc?: () => void }).gc;
+    if (!collector) {
+      setFlagsFromString("--expose-gc");
+      collector = runInNewContext("gc") as () => void;
+    }
+  }
+  collector();
 }

@@ -1,16 +1,7 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
 import { u32, u64 } from "../../src/codec.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { describeKernel, gc as helperGc, isFdOpen, openFdCount } from "../helpers/kernel.js";
-
-/** The collector: the helper's when node runs with --expose-gc, else one exposed at run time. */
-function collector(): () => void {
-  if (helperGc()) return () => helperGc();
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
-}
+import { describeKernel, gc, isFdOpen, openFdCount } from "../helpers/kernel.js";
 
 describeKernel("BpfMap fd ownership", () => {
   it("leaves /proc/self/fd as it was after 10,000 create/use/close cycles", () => {
@@ -43,7 +34,6 @@ describeKernel("BpfMap fd ownership", () => {
   });
 
   it("closes a dropped BpfMap in the finalizer", async () => {
-    const gc = collector();
     let fd = -1;
     (() => {
       fd = BpfMap.create({ type: "array", key: u32, value: u32, maxEntries: 1 }).fd;

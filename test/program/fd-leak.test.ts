@@ -1,16 +1,7 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
 import { Program } from "../../src/program/program.js";
-import { describeKernel, gc as helperGc, isFdOpen, openFdCount } from "../helpers/kernel.js";
+import { describeKernel, gc, isFdOpen, openFdCount } from "../helpers/kernel.js";
 import { returns, udpFrame, XDP_PASS } from "./fixtures.js";
-
-/** The collector: the helper's when node runs with --expose-gc, else one exposed at run time. */
-function collector(): () => void {
-  if (helperGc()) return () => helperGc();
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
-}
 
 describeKernel("Program fd ownership", () => {
   it("leaves /proc/self/fd as it was after 10,000 load/run/close cycles", () => {
@@ -35,7 +26,6 @@ describeKernel("Program fd ownership", () => {
   });
 
   it("closes a dropped Program in the finalizer", async () => {
-    const gc = collector();
     let fd = -1;
     (() => {
       fd = Program.load({ type: "xdp", instructions: returns(XDP_PASS) }).fd;
