@@ -30,6 +30,7 @@ function parseId(s: string | undefined): number {
   return n;
 }
 
+/** The `tsbpf link` subcommand. */
 export const command: Command = {
   usage: "link list|show <id>|pin <id> <path>|detach <id>|net <iface> [--netns NS] [--json]",
   summary: "list, show, pin and detach links; show what an interface has attached",

@@ -45,6 +45,7 @@ export const CGROUP_ATTACH_TYPES = [
   "cgroup_unix_getsockname",
   "lsm_cgroup",
 ] as const satisfies readonly AttachTypeName[];
+/** A cgroup attach type by name (`"cgroup_inet_ingress"`, `"cgroup_sock_ops"` …). */
 export type CgroupAttachType = (typeof CGROUP_ATTACH_TYPES)[number];
 
 /** A cgroup v2 directory (`/sys/fs/cgroup/unified/x`) or an open fd of one. */

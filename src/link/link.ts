@@ -129,15 +129,19 @@ export abstract class LinkBase implements Link {
   abstract readonly type: string;
   #closed = false;
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.#closed;
   }
+  /** Whether this is a kernel bpf_link (it has an fd). */
   get isBpfLink(): boolean {
     return this.fd !== undefined;
   }
+  /** The kernel link id; undefined for attachments without a bpf_link. */
   get id(): number | undefined {
     return undefined;
   }
+  /** The bpf_link fd (owned by the Link); undefined for attachments without one. */
   get fd(): Fd | undefined {
     return undefined;
   }
@@ -370,5 +374,6 @@ export const Link = {
   },
 } as const;
 
+/** Re-exported for link kinds: link type names and attach flags. */
 export type { LinkTypeName };
 export { BPF_F };

@@ -46,6 +46,7 @@ export const LINK_TYPES = {
   netkit: 13,
   sockmap: 14,
 } as const;
+/** A link type by bpftool's name (`"xdp"`, `"tcx"`, `"perf_event"` …). */
 export type LinkTypeName = keyof typeof LINK_TYPES;
 
 const LINK_TYPE_NAMES = new Map<number, LinkTypeName>(Object.entries(LINK_TYPES).map(([k, v]) => [v, k as LinkTypeName]));
