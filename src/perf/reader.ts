@@ -320,7 +320,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       if (this.#pending()) return true;
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      await this.#epoll.wait(left);
+      await this.#epoll.wait(left, () => !this.#closed && this.#pending());
     }
   }
 

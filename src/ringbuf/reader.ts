@@ -133,6 +133,9 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
     if (this.#closed) throw new ClosedError(this.#what);
   }
 
+  /** Whether records are pending, from the mapped positions (no syscall): the "poll" strategy's check. */
+  readonly #hasData = (): boolean => !this.#closed && loadPosition(this.#prod, 0) > this.#loadConsumer();
+
   #loadConsumer(): number {
     return Atomics.load(this.#cons, 1) * TWO_32 + Atomics.load(this.#cons, 0);
   }
@@ -245,7 +248,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
         await new Promise((r) => setTimeout(r, Math.min(1, left)));
         continue;
       }
-      await this.#epoll.wait(left);
+      await this.#epoll.wait(left, this.#hasData);
     }
   }
 

@@ -146,17 +146,20 @@ export class EpollSet implements Disposable {
 
   /**
    * Wait until some fd is ready, `timeoutMs` passes (resolves with []), or close() is called
-   * (resolves with []). Never blocks the event loop. Only one wait may be in flight: a second
+   * (resolves with []). With the "poll" strategy, `ready` (if given) is checked at every step
+   * and ends the wait when it returns true: epoll reports an fd only after the kernel signals
+   * it, so a reader that can see pending data in shared memory (records submitted without a
+   * wakeup) checks that memory instead; the resolved list is then empty. Never blocks the event loop. Only one wait may be in flight: a second
    * concurrent call throws TypeError. Rejects with SyscallError if epoll_wait fails.
    */
-  async wait(timeoutMs = Infinity): Promise<ReadyTokens> {
+  async wait(timeoutMs = Infinity, ready?: () => boolean): Promise<ReadyTokens> {
     if (this.#closing) throw new ClosedError(this.#what);
     if (this.#inFlight) throw new TypeError(`${this.#what}: a wait is already in flight (await it before waiting again)`);
     if (!(timeoutMs >= 0)) throw new RangeError(`${this.#what}: timeout must be a non-negative number of milliseconds`);
     this.#inFlight = true;
     try {
       const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
-      return this.strategy === "thread" ? await this.#waitThread(deadline) : await this.#waitPoll(deadline);
+      return this.strategy === "thread" ? await this.#waitThread(deadline) : await this.#waitPoll(deadline, ready);
     } finally {
       this.#inFlight = false;
       if (this.#closing) this.#release();
@@ -179,10 +182,10 @@ export class EpollSet implements Disposable {
     }
   }
 
-  async #waitPoll(deadline: number): Promise<ReadyTokens> {
+  async #waitPoll(deadline: number, ready: (() => boolean) | undefined): Promise<ReadyTokens> {
     let delay = 0;
     for (;;) {
-      if (this.#closing) return [];
+      if (this.#closing || ready?.()) return [];
       const n = epollWaitSync(this.#fd.value, this.#events.address, this.#max, 0);
       if (n < 0 && errno() !== EINTR) throw new SyscallError("epoll_wait", "epoll_wait", errno(), { context: this.#what });
       const tokens = n > 0 ? this.#tokens(n) : [];
