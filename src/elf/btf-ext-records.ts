@@ -7,6 +7,7 @@
 import type { BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
 import type { ElfFunc } from "./programs.js";
+import { defineLazy } from "./lazy.js";
 import type { ElfProgramSpec, ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "./spec-types.js";
 
 const BTF_MAGIC = 0xeb9f;
@@ -97,19 +98,12 @@ export function attachBtfExt(
   orders: ReadonlyMap<string, readonly ElfFunc[]>,
 ): void {
   let all: Map<string, ProgramBtfExt> | undefined;
-  const get = (name: string): ProgramBtfExt => (all ??= rebaseAll(btf, bytes, orders)).get(name) ?? {};
   for (const p of Object.values(programs)) {
-    for (const key of ["funcInfos", "lineInfos", "coreRelocations"] as const) {
-      let own: ProgramBtfExt[typeof key] | null = null; // null: not assigned by the user
-      Object.defineProperty(p, key, {
-        enumerable: true,
-        configurable: true,
-        get: () => (own !== null ? own : get(p.name)[key]),
-        set: (v: ProgramBtfExt[typeof key]) => {
-          own = v;
-        },
-      });
-    }
+    const name = p.name;
+    defineLazy(p, ["funcInfos", "lineInfos", "coreRelocations"], (key) => {
+      all ??= rebaseAll(btf, bytes, orders);
+      return all.get(name)?.[key as keyof ProgramBtfExt];
+    });
   }
 }
 

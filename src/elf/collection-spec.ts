@@ -18,6 +18,7 @@ import type { CollectionSpecData, ElfMapSpec, ElfProgramSpec, ExternSpec } from 
 import { SpecVariable } from "./variables.js";
 import { attachBtfExt } from "./btf-ext-records.js";
 import { fixupObjectBtf } from "./btf-fixup.js";
+import { defineLazy } from "./lazy.js";
 
 /** Options of `CollectionSpec.fromBytes` / `fromFile`. */
 export interface CollectionSpecOptions {
@@ -230,15 +231,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
       subprograms: order.slice(1).map((s) => s.label),
     } as ElfProgramSpec;
     // Instructions are decoded on first use (opening stays cheap); assigning replaces them.
-    let insns: ElfProgramSpec["instructions"] | undefined;
-    Object.defineProperty(spec, "instructions", {
-      enumerable: true,
-      configurable: true,
-      get: () => (insns ??= linkInstructions(order)),
-      set: (v: ElfProgramSpec["instructions"]) => {
-        insns = v;
-      },
-    });
+    defineLazy(spec, ["instructions"], () => linkInstructions(order));
     if (info) spec.sectionInfo = info;
     if (info?.attachType) spec.expectedAttachType = info.attachType;
     if (flags) spec.flags = flags;
