@@ -7,6 +7,7 @@
  * Links are sealed: the interface carries a member keyed by a symbol that this module does
  * not export from the package, so only tsbpf's own attach functions can make one.
  */
+import { unlinkSync } from "node:fs";
 import { ClosedError, NotSupportedError, TsbpfError } from "../errors.js";
 import { Fd } from "../sys/fd.js";
 import {
@@ -102,6 +103,10 @@ export interface Link extends Disposable {
    * Throws NotSupportedError for links that are not bpf_links, BpfError from BPF_OBJ_PIN.
    */
   pin(path: string): void;
+  /** Remove the pin made by pin() (or the one Link.open() opened). Does nothing when not pinned. */
+  unpin(): void;
+  /** The bpffs path this Link was pinned at or opened from, if any. */
+  readonly pinnedPath: string | undefined;
   /**
    * Replace the attached program in place (BPF_LINK_UPDATE, no gap in coverage). With
    * `expected`, only if the current program is that one. Throws NotSupportedError when the
@@ -153,6 +158,18 @@ export abstract class LinkBase implements Link {
     if (this.#closed) throw new ClosedError(this.describe());
   }
 
+  #pinned: string | undefined;
+
+  /** The bpffs path this Link was pinned at or opened from, if any. */
+  get pinnedPath(): string | undefined {
+    return this.#pinned;
+  }
+
+  /** @internal Record the pin a Link was opened from. */
+  setPinnedPath(path: string | undefined): void {
+    this.#pinned = path;
+  }
+
   pin(path: string): void {
     this.checkOpen();
     const fd = this.fd;
@@ -160,6 +177,18 @@ export abstract class LinkBase implements Link {
       throw new NotSupportedError(`pinning a ${this.type} attachment`, { detail: "only bpf_links can be pinned; attach with a kernel that offers a link for this kind" });
     }
     objPin(fd, path, this.describe());
+    this.#pinned = path;
+  }
+
+  unpin(): void {
+    const p = this.#pinned;
+    if (p === undefined) return;
+    try {
+      unlinkSync(p);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw new TsbpfError(`${this.describe()}: unpin ${p}: ${(e as Error).message}`, { cause: e });
+    }
+    this.#pinned = undefined;
   }
 
   update(_program: AttachProgram, _options?: { expected?: AttachProgram }): void {
@@ -300,7 +329,7 @@ export class CallbackLink extends LinkBase {
   }
 }
 
-function wrapFd(fd: Fd, label: string): Link {
+function wrapFd(fd: Fd, label: string): BpfLink {
   const info = linkInfo(fd, label);
   return new BpfLink(fd, linkTypeName(info.type), label);
 }
@@ -313,7 +342,9 @@ function wrapFd(fd: Fd, label: string): Link {
 export function openPinnedLink(path: string): Link {
   const fd = objGet(path, 0, "link");
   try {
-    return wrapFd(fd, `link ${path}`);
+    const l = wrapFd(fd, `link ${path}`);
+    l.setPinnedPath(path);
+    return l;
   } catch (e) {
     fd.close();
     throw new TsbpfError(`link ${path}: the object pinned there is not a bpf_link`, { cause: e });

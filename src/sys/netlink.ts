@@ -547,7 +547,8 @@ function netnsPath(ns: NetnsRef): string {
 /**
  * Run `fn` with the calling thread inside network namespace `ns`, then return the thread to
  * its own namespace (even when `fn` throws). Sockets, links and attachments made inside stay
- * in `ns`. Throws SyscallError from setns(2) (needs CAP_SYS_ADMIN).
+ * in `ns`. `fn` must be synchronous: the thread leaves `ns` when it returns. Throws
+ * SyscallError from setns(2) (needs CAP_SYS_ADMIN).
  */
 export function withNetns<T>(ns: NetnsRef, fn: () => T): T {
   using self = openPath("/proc/thread-self/ns/net");

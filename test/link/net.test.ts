@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { unlinkSync } from "node:fs";
+import { existsSync, unlinkSync } from "node:fs";
 import { afterAll, beforeAll, expect } from "vitest";
 import { Program, type StatsHandle } from "../../src/program/program.js";
 import { Link } from "../../src/link/link.js";
@@ -111,6 +111,7 @@ describeKernel("XDP", () => {
       expect(queryXdp(env.ifB, env.b.name).programId).toBe(prog.info().id);
       using reopened = Link.open(pin);
       expect(reopened.id).toBe(id);
+      expect(reopened.pinnedPath).toBe(pin);
       expect(reopened.info()).toMatchObject({ type: "xdp", programId: prog.info().id });
       using byId = Link.fromId(id!);
       expect(byId.type).toBe("xdp");
@@ -122,6 +123,9 @@ describeKernel("XDP", () => {
       expect(() => reopened.update(prog, { expected: prog })).toThrow(/EPERM|EINVAL/);
       reopened.detach();
       expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+      reopened.unpin();
+      expect(existsSync(pin)).toBe(false);
+      expect(reopened.pinnedPath).toBeUndefined();
     } finally {
       link.close();
       try {
