@@ -59,7 +59,7 @@ export function link(insns: readonly Instruction[], options: LinkOptions = {}): 
         out.push(insn);
         continue;
       }
-      throw new TsbpfError(`link: instruction ${i} refers to "${ref.name}", which no instruction of the list is labelled with`);
+      throw new TsbpfError(`link: instruction ${i} refers to "${ref.name}", which is not a label in this list`);
     }
     const delta = target - here - 1;
     const { reference: _resolved, ...rest } = insn;
