@@ -11,8 +11,13 @@ import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, typ
 
 /** Options of `attachTracing`. */
 export interface TracingOptions {
-  /** A value for bpf_get_attach_cookie (Linux 5.19, fentry/fexit/fmod_ret only). */
+  /**
+   * A value for bpf_get_attach_cookie (Linux 5.19, fentry/fexit/fmod_ret only). Needs
+   * `attachType`: the cookie travels in BPF_LINK_CREATE, which names the attach type.
+   */
   cookie?: bigint;
+  /** The program's expected attach type (`"trace_fentry"`, `"trace_fexit"`, `"modify_return"`). */
+  attachType?: "trace_fentry" | "trace_fexit" | "modify_return";
 }
 
 /** The hint for EPERM on trampolines: this is how sandboxed kernels (and lockdown) refuse them. */
@@ -32,10 +37,22 @@ function trampHint(e: number): string | undefined {
  * refused).
  */
 export function attachTracing(program: AttachProgram, options: TracingOptions = {}): Link {
-  checkOptions("attachTracing", options, ["cookie"]);
+  checkOptions("attachTracing", options, ["cookie", "attachType"]);
   const progFd = programFd(program, "attachTracing: program");
   const label = `tracing ${programLabel(program)}`;
-  const fd = rawTracepointOpen(progFd, undefined, options.cookie ?? 0n, `${label}: attach`, trampHint);
+  if (options.attachType !== undefined && !["trace_fentry", "trace_fexit", "modify_return"].includes(options.attachType)) {
+    throw new TypeError('attachTracing: attachType must be "trace_fentry", "trace_fexit" or "modify_return"');
+  }
+  if (options.cookie !== undefined) {
+    if (options.attachType === undefined) throw new TypeError("attachTracing: a cookie needs attachType (it is passed through BPF_LINK_CREATE)");
+    const fd = linkCreate(
+      { progFd, target: 0, attachType: ATTACH_TYPES[options.attachType], flags: 0, extra: { kind: "tracing", targetBtfId: 0, cookie: options.cookie } },
+      `${label}: attach`,
+      trampHint,
+    );
+    return new BpfLink(fd, "tracing", label);
+  }
+  const fd = rawTracepointOpen(progFd, undefined, 0n, `${label}: attach`, trampHint);
   return new BpfLink(fd, "tracing", label);
 }
 
