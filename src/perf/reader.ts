@@ -43,7 +43,8 @@ const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus", 
  * `offset`/`length` in `view` (the ring's memory, or a scratch copy for a record that wraps
  * around the ring's end): valid until the callback returns. The kernel pads a sample so that
  * its 4-byte size and payload end 8-byte aligned, so `length` can exceed what the program sent
- * by up to 7 zero bytes. A "lost" record says how many samples the kernel dropped on `cpu`
+ * by up to 7 bytes, whose content is unspecified (the kernel skips them, leaving old ring data):
+ * carry the real length in the payload when it matters. A "lost" record says how many samples the kernel dropped on `cpu`
  * because the ring was full.
  */
 export class PerfRecord {

@@ -1,0 +1,187 @@
+/**
+ * PerfReader against the kernel: an XDP program (bpf/readers/readers.c: perf_output, run by
+ * test run) sends numbered records with bpf_perf_event_output(BPF_F_CURRENT_CPU); the reader
+ * must see exactly those records, in order, on the CPU that ran the program.
+ */
+import { expect, it } from "vitest";
+import { u32, u64 } from "../../src/codec.js";
+import { isClosedError } from "../../src/errors.js";
+import { BpfMap } from "../../src/map/bpf-map.js";
+import { type PerfEvent, PerfReader } from "../../src/perf/reader.js";
+import { onlineCpus } from "../../src/sys/perf-event.js";
+import { describeKernel, openFdCount } from "../helpers/kernel.js";
+import { dropped, expectedRecord, loadProducers, produce, sleep } from "../ringbuf/producers.js";
+
+interface Got {
+  type: "sample" | "lost";
+  cpu: number;
+  bytes?: Uint8Array;
+  lost?: number;
+}
+
+function drainAll(reader: PerfReader): Got[] {
+  const out: Got[] = [];
+  reader.poll((r) => {
+    out.push(r.type === "sample" ? { type: "sample", cpu: r.cpu, bytes: r.copy() } : { type: "lost", cpu: r.cpu, lost: r.lost });
+  });
+  return out;
+}
+
+const seqOf = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
+/** The kernel pads a raw sample so that its u32 size and payload end 8-byte aligned. */
+const padded = (size: number): number => ((size + 4 + 7) & ~7) - 4;
+
+describeKernel("PerfReader", () => {
+  it("opens a ring per online CPU and reads samples in order with their contents", () => {
+    using coll = loadProducers();
+    using reader = new PerfReader(coll.maps.events);
+    expect(reader.cpus).toEqual(onlineCpus());
+    expect(reader.ringSize).toBe(8 * 4096);
+    produce(coll, "perf_output", { count: 10, first: 50, size: 20 });
+    const got = drainAll(reader);
+    expect(got.length).toBe(10);
+    const cpu = got[0].cpu;
+    expect(reader.cpus).toContain(cpu);
+    got.forEach((g, i) => {
+      expect(g).toMatchObject({ type: "sample", cpu }); // one run, one CPU
+      expect(g.bytes!.length).toBe(padded(20));
+      expect(g.bytes!.subarray(0, 20)).toEqual(expectedRecord(50 + i, 20));
+    });
+    expect(drainAll(reader)).toEqual([]);
+    expect(reader.lostSamples).toBe(0);
+  });
+
+  it("wraps around a one-page ring over several drains (records straddling the end joined)", () => {
+    using coll = loadProducers();
+    using reader = new PerfReader(coll.maps.events, { pages: 1 });
+    const all: Got[] = [];
+    // 64-byte payloads make 80-byte records: 4096 is no multiple of 80.
+    for (let round = 0; round < 10; round++) {
+      produce(coll, "perf_output", { count: 40, first: round * 40, size: 64 });
+      all.push(...drainAll(reader));
+    }
+    expect(dropped(coll)).toBe(0);
+    expect(all.length).toBe(400);
+    // Runs may land on different CPUs; per CPU, order is kept. Every record arrives whole.
+    const seqs = all.map((g) => seqOf(g.bytes!)).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 400 }, (_, i) => i));
+    for (const g of all) {
+      // The kernel skips (does not write) the padding, so only the payload is compared.
+      expect(g.bytes!.length).toBe(padded(64));
+      expect(g.bytes!.subarray(0, 64)).toEqual(expectedRecord(seqOf(g.bytes!), 64));
+    }
+  });
+
+  it("reports lost samples when the ring overflows", () => {
+    using coll = loadProducers();
+    using reader = new PerfReader(coll.maps.events, { pages: 1 });
+    produce(coll, "perf_output", { count: 300, size: 64 });
+    const lost = dropped(coll);
+    expect(lost).toBeGreaterThan(0);
+    const first = drainAll(reader);
+    expect(first.length).toBe(300 - lost);
+    expect(first.map((g) => seqOf(g.bytes!))).toEqual(Array.from({ length: 300 - lost }, (_, i) => i));
+    // The kernel writes the LOST record before the next sample that fits.
+    produce(coll, "perf_output", { count: 1, first: 999, size: 8 });
+    const next = drainAll(reader);
+    const lostRecords = next.filter((g) => g.type === "lost");
+    expect(lostRecords.reduce((n, g) => n + g.lost!, 0)).toBe(lost);
+    expect(next.filter((g) => g.type === "sample").map((g) => seqOf(g.bytes!))).toContain(999);
+    expect(reader.lostSamples).toBe(lost);
+  });
+
+  it("read() waits off the event loop and wakes on a sample", async () => {
+    using coll = loadProducers();
+    using reader = new PerfReader(coll.maps.events);
+    expect(await reader.read({ timeoutMs: 20 })).toBeUndefined();
+    const pending = reader.read({ timeoutMs: 5000 });
+    await sleep(30);
+    produce(coll, "perf_output", { count: 1, first: 7, size: 8 });
+    const started = Date.now();
+    const e = await pending;
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(e?.type).toBe("sample");
+    expect(seqOf((e as Extract<PerfEvent, { type: "sample" }>).data)).toBe(7);
+  });
+
+  it("with wakeupEvents, the kernel wakes a thread wait only after that many samples; poll finds them anyway", async () => {
+    using coll = loadProducers();
+    using reader = new PerfReader(coll.maps.events, { wakeupEvents: 4 });
+    const pending = reader.read();
+    let resolved = false;
+    void pending.then(() => (resolved = true));
+    await sleep(30);
+    produce(coll, "perf_output", { count: 2, size: 8 });
+    await sleep(300);
+    expect(resolved).toBe(false);
+    produce(coll, "perf_output", { count: 2, first: 2, size: 8 });
+    expect((await pending)?.type).toBe("sample");
+    using polling = new PerfReader(coll.maps.events, { wakeupEvents: 4, wait: "poll" });
+    const p2 = polling.read({ timeoutMs: 5000 });
+    await sleep(20);
+    produce(coll, "perf_output", { count: 1, first: 5, size: 8 });
+    const started = Date.now();
+    expect((await p2)?.type).toBe("sample");
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it("for await yields events until closed", async () => {
+    using coll = loadProducers();
+    const reader = new PerfReader(coll.maps.events);
+    setTimeout(() => produce(coll, "perf_output", { count: 3, first: 0, size: 8 }), 20);
+    setTimeout(() => produce(coll, "perf_output", { count: 2, first: 3, size: 8 }), 60);
+    const seqs: number[] = [];
+    const iterating = (async () => {
+      for await (const e of reader) if (e.type === "sample") seqs.push(seqOf(e.data));
+    })();
+    for (let i = 0; i < 500 && seqs.length < 5; i++) await sleep(10);
+    reader.close();
+    await iterating;
+    expect(seqs.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("empties its map slots, unmaps and closes every fd on close; use after close is a ClosedError", async () => {
+    using coll = loadProducers();
+    const fds = openFdCount();
+    const reader = new PerfReader(coll.maps.events);
+    const cpus = reader.cpus.length;
+    expect(openFdCount()).toBe(fds + 3 + cpus); // map dup, epoll, eventfd, one event per CPU
+    reader.close();
+    reader.close();
+    expect(openFdCount()).toBe(fds);
+    // Programs now find no event in the slot: the output fails (and counts as dropped).
+    const before = dropped(coll);
+    produce(coll, "perf_output", { count: 1, size: 8 });
+    expect(dropped(coll)).toBe(before + 1);
+    for (const use of [() => reader.poll(() => undefined)]) {
+      let err: unknown;
+      try {
+        use();
+      } catch (e) {
+        err = e;
+      }
+      expect(isClosedError(err)).toBe(true);
+    }
+    await expect(reader.read()).rejects.toSatisfy(isClosedError);
+  });
+
+  it("refuses other map types, bad options and CPUs without a slot", () => {
+    using hash = BpfMap.create({ type: "hash", key: u32, value: u64, maxEntries: 1 });
+    expect(() => new PerfReader(hash)).toThrow(/PerfReader: map "hash" is a "hash" map, not "perf_event_array"/);
+    using coll = loadProducers();
+    expect(() => new PerfReader(coll.maps.rb)).toThrow(/"ringbuf" map, not "perf_event_array" \(use RingBufReader\)/);
+    const fds = openFdCount();
+    expect(() => new PerfReader(coll.maps.events, { pages: 3 })).toThrow(/power of two/);
+    expect(() => new PerfReader(coll.maps.events, { wakeupEvents: 0 })).toThrow(RangeError);
+    expect(() => new PerfReader(coll.maps.events, { wakeupEvents: 2, watermarkBytes: 64 })).toThrow(/not both/);
+    expect(() => new PerfReader(coll.maps.events, { cpus: [] })).toThrow(TypeError);
+    expect(() => new PerfReader(coll.maps.events, { cpus: [500] })).toThrow(/CPU 500 has no slot in a map of 128 entries/);
+    expect(() => new PerfReader(coll.maps.events, { ring: 1 } as never)).toThrow(/unknown option "ring"/);
+    using small = BpfMap.create({ type: "perf_event_array", key: u32, value: u32, maxEntries: 1 });
+    if (onlineCpus().some((c) => c >= 1)) expect(() => new PerfReader(small)).toThrow(/has no slot in a map of 1 entries/);
+    expect(openFdCount()).toBe(fds + 1); // only the map `small`
+    // A reader on CPU 0 only reads CPU 0.
+    using one = new PerfReader(small, { cpus: [0] });
+    expect(one.cpus).toEqual([0]);
+  });
+});
