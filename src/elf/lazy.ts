@@ -42,7 +42,7 @@ function accessor(key: string): PropertyDescriptor {
  */
 export function defineLazy<T extends object>(obj: T, keys: readonly string[], compute: (key: string) => unknown): void {
   const o = obj as WithState;
-  if (!o[STATE]) Object.defineProperty(o, STATE, { value: { compute, values: new Map() }, enumerable: false });
+  if (!o[STATE]) o[STATE] = { compute, values: new Map() };
   else {
     const prev = o[STATE]!.compute;
     const mine = new Set(keys);

@@ -23,26 +23,35 @@ function mapType(n: number): ElfMapSpec["type"] {
   return mapTypeName(n) ?? n;
 }
 
+function mapError(name: string, what: string): ParseError {
+  return new ParseError(`map "${name}": ${what}`);
+}
+
+/** `__uint(field, N)` is `int (*field)[N]`; `__ulong` uses an enum whose value is N. */
+function uintField(btf: BtfSpec, name: string, memberType: number, field: string): number {
+  const t = skipQualifiers(btf, memberType);
+  if (t.kind === "ptr") {
+    const arr = skipQualifiers(btf, t.type);
+    if (arr.kind !== "array") throw mapError(name, `${field} is not encoded as __uint (pointer to array)`);
+    return arr.nelems;
+  }
+  if ((t.kind === "enum" || t.kind === "enum64") && t.values.length > 0) return Number(t.values[0].value);
+  throw mapError(name, `${field} has an unexpected BTF encoding (${t.kind})`);
+}
+
+/** `__type(field, T)` is `T *field`: the id of T. */
+function typeField(btf: BtfSpec, name: string, memberType: number, field: string): number {
+  const t = skipQualifiers(btf, memberType);
+  if (t.kind !== "ptr") throw mapError(name, `${field} is not encoded as __type (a pointer)`);
+  return t.type;
+}
+
 /** Read one BTF map definition struct. `where` names the map for errors. */
 function parseDefinition(btf: BtfSpec, struct: BtfStruct, name: string, section: string, depth: number): ElfMapSpec & { valuesOffset?: number; valuesType?: number } {
   const spec: ElfMapSpec & { valuesOffset?: number; valuesType?: number } = { name, type: 0, section, kind: "btf" };
-  const fail = (what: string) => new ParseError(`map "${name}": ${what}`);
-  const uintOf = (memberType: number, field: string): number => {
-    // __uint(field, N) is `int (*field)[N]`; __ulong uses an enum whose value is N.
-    const t = skipQualifiers(btf, memberType);
-    if (t.kind === "ptr") {
-      const arr = skipQualifiers(btf, t.type);
-      if (arr.kind !== "array") throw fail(`${field} is not encoded as __uint (pointer to array)`);
-      return arr.nelems;
-    }
-    if ((t.kind === "enum" || t.kind === "enum64") && t.values.length > 0) return Number(t.values[0].value);
-    throw fail(`${field} has an unexpected BTF encoding (${t.kind})`);
-  };
-  const pointee = (memberType: number, field: string): number => {
-    const t = skipQualifiers(btf, memberType);
-    if (t.kind !== "ptr") throw fail(`${field} is not encoded as __type (a pointer)`);
-    return t.type;
-  };
+  const fail = (what: string) => mapError(name, what);
+  const uintOf = (memberType: number, field: string) => uintField(btf, name, memberType, field);
+  const pointee = (memberType: number, field: string) => typeField(btf, name, memberType, field);
   let seenType = false;
   for (const m of struct.members) {
     switch (m.name) {
