@@ -268,6 +268,3 @@ export type BtfTypeOfKind<K extends BtfType["kind"]> = Extract<BtfType, { kind: 
 
 /** A type as given to the builder: without an id (ids are assigned on insertion). */
 export type BtfTypeInit = BtfType extends infer T ? (T extends BtfType ? Omit<T, "id"> & { id?: number } : never) : never;
-
-/** Kinds that only wrap `type` without changing layout (skipped to reach the underlying type). */
-export const QUALIFIER_KINDS: ReadonlySet<string> = new Set(["typedef", "volatile", "const", "restrict", "type_tag"]);
