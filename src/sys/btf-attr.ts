@@ -132,9 +132,11 @@ export class Btf implements Disposable {
   }
 
   /**
-   * Load BTF into the kernel (BPF_BTF_LOAD) from a blob, a parsed BtfSpec (re-marshalled; split
-   * specs are refused), or a list of types. Min kernel 4.18. Throws BpfError with the kernel's
-   * BTF log tail, TypeError for bad options. The caller owns the result and closes it.
+   * Load BTF into the kernel (BPF_BTF_LOAD) from a blob, a parsed BtfSpec (its bytes as they
+   * are when little-endian, else re-marshalled; split specs are refused), or a list of types.
+   * Object BTF from clang needs `fixupDatasecs` first (and `sanitizeBtf` on old kernels).
+   * Min kernel 4.18. Throws BpfError with the kernel's BTF log tail, TypeError for bad options.
+   * The caller owns the result and closes it.
    */
   static load(source: Uint8Array | BtfSpec | readonly BtfTypeInit[], options?: BtfLoadOptions): Btf {
     let blob: Uint8Array;

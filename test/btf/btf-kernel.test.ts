@@ -46,6 +46,14 @@ describeKernel("Btf (BPF_BTF_LOAD)", () => {
     expect(isFdOpen(n)).toBe(false);
   });
 
+  itKernel("loads a big-endian spec by re-marshalling it in the kernel's byte order", () => {
+    const be = parseBtf(marshalBtf(small, { byteOrder: "big" }));
+    expect(be.byteOrder).toBe("big");
+    const btf = keep(Btf.load(be));
+    expect(btf.spec().typeByName("pair", "struct")!.size).toBe(16);
+    expect(btf.info().size).toBe(marshalBtf(small).length);
+  });
+
   itKernel("explains a corrupted blob with the kernel's BTF log", () => {
     const blob = marshalBtf(small);
     new DataView(blob.buffer).setUint32(24 + 16 + 8, 99, true); // ptr -> type 99 (header checks pass)
