@@ -3,7 +3,9 @@
  * notes of a binary, attach a uprobe at every site of `provider:name` (with the semaphore as
  * the uprobe's ref_ctr), and hand the program its argument specs the way libbpf's
  * `usdt.bpf.h` reads them: a spec per site in the `__bpf_usdt_specs` array map, found through
- * the BPF cookie (or, without cookies, through `__bpf_usdt_ip_to_spec_id`).
+ * the BPF cookie. Kernels without BPF cookies (before 5.15), where usdt.bpf.h falls back to
+ * `__bpf_usdt_ip_to_spec_id`, are not supported yet: attaching there fails with
+ * NotSupportedError.
  */
 import { ParseError, TsbpfError } from "../errors.js";
 import { rawMapUpdate, u32Key } from "./raw-map.js";
