@@ -7,7 +7,7 @@
  * `__bpf_usdt_ip_to_spec_id`, are not supported yet: attaching there fails with
  * NotSupportedError.
  */
-import { ParseError, TsbpfError } from "../errors.js";
+import { BpfError, NotSupportedError, ParseError, TsbpfError } from "../errors.js";
 import { rawMapUpdate, u32Key } from "./raw-map.js";
 import { SHT, type ElfFile } from "../elf/elf-file.js";
 import { loadBinary, resolveBinaryPath, vaddrToFileOffset } from "./elf-symbols.js";
@@ -279,9 +279,15 @@ export function attachUsdt(program: AttachProgram, options: UsdtOptions): Link {
       rawMapUpdate(specsFd, u32Key(id), encodeUsdtSpec(args, options.cookie ?? 0n), `${label}: write spec ${id}`, "is this the program's __bpf_usdt_specs map (value size 208)?");
       const offset = vaddrToFileOffset(elf, note.pc, label);
       const refCtrOffset = note.semaphore === 0n ? undefined : vaddrToFileOffset(elf, note.semaphore, label);
-      links.push(
-        attachUprobe(program, { path, offset, refCtrOffset, pid: options.pid, cookie: BigInt(id), method: "link" }),
-      );
+      try {
+        links.push(attachUprobe(program, { path, offset, refCtrOffset, pid: options.pid, cookie: BigInt(id), method: "link" }));
+      } catch (e) {
+        // Only perf_event links carry cookies: without them (before 5.15) BPF_LINK_CREATE says EINVAL.
+        if (e instanceof BpfError && e.code === "EINVAL" && e.command === "BPF_LINK_CREATE") {
+          throw new NotSupportedError("USDT without BPF cookies on perf event links", { minKernel: "5.15", cause: e });
+        }
+        throw e;
+      }
     }
   } catch (e) {
     for (const l of links) l.close();
