@@ -14,7 +14,7 @@ import type { CollectionSpec } from "../elf/collection-spec.js";
 import { fillKconfig } from "../elf/kconfig.js";
 import type { ElfMapSpec, ElfProgramSpec } from "../elf/spec-types.js";
 import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
-import { isTsbpfError, NotSupportedError, TsbpfError } from "../errors.js";
+import { isBpfError, isTsbpfError, NotSupportedError, TsbpfError } from "../errors.js";
 import { BpfMap } from "../map/bpf-map.js";
 import type { MapSpec } from "../map/map-spec.js";
 import type { MmapArrayView } from "../map/mmap-view.js";
@@ -272,8 +272,9 @@ export class Collection implements Disposable {
       addBtfCodecs(mapSpec, m, objectBtf);
       return this.#own(BpfMap.create(mapSpec, pinPath ? { pinPath } : {}));
     } catch (e) {
-      if (withBtf && isTsbpfError(e) && (e as { code?: string }).code === "EINVAL") {
-        // The kernel refuses this map's BTF (e.g. a key type it cannot check): retry without, as libbpf does.
+      if (withBtf && isBpfError(e)) {
+        // The kernel refuses this map's BTF (EINVAL for a type it cannot check, ENOTSUPP for
+        // sockmap/sockhash values…): retry without, as libbpf does for any error.
         try {
           return this.#own(BpfMap.create(toMapSpec(m, undefined), pinPath ? { pinPath } : {}));
         } catch (e2) {

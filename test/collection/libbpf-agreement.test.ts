@@ -12,7 +12,8 @@ import { isTsbpfError } from "../../src/errors.js";
 import { describeKernel, itKernel, uniqueName } from "../helpers/kernel.js";
 
 const BPF = join(__dirname, "../../bpf");
-const OBJECTS = readdirSync(BPF).filter((f) => f.endsWith(".o")).sort();
+/** Every object under bpf/, this layer's and the other layers' test objects alike. */
+const OBJECTS = (readdirSync(BPF, { recursive: true }) as string[]).filter((f) => f.endsWith(".o")).sort();
 const hasBpftool = spawnSync("bpftool", ["version"]).status === 0;
 
 /** Objects libbpf 1.x refuses by design while tsbpf (like cilium/ebpf) loads them. */
@@ -21,7 +22,7 @@ const LIBBPF_REFUSES = new Map([
   ["iproute2_maps.o", /legacy map definitions in 'maps' section are not supported/],
 ]);
 /** Maps that libbpf pins by name under /sys/fs/bpf while loading these objects. */
-const BY_NAME_PINS = ["/sys/fs/bpf/pinned_hash"];
+const BY_NAME_PINS = ["/sys/fs/bpf/pinned_hash", "/sys/fs/bpf/tc_shared"];
 
 const cleanup: string[] = [];
 afterEach(() => {
