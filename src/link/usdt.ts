@@ -284,7 +284,11 @@ export function attachUsdt(program: AttachProgram, options: UsdtOptions): Link {
       } catch (e) {
         // Only perf_event links carry cookies: without them (before 5.15) BPF_LINK_CREATE says EINVAL.
         if (e instanceof BpfError && e.code === "EINVAL" && e.command === "BPF_LINK_CREATE") {
-          throw new NotSupportedError("USDT without BPF cookies on perf event links", { minKernel: "5.15", cause: e });
+          throw new NotSupportedError("USDT without BPF cookies on perf event links", {
+            minKernel: "5.15",
+            detail: "BPF_LINK_CREATE refused the perf event link (EINVAL): the kernel predates 5.15, or the program is not a kprobe program",
+            cause: e,
+          });
         }
         throw e;
       }
