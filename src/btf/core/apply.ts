@@ -23,7 +23,7 @@ export interface CoreInput {
 }
 
 /** Options of applyCoreAndKsyms. */
-export interface CoreAndKsymsOptions extends ResolveKsymsOptions {
+export interface CoreAndKsymsOptions extends Omit<ResolveKsymsOptions, "modules"> {
   /** Only these programs (default: all). Programs not loaded need not relocate. */
   programs?: readonly string[];
 }
@@ -77,7 +77,7 @@ export function applyCoreAndKsyms(spec: CoreInput, kernel: BtfSpec | CoreTargets
   }
   const externs = Object.values(spec.externs).filter((e) => e.kind === "ksym" && used.has(e.name));
   for (const n of used) if (!externs.some((e) => e.name === n)) externs.push({ name: n, kind: "ksym", weak: false, typeId: 0 });
-  const ksyms = externs.length ? resolveKsyms(externs, spec.btf, targets.vmlinux.btf, options) : new Map<string, KsymResolution>();
+  const ksyms = externs.length ? resolveKsyms(externs, spec.btf, targets.vmlinux.btf, { ...options, modules: () => targets.modules }) : new Map<string, KsymResolution>();
 
   for (const name of names) {
     const p = spec.programs[name];

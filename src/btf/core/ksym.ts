@@ -16,7 +16,8 @@
  * caller can replace.
  */
 import type { Instruction } from "../../asm/instruction.js";
-import { TsbpfError } from "../../errors.js";
+import { NotSupportedError, TsbpfError } from "../../errors.js";
+import type { CoreTarget } from "./candidates.js";
 import type { BtfSpec } from "../spec.js";
 import { skipQualifiers } from "../query.js";
 import { describeType } from "./access.js";
@@ -44,13 +45,29 @@ export type KsymResolution =
 export interface ResolveKsymsOptions {
   /** Looks up addresses of untyped externs; default: /proc/kallsyms (kallsyms.ts). */
   kallsyms?: (names: readonly string[]) => Map<string, bigint>;
+  /**
+   * Kernel module BTF, searched when vmlinux lacks a kfunc or variable, only to say so: a
+   * module's kfunc needs its BTF fd in the program's fd_array, which tsbpf does not pass yet.
+   */
+  modules?: () => readonly CoreTarget[];
+}
+
+/** Throws NotSupportedError when `name` (a `kind`) is in a module's BTF rather than vmlinux's. */
+function refuseModuleSymbol(name: string, kind: "func" | "var", modules: (() => readonly CoreTarget[]) | undefined): void {
+  for (const m of modules?.() ?? []) {
+    if (m.btf.idsByName(name, kind).some((id) => id >= m.btf.firstId)) {
+      throw new NotSupportedError(`ksym "${name}" from kernel module "${m.module ?? "?"}"`, {
+        detail: "kfuncs and variables of modules need the module's BTF fd in fd_array, which tsbpf does not pass yet",
+      });
+    }
+  }
 }
 
 /**
  * Resolve `__ksym` externs against the kernel's BTF. `local` is the object's BTF (kfuncs and
  * typed externs need it; without it every extern is treated as untyped). Throws TsbpfError naming
  * the extern when a non-weak one is missing, or when its local declaration does not match the
- * kernel's (a kfunc prototype or a variable's type).
+ * kernel's (a kfunc prototype or a variable's type); NotSupportedError when it is in a module.
  */
 export function resolveKsyms(
   externs: readonly KsymExtern[],
@@ -68,7 +85,10 @@ export function resolveKsyms(
     const funcId = local?.idsByName(e.name, "func")[0];
     if (local && funcId !== undefined) {
       const kid = kernel.idsByName(e.name, "func")[0];
-      if (kid === undefined) return missing("the kernel has no kfunc of this name");
+      if (kid === undefined) {
+        refuseModuleSymbol(e.name, "func", options.modules);
+        return missing("the kernel has no kfunc of this name");
+      }
       const lf = local.typeOfKind(funcId, "func");
       const kf = kernel.typeOfKind(kid, "func");
       if (!typesAreCompat(local, lf.type, kernel, kf.type)) {
@@ -84,7 +104,10 @@ export function resolveKsyms(
       const lv = local.typeOfKind(varId, "var");
       if (skipQualifiers(local, lv.type).kind !== "void") {
         const kid = kernel.idsByName(e.name, "var")[0];
-        if (kid === undefined) return missing("the kernel's BTF has no variable of this name");
+        if (kid === undefined) {
+          refuseModuleSymbol(e.name, "var", options.modules);
+          return missing("the kernel's BTF has no variable of this name");
+        }
         const kv = kernel.typeOfKind(kid, "var");
         if (!typesAreCompat(local, lv.type, kernel, kv.type)) {
           throw new TsbpfError(

@@ -85,6 +85,15 @@ describe("resolveKsyms", () => {
     expect((err as Error).message).toMatch(/ksym "bpf_task_release": the local prototype does not match the kernel's/);
   });
 
+  it("says so when a kfunc lives in a module (fd_array is not passed yet)", () => {
+    const mb = new BtfBuilder({ base: kernel });
+    mb.add({ kind: "func", name: "tsbpf_missing", type: 4, linkage: "static" });
+    const mod = parseBtf(mb.marshal(), { base: kernel });
+    expect(() => resolveKsyms([{ name: "tsbpf_missing", weak: true }], local, kernel, { modules: () => [{ btf: mod, module: "tsbpf_mod" }] })).toThrow(
+      /ksym "tsbpf_missing" from kernel module "tsbpf_mod" is not supported/,
+    );
+  });
+
   it("refuses missing non-weak externs", () => {
     expect(() => resolveKsyms([{ name: "tsbpf_missing", weak: false }], local, kernel)).toThrow(/ksym "tsbpf_missing": the kernel has no kfunc of this name/);
     expect(() => resolveKsyms([{ name: "nowhere", weak: false }], undefined, kernel, { kallsyms: lookup })).toThrow(/no such symbol in \/proc\/kallsyms/);
