@@ -5,7 +5,7 @@ import { Program, type StatsHandle } from "../../src/program/program.js";
 import { Link } from "../../src/link/link.js";
 import { attachXdp, queryXdp } from "../../src/link/xdp.js";
 import { attachTcx, queryTcx } from "../../src/link/tcx.js";
-import { attachTc, queryTc } from "../../src/link/tc.js";
+import { attachTc, queryTc, removeClsact } from "../../src/link/tc.js";
 import { withNetns } from "../../src/sys/netlink.js";
 import { describeKernel, itKernel, uniqueName } from "../helpers/kernel.js";
 import { VethEnv } from "./net-env.js";
@@ -203,3 +203,46 @@ describeKernel("classic tc (clsact + cls_bpf)", () => {
     expect(runs(prog)).toBe(after);
   });
 });
+
+describeKernel("more XDP and tc", () => {
+  itKernel("refuses driver mode beside generic with the kernel's own message", () => {
+    using env = new VethEnv();
+    using g = retProgram("xdp", 2, "xdp_gen");
+    using d = retProgram("xdp", 2, "xdp_drv");
+    using lg = attachXdp(g, { interface: env.ifB, netns: env.b.name, method: "netlink", mode: "generic" });
+    expect(() => attachXdp(d, { interface: env.ifB, netns: env.b.name, method: "netlink", mode: "driver" })).toThrow(
+      'xdp program "xdp_drv" on "vb": attach: EEXIST from RTM_SETLINK (kernel: Native and generic XDP can\'t be active at the same time)',
+    );
+    expect(lg.info()).toMatchObject({ type: "netlink_xdp", attached: "generic", programId: g.info().id, genericProgramId: g.info().id });
+  });
+
+  itKernel("tc filters by priority, replace in place, and clsact removal", () => {
+    using env = new VethEnv();
+    using a = retProgram("sched_cls", 0, "tc_a");
+    using b = retProgram("sched_cls", 0, "tc_b");
+    using c = retProgram("sched_cls", 0, "tc_c");
+    const la = attachTc(a, { interface: env.ifB, direction: "egress", netns: env.b.name, priority: 20 });
+    const lb = attachTc(b, { interface: env.ifB, direction: "egress", netns: env.b.name, priority: 5, handle: 9, name: "custom" });
+    try {
+      expect(queryTc(env.ifB, "egress", env.b.name).map((f) => [f.priority, f.handle, f.name])).toEqual([[5, 9, "custom"], [20, 1, "tc_a"]]);
+      // replace: the same priority and handle now run another program.
+      const lc = attachTc(c, { interface: env.ifB, direction: "egress", netns: env.b.name, priority: 20, replace: true });
+      expect(queryTc(env.ifB, "egress", env.b.name).find((f) => f.priority === 20)?.programId).toBe(c.info().id);
+      lc.close();
+      expect(queryTc(env.ifB, "egress", env.b.name).map((f) => f.priority)).toEqual([5]);
+      // la's filter went with lc (same priority and handle): closing la is quiet.
+      la.close();
+      const before = runs(b);
+      env.sendUdp(3, 9999, "b"); // b's egress
+      expect(runs(b) - before).toBeGreaterThanOrEqual(3n);
+    } finally {
+      la.close();
+      lb.close();
+    }
+    expect(queryTc(env.ifB, "egress", env.b.name)).toEqual([]);
+    removeClsact(env.ifB, env.b.name);
+    expect(execFileSync("tc", ["-n", env.b.name, "qdisc", "show", "dev", env.ifB], { encoding: "utf8" })).not.toContain("clsact");
+    expect(queryTc(env.ifB, "egress", env.b.name)).toEqual([]); // no qdisc: nothing, not an error
+  });
+});
+
