@@ -100,8 +100,8 @@ function checkU(n: number | undefined, lo: number, hi: number, what: string): vo
 
 /**
  * Attach a sched_cls program as a cls_bpf filter on the clsact qdisc of an interface
- * (creating the qdisc if needed). Close removes the filter (the qdisc stays: other filters
- * may use it; see removeClsact). Min kernel 4.5. Throws TypeError for bad options,
+ * (creating the qdisc if needed). Close removes the filter while it still runs this program
+ * (the qdisc stays: other filters may use it; see removeClsact). Min kernel 4.5. Throws TypeError for bad options,
  * NetlinkError with the kernel's message (EEXIST when a filter has this priority and handle).
  */
 export function attachTc(program: AttachProgram, options: TcOptions): Link {
@@ -135,11 +135,15 @@ export function attachTc(program: AttachProgram, options: TcOptions): Link {
     sock.request(RTM.NEWTFILTER, NLM_F.CREATE | (options.replace ? NLM_F.REPLACE : NLM_F.EXCL), body, { context: `${label}: attach` });
     return ifindex;
   });
+  // The program id our filter runs: close removes the filter only while it still runs it.
+  const ourId = queryTc(ifindex, options.direction, netns).find((f) => f.priority === priority && f.handle === handle)?.programId;
   return new CallbackLink(
     "tc",
     label,
     () => {
       try {
+        const now = queryTc(ifindex, options.direction, netns).find((f) => f.priority === priority && f.handle === handle);
+        if (!now || (ourId !== undefined && now.programId !== ourId)) return; // gone, or replaced by someone else's
         inNetns(netns, () => {
           using sock = NetlinkSocket.open();
           const body = new NetlinkBuilder(tcmsg({ ifindex, handle, parent, info })).string(TCA_KIND, "bpf").finish();

@@ -228,10 +228,11 @@ describeKernel("more XDP and tc", () => {
       // replace: the same priority and handle now run another program.
       const lc = attachTc(c, { interface: env.ifB, direction: "egress", netns: env.b.name, priority: 20, replace: true });
       expect(queryTc(env.ifB, "egress", env.b.name).find((f) => f.priority === 20)?.programId).toBe(c.info().id);
+      // la's filter now runs c: closing la leaves it alone; closing lc removes it.
+      la.close();
+      expect(queryTc(env.ifB, "egress", env.b.name).find((f) => f.priority === 20)?.programId).toBe(c.info().id);
       lc.close();
       expect(queryTc(env.ifB, "egress", env.b.name).map((f) => f.priority)).toEqual([5]);
-      // la's filter went with lc (same priority and handle): closing la is quiet.
-      la.close();
       const before = runs(b);
       env.sendUdp(3, 9999, "b"); // b's egress
       expect(runs(b) - before).toBeGreaterThanOrEqual(3n);
