@@ -469,6 +469,13 @@ class Symbol_ implements ElfSymbol {
   }
 }
 
+/** A string table decoded once: latin1 text (one char per byte) and whether it is all ASCII. */
+interface StringTable {
+  readonly text: string;
+  readonly ascii: boolean;
+}
+const stringTables = new WeakMap<Uint8Array, StringTable>();
+
 /** A NUL-terminated string at `off` in a string table. */
 function cString(strtab: ElfSection, off: number, where: number): string {
   const d = strtab.data;
@@ -476,17 +483,22 @@ function cString(strtab: ElfSection, off: number, where: number): string {
     if (off === 0) return "";
     throw new ParseError(`ELF: string offset ${off} is past the end of "${strtab.name}" (${d.length} bytes)`, { offset: where });
   }
-  let end = off;
-  while (end < d.length && d[end] !== 0) end++;
-  if (end === d.length) throw new ParseError(`ELF: string at ${off} in "${strtab.name}" is not NUL-terminated`, { offset: where });
-  let ascii = true;
-  for (let i = off; i < end; i++) {
-    if (d[i] >= 0x80) {
-      ascii = false;
-      break;
+  let t = stringTables.get(d);
+  if (!t) {
+    // One decode per table; names are then slices of it (cheap in V8).
+    let ascii = true;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
     }
+    t = { text: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("latin1"), ascii };
+    stringTables.set(d, t);
   }
-  if (ascii && end - off <= 1024) return String.fromCharCode.apply(null, d.subarray(off, end) as unknown as number[]);
+  const end = t.text.indexOf("\0", off);
+  if (end < 0) throw new ParseError(`ELF: string at ${off} in "${strtab.name}" is not NUL-terminated`, { offset: where });
+  if (t.ascii) return t.text.slice(off, end);
   return new TextDecoder().decode(d.subarray(off, end));
 }
 
