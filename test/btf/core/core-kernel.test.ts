@@ -3,7 +3,7 @@
  * Collection.load (which applies relocations at load), run by BPF_PROG_TEST_RUN, and the
  * values they computed are compared with what the kernel's BTF says.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, expect } from "vitest";
@@ -13,6 +13,9 @@ import type { BtfSpec } from "../../../src/btf/spec.js";
 import { skipQualifiers, typeSize } from "../../../src/btf/query.js";
 import { Collection } from "../../../src/collection/collection.js";
 import { CollectionSpec } from "../../../src/elf/collection-spec.js";
+import { attachIter } from "../../../src/link/iter.js";
+import { attachTpBtf } from "../../../src/link/raw-tracepoint.js";
+import { syscall3 } from "../../../src/sys/libc.js";
 import { describeKernel, itKernel } from "../../helpers/kernel.js";
 
 const obj = (name: string) => fileURLToPath(new URL(`../../../bpf/core/${name}.o`, import.meta.url));
@@ -208,6 +211,50 @@ describeKernel("CO-RE against the running kernel", () => {
     expect(() => Collection.load(spec, { programs: ["ksym_unguarded"] }).close()).toThrow(
       /instruction \d+ calls the weak kfunc "bpf_kfunc_tsbpf_does_not_exist", which this kernel does not have/,
     );
+  });
+});
+
+describeKernel("CO-RE in tracing programs", () => {
+  const SYS_getppid = 110; // x86_64; it ignores its arguments, but they still arrive in pt_regs
+
+  itKernel("tp_btf on sys_enter reads the kernel's struct pt_regs at relocated offsets", () => {
+    const spec = CollectionSpec.fromFile(obj("core_trace"));
+    spec.variables.target_tgid.value = process.pid;
+    spec.variables.target_syscall.value = BigInt(SYS_getppid);
+    using coll = Collection.load(spec, { programs: ["on_sys_enter"] });
+    const ppid = process.ppid; // (reading process.ppid makes a getppid call of its own)
+    const got: number[] = [];
+    const link = attachTpBtf(coll.programs.on_sys_enter);
+    try {
+      for (let i = 0; i < 3; i++) got.push(Number(syscall3(SYS_getppid, 0x5eed + i, 0, 0)));
+    } finally {
+      link.close();
+    }
+    expect(got).toEqual([ppid, ppid, ppid]);
+    const r = readResults(coll, spec, "tp_results");
+    expect(r.hits).toBeGreaterThanOrEqual(3n);
+    expect(r.orig_ax).toBe(BigInt(SYS_getppid));
+    expect(r.di).toBe(BigInt(0x5eed + 2));
+    expect(r.pid).toBe(BigInt(process.pid));
+  });
+
+  itKernel("a task iterator reads bpf_iter__task and task_struct fields at relocated offsets", () => {
+    const spec = CollectionSpec.fromFile(obj("core_trace"));
+    using coll = Collection.load(spec, { programs: ["dump_task"] });
+    using link = attachIter(coll.programs.dump_task, { task: { pid: process.pid } });
+    const before = new Set(readdirSync("/proc/self/task").map(Number));
+    const bytes = link.read();
+    const after = new Set(readdirSync("/proc/self/task").map(Number));
+    expect(bytes.length % 24).toBe(0);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const seen = new Map<number, string>();
+    for (let at = 0; at < bytes.length; at += 24) {
+      expect(view.getUint32(at + 4, true)).toBe(process.pid); // tgid of every thread
+      seen.set(view.getUint32(at, true), Buffer.from(bytes.subarray(at + 8, at + 24)).toString("latin1").replace(/\0.*$/s, ""));
+    }
+    for (const tid of before) if (after.has(tid)) expect(seen.has(tid), `thread ${tid}`).toBe(true); // threads alive throughout
+    for (const tid of seen.keys()) expect(before.has(tid) || after.has(tid)).toBe(true);
+    expect(seen.get(process.pid)).toBe(readFileSync("/proc/self/comm", "utf8").trim());
   });
 });
 
