@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,25 @@ describe("tsbpf btf dump", () => {
     expect(a.out).toContain("struct holder {");
     expect(a.out).toContain("#ifndef __KINDS_BPFEL_BTF_H__");
     expect(b.out).toBe(a.out);
+  });
+
+  it("dumps split BTF saved to a file on top of the base given with --base", async () => {
+    const { BtfBuilder } = await import("../../src/btf/marshal.js");
+    const { parseBtf } = await import("../../src/btf/spec.js");
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-cli-btf-"));
+    dirs.push(dir);
+    const basePath = join(fixtures, "kinds.bpfel.btf");
+    const base = parseBtf(readFileSync(basePath));
+    const b = new BtfBuilder({ base });
+    const id = b.add({ kind: "struct", name: "mod_state", size: 8, members: [{ name: "bits", type: base.typeByName("bits_t", "typedef")!.id, bitOffset: 0, bitfieldSize: 0 }] });
+    writeFileSync(join(dir, "mod.btf"), b.marshal());
+    const r = run(["dump", join(dir, "mod.btf"), "--base", basePath]);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split("\n")).toEqual([
+      `[${id}] STRUCT 'mod_state' size=8 vlen=1`,
+      `\t'bits' type_id=${base.typeByName("bits_t", "typedef")!.id} bits_offset=0`,
+    ]);
+    expect(run(["dump", join(dir, "mod.btf"), "--base"]).code).toBe(2);
   });
 
   it("refuses bad usage with exit 2 and malformed input with a ParseError", () => {
