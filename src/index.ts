@@ -181,3 +181,9 @@ export { attachUsdt, parseUsdtNotes, parseUsdtArgs, type UsdtOptions, type UsdtN
 export { attachStructOps, createStructOpsMap, structOpsProgramTarget, type StructOpsOptions, type StructOpsMapOptions, type StructOpsLink } from "./link/struct-ops.js";
 export type { InterfaceRef, Anchor, OrderingOptions } from "./link/target.js";
 export { attachBySection, planAttach, type AttachPlan } from "./link/auto.js";
+
+// --- readers ---
+export { RingBufReader, RingBufRecord, type RingBufReaderOptions, type RingBufWaitOptions, type RingBufCallback } from "./ringbuf/reader.js";
+export { UserRingBufWriter, UserRingBufSample, type UserRingBufWriterOptions } from "./ringbuf/user-writer.js";
+export { PerfReader, PerfRecord, type PerfReaderOptions, type PerfCallback, type PerfEvent } from "./perf/reader.js";
+export type { WaitStrategy } from "./sys/epoll.js";
