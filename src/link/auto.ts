@@ -73,12 +73,13 @@ export function planAttach(section: string): AttachPlan {
         if (t?.kind !== "name") bad();
         const name = (t as { name: string }).name;
         if (GLOB.test(name)) throw new TsbpfError(`section ${JSON.stringify(section)}: kprobe_multi patterns are not expanded; give symbols in extra`);
-        return plan("kprobeMulti", { symbols: [name], retprobe: info.retprobe });
+        return plan("kprobeMulti", at === "trace_kprobe_session" ? { symbols: [name], session: true } : { symbols: [name], retprobe: info.retprobe });
       }
       if (at === "trace_uprobe_multi" || at === "trace_uprobe_session") {
-        if (t?.kind !== "uprobe" || !t.function) return plan("uprobeMulti", { retprobe: info.retprobe }, ["path", "symbols"]);
+        const mode = at === "trace_uprobe_session" ? { session: true } : { retprobe: info.retprobe };
+        if (t?.kind !== "uprobe" || !t.function) return plan("uprobeMulti", mode, ["path", "symbols"]);
         if (GLOB.test(t.function)) throw new TsbpfError(`section ${JSON.stringify(section)}: uprobe_multi patterns are not expanded; give symbols in extra`);
-        return plan("uprobeMulti", { path: t.path, symbols: [t.function], retprobe: info.retprobe });
+        return plan("uprobeMulti", { path: t.path, symbols: [t.function], ...mode });
       }
       if (stem === "ksyscall" || stem === "kretsyscall") {
         if (t?.kind !== "name") bad();

@@ -20,9 +20,14 @@ export interface KprobeMultiOptions {
   cookies?: readonly bigint[];
   /** Return probes. Default false. */
   retprobe?: boolean;
+  /**
+   * A session (Linux 6.10): the program runs on entry and, when that run returned 0, on return
+   * (load it with expectedAttachType trace_kprobe_session). Default false.
+   */
+  session?: boolean;
 }
 
-const KEYS = ["symbols", "addresses", "cookies", "retprobe"] as const;
+const KEYS = ["symbols", "addresses", "cookies", "retprobe", "session"] as const;
 
 /** The native arrays of a kprobe_multi attach (exported for layout tests). */
 export function encodeKprobeMulti(options: KprobeMultiOptions): { count: number; syms?: NativeMemory; strings: NativeMemory[]; addrs?: NativeMemory; cookies?: NativeMemory } {
@@ -66,13 +71,14 @@ export function attachKprobeMulti(program: AttachProgram, options: KprobeMultiOp
   checkOptions("attachKprobeMulti", options, KEYS);
   const progFd = programFd(program, "attachKprobeMulti: program");
   const enc = encodeKprobeMulti(options);
-  const label = `kprobe_multi (${enc.count} functions) ${programLabel(program)}`;
+  if (options.session && options.retprobe) throw new TypeError("attachKprobeMulti: a session covers entry and return; retprobe does not apply");
+  const label = `${options.session ? "kprobe_session" : "kprobe_multi"} (${enc.count} functions) ${programLabel(program)}`;
   try {
     const fd = linkCreate(
       {
         progFd,
         target: 0,
-        attachType: ATTACH_TYPES.trace_kprobe_multi,
+        attachType: options.session ? ATTACH_TYPES.trace_kprobe_session : ATTACH_TYPES.trace_kprobe_multi,
         flags: 0,
         extra: {
           kind: "kprobe_multi",

@@ -23,11 +23,16 @@ export interface UprobeMultiOptions {
   cookies?: readonly bigint[];
   /** Return probes. Default false. */
   retprobe?: boolean;
+  /**
+   * A session (Linux 6.13): the program runs on entry and, when the entry run returned 0, on
+   * return too (load it with expectedAttachType trace_uprobe_session). Default false.
+   */
+  session?: boolean;
   /** Only this process (pid filter). Default: every process. */
   pid?: number;
 }
 
-const KEYS = ["path", "symbols", "offsets", "refCtrOffsets", "cookies", "retprobe", "pid"] as const;
+const KEYS = ["path", "symbols", "offsets", "refCtrOffsets", "cookies", "retprobe", "session", "pid"] as const;
 
 function u64Array(values: readonly (number | bigint)[]): NativeMemory {
   const m = new NativeMemory(values.length * 8);
@@ -65,12 +70,14 @@ export function attachUprobeMulti(program: AttachProgram, options: UprobeMultiOp
   const offsMem = u64Array(offsets);
   const refMem = options.refCtrOffsets ? u64Array(options.refCtrOffsets) : undefined;
   const cookieMem = options.cookies ? u64Array(options.cookies) : undefined;
-  const label = `uprobe_multi ${path} (${n} places) ${programLabel(program)}`;
+  if (options.session && options.retprobe) throw new TypeError("attachUprobeMulti: a session covers entry and return; retprobe does not apply");
+  const kind = options.session ? "uprobe_session" : "uprobe_multi";
+  const label = `${kind} ${path} (${n} places) ${programLabel(program)}`;
   const fd = linkCreate(
     {
       progFd,
       target: 0,
-      attachType: ATTACH_TYPES.trace_uprobe_multi,
+      attachType: options.session ? ATTACH_TYPES.trace_uprobe_session : ATTACH_TYPES.trace_uprobe_multi,
       flags: 0,
       extra: {
         kind: "uprobe_multi",
@@ -84,7 +91,7 @@ export function attachUprobeMulti(program: AttachProgram, options: UprobeMultiOp
       },
     },
     `${label}: attach`,
-    (e) => (e === 3 ? `no process ${pid}` : e === 22 ? "the program must be a kprobe program loaded with expectedAttachType trace_uprobe_multi" : undefined),
+    (e) => (e === 3 ? `no process ${pid}` : e === 22 ? `the program must be a kprobe program loaded with expectedAttachType trace_${kind}` : undefined),
   );
   return new BpfLink(fd, "uprobe_multi", label);
 }

@@ -25,6 +25,8 @@ describe("planAttach: what a section name says (no kernel needed)", () => {
     ["uretprobe/libc.so.6:malloc", { kind: "uprobe", options: { path: "libc.so.6", symbol: "malloc", offset: 0, retprobe: true }, needs: [] }],
     ["uprobe", { kind: "uprobe", options: { retprobe: false }, needs: ["path", "symbol"] }],
     ["uprobe.multi//bin/x:f", { kind: "uprobeMulti", options: { path: "/bin/x", symbols: ["f"], retprobe: false }, needs: [] }],
+    ["uprobe.session//bin/x:f", { kind: "uprobeMulti", options: { path: "/bin/x", symbols: ["f"], session: true }, needs: [] }],
+    ["kprobe.session/do_unlinkat", { kind: "kprobeMulti", options: { symbols: ["do_unlinkat"], session: true }, needs: [] }],
     ["usdt//bin/x:prov:probe", { kind: "usdt", options: { path: "/bin/x", provider: "prov", name: "probe" }, needs: ["specsMap"] }],
     ["tp_btf/sched_switch", { kind: "tpBtf", options: {}, needs: [] }],
     ["fentry/do_unlinkat", { kind: "tracing", options: {}, needs: [] }],

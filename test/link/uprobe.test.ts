@@ -151,6 +151,18 @@ describeKernel("uprobe / uretprobe", () => {
   });
 });
 
+describeKernel("uprobe session", () => {
+  itKernel("runs on entry and, as the entry run returned 0, on return", () => {
+    using prog = Program.load({ name: "ups", type: "kprobe", license: "GPL", expectedAttachType: "trace_uprobe_session", instructions: instructions(mov64("r0", 0), exit()) });
+    using link = attachUprobeMulti(prog, { path: bin.path, symbols: ["tsbpf_add"], session: true });
+    const before = runs(prog);
+    bin.run(6);
+    expect(runs(prog) - before).toBe(12n);
+    expect(link.info()).toMatchObject({ type: "uprobe_multi", count: 1 });
+    expect(() => attachUprobeMulti(prog, { path: bin.path, symbols: ["tsbpf_add"], session: true, retprobe: true })).toThrow(TypeError);
+  });
+});
+
 describeKernel("uprobe_multi", () => {
   itKernel("probes two functions with one link, with cookies and a pid filter", () => {
     using map = outMap();
