@@ -152,7 +152,9 @@ export function patchKsyms(insns: readonly Instruction[], ksyms: ReadonlyMap<str
     if (insn.opcode === CALL) {
       if (r.kind === "kfunc") return { ...rest, src: PSEUDO_KFUNC_CALL, imm: r.btfId, offset: 0 };
       if (r.kind === "missing") return poisonInstruction(insn, r.poisonId);
-      throw new TsbpfError(`program "${program}": instruction ${i} calls "${ref.name}", which is a kernel variable, not a kfunc`);
+      throw new TsbpfError(
+        `program "${program}": instruction ${i} calls "${ref.name}", which was not resolved as a kfunc (kfunc calls need the object's BTF with the extern's prototype: compile with -g; variables cannot be called)`,
+      );
     }
     if (insn.opcode === LD_IMM64) {
       switch (r.kind) {

@@ -126,7 +126,7 @@ describe("patchKsyms", () => {
   });
 
   it("refuses references it cannot place", () => {
-    expect(() => patchKsyms([call("runqueues")], ksyms, "p")).toThrow(/calls "runqueues", which is a kernel variable/);
+    expect(() => patchKsyms([call("runqueues")], ksyms, "p")).toThrow(/calls "runqueues", which was not resolved as a kfunc/);
     expect(() => patchKsyms([ld("unknown")], ksyms, "p")).toThrow(/ksym "unknown", which was not resolved/);
   });
 });
