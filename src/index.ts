@@ -181,6 +181,7 @@ export { attachUsdt, parseUsdtNotes, parseUsdtArgs, type UsdtOptions, type UsdtN
 export { attachStructOps, createStructOpsMap, structOpsProgramTarget, type StructOpsOptions, type StructOpsMapOptions, type StructOpsLink } from "./link/struct-ops.js";
 export type { InterfaceRef, Anchor, OrderingOptions } from "./link/target.js";
 export { attachBySection, planAttach, type AttachPlan } from "./link/auto.js";
+export { attachLircMode2, type LircMode2Options } from "./link/lirc.js";
 
 // --- readers ---
 export { RingBufReader, RingBufRecord, type RingBufReaderOptions, type RingBufWaitOptions, type RingBufCallback } from "./ringbuf/reader.js";

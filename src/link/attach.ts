@@ -9,6 +9,7 @@ import { attachFlowDissector, attachSkLookup } from "./netns.js";
 import { attachIter } from "./iter.js";
 import { attachKprobe } from "./kprobe.js";
 import { attachKprobeMulti } from "./kprobe-multi.js";
+import { attachLircMode2 } from "./lirc.js";
 import { attachNetfilter } from "./netfilter.js";
 import { attachNetkit } from "./netkit.js";
 import { attachPerfEvent } from "./perf-event.js";
@@ -51,6 +52,7 @@ export const attach = {
   uprobeMulti: attachUprobeMulti,
   usdt: attachUsdt,
   structOps: attachStructOps,
+  lircMode2: attachLircMode2,
   /** Where the program's ELF section name says (see attachBySection). */
   bySection: attachBySection,
 } as const;

@@ -12,6 +12,7 @@ import { attachCgroup, CGROUP_ATTACH_TYPES, type CgroupAttachType } from "./cgro
 import { attachIter } from "./iter.js";
 import { attachKprobe } from "./kprobe.js";
 import { attachKprobeMulti } from "./kprobe-multi.js";
+import { attachLircMode2 } from "./lirc.js";
 import type { AttachProgram, Link } from "./link.js";
 import { attachNetfilter } from "./netfilter.js";
 import { attachNetkit } from "./netkit.js";
@@ -121,6 +122,8 @@ export function planAttach(section: string): AttachPlan {
       return plan("netfilter", {}, ["family", "hook", "priority"]);
     case "perf_event":
       return plan("perfEvent", {}, ["event"]);
+    case "lirc_mode2":
+      return plan("lircMode2", {}, ["device"]);
     case "sk_msg":
     case "sk_skb":
       if (!at) return plan("sockmap", {}, ["map", "attachType"]);
@@ -164,6 +167,7 @@ const RUN: Record<string, (p: AttachProgram, o: any) => Link> = {
   perfEvent: attachPerfEvent,
   sockmap: attachSockmap,
   cgroup: attachCgroup,
+  lircMode2: attachLircMode2,
 };
 
 /**

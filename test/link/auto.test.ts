@@ -45,6 +45,7 @@ describe("planAttach: what a section name says (no kernel needed)", () => {
     ["netfilter", { kind: "netfilter", options: {}, needs: ["family", "hook", "priority"] }],
     ["socket", { kind: "socketFilter", options: {}, needs: ["socket"] }],
     ["perf_event", { kind: "perfEvent", options: {}, needs: ["event"] }],
+    ["lirc_mode2", { kind: "lircMode2", options: {}, needs: ["device"] }],
   ])("%s", (section, plan) => {
     expect(planAttach(section)).toEqual(plan);
   });

@@ -41,6 +41,8 @@ describe("attach options are validated before any syscall", () => {
     ["freplace half", () => attach.freplace(prog, { targetBtfId: 3 }), /target and targetBtfId together/],
     ["struct_ops method", () => attach.structOps({ type: "tcp_congestion_ops", programs: {}, method: "x" as never }), /method must be/],
     ["usdt map", () => attach.usdt(prog, { path: "/bin/true", provider: "a", name: "b", specsMap: {} as never }), /specsMap must be/],
+    ["lirc device", () => attach.lircMode2(prog, { device: "lirc0" }), /absolute path/],
+    ["lirc missing device", () => attach.lircMode2(prog, { device: "/dev/no-such-lirc" }), /ENOENT from openat/],
     ["program", () => attach.rawTracepoint({} as never, { name: "sys_enter" }), /expected a Program, an Fd or an fd number/],
   ];
   it.each(cases)("%s", (_name, fn, err) => {
