@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { afterAll, beforeAll, expect } from "vitest";
-import { exit, instructions, mov64, st } from "../../src/asm/builder.js";
+import { call, exit, instructions, mov64, st } from "../../src/asm/builder.js";
+import { attachTcx } from "../../src/link/tcx.js";
 import { Program, type StatsHandle } from "../../src/program/program.js";
 import { attachNetfilter, queryNetfilter } from "../../src/link/netfilter.js";
 import { attachCgroup, queryCgroup } from "../../src/link/cgroup.js";
@@ -150,12 +151,20 @@ describeKernel("network namespace programs", () => {
     expect(queryNetns("sk_lookup", env.b.name)).toEqual([]);
   });
 
-  itKernel("flow_dissector attaches to a namespace, bpftool net lists it, and it detaches", () => {
+  itKernel("flow_dissector dissects received packets in its namespace, bpftool net lists it, and it detaches", () => {
     using env = new VethEnv();
     using prog = retProgram("flow_dissector", 0, "fd_ok");
+    // A tcx program that drops the packet hash the sender set and asks for it again makes the kernel
+    // dissect every received packet, with the namespace's flow dissector.
+    using rehash = Program.load({ name: "rehash", type: "sched_cls", license: "GPL", instructions: instructions(mov64("r6", "r1"), call("set_hash_invalid"), mov64("r1", "r6"), call("get_hash_recalc"), mov64("r0", -1), exit()) });
+    using hashing = attachTcx(rehash, { interface: env.ifB, direction: "ingress", netns: env.b.name });
+    expect(hashing.isBpfLink).toBe(true);
     const link = attachFlowDissector(prog, { netns: env.b.name });
     try {
       expect(queryNetns("flow_dissector", env.b.name)).toEqual([prog.info().id]);
+      const before = runs(prog);
+      env.sendUdp(5);
+      expect(runs(prog) - before).toBeGreaterThanOrEqual(5n);
       // Debian's bpftool 7.1 prints broken JSON for flow dissectors: read its text output.
       const shown = execFileSync("ip", ["netns", "exec", env.b.name, "bpftool", "net", "show"], { encoding: "utf8" });
       expect(shown).toContain(`flow_dissector:\nid ${prog.info().id}\n`);
@@ -164,5 +173,8 @@ describeKernel("network namespace programs", () => {
       link.close();
     }
     expect(queryNetns("flow_dissector", env.b.name)).toEqual([]);
+    const after = runs(prog);
+    env.sendUdp(3);
+    expect(runs(prog)).toBe(after);
   });
 });
