@@ -1,6 +1,8 @@
-import { closeSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmdirSync } from "node:fs";
+import { openPath } from "../../src/sys/netlink.js";
+import { uniqueName } from "../helpers/kernel.js";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { call, exit, instructions, jeq, label, ldx, mov64, add64, stx } from "../../src/asm/builder.js";
+import { call, exit, instructions, jeq, label, ldx, mov64, add64, st, stx } from "../../src/asm/builder.js";
 import { isBpfError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program, type StatsHandle } from "../../src/program/program.js";
@@ -147,6 +149,47 @@ describeKernel("iter over map elements", () => {
     // A stream reads the same bytes.
     using stream = it.openStream();
     expect(stream.closed).toBe(false);
+  });
+});
+
+describeKernel("iter over cgroups", () => {
+  itKernel("walks one cgroup, or it and its descendants, by the order given", () => {
+    const root = `/sys/fs/cgroup/unified/${uniqueName("tsbpf_itcg")}`;
+    mkdirSync(root);
+    mkdirSync(`${root}/a`);
+    mkdirSync(`${root}/b`);
+    try {
+      using prog = Program.load({
+        name: "iter_cg",
+        type: "tracing",
+        expectedAttachType: "trace_iter",
+        attachBtfId: kernelBtfTarget("iter", "cgroup"),
+        license: "GPL",
+        instructions: instructions(
+          ldx("u64", "r6", "r1", 0), // meta
+          ldx("u64", "r7", "r1", 8), // cgroup
+          jeq("r7", 0, "out"),
+          st("u8", "r10", -8, 0x63), // "c"
+          ldx("u64", "r1", "r6", 0),
+          mov64("r2", "r10"),
+          add64("r2", -8),
+          mov64("r3", 1),
+          call("seq_write"),
+          label("out"),
+          mov64("r0", 0),
+          exit(),
+        ),
+      });
+      using dir = openPath(root, 0o200000 /* O_DIRECTORY */);
+      using self = attachIter(prog, { cgroup: { fd: dir.value, order: "self_only" } });
+      expect(self.readText()).toBe("c");
+      using all = attachIter(prog, { cgroup: { fd: dir.value, order: "descendants_pre" } });
+      expect(all.readText()).toBe("ccc");
+    } finally {
+      rmdirSync(`${root}/a`);
+      rmdirSync(`${root}/b`);
+      rmdirSync(root);
+    }
   });
 });
 
