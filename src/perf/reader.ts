@@ -13,7 +13,7 @@ import { MAP_TYPES } from "../map/map-type.js";
 import { loadPosition, PAGE_SIZE, TWO_32 } from "../ringbuf/layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "../ringbuf/map-ref.js";
 import { checkWaitOptions, type RingBufWaitOptions } from "../ringbuf/reader.js";
-import { retireMapping } from "../ringbuf/retire.js";
+import { retireMapping, trackMapping } from "../ringbuf/retire.js";
 
 /** Options of `new PerfReader(map, options)`. */
 export interface PerfReaderOptions {
@@ -175,6 +175,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       // Read-write: writing data_tail tells the kernel what was consumed (a read-only ring
       // would be overwritten instead).
       mapping = mmap(PAGE_SIZE + this.ringSize, PROT_READ | PROT_WRITE, MAP_SHARED, event.value, 0);
+      trackMapping(mapping);
     } catch (e) {
       event.close();
       throw e;

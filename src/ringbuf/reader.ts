@@ -8,7 +8,7 @@ import type { Fd } from "../sys/fd.js";
 import { MAP_SHARED, mmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
 import { MAP_TYPES } from "../map/map-type.js";
 import { BUSY_BIT, DISCARD_BIT, HEADER_SIZE, LENGTH_MASK, loadPosition, PAGE_SIZE, TWO_32 } from "./layout.js";
-import { retireMapping } from "./retire.js";
+import { retireMapping, trackMapping } from "./retire.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "./map-ref.js";
 
 /** Options of `new RingBufReader(map, options)`. */
@@ -125,7 +125,9 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
     try {
       const fd = this.#fd.value;
       this.#consumer = mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      trackMapping(this.#consumer);
       this.#producer = mmap(PAGE_SIZE + 2 * size, PROT_READ, MAP_SHARED, fd, PAGE_SIZE);
+      trackMapping(this.#producer);
       this.#cons = new Uint32Array(this.#consumer.buffer, 0, 2);
       this.#prod = new Uint32Array(this.#producer.buffer);
       this.#data = new Uint8Array(this.#producer.buffer, PAGE_SIZE, 2 * size);

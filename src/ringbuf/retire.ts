@@ -15,13 +15,24 @@ const registry = new FinalizationRegistry<Mapping>((m) => {
   }
 });
 
+/**
+ * Unmap `m` once its ArrayBuffer is garbage, for a reader dropped without close(): the
+ * buffer is reachable from the reader and from every view it handed out, so this runs only
+ * when none is left. Call once per mapping, right after mmap.
+ */
+export function trackMapping(m: Mapping): void {
+  // The held value must not reach the buffer, or the buffer could never be collected.
+  const held = { address: m.address, length: m.length, pointer: m.pointer } as Mapping;
+  registry.register(m.buffer, held, m);
+}
+
 /** Release `m`'s pages now; a stale view over it reads zeros (and writes go nowhere) until it is collected, then the range is unmapped. */
 export function retireMapping(m: Mapping): void {
   try {
     mmap(m.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, m.address);
   } catch {
+    registry.unregister(m);
     munmap(m); // could not cover the range: unmap it (views over it must then not be used)
-    return;
   }
-  registry.register(m.buffer, m);
+  // Still tracked (trackMapping): the replacement range is unmapped when the buffer is garbage.
 }

@@ -10,7 +10,7 @@ import { MAP_SHARED, mmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/li
 import { MAP_TYPES } from "../map/map-type.js";
 import { BUSY_BIT, DISCARD_BIT, HEADER_SIZE, LENGTH_MASK, loadPosition, PAGE_SIZE, recordSpan, TWO_32 } from "./layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "./map-ref.js";
-import { retireMapping } from "./retire.js";
+import { retireMapping, trackMapping } from "./retire.js";
 import { checkWaitOptions, type RingBufWaitOptions } from "./reader.js";
 
 /** Options of `new UserRingBufWriter(map, options)`. */
@@ -107,7 +107,9 @@ export class UserRingBufWriter implements Disposable {
       const fd = this.#fd.value;
       // The kernel refuses a writable consumer page (EPERM): it alone moves the consumer.
       this.#consumer = mmap(PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+      trackMapping(this.#consumer);
       this.#producer = mmap(PAGE_SIZE + 2 * this.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PAGE_SIZE);
+      trackMapping(this.#producer);
       this.#cons = new Uint32Array(this.#consumer.buffer, 0, 2);
       this.#prod = new Uint32Array(this.#producer.buffer);
       this.#pos = loadPosition(this.#prod, 0);

@@ -3,13 +3,14 @@
  * test run) sends numbered records with bpf_perf_event_output(BPF_F_CURRENT_CPU); the reader
  * must see exactly those records, in order, on the CPU that ran the program.
  */
+import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { u32, u64 } from "../../src/codec.js";
 import { isClosedError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { type PerfEvent, PerfReader } from "../../src/perf/reader.js";
 import { onlineCpus } from "../../src/sys/perf-event.js";
-import { describeKernel, openFdCount } from "../helpers/kernel.js";
+import { describeKernel, gc, openFdCount } from "../helpers/kernel.js";
 import { dropped, expectedRecord, loadProducers, produce, sleep } from "../ringbuf/producers.js";
 
 interface Got {
@@ -143,12 +144,15 @@ describeKernel("PerfReader", () => {
   it("empties its map slots, unmaps and closes every fd on close; use after close is a ClosedError", async () => {
     using coll = loadProducers();
     const fds = openFdCount();
+    const rings = perfMappings();
     const reader = new PerfReader(coll.maps.events);
     const cpus = reader.cpus.length;
     expect(openFdCount()).toBe(fds + 3 + cpus); // map dup, epoll, eventfd, one event per CPU
+    expect(perfMappings()).toBe(rings + cpus);
     reader.close();
     reader.close();
     expect(openFdCount()).toBe(fds);
+    expect(perfMappings()).toBe(rings);
     // Programs now find no event in the slot: the output fails (and counts as dropped).
     const before = dropped(coll);
     produce(coll, "perf_output", { count: 1, size: 8 });
@@ -163,6 +167,23 @@ describeKernel("PerfReader", () => {
       expect(isClosedError(err)).toBe(true);
     }
     await expect(reader.read()).rejects.toSatisfy(isClosedError);
+  });
+
+  it("a reader dropped without close() gives back its fds and rings once collected", async () => {
+    using coll = loadProducers();
+    const fds = openFdCount();
+    const rings = perfMappings();
+    (() => {
+      const dropped = new PerfReader(coll.maps.events);
+      expect(dropped.lostSamples).toBe(0);
+    })();
+    expect(perfMappings()).toBeGreaterThan(rings);
+    for (let i = 0; i < 30 && (openFdCount() !== fds || perfMappings() !== rings); i++) {
+      gc();
+      await sleep(10);
+    }
+    expect(openFdCount()).toBe(fds);
+    expect(perfMappings()).toBe(rings);
   });
 
   it("refuses other map types, bad options and CPUs without a slot", () => {
@@ -185,3 +206,8 @@ describeKernel("PerfReader", () => {
     expect(one.cpus).toEqual([0]);
   });
 });
+
+/** Perf ring mappings in this process (lines of /proc/self/maps naming anon_inode:[perf_event]). */
+function perfMappings(): number {
+  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.includes("perf_event")).length;
+}

@@ -261,6 +261,23 @@ describeKernel("RingBufReader", () => {
     gc();
   });
 
+  it("a reader dropped without close() gives back its fds and ring mappings once collected", async () => {
+    using coll = loadProducers();
+    const fds = openFdCount();
+    const maps = mapCount();
+    (() => {
+      const dropped = new RingBufReader(coll.maps.rb);
+      expect(dropped.available).toBe(0);
+    })();
+    expect(mapCount()).toBe(maps + 2);
+    for (let i = 0; i < 30 && (openFdCount() !== fds || mapCount() !== maps); i++) {
+      gc();
+      await sleep(10);
+    }
+    expect(openFdCount()).toBe(fds);
+    expect(mapCount()).toBe(maps);
+  });
+
   it("refuses a map of another type, a closed map and unknown options", () => {
     using hash = BpfMap.create({ type: "hash", key: u32, value: u64, maxEntries: 1 });
     expect(() => new RingBufReader(hash)).toThrow(/RingBufReader: map "hash" is a "hash" map, not "ringbuf"/);
