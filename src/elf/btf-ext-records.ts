@@ -7,8 +7,7 @@
 import type { BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
 import type { ElfFunc } from "./programs.js";
-import { defineLazy } from "./lazy.js";
-import type { ElfProgramSpec, ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "./spec-types.js";
+import type { ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "./spec-types.js";
 
 const BTF_MAGIC = 0xeb9f;
 
@@ -86,25 +85,17 @@ export interface ProgramBtfExt {
 }
 
 /**
- * Attach each program's records (own function plus subprograms, rebased to final slots) as
- * lazy properties: `.BTF.ext` is read on the first access to any program's `funcInfos`,
- * `lineInfos` or `coreRelocations` (opening an object stays cheap). Assigning replaces them.
- * Reading throws ParseError for a malformed `.BTF.ext`.
+ * A lookup of each program's records (own function plus subprograms, rebased to final
+ * slots). `.BTF.ext` is read on the first lookup, so opening an object stays cheap; that
+ * lookup throws ParseError for a malformed `.BTF.ext`.
  */
-export function attachBtfExt(
+export function btfExtLookup(
   btf: BtfSpec,
   bytes: Uint8Array,
-  programs: Record<string, ElfProgramSpec>,
   orders: ReadonlyMap<string, readonly ElfFunc[]>,
-): void {
+): (program: string) => ProgramBtfExt {
   let all: Map<string, ProgramBtfExt> | undefined;
-  for (const p of Object.values(programs)) {
-    const name = p.name;
-    defineLazy(p, ["funcInfos", "lineInfos", "coreRelocations"], (key) => {
-      all ??= rebaseAll(btf, bytes, orders);
-      return all.get(name)?.[key as keyof ProgramBtfExt];
-    });
-  }
+  return (program) => (all ??= rebaseAll(btf, bytes, orders)).get(program) ?? {};
 }
 
 function rebaseAll(btf: BtfSpec, bytes: Uint8Array, orders: ReadonlyMap<string, readonly ElfFunc[]>): Map<string, ProgramBtfExt> {

@@ -16,9 +16,8 @@ import { linkInstructions, programFunctions, readFunctions, type ElfFunc } from 
 import { parseSectionName } from "./section-names.js";
 import type { CollectionSpecData, ElfMapSpec, ElfProgramSpec, ExternSpec } from "./spec-types.js";
 import { SpecVariable } from "./variables.js";
-import { attachBtfExt } from "./btf-ext-records.js";
+import { btfExtLookup, type ProgramBtfExt } from "./btf-ext-records.js";
 import { fixupObjectBtf } from "./btf-fixup.js";
-import { defineLazy } from "./lazy.js";
 
 /** Options of `CollectionSpec.fromBytes` / `fromFile`. */
 export interface CollectionSpecOptions {
@@ -214,6 +213,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     entries.push(f);
   }
   const orders = new Map<string, ElfFunc[]>();
+  const extRecords = btf && btfExtSec ? btfExtLookup(btf, btfExtSec.data, orders) : undefined;
   const infos = new Map<string, ReturnType<typeof parseSectionName>>();
   for (const f of entries) {
     if (!infos.has(f.section.name)) infos.set(f.section.name, parseSectionName(f.section.name));
@@ -222,16 +222,46 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     let flags = 0;
     if (info?.sleepable) flags |= ProgramFlags.sleepable;
     if (info?.xdpFrags) flags |= ProgramFlags.xdpHasFrags;
+    // Instructions are decoded on first use (opening stays cheap), and so are the .BTF.ext
+    // records (func/line info, CO-RE relocations); assigning any of them replaces it. Accessors
+    // in the literal keep them enumerable own properties, so `{ ...spec }` copies their values.
+    let insns: ElfProgramSpec["instructions"] | undefined;
+    let fi: ProgramBtfExt["funcInfos"] | null = null;
+    let li: ProgramBtfExt["lineInfos"] | null = null;
+    let cr: ProgramBtfExt["coreRelocations"] | null = null;
+    const name = f.name;
     const spec = {
-      name: f.name,
+      name,
       type: info?.type ?? 0,
       license,
       section: info?.name ?? f.section.name.replace(/^\?/, ""),
       autoload: info ? info.autoload : !f.section.name.startsWith("?"),
       subprograms: order.slice(1).map((s) => s.label),
+      get instructions() {
+        return (insns ??= linkInstructions(order));
+      },
+      set instructions(v) {
+        insns = v;
+      },
+      get funcInfos() {
+        return fi !== null ? fi : extRecords?.(name).funcInfos;
+      },
+      set funcInfos(v) {
+        fi = v;
+      },
+      get lineInfos() {
+        return li !== null ? li : extRecords?.(name).lineInfos;
+      },
+      set lineInfos(v) {
+        li = v;
+      },
+      get coreRelocations() {
+        return cr !== null ? cr : extRecords?.(name).coreRelocations;
+      },
+      set coreRelocations(v) {
+        cr = v;
+      },
     } as ElfProgramSpec;
-    // Instructions are decoded on first use (opening stays cheap); assigning replaces them.
-    defineLazy(spec, ["instructions"], () => linkInstructions(order));
     if (info) spec.sectionInfo = info;
     if (info?.attachType) spec.expectedAttachType = info.attachType;
     if (flags) spec.flags = flags;
@@ -240,7 +270,6 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     programs[f.name] = spec;
     orders.set(f.name, order);
   }
-  if (btf && btfExtSec) attachBtfExt(btf, btfExtSec.data, programs, orders);
 
   // Map slots naming programs must name programs of this object.
   for (const m of Object.values(maps)) {

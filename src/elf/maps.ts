@@ -49,78 +49,75 @@ function typeField(btf: BtfSpec, name: string, memberType: number, field: string
 /** Read one BTF map definition struct. `where` names the map for errors. */
 function parseDefinition(btf: BtfSpec, struct: BtfStruct, name: string, section: string, depth: number): ElfMapSpec & { valuesOffset?: number; valuesType?: number } {
   const spec: ElfMapSpec & { valuesOffset?: number; valuesType?: number } = { name, type: 0, section, kind: "btf" };
-  const fail = (what: string) => mapError(name, what);
-  const uintOf = (memberType: number, field: string) => uintField(btf, name, memberType, field);
-  const pointee = (memberType: number, field: string) => typeField(btf, name, memberType, field);
   let seenType = false;
   for (const m of struct.members) {
     switch (m.name) {
       case "type":
-        spec.type = mapType(uintOf(m.type, m.name));
+        spec.type = mapType(uintField(btf, name, m.type, m.name));
         seenType = true;
         break;
       case "max_entries":
-        spec.maxEntries = uintOf(m.type, m.name);
+        spec.maxEntries = uintField(btf, name, m.type, m.name);
         break;
       case "map_flags":
-        spec.flags = uintOf(m.type, m.name);
+        spec.flags = uintField(btf, name, m.type, m.name);
         break;
       case "numa_node":
-        spec.numaNode = uintOf(m.type, m.name);
+        spec.numaNode = uintField(btf, name, m.type, m.name);
         break;
       case "key_size":
-        setSize(spec, "keySize", uintOf(m.type, m.name), fail);
+        setSize(spec, "keySize", uintField(btf, name, m.type, m.name), name);
         break;
       case "value_size":
-        setSize(spec, "valueSize", uintOf(m.type, m.name), fail);
+        setSize(spec, "valueSize", uintField(btf, name, m.type, m.name), name);
         break;
       case "key": {
-        const id = pointee(m.type, m.name);
-        setSize(spec, "keySize", typeSize(btf, id), fail);
+        const id = typeField(btf, name, m.type, m.name);
+        setSize(spec, "keySize", typeSize(btf, id), name);
         spec.btfKeyTypeId = id;
         break;
       }
       case "value": {
-        const id = pointee(m.type, m.name);
-        setSize(spec, "valueSize", typeSize(btf, id), fail);
+        const id = typeField(btf, name, m.type, m.name);
+        setSize(spec, "valueSize", typeSize(btf, id), name);
         spec.btfValueTypeId = id;
         break;
       }
       case "pinning": {
-        const p = uintOf(m.type, m.name);
-        if (p !== 0 && p !== PIN_BY_NAME) throw fail(`unsupported pinning ${p} (only LIBBPF_PIN_NONE and LIBBPF_PIN_BY_NAME)`);
+        const p = uintField(btf, name, m.type, m.name);
+        if (p !== 0 && p !== PIN_BY_NAME) throw mapError(name, `unsupported pinning ${p} (only LIBBPF_PIN_NONE and LIBBPF_PIN_BY_NAME)`);
         if (p === PIN_BY_NAME) spec.pinning = "by_name";
         break;
       }
       case "map_extra": {
         const t = skipQualifiers(btf, m.type);
         if ((t.kind === "enum" || t.kind === "enum64") && t.values.length > 0) spec.mapExtra = BigInt(t.values[0].value);
-        else spec.mapExtra = uintOf(m.type, m.name);
+        else spec.mapExtra = uintField(btf, name, m.type, m.name);
         break;
       }
       case "values": {
         // __array(values, T) is `T *values[]`: a zero-length array of pointers.
         const arr = skipQualifiers(btf, m.type);
-        if (arr.kind !== "array") throw fail("values is not an array");
-        if (m.bitOffset % 8 !== 0) throw fail("values is not byte-aligned");
+        if (arr.kind !== "array") throw mapError(name, "values is not an array");
+        if (m.bitOffset % 8 !== 0) throw mapError(name, "values is not byte-aligned");
         const ptr = skipQualifiers(btf, arr.type);
-        if (ptr.kind !== "ptr") throw fail("values is not an array of pointers");
+        if (ptr.kind !== "ptr") throw mapError(name, "values is not an array of pointers");
         spec.valuesOffset = m.bitOffset / 8;
         spec.valuesType = ptr.type;
         break;
       }
       default:
-        throw fail(`unknown field "${m.name}" in the map definition`);
+        throw mapError(name, `unknown field "${m.name}" in the map definition`);
     }
   }
-  if (!seenType) throw fail("the definition has no type");
+  if (!seenType) throw mapError(name, "the definition has no type");
   const t = typeof spec.type === "number" ? spec.type : undefined;
   const isMapOfMaps = spec.type === "array_of_maps" || spec.type === "hash_of_maps" || t === ARRAY_OF_MAPS || t === HASH_OF_MAPS;
   if (spec.valuesType !== undefined) {
     if (isMapOfMaps) {
-      if (depth > 0) throw fail("a map of maps cannot be nested more than one level");
+      if (depth > 0) throw mapError(name, "a map of maps cannot be nested more than one level");
       const inner = skipQualifiers(btf, spec.valuesType);
-      if (inner.kind !== "struct") throw fail("the inner map definition is not a struct");
+      if (inner.kind !== "struct") throw mapError(name, "the inner map definition is not a struct");
       const innerSpec = parseDefinition(btf, inner, `${name}.inner`, section, depth + 1);
       delete innerSpec.valuesOffset;
       delete innerSpec.valuesType;
@@ -129,15 +126,15 @@ function parseDefinition(btf: BtfSpec, struct: BtfStruct, name: string, section:
     } else if (spec.type === "prog_array" || t === PROG_ARRAY) {
       spec.valueSize ??= 4;
     } else {
-      throw fail(`values are only allowed for prog arrays and maps of maps, not ${String(spec.type)}`);
+      throw mapError(name, `values are only allowed for prog arrays and maps of maps, not ${String(spec.type)}`);
     }
   }
   return spec;
 }
 
-function setSize(spec: ElfMapSpec, field: "keySize" | "valueSize", size: number, fail: (w: string) => Error): void {
+function setSize(spec: ElfMapSpec, field: "keySize" | "valueSize", size: number, name: string): void {
   if (spec[field] !== undefined && spec[field] !== size) {
-    throw fail(`${field === "keySize" ? "key" : "value"} size ${size} disagrees with ${spec[field]} given before`);
+    throw mapError(name, `${field === "keySize" ? "key" : "value"} size ${size} disagrees with ${spec[field]} given before`);
   }
   spec[field] = size;
 }
