@@ -1,7 +1,9 @@
 import { mkdirSync, rmdirSync } from "node:fs";
 import { afterAll, beforeAll, expect } from "vitest";
 import { Program, type StatsHandle } from "../../src/program/program.js";
-import { attachCgroup, queryCgroup } from "../../src/link/cgroup.js";
+import type { ProgramTypeName } from "../../src/program/program-type.js";
+import { exit, instructions, mov64 } from "../../src/asm/builder.js";
+import { attachCgroup, queryCgroup, type CgroupAttachType } from "../../src/link/cgroup.js";
 import { describeKernel, itKernel } from "./kit.js";
 import { TestCgroup, udpSenderScript } from "./cgroup-env.js";
 import { retProgram, runs } from "./progs.js";
@@ -67,3 +69,32 @@ describeKernel("cgroup ordering and legacy flags", () => {
     }
   });
 });
+
+describeKernel("cgroup hooks", () => {
+  const bindAndSend = `const s=require("dgram").createSocket("udp4");s.bind(0,"127.0.0.1",()=>{s.getRecvBufferSize();s.send("x",9,"127.0.0.1",()=>s.close())})`;
+  const cases: Array<[CgroupAttachType, ProgramTypeName, string]> = [
+    ["cgroup_inet_sock_create", "cgroup_sock", bindAndSend],
+    ["cgroup_inet_sock_release", "cgroup_sock", bindAndSend],
+    ["cgroup_inet4_bind", "cgroup_sock_addr", bindAndSend],
+    ["cgroup_inet4_post_bind", "cgroup_sock", bindAndSend],
+    ["cgroup_udp4_sendmsg", "cgroup_sock_addr", bindAndSend],
+    ["cgroup_getsockopt", "cgroup_sockopt", bindAndSend],
+    ["cgroup_sysctl", "cgroup_sysctl", `require("fs").readFileSync("/proc/sys/net/ipv4/ip_forward")`],
+    ["cgroup_device", "cgroup_device", `require("fs").closeSync(require("fs").openSync("/dev/null","r"))`],
+  ];
+  for (const [attachType, type, script] of cases) {
+    itKernel(`${attachType}: runs for a child's ${type} operation, allowed, and detaches`, () => {
+      using cg = new TestCgroup();
+      using prog = Program.load({ name: "cg_hook", type, expectedAttachType: attachType, license: "GPL", instructions: instructions(mov64("r0", 1), exit()) });
+      {
+        using link = attachCgroup(prog, { cgroup: cg.path, attachType });
+        expect(link.info()).toMatchObject({ type: "cgroup", attachType });
+        const before = runs(prog);
+        cg.runNode(script);
+        expect(runs(prog) - before).toBeGreaterThanOrEqual(1n);
+      }
+      expect(queryCgroup(cg.path, attachType).programIds).toEqual([]);
+    });
+  }
+});
+
