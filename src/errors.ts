@@ -27,7 +27,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   77: "EBADFD", 88: "ENOTSOCK", 90: "EMSGSIZE", 92: "ENOPROTOOPT", 93: "EPROTONOSUPPORT",
   95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL",
   100: "ENETDOWN", 105: "ENOBUFS", 110: "ETIMEDOUT", 111: "ECONNREFUSED", 114: "EALREADY",
-  115: "EINPROGRESS", 122: "EDQUOT", 524: "ENOTSUPP",
+  115: "EINPROGRESS", 116: "ESTALE", 122: "EDQUOT", 524: "ENOTSUPP",
 };
 
 /** The errno name for a number (`22` → `"EINVAL"`), or `"E<n>"` when unknown. */

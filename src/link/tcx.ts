@@ -43,7 +43,7 @@ export function attachTcx(program: AttachProgram, options: TcxOptions): Link {
     const fd = linkCreate(
       { progFd, target: ifindex, attachType, flags: order.flags, extra: { kind: "mprog", relative: order.relative, expectedRevision: order.expectedRevision } },
       `${label}: attach`,
-      (e) => (e === 22 ? "tcx needs Linux 6.6 and a sched_cls program" : e === 116 ? "the revision changed since it was read (ESTALE)" : undefined),
+      (e) => (e === 22 ? "tcx needs Linux 6.6 and a sched_cls program" : e === 116 ? "the attachments changed since the revision was read: query again" : undefined),
     );
     return new BpfLink(fd, "tcx", label);
   });
