@@ -12,7 +12,7 @@ import { onlineCpus, PERF_COUNT_SW, PERF_EVENT_IOC, PERF_SAMPLE_RAW, PERF_TYPE, 
 import { MAP_TYPES } from "../map/map-type.js";
 import { loadPosition, PAGE_SIZE, TWO_32 } from "../ringbuf/layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "../ringbuf/map-ref.js";
-import { checkWaitOptions, type RingBufWaitOptions } from "../ringbuf/reader.js";
+import { checkWaitOptions, PLAIN_ORDERED, type RingBufWaitOptions } from "../ringbuf/reader.js";
 import { retireMapping, trackMapping } from "../ringbuf/retire.js";
 
 /** Options of `new PerfReader(map, options)`. */
@@ -394,10 +394,14 @@ function toEvent(r: PerfRecord, copy: boolean): PerfEvent {
   return r.type === "lost" ? { type: "lost", cpu: r.cpu, lost: r.lost } : { type: "sample", cpu: r.cpu, data: copy ? r.copy() : r.bytes };
 }
 
-/** Publish a perf ring's data_tail: low half, then high half when it changed (see RingBufReader). */
+/**
+ * Publish a perf ring's data_tail: low half, then high half when it changed, with plain
+ * stores where they are release stores already (PLAIN_ORDERED, see RingBufReader).
+ */
 function storeTail(words: Uint32Array, pos: number, previous: number): void {
   const lo = pos >>> 0;
-  Atomics.store(words, TAIL_WORD, lo);
+  if (PLAIN_ORDERED) words[TAIL_WORD] = lo;
+  else Atomics.store(words, TAIL_WORD, lo);
   if (lo < (previous >>> 0)) Atomics.store(words, TAIL_WORD + 1, Math.floor(pos / TWO_32));
 }
 

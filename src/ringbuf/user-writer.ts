@@ -70,8 +70,9 @@ export class UserRingBufSample {
  * enough.
  *
  * The writer maps the consumer page read-only and the producer page plus the data area (twice)
- * read-write, and duplicates the map's fd; close() (or `using`) releases them. Only one writer
- * per map: the kernel lets one producer mmap it at a time and has no lock for userspace.
+ * read-write, and duplicates the map's fd; close() (or `using`) releases them. Use one writer
+ * per map: the ring has no lock for userspace producers, so two writers would reserve the
+ * same space.
  *
  * Ordering: the header (with BUSY) is stored before the producer position is advanced, and
  * submit() clears BUSY with Atomics.store after the payload is written, pairing with the
