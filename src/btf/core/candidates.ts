@@ -64,6 +64,49 @@ export class CoreTargets {
   }
 
   /**
+   * Find the candidates of many local types in one pass over vmlinux, for a first load in a
+   * process: one scan decoding the names of types of the kinds asked for is several times
+   * cheaper than the kernel BTF's first lookups by name (a few linear scans, then building its
+   * name index), while later lookups through that index are cheaper than a scan. Types already
+   * cached, anonymous types and fewer than `minTypes` types are left to candidates().
+   */
+  prefetch(local: BtfSpec, ids: Iterable<number>, minTypes = 4): void {
+    let perBtf = this.#cache.get(local);
+    if (!perBtf) this.#cache.set(local, (perBtf = new Map()));
+    const wanted = new Map<string, { id: number; kinds: BtfKind[] }[]>();
+    const kinds = new Set<BtfKind>();
+    let count = 0;
+    for (const id of new Set(ids)) {
+      if (perBtf.has(id) || !local.has(id) || id === 0) continue;
+      const t = local.typeById(id);
+      const name = essentialName(t.name);
+      if (name === "" || t.kind === "void") continue;
+      const ks: BtfKind[] = t.kind === "enum" || t.kind === "enum64" ? ["enum", "enum64"] : [t.kind];
+      for (const k of ks) kinds.add(k);
+      let list = wanted.get(name);
+      if (!list) wanted.set(name, (list = []));
+      list.push({ id, kinds: ks });
+      count++;
+    }
+    if (count < minTypes) return;
+    const found = new Map<number, CoreCandidate[]>();
+    for (const list of wanted.values()) for (const w of list) found.set(w.id, []);
+    const btf = this.vmlinux.btf;
+    for (let id = btf.firstId; id < btf.nextId; id++) {
+      const k = btf.kindOf(id) as BtfKind;
+      if (!kinds.has(k)) continue;
+      const name = btf.nameOf(id);
+      if (name === "") continue;
+      const list = wanted.get(essentialName(name));
+      if (!list) continue;
+      for (const w of list) if (w.kinds.includes(k)) found.get(w.id)!.push({ target: this.vmlinux, id });
+    }
+    // Types vmlinux lacks are left to candidates(), which looks in the modules, if any.
+    const noModules = this.modules.length === 0;
+    for (const [id, cands] of found) if (cands.length > 0 || noModules) perBtf.set(id, cands);
+  }
+
+  /**
    * Candidates for local type `id` of `local`: from vmlinux if it has any, else from the
    * modules. Empty for anonymous types (CO-RE cannot search for them).
    */

@@ -70,6 +70,12 @@ export function prepareCore(
     return p !== undefined && (Boolean(p.coreRelocations?.length) || p.instructions.some((i) => i.reference?.kind === "ksym"));
   });
   if (!needs) return { program: (n) => spec.programs[n], explain: (_n, e) => e };
-  const r = applyCoreAndKsyms(spec, coreTargetsFor(kernel), { ...options, programs });
+  const targets = coreTargetsFor(kernel);
+  if (spec.btf) {
+    const roots: number[] = [];
+    for (const n of programs) for (const r of spec.programs[n]?.coreRelocations ?? []) roots.push(r.typeId);
+    targets.prefetch(spec.btf, roots);
+  }
+  const r = applyCoreAndKsyms(spec, targets, { ...options, programs });
   return { program: (n) => r.programs[n] ?? spec.programs[n], explain: r.explain };
 }

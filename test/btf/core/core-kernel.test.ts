@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { describe, expect } from "vitest";
+import { describe, expect, it } from "vitest";
+import { CoreTargets } from "../../../src/btf/core/candidates.js";
 import { CorePoisonError } from "../../../src/btf/core/poison.js";
 import { kernelBtf } from "../../../src/btf/kernel.js";
 import type { BtfSpec } from "../../../src/btf/spec.js";
@@ -255,6 +256,18 @@ describeKernel("CO-RE in tracing programs", () => {
     for (const tid of before) if (after.has(tid)) expect(seen.has(tid), `thread ${tid}`).toBe(true); // threads alive throughout
     for (const tid of seen.keys()) expect(before.has(tid) || after.has(tid)).toBe(true);
     expect(seen.get(process.pid)).toBe(readFileSync("/proc/self/comm", "utf8").trim());
+  });
+});
+
+describe("candidate prefetch on the real kernel BTF", () => {
+  it("finds, for every root type of the benchmark object, what lookups by name find", () => {
+    const spec = CollectionSpec.fromFile(obj("core_bench"));
+    const roots = [...new Set((spec.programs.core_bench.coreRelocations ?? []).map((r) => r.typeId))];
+    expect(roots.length).toBeGreaterThan(10);
+    const batch = new CoreTargets(kernelBtf());
+    batch.prefetch(spec.btf!, roots);
+    const single = new CoreTargets(kernelBtf());
+    for (const id of roots) expect(batch.candidates(spec.btf!, id).map((c) => c.id)).toEqual(single.candidates(spec.btf!, id).map((c) => c.id));
   });
 });
 

@@ -292,6 +292,14 @@ describe("CO-RE errors", () => {
     expect(() => apply([ldx(LDX_W, 4), EXIT], [rec(0, task, "0:1", "field_byte_offset")], amb)).toThrow(/different offsets/);
   });
 
+  it("prefetching candidates in one scan finds what per-type lookups find", () => {
+    const all = Array.from({ length: local.nextId - 1 }, (_, i) => i + 1);
+    const batch = new CoreTargets(target);
+    batch.prefetch(local, all, 1);
+    const single = new CoreTargets(target);
+    for (const id of all) expect(batch.candidates(local, id), `type ${id}`).toEqual(single.candidates(local, id));
+  });
+
   it("candidates are cached per local type", () => {
     const tg = new CoreTargets(target);
     const a = tg.candidates(local, task);
