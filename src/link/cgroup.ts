@@ -4,13 +4,12 @@
  * Linux 5.7), falling back to BPF_PROG_ATTACH with the multi/override flags on kernels
  * without cgroup links. Also: which programs a cgroup has.
  */
-import { BpfError, SyscallError } from "../errors.js";
+import { BpfError } from "../errors.js";
 import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../program/program-type.js";
 import { Fd } from "../sys/fd.js";
 import { BPF_F, linkCreate, progAttach, progDetach, progQuery } from "../sys/link-attr.js";
 import { openPath } from "../sys/netlink.js";
-import { errno, SYS, syscall3 } from "../sys/libc.js";
-import { BpfLink, CallbackLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { encodeOrdering, type OrderingOptions } from "./target.js";
 
 /** The cgroup attach types, by name. */
@@ -86,13 +85,11 @@ interface OpenCgroup {
   keep(): Fd;
 }
 
-const F_DUPFD_CLOEXEC = 1030;
-
 function openCgroup(c: CgroupRef, what: string): OpenCgroup {
   if (c instanceof Fd) return { value: c.value, name: `cgroup fd ${c.value}`, release() {}, keep: () => c.dup() };
   if (typeof c === "number") {
     if (!Number.isInteger(c) || c < 0) throw new TypeError(`${what}: cgroup fd ${c} is invalid`);
-    return { value: c, name: `cgroup fd ${c}`, release() {}, keep: () => dupRaw(c) };
+    return { value: c, name: `cgroup fd ${c}`, release() {}, keep: () => dupFd(c, "cgroup") };
   }
   if (typeof c !== "string" || c.length === 0) throw new TypeError(`${what}: cgroup must be a path or an fd`);
   const fd = openPath(c, O_DIRECTORY);
@@ -110,11 +107,6 @@ function openCgroup(c: CgroupRef, what: string): OpenCgroup {
   };
 }
 
-function dupRaw(n: number): Fd {
-  const r = syscall3(SYS.fcntl, n, F_DUPFD_CLOEXEC, 3);
-  if (r < 0) throw new SyscallError("fcntl", "F_DUPFD_CLOEXEC", errno(), { context: `dup cgroup fd ${n}` });
-  return new Fd(r, "cgroup");
-}
 
 const ATTACH_FLAGS = { multi: BPF_F.ALLOW_MULTI, override: BPF_F.ALLOW_OVERRIDE, none: 0 } as const;
 
@@ -158,7 +150,13 @@ export function attachCgroup(program: AttachProgram, options: CgroupOptions): Li
       flags |= BPF_F.REPLACE;
       replaceFd = programFd(options.replace, "attachCgroup: replace");
     }
-    progAttach({ target: cg.value, progFd, attachType, flags, replaceFd }, `${label}: attach`);
+    const prog = dupFd(progFd, label);
+    try {
+      progAttach({ target: cg.value, progFd, attachType, flags, replaceFd }, `${label}: attach`);
+    } catch (e) {
+      prog.close();
+      throw e;
+    }
     // Keep a cgroup fd of our own for the detach: the caller's may be closed by then.
     const held = cg.keep();
     return new CallbackLink(
@@ -166,7 +164,7 @@ export function attachCgroup(program: AttachProgram, options: CgroupOptions): Li
       label,
       () => {
         try {
-          progDetach({ target: held.value, progFd, attachType, flags: 0 }, `${label}: detach`);
+          progDetach({ target: held.value, progFd: prog.value, attachType, flags: 0 }, `${label}: detach`);
         } catch (e) {
           if (!(e instanceof BpfError && (e.code === "ENOENT" || e.code === "EBADF"))) throw e;
         }
@@ -175,7 +173,7 @@ export function attachCgroup(program: AttachProgram, options: CgroupOptions): Li
         const q = progQuery(held.value, attachType, 0, `${label}: query`);
         return { type: "prog_attach", attachType: atName, programIds: q.progIds, attachFlags: q.attachFlags };
       },
-      [held],
+      [held, prog],
     );
   } finally {
     cg.release();

@@ -8,7 +8,8 @@
  * not export from the package, so only tsbpf's own attach functions can make one.
  */
 import { unlinkSync } from "node:fs";
-import { ClosedError, NotSupportedError, TsbpfError } from "../errors.js";
+import { ClosedError, NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
+import { errno, SYS, syscall3 } from "../sys/libc.js";
 import { Fd } from "../sys/fd.js";
 import {
   BPF_F,
@@ -41,6 +42,19 @@ export function programFd(p: AttachProgram, what = "program"): number {
     if (typeof fd === "number" && fd < 0) throw new ClosedError(what);
   }
   throw new TypeError(`${what}: expected a Program, an Fd or an fd number`);
+}
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * A close-on-exec duplicate of fd `n` that the caller owns. Legacy attachments keep one of
+ * their program (and map/cgroup) so the detach names the right object even after the caller
+ * closed theirs — as a bpf_link holds its program. Throws SyscallError (EBADF for a closed fd).
+ */
+export function dupFd(n: number, what: string): Fd {
+  const r = syscall3(SYS.fcntl, n, F_DUPFD_CLOEXEC, 3);
+  if (r < 0) throw new SyscallError("fcntl", "F_DUPFD_CLOEXEC", errno(), { context: `${what}: keep a reference` });
+  return new Fd(r, what);
 }
 
 /** A human name for a program in messages: `program "count"` or `program fd 7`. */

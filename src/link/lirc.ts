@@ -6,7 +6,7 @@ import { BpfError } from "../errors.js";
 import { ATTACH_TYPES } from "../program/program-type.js";
 import { progAttach, progDetach, progQuery } from "../sys/link-attr.js";
 import { openPath } from "../sys/netlink.js";
-import { CallbackLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 
 /** Options of `attachLircMode2`. */
 export interface LircMode2Options {
@@ -24,10 +24,18 @@ export function attachLircMode2(program: AttachProgram, options: LircMode2Option
   const progFd = programFd(program, "attachLircMode2: program");
   const label = `lirc_mode2 ${programLabel(program)} on ${options.device}`;
   const dev = openPath(options.device, 2 /* O_RDWR */);
+  let prog: ReturnType<typeof dupFd>;
+  try {
+    prog = dupFd(progFd, label);
+  } catch (e) {
+    dev.close();
+    throw e;
+  }
   try {
     progAttach({ target: dev.value, progFd, attachType: ATTACH_TYPES.lirc_mode2, flags: 0 }, `${label}: attach`);
   } catch (e) {
     dev.close();
+    prog.close();
     throw e;
   }
   return new CallbackLink(
@@ -35,12 +43,12 @@ export function attachLircMode2(program: AttachProgram, options: LircMode2Option
     label,
     () => {
       try {
-        progDetach({ target: dev.value, progFd, attachType: ATTACH_TYPES.lirc_mode2, flags: 0 }, `${label}: detach`);
+        progDetach({ target: dev.value, progFd: prog.value, attachType: ATTACH_TYPES.lirc_mode2, flags: 0 }, `${label}: detach`);
       } catch (e) {
         if (!(e instanceof BpfError && e.code === "ENOENT")) throw e;
       }
     },
     () => ({ type: "prog_attach", attachType: "lirc_mode2", programIds: progQuery(dev.value, ATTACH_TYPES.lirc_mode2, 0, `${label}: query`).progIds }),
-    [dev],
+    [dev, prog],
   );
 }

@@ -6,7 +6,7 @@ import { BpfError } from "../errors.js";
 import { ATTACH_TYPES } from "../program/program-type.js";
 import { linkCreate, progAttach, progDetach, progQuery } from "../sys/link-attr.js";
 import { openPath, type NetnsRef } from "../sys/netlink.js";
-import { BpfLink, CallbackLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 
 /** Options of `attachSkLookup` and `attachFlowDissector`. */
 export interface NetnsOptions {
@@ -36,18 +36,25 @@ function attachNetns(kind: "sk_lookup" | "flow_dissector", program: AttachProgra
   }
   if (options.method !== "attach") throw new TypeError('attachFlowDissector: method must be "link" or "attach"');
   // BPF_PROG_ATTACH of a flow dissector applies to the caller's namespace: target 0.
-  progAttach({ target: 0, progFd, attachType, flags: 0 }, `${label}: attach`);
+  const prog = dupFd(progFd, label);
+  try {
+    progAttach({ target: 0, progFd, attachType, flags: 0 }, `${label}: attach`);
+  } catch (e) {
+    prog.close();
+    throw e;
+  }
   return new CallbackLink(
     "prog_attach",
     label,
     () => {
       try {
-        progDetach({ target: 0, progFd, attachType, flags: 0 }, `${label}: detach`);
+        progDetach({ target: 0, progFd: prog.value, attachType, flags: 0 }, `${label}: detach`);
       } catch (e) {
         if (!(e instanceof BpfError && e.code === "ENOENT")) throw e;
       }
     },
     () => ({ type: "prog_attach", attachType: kind }),
+    [prog],
   );
 }
 

@@ -16,7 +16,7 @@ import {
   RTM,
   type NetnsRef,
 } from "../sys/netlink.js";
-import { BpfLink, CallbackLink, checkOptions, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { inNetns, resolveInterface, type InterfaceRef } from "./target.js";
 
 /** XDP attach modes: `"generic"` (skb, any device), `"driver"` (native), `"offload"` (NIC hardware). */
@@ -103,7 +103,13 @@ export function attachXdp(program: AttachProgram, options: XdpOptions): Link {
     } else if (!options.force) {
       flags |= XDP_FLAGS.UPDATE_IF_NOEXIST;
     }
-    setXdp(ifindex, progFd, flags, expected, `${label}: attach`);
+    const held = dupFd(progFd, label);
+    try {
+      setXdp(ifindex, progFd, flags, expected, `${label}: attach`);
+    } catch (e) {
+      held.close();
+      throw e;
+    }
     const netns = options.netns;
     return new CallbackLink(
       "netlink_xdp",
@@ -111,7 +117,7 @@ export function attachXdp(program: AttachProgram, options: XdpOptions): Link {
       () => {
         // Remove only our own program: REPLACE with expected fd = ours fails if someone swapped it.
         try {
-          inNetns(netns, () => setXdp(ifindex, -1, modeFlags | XDP_FLAGS.REPLACE, progFd, `${label}: detach`));
+          inNetns(netns, () => setXdp(ifindex, -1, modeFlags | XDP_FLAGS.REPLACE, held.value, `${label}: detach`));
         } catch (e) {
           if (!isGone(e)) throw e;
         }
@@ -120,6 +126,7 @@ export function attachXdp(program: AttachProgram, options: XdpOptions): Link {
         const q = inNetns(netns, () => queryXdp(ifindex));
         return { type: "netlink_xdp", ifindex, ...q } as LinkInfo;
       },
+      [held],
     );
   });
 }

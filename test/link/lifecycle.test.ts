@@ -9,7 +9,9 @@ import { Link } from "../../src/link/link.js";
 import { attachRawTracepoint } from "../../src/link/raw-tracepoint.js";
 import { attachTracepoint } from "../../src/link/tracepoint.js";
 import { attachSocketFilter } from "../../src/link/socket-filter.js";
-import { attachXdp } from "../../src/link/xdp.js";
+import { attachXdp, queryXdp } from "../../src/link/xdp.js";
+import { attachCgroup, queryCgroup } from "../../src/link/cgroup.js";
+import { TestCgroup } from "./cgroup-env.js";
 import { attachTc } from "../../src/link/tc.js";
 import { Program } from "../../src/program/program.js";
 import { SYS, syscall3 } from "../../src/sys/libc.js";
@@ -131,3 +133,26 @@ describeKernel("ownership", () => {
     }
   });
 });
+
+describeKernel("legacy attachments keep their program", () => {
+  itKernel("closing the program first still lets netlink XDP and BPF_PROG_ATTACH links detach exactly their program", () => {
+    using env = new VethEnv();
+    const xdp = retProgram("xdp", 2, "keep_xdp");
+    const xdpId = xdp.info().id;
+    const lx = attachXdp(xdp, { interface: env.ifB, netns: env.b.name, method: "netlink", mode: "generic" });
+    xdp.close(); // the attachment (and the Link's reference) keep the program alive
+    expect(queryXdp(env.ifB, env.b.name).programId).toBe(xdpId);
+    lx.close();
+    expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+
+    using cg = new TestCgroup();
+    const skb = retProgram("cgroup_skb", 1, "keep_skb");
+    const skbId = skb.info().id;
+    const lc = attachCgroup(skb, { cgroup: cg.path, attachType: "cgroup_inet_egress", method: "attach" });
+    skb.close();
+    expect(queryCgroup(cg.path, "cgroup_inet_egress").programIds).toEqual([skbId]);
+    lc.close();
+    expect(queryCgroup(cg.path, "cgroup_inet_egress").programIds).toEqual([]);
+  });
+});
+
