@@ -170,6 +170,21 @@ describeKernel("Collection.load runs what clang wrote", () => {
     expect(again.programs.not_autoloaded.run({ data: packet(20) }).retval).toBe(1);
   });
 
+  itKernel("a spec edited before load: a map resized, a pin renamed", () => {
+    const dir = `/sys/fs/bpf/${uniqueName("tsbpfren")}`;
+    mkdirSync(dir);
+    pins.push(dir);
+    const s = spec("pinning");
+    s.maps.pinned_hash.name = "renamed_hash";
+    s.maps.pinned_hash.maxEntries = 77;
+    s.maps.sized_lru.maxEntries = 512;
+    using coll = Collection.load(s, { pinPath: dir });
+    expect(existsSync(join(dir, "renamed_hash"))).toBe(true);
+    expect(existsSync(join(dir, "pinned_hash"))).toBe(false);
+    expect(coll.maps.pinned_hash.info().maxEntries).toBe(77);
+    expect(coll.maps.sized_lru.maxEntries).toBe(512);
+  });
+
   itKernel("maps passed in are used and not closed", () => {
     using results = BpfMap.create({ name: "given", type: "array", keySize: 4, valueSize: 8, maxEntries: 4 });
     {
