@@ -18,6 +18,7 @@ import { attachIter } from "../../../src/link/iter.js";
 import { attachTpBtf } from "../../../src/link/raw-tracepoint.js";
 import { syscall3 } from "../../../src/sys/libc.js";
 import { describeKernel, itKernel } from "../../helpers/kernel.js";
+import { KNOWN_LIMITS } from "../../helpers/known-limits.js";
 
 const obj = (name: string) => fileURLToPath(new URL(`../../../bpf/core/${name}.o`, import.meta.url));
 
@@ -199,7 +200,10 @@ describeKernel("CO-RE against the running kernel", () => {
     if (!inKallsyms) {
       // This kernel is built without CONFIG_KALLSYMS_ALL: BTF has the variable, kallsyms does
       // not, and the verifier needs both. tsbpf resolves it; the kernel refuses it.
-      expect(() => Collection.load(spec, { programs: ["ksym_rq"] }).close()).toThrow(/ENOENT[\s\S]*ldimm64 failed to find the address for kernel symbol 'runqueues'/);
+      // KNOWN_LIMITS.ksymVariables
+      expect(() => Collection.load(spec, { programs: ["ksym_rq"] }).close()).toThrow(
+        new RegExp(`${KNOWN_LIMITS.ksymVariables.errno}[\\s\\S]*ldimm64 failed to find the address for kernel symbol 'runqueues'`),
+      );
       return;
     }
     using coll = Collection.load(spec, { programs: ["ksym_rq"] });
