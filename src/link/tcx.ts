@@ -4,9 +4,9 @@
  * what is attached (BPF_PROG_QUERY with link ids and revision).
  */
 import { ATTACH_TYPES } from "../program/program-type.js";
-import { linkCreate, progQuery } from "../sys/link-attr.js";
+import { BPF_F, linkCreate, progAttach, progDetach, progQuery } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netlink.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { encodeOrdering, inNetns, resolveInterface, type InterfaceRef, type OrderingOptions } from "./target.js";
 
 /** Options of `attachTcx`. */
@@ -15,11 +15,18 @@ export interface TcxOptions extends OrderingOptions {
   interface: InterfaceRef;
   /** `"ingress"` or `"egress"`. */
   direction: "ingress" | "egress";
+  /**
+   * `"link"` (default): a bpf_link, removed when its last fd closes. `"attach"`:
+   * BPF_PROG_ATTACH, which stays until detached (tsbpf detaches on close) and can `replace`.
+   */
+  method?: "link" | "attach";
+  /** `method: "attach"` only: atomically replace this attached program (BPF_F_REPLACE). */
+  replace?: AttachProgram;
   /** Network namespace that holds the interface. */
   netns?: NetnsRef;
 }
 
-const KEYS = ["interface", "direction", "netns", "before", "after", "expectedRevision"] as const;
+const KEYS = ["interface", "direction", "method", "replace", "netns", "before", "after", "expectedRevision"] as const;
 
 function direction(d: unknown, what: string): number {
   if (d === "ingress") return ATTACH_TYPES.tcx_ingress;
@@ -28,8 +35,8 @@ function direction(d: unknown, what: string): number {
 }
 
 /**
- * Attach a sched_cls program with tcx. Returns a bpf_link Link (pin, update, detach).
- * Min kernel 6.6. Throws TypeError for bad options, BpfError (ENOENT: anchor not attached;
+ * Attach a sched_cls program with tcx. Returns a bpf_link Link (pin, update, detach), or
+ * with `method: "attach"` a BPF_PROG_ATTACH attachment that close detaches. Min kernel 6.6. Throws TypeError for bad options, BpfError (ENOENT: anchor not attached;
  * ESTALE: revision changed; EEXIST: program already attached there).
  */
 export function attachTcx(program: AttachProgram, options: TcxOptions): Link {
@@ -38,8 +45,12 @@ export function attachTcx(program: AttachProgram, options: TcxOptions): Link {
   const progFd = programFd(program, "attachTcx: program");
   const order = encodeOrdering(options, "attachTcx");
   const label = `tcx ${options.direction} ${programLabel(program)} on ${JSON.stringify(options.interface)}`;
+  const method = options.method ?? "link";
+  if (method !== "link" && method !== "attach") throw new TypeError('attachTcx: method must be "link" or "attach"');
+  if (options.replace !== undefined && method !== "attach") throw new TypeError('attachTcx: replace applies to method "attach"; a link is updated with link.update()');
   return inNetns(options.netns, () => {
     const ifindex = resolveInterface(options.interface, "attachTcx");
+    if (method === "attach") return attachTcxLegacy(progFd, ifindex, attachType, order, options, label);
     const fd = linkCreate(
       { progFd, target: ifindex, attachType, flags: order.flags, extra: { kind: "mprog", relative: order.relative, expectedRevision: order.expectedRevision } },
       `${label}: attach`,
@@ -47,6 +58,47 @@ export function attachTcx(program: AttachProgram, options: TcxOptions): Link {
     );
     return new BpfLink(fd, "tcx", label);
   });
+}
+
+function attachTcxLegacy(
+  progFd: number,
+  ifindex: number,
+  attachType: number,
+  order: ReturnType<typeof encodeOrdering>,
+  options: TcxOptions,
+  label: string,
+): Link {
+  let flags = order.flags;
+  let replaceFd: number | undefined;
+  if (options.replace !== undefined) {
+    flags |= BPF_F.REPLACE;
+    replaceFd = programFd(options.replace, "attachTcx: replace");
+  }
+  const prog = dupFd(progFd, label);
+  try {
+    progAttach({ target: ifindex, progFd, attachType, flags, replaceFd, relative: order.relative, expectedRevision: order.expectedRevision }, `${label}: attach`);
+  } catch (e) {
+    prog.close();
+    throw e;
+  }
+  const netns = options.netns;
+  return new CallbackLink(
+    "prog_attach",
+    label,
+    () => {
+      try {
+        inNetns(netns, () => progDetach({ target: ifindex, progFd: prog.value, attachType, flags: 0 }, `${label}: detach`));
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code !== "ENOENT" && code !== "ENODEV") throw e; // replaced by someone, or the device is gone
+      }
+    },
+    () => {
+      const q = inNetns(netns, () => progQuery(ifindex, attachType, 0, `${label}: query`));
+      return { type: "prog_attach", attachType: options.direction === "ingress" ? "tcx_ingress" : "tcx_egress", ifindex, programIds: q.progIds, revision: q.revision };
+    },
+    [prog],
+  );
 }
 
 /** What is attached to one mprog hook (tcx, netkit, cgroup). */

@@ -177,6 +177,35 @@ describeKernel("tcx", () => {
   });
 });
 
+describeKernel("tcx by BPF_PROG_ATTACH", () => {
+  itKernel("attaches without a link beside links, replaces atomically, and detaches on close", () => {
+    using env = new VethEnv();
+    using a = retProgram("sched_cls", -1, "tcxa_a");
+    using b = retProgram("sched_cls", -1, "tcxa_b");
+    using c = retProgram("sched_cls", -1, "tcxa_c");
+    using viaLink = attachTcx(c, { interface: env.ifB, direction: "egress", netns: env.b.name });
+    const la = attachTcx(a, { interface: env.ifB, direction: "egress", netns: env.b.name, method: "attach", before: "first" });
+    try {
+      let q = queryTcx(env.ifB, "egress", env.b.name);
+      expect(q.programIds).toEqual([a.info().id, c.info().id]);
+      expect(q.linkIds).toEqual([0, viaLink.id]); // no link for the BPF_PROG_ATTACH one
+      expect(la.isBpfLink).toBe(false);
+      const lb = attachTcx(b, { interface: env.ifB, direction: "egress", netns: env.b.name, method: "attach", replace: a });
+      q = queryTcx(env.ifB, "egress", env.b.name);
+      expect(q.programIds).toEqual([b.info().id, c.info().id]);
+      la.close(); // a was replaced: nothing to undo
+      expect(queryTcx(env.ifB, "egress", env.b.name).programIds).toEqual([b.info().id, c.info().id]);
+      const before = runs(b);
+      env.sendUdp(4, 9999, "b");
+      expect(runs(b) - before).toBeGreaterThanOrEqual(4n);
+      lb.close();
+    } finally {
+      la.close();
+    }
+    expect(queryTcx(env.ifB, "egress", env.b.name).programIds).toEqual([c.info().id]);
+  });
+});
+
 describeKernel("classic tc (clsact + cls_bpf)", () => {
   itKernel("adds a direct-action filter that runs, that tc filter show lists, and removes it on close", () => {
     using env = new VethEnv();

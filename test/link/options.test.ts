@@ -15,6 +15,7 @@ describe("attach options are validated before any syscall", () => {
     ["xdp replace with link", () => attach.xdp(prog, { interface: "lo", replace: 3 }), /replace and force apply to method "netlink"/],
     ["xdp bad index", () => attach.xdp(prog, { interface: -1 }), /not a positive integer/],
     ["tcx direction", () => attach.tcx(prog, { interface: 1, direction: "sideways" as never }), /direction must be/],
+    ["tcx replace with link", () => attach.tcx(prog, { interface: 1, direction: "ingress", replace: 3 }), /replace applies to method "attach"/],
     ["tcx both anchors", () => attach.tcx(prog, { interface: 1, direction: "ingress", before: "first", after: "last" }), /before or after, not both/],
     ["tc priority", () => attach.tc(prog, { interface: 1, direction: "ingress", priority: 0 }), /priority must be an integer in 1..65535/],
     ["tc handle", () => attach.tc(prog, { interface: 1, direction: "ingress", handle: 1.5 }), /handle must be/],
