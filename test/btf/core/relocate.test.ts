@@ -180,6 +180,13 @@ describe("CO-RE field relocations", () => {
     expect(lsh).toBe(64 - (bitInLoad + 3));
   });
 
+  it("bitfield left shift follows the object's byte order (big-endian objects)", () => {
+    // Local flags: bits 256..258 in the u32 at byte 32; big-endian: (8 - 4) * 8 + (256 - 32 * 8).
+    const r = applyCoreRelocations([mov((8 - 4) * 8 + 0), EXIT], [rec(0, task, "0:4", "field_lshift_u64")], local, targets, { byteOrder: "big" });
+    // Target flags: bits 583..585, load of 4 bytes at byte 72.
+    expect(r.instructions[0].imm).toBe((8 - 4) * 8 + (583 - 72 * 8));
+  });
+
   it("adjusts the load size when an unsigned field grows (u32 → u64)", () => {
     const r = apply([ldx(LDX_W, 36), EXIT], [rec(0, task, "0:6", "field_byte_offset")]);
     expect(r.instructions[0]).toMatchObject({ opcode: LDX_DW, offset: 80 });
