@@ -27,6 +27,8 @@ export interface PreparedCore {
 export function coreTargetsFor(kernel?: BtfSpec | string | CoreTargets): CoreTargets {
   if (kernel instanceof CoreTargets) return kernel;
   if (typeof kernel === "string") {
+    // The last file given is kept (as kernelBtf() keeps vmlinux), so repeated loads parse it once.
+    if (fileTargets?.path === kernel) return fileTargets.targets;
     let bytes: Uint8Array;
     try {
       bytes = readWholeFile(kernel);
@@ -34,7 +36,8 @@ export function coreTargetsFor(kernel?: BtfSpec | string | CoreTargets): CoreTar
       throw new TsbpfError(`kernel BTF: read ${kernel}: ${(e as Error).message} (check the path given)`, { cause: e });
     }
     try {
-      return new CoreTargets(parseBtf(bytes, { lazy: true }));
+      fileTargets = { path: kernel, targets: new CoreTargets(parseBtf(bytes, { lazy: true })) };
+      return fileTargets.targets;
     } catch (e) {
       if (e instanceof ParseError) throw new ParseError(`kernel BTF ${kernel}: ${e.message}`, { offset: e.offset, cause: e });
       throw e;
@@ -54,6 +57,7 @@ export function coreTargetsFor(kernel?: BtfSpec | string | CoreTargets): CoreTar
 }
 
 const sharedTargets = new WeakMap<BtfSpec, CoreTargets>();
+let fileTargets: { path: string; targets: CoreTargets } | undefined;
 
 /**
  * Apply CO-RE and ksyms to the programs a collection is about to load, reading the kernel's
