@@ -2,7 +2,7 @@
  * perf_event programs on hardware or software events (cpu-clock sampling, cache misses …),
  * one perf event per CPU, each with the program: a Link that owns them all.
  */
-import { TsbpfError } from "../errors.js";
+import { NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
 import { onlineCpus, PERF_COUNT_HW, PERF_COUNT_SW, PERF_TYPE, perfEventOpen, type PerfEventAttr } from "../sys/perf-event.js";
 import { checkOptions, LinkBase, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod, type PerfEventLink } from "./perf-link.js";
@@ -95,7 +95,16 @@ export function attachPerfEvent(program: AttachProgram, options: PerfEventOption
   const links: PerfEventLink[] = [];
   try {
     for (const cpu of cpus) {
-      const fd = perfEventOpen(attr, pid, cpu, `${label} on cpu ${cpu}`);
+      let fd;
+      try {
+        fd = perfEventOpen(attr, pid, cpu, `${label} on cpu ${cpu}`);
+      } catch (e) {
+        // ENOENT for a hardware event: the machine has no CPU PMU (VMs often expose none).
+        if (e instanceof SyscallError && e.code === "ENOENT" && (attr.type === PERF_TYPE.hardware || attr.type === PERF_TYPE.hw_cache)) {
+          throw new NotSupportedError("hardware performance counters", { detail: "perf_event_open found no such hardware event: this machine exposes no CPU PMU (common in virtual machines)", cause: e });
+        }
+        throw e;
+      }
       links.push(attachToPerfEvent(progFd, fd, { cookie: options.cookie, method: options.method, label: `${label} on cpu ${cpu}`, facts: { cpu } }));
     }
   } catch (e) {

@@ -10,6 +10,10 @@ export const KNOWN_LIMITS = {
     reason: "CONFIG_KPROBES is off: BPF_LINK_CREATE of kprobe_multi gives EOPNOTSUPP",
     errno: "EOPNOTSUPP",
   },
+  hardwarePerf: {
+    reason: "this VM exposes no CPU PMU: perf_event_open of a hardware event gives ENOENT",
+    errno: "ENOENT",
+  },
   netkit: {
     reason: "CONFIG_NETKIT is off on this kernel: creating a netkit device gives EOPNOTSUPP (\"Unknown device type\")",
     errno: "EOPNOTSUPP",

@@ -138,6 +138,22 @@ describeKernel("perf_event", () => {
   });
 });
 
+describeKernel(`hardware perf events (known limit here: ${KNOWN_LIMITS.hardwarePerf.reason})`, () => {
+  itKernel("a hardware event on a machine without a CPU PMU is a NotSupportedError caused by ENOENT", () => {
+    using prog = retProgram("perf_event", 0, "pe_hw");
+    let err: unknown;
+    try {
+      attachPerfEvent(prog, { event: { type: "hardware", name: "cpu_cycles" }, samplePeriod: 100000n }).close();
+      return; // a machine with hardware counters: nothing to check here
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NotSupportedError);
+    expect((err as NotSupportedError).feature).toBe("hardware performance counters");
+    expect(((err as Error).cause as { code: string }).code).toBe(KNOWN_LIMITS.hardwarePerf.errno);
+  });
+});
+
 describe("kprobe target resolution (no kernel needed)", () => {
   it("retries syscalls with the architecture's prefix", () => {
     expect(kprobeCandidates("openat", true, "x64")).toEqual(["__x64_sys_openat", "sys_openat"]);
