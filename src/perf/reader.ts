@@ -36,6 +36,10 @@ const RECORD_SAMPLE = 9;
 /** Word indexes (u32) of data_head, data_tail, data_offset, data_size in `perf_event_mmap_page`. */
 const HEAD_WORD = 1024 / 4;
 const TAIL_WORD = 1032 / 4;
+// Local copies of imported constants used per record (a CommonJS build turns imported
+// bindings into getter calls; see src/ringbuf/reader.ts).
+const L_PLAIN = PLAIN_ORDERED;
+const L_TWO_32 = TWO_32;
 const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus", "wait"]);
 
 /**
@@ -235,7 +239,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     const mask = size - 1;
     const rec = this.#record;
     rec.cpu = ring.cpu;
-    let tail = Atomics.load(words, TAIL_WORD + 1) * TWO_32 + Atomics.load(words, TAIL_WORD);
+    let tail = Atomics.load(words, TAIL_WORD + 1) * L_TWO_32 + Atomics.load(words, TAIL_WORD);
     const head = loadPosition(words, HEAD_WORD);
     let n = 0;
     while (tail < head && n < limit) {
@@ -400,9 +404,9 @@ function toEvent(r: PerfRecord, copy: boolean): PerfEvent {
  */
 function storeTail(words: Uint32Array, pos: number, previous: number): void {
   const lo = pos >>> 0;
-  if (PLAIN_ORDERED) words[TAIL_WORD] = lo;
+  if (L_PLAIN) words[TAIL_WORD] = lo;
   else Atomics.store(words, TAIL_WORD, lo);
-  if (lo < (previous >>> 0)) Atomics.store(words, TAIL_WORD + 1, Math.floor(pos / TWO_32));
+  if (lo < (previous >>> 0)) Atomics.store(words, TAIL_WORD + 1, Math.floor(pos / L_TWO_32));
 }
 
 interface CheckedOptions {

