@@ -32,9 +32,8 @@ describeKernel("sockops + sk_msg on a sockhash", () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const spec = CollectionSpec.fromFile(new URL("../../bpf/link/sockmap_redirect.o", import.meta.url).pathname);
     spec.variables.port!.value = port;
-    // The kernel refuses BTF key/value types on sockhash maps: create it without BTF here.
-    using socks = BpfMap.create({ name: "socks", type: "sockhash", keySize: 4, valueSize: 4, maxEntries: 16 });
-    using coll = Collection.load(spec, { maps: { socks } });
+    using coll = Collection.load(spec);
+    const socks = coll.maps.socks!;
     const ops = attachCgroup(coll.programs.track!, { cgroup: cg.path, attachType: "cgroup_sock_ops" });
     const msg = attachSockmap(coll.programs.echo!, { map: socks, attachType: "sk_msg_verdict" });
     try {
