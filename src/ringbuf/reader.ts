@@ -195,7 +195,8 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
 
   /**
    * Offset (in the data area) of the next ready record's payload, EMPTY or HEAD_BUSY; discarded
-   * records at the head are consumed on the way. The record stays unconsumed until #commit().
+   * records at the head are consumed on the way. The record itself stays unconsumed: the
+   * caller publishes `next` when done with it.
    */
   #peek(): { offset: number; length: number; next: number; cons: number } | number {
     const words = this.#prod;
@@ -285,8 +286,9 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Release the ring's memory and close the reader's fds; a wait in flight resolves (false/undefined, or ends iteration). Views handed out
-   * earlier read zeros afterwards (never freed memory). Idempotent.
+   * Release the ring's memory and close the reader's fds; a wait in flight resolves
+   * (false/undefined, or the iteration ends). Views handed out earlier read zeros afterwards
+   * (never freed memory). Idempotent.
    */
   close(): void {
     if (this.#closed) return;
