@@ -89,6 +89,14 @@ export type PerfEvent =
   | { readonly type: "sample"; readonly cpu: number; readonly data: Uint8Array }
   | { readonly type: "lost"; readonly cpu: number; readonly lost: number };
 
+/** A record found at a ring's tail by the iterator, not yet consumed. */
+interface Peeked {
+  ring: Ring;
+  event: PerfEvent;
+  tail: number;
+  next: number;
+}
+
 interface Ring {
   cpu: number;
   event: Fd;
@@ -342,28 +350,80 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
   }
 
   /**
-   * Records as PerfEvents, waiting (epoll) when every ring is empty; ends when the reader is
-   * closed. A sample's `data` is copied out of the ring (perf rings are drained a batch at a
-   * time here, so a view would not outlive the batch). One iteration at a time per reader.
+   * Records as PerfEvents, CPU by CPU in turn, waiting (epoll) when every ring is empty; ends
+   * when the reader is closed. A sample's `data` is a zero-copy view of the ring (or of a
+   * scratch copy for a record that wraps), valid until the loop asks for the next event: the
+   * reader then hands the space back to the kernel. Copy it (`data.slice()`) to keep it. One
+   * iteration at a time per reader.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<PerfEvent, void, undefined> {
     this.#live();
     if (this.#iterating) throw new TypeError(`${this.#what}: already being iterated`);
     this.#iterating = true;
+    let turn = 0;
     try {
-      const batch: PerfEvent[] = [];
       for (;;) {
         if (this.#closed) return;
-        batch.length = 0;
-        this.poll((r) => {
-          batch.push(toEvent(r, true));
-        });
-        for (const e of batch) yield e;
-        if (batch.length === 0 && !(await this.wait())) return;
+        let found: Peeked | undefined;
+        for (let i = 0; i < this.#rings.length && !found; i++) {
+          const ring = this.#rings[(turn + i) % this.#rings.length];
+          found = this.#peekRing(ring);
+        }
+        if (!found) {
+          if (!(await this.wait())) return;
+          continue;
+        }
+        turn = (this.#rings.indexOf(found.ring) + 1) % this.#rings.length;
+        try {
+          yield found.event;
+        } finally {
+          if (!this.#closed) storeTail(found.ring.words, found.next, found.tail);
+        }
       }
     } finally {
       this.#iterating = false;
     }
+  }
+
+  /** The record at a ring's tail as a PerfEvent over ring memory, not yet consumed; other record types are consumed on the way. */
+  #peekRing(ring: Ring): Peeked | undefined {
+    const words = ring.words;
+    let tail = Atomics.load(words, TAIL_WORD + 1) * L_TWO_32 + Atomics.load(words, TAIL_WORD);
+    const head = loadPosition(words, HEAD_WORD);
+    while (tail < head) {
+      const off = tail & (ring.dataSize - 1);
+      const type = ring.data.getUint32(off, true);
+      const recSize = ring.data.getUint16(off + 6, true);
+      if (recSize < 8 || recSize > ring.dataSize || tail + recSize > head) {
+        throw new TsbpfError(`${this.#what}: CPU ${ring.cpu}: record of ${recSize} bytes at position ${tail} does not fit the ring (corrupt ring?)`);
+      }
+      let view = ring.data;
+      let base = off;
+      if (off + recSize > ring.dataSize) {
+        // A fresh buffer: the event may outlive the next peek of another ring.
+        view = new DataView(new ArrayBuffer(recSize));
+        const dst = new Uint8Array(view.buffer);
+        const first = ring.dataSize - off;
+        dst.set(new Uint8Array(ring.data.buffer, ring.data.byteOffset + off, first), 0);
+        dst.set(new Uint8Array(ring.data.buffer, ring.data.byteOffset, recSize - first), first);
+        base = 0;
+      }
+      const next = tail + recSize;
+      if (type === RECORD_SAMPLE && recSize >= 12) {
+        const len = view.getUint32(base + 8, true);
+        if (12 + len > recSize) throw new TsbpfError(`${this.#what}: CPU ${ring.cpu}: sample claims ${len} bytes in a ${recSize}-byte record (corrupt ring?)`);
+        const data = new Uint8Array(view.buffer, view.byteOffset + base + 12, len);
+        return { ring, next, tail, event: { type: "sample", cpu: ring.cpu, data } };
+      }
+      if (type === RECORD_LOST && recSize >= 24) {
+        const lost = Number(view.getBigUint64(base + 16, true));
+        this.#lost += lost;
+        return { ring, next, tail, event: { type: "lost", cpu: ring.cpu, lost } };
+      }
+      storeTail(words, next, tail);
+      tail = next;
+    }
+    return undefined;
   }
 
   /** Remove the reader's events from the map, unmap the rings and close every fd. Idempotent. */

@@ -11,7 +11,7 @@ import { BpfMap } from "../../src/map/bpf-map.js";
 import { type PerfEvent, PerfReader } from "../../src/perf/reader.js";
 import { onlineCpus } from "../../src/sys/perf-event.js";
 import { describeKernel, gc, openFdCount } from "../helpers/kernel.js";
-import { dropped, expectedRecord, loadProducers, produce, sleep } from "../ringbuf/producers.js";
+import { dropped, expectedRecord, loadProducers, onCpu, produce, sleep } from "../ringbuf/producers.js";
 
 interface Got {
   type: "sample" | "lost";
@@ -73,22 +73,56 @@ describeKernel("PerfReader", () => {
     }
   });
 
-  it("reports lost samples when the ring overflows", () => {
+  it("reports lost samples when the ring overflows", async () => {
     using coll = loadProducers();
     using reader = new PerfReader(coll.maps.events, { pages: 1 });
-    produce(coll, "perf_output", { count: 300, size: 64 });
-    const lost = dropped(coll);
-    expect(lost).toBeGreaterThan(0);
-    const first = drainAll(reader);
-    expect(first.length).toBe(300 - lost);
-    expect(first.map((g) => seqOf(g.bytes!))).toEqual(Array.from({ length: 300 - lost }, (_, i) => i));
-    // The kernel writes the LOST record before the next sample that fits.
-    produce(coll, "perf_output", { count: 1, first: 999, size: 8 });
-    const next = drainAll(reader);
-    const lostRecords = next.filter((g) => g.type === "lost");
-    expect(lostRecords.reduce((n, g) => n + g.lost!, 0)).toBe(lost);
-    expect(next.filter((g) => g.type === "sample").map((g) => seqOf(g.bytes!))).toContain(999);
-    expect(reader.lostSamples).toBe(lost);
+    const cpu = reader.cpus[0];
+    await onCpu(cpu, () => {
+      produce(coll, "perf_output", { count: 300, size: 64 });
+      const lost = dropped(coll);
+      expect(lost).toBeGreaterThan(0);
+      const first = drainAll(reader);
+      expect(first.length).toBe(300 - lost);
+      expect(first.map((g) => seqOf(g.bytes!))).toEqual(Array.from({ length: 300 - lost }, (_, i) => i));
+      // The kernel writes the LOST record before the next sample that fits on that CPU.
+      produce(coll, "perf_output", { count: 1, first: 999, size: 8 });
+      const next = drainAll(reader);
+      expect(next.map((g) => g.type)).toEqual(["lost", "sample"]);
+      expect(next[0]).toMatchObject({ cpu, lost });
+      expect(seqOf(next[1].bytes!)).toBe(999);
+      expect(reader.lostSamples).toBe(lost);
+    });
+  });
+
+  it("for await reports lost samples and joins records that wrap", async () => {
+    using coll = loadProducers();
+    using reader = new PerfReader(coll.maps.events, { pages: 1 });
+    const cpu = reader.cpus[0];
+    await onCpu(cpu, async () => {
+      produce(coll, "perf_output", { count: 30, size: 64 }); // 30 × 80 bytes: the next ones wrap
+      let n = 0;
+      for await (const e of reader) {
+        expect(e.type).toBe("sample");
+        if (++n === 30) break;
+      }
+      produce(coll, "perf_output", { count: 300, first: 30, size: 64 });
+      const lost = dropped(coll);
+      expect(lost).toBeGreaterThan(0);
+      const events: PerfEvent[] = [];
+      for await (const e of reader) {
+        if (e.type === "sample") {
+          const size = new DataView(e.data.buffer, e.data.byteOffset).getUint32(4, true);
+          expect(e.data.subarray(0, size)).toEqual(expectedRecord(seqOf(e.data), size));
+          events.push({ type: "sample", cpu: e.cpu, data: e.data.slice() });
+        } else events.push(e);
+        if (events.length === 300 - lost) produce(coll, "perf_output", { count: 1, first: 999, size: 8 });
+        if (e.type === "sample" && seqOf(e.data) === 999) break;
+      }
+      const samples = events.flatMap((e) => (e.type === "sample" ? [seqOf(e.data)] : []));
+      expect(samples).toEqual([...Array.from({ length: 300 - lost }, (_, i) => 30 + i), 999]);
+      expect(events[300 - lost]).toEqual({ type: "lost", cpu, lost });
+      expect(reader.lostSamples).toBe(lost);
+    });
   });
 
   it("read() waits off the event loop and wakes on a sample", async () => {
@@ -108,15 +142,18 @@ describeKernel("PerfReader", () => {
   it("with wakeupEvents, the kernel wakes a thread wait only after that many samples; poll finds them anyway", async () => {
     using coll = loadProducers();
     using reader = new PerfReader(coll.maps.events, { wakeupEvents: 4 });
-    const pending = reader.read();
-    let resolved = false;
-    void pending.then(() => (resolved = true));
-    await sleep(30);
-    produce(coll, "perf_output", { count: 2, size: 8 });
-    await sleep(300);
-    expect(resolved).toBe(false);
-    produce(coll, "perf_output", { count: 2, first: 2, size: 8 });
-    expect((await pending)?.type).toBe("sample");
+    // Pinned: the count is per CPU, so all four samples must land on one ring.
+    await onCpu(reader.cpus[0], async () => {
+      const pending = reader.read();
+      let resolved = false;
+      void pending.then(() => (resolved = true));
+      await sleep(30);
+      produce(coll, "perf_output", { count: 2, size: 8 });
+      await sleep(300);
+      expect(resolved).toBe(false);
+      produce(coll, "perf_output", { count: 2, first: 2, size: 8 });
+      expect((await pending)?.type).toBe("sample");
+    });
     using polling = new PerfReader(coll.maps.events, { wakeupEvents: 4, wait: "poll" });
     const p2 = polling.read({ timeoutMs: 5000 });
     await sleep(20);
@@ -126,19 +163,26 @@ describeKernel("PerfReader", () => {
     expect(Date.now() - started).toBeLessThan(4000);
   });
 
-  it("for await yields events until closed", async () => {
+  it("for await yields zero-copy events until closed", async () => {
     using coll = loadProducers();
     const reader = new PerfReader(coll.maps.events);
     setTimeout(() => produce(coll, "perf_output", { count: 3, first: 0, size: 8 }), 20);
     setTimeout(() => produce(coll, "perf_output", { count: 2, first: 3, size: 8 }), 60);
     const seqs: number[] = [];
+    const buffers = new Set<number>();
     const iterating = (async () => {
-      for await (const e of reader) if (e.type === "sample") seqs.push(seqOf(e.data));
+      for await (const e of reader) {
+        if (e.type !== "sample") continue;
+        seqs.push(seqOf(e.data));
+        buffers.add(e.data.buffer.byteLength);
+      }
     })();
     for (let i = 0; i < 500 && seqs.length < 5; i++) await sleep(10);
     reader.close();
     await iterating;
     expect(seqs.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    // Zero copy: every sample is a view of a CPU's mapping (metadata page + 8 data pages).
+    expect([...buffers]).toEqual([9 * 4096]);
   });
 
   it("empties its map slots, unmaps and closes every fd on close; use after close is a ClosedError", async () => {

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { Collection } from "../../src/collection/collection.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
+import { NativeMemory, syscall3 } from "../../src/sys/libc.js";
 
 /** `BPF_RB_NO_WAKEUP` / `BPF_RB_FORCE_WAKEUP` flags of bpf_ringbuf_submit/output. */
 export const RB_NO_WAKEUP = 1;
@@ -50,3 +51,24 @@ export function dropped(coll: Collection): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const SYS_SCHED_SETAFFINITY = 203;
+const SYS_SCHED_GETAFFINITY = 204;
+
+/**
+ * Run `fn` with this thread pinned to `cpu`, so every test run inside lands on that CPU's perf
+ * ring (a lost-samples record is written to the ring that lost them, when a later sample on the
+ * same CPU fits). The previous affinity is restored afterwards.
+ */
+export async function onCpu<T>(cpu: number, fn: () => T | Promise<T>): Promise<T> {
+  const saved = new NativeMemory(128);
+  if (syscall3(SYS_SCHED_GETAFFINITY, 0, 128, saved.address) < 0) throw new Error("sched_getaffinity failed");
+  const mask = new NativeMemory(128);
+  mask.bytes[cpu >> 3] = 1 << (cpu & 7);
+  if (syscall3(SYS_SCHED_SETAFFINITY, 0, 128, mask.address) < 0) throw new Error(`sched_setaffinity to CPU ${cpu} failed`);
+  try {
+    return await fn();
+  } finally {
+    syscall3(SYS_SCHED_SETAFFINITY, 0, 128, saved.address);
+  }
+}
