@@ -86,7 +86,12 @@ export class BtfSpec implements Iterable<BtfType> {
    * allocate a 126k-slot array), an array indexed by id - firstId once many are.
    */
   #cache: Map<number, BtfType> | (BtfType | undefined)[] = new Map();
-  #nameIndex?: { buckets: Int32Array; next: Int32Array; mask: number };
+  /**
+   * The name index in two parts, each built on first need: functions (80% of vmlinux's name
+   * bytes, looked up only for kfuncs and kind-less lookups) and every other kind. Hash chains
+   * run through `next`, shared by both (a type is in one part only).
+   */
+  #nameIndex?: { next: Int32Array; mask: number; funcs?: Int32Array; others?: Int32Array };
   /** The string section decoded once, after TABLE_AFTER single decodes (null: not ASCII). */
   #table: string | null | undefined;
   #decodes = 0;
@@ -304,9 +309,10 @@ export class BtfSpec implements Iterable<BtfType> {
   }
 
   #collect(name: Uint8Array, hashLen: number, kind: number, essential: boolean, out: number[]): void {
-    // The first few lookups scan linearly (a few ms for vmlinux, no memory); after that a hash
-    // index pays for itself (CO-RE looks up hundreds of names).
-    if (!this.#nameIndex && this.#scans < LINEAR_SCANS) {
+    // The first few exact lookups scan linearly (opening vmlinux to find one struct needs no
+    // index); after that, or at once for essential names (CO-RE looks up every root type and
+    // every type it compares), a hash index pays for itself.
+    if (!this.#nameIndex && !essential && this.#scans < LINEAR_SCANS) {
       this.#scans++;
       for (let i = 0; i < this.typeCount; i++) {
         if (kind !== 0 && this.#kinds[i] !== kind) continue;
@@ -314,16 +320,22 @@ export class BtfSpec implements Iterable<BtfType> {
       }
       return;
     }
-    const index = (this.#nameIndex ??= this.#buildIndex());
+    const index = (this.#nameIndex ??= this.#newIndex());
     const h = hashBytes(name, 0, hashLen) & index.mask;
     const found: number[] = [];
-    for (let i = index.buckets[h]; i >= 0; i = index.next[i]) {
+    if (kind !== BTF_FUNC) this.#walk((index.others ??= this.#buildIndex(index, false))[h], index.next, name, kind, essential, found);
+    if (kind === 0 || kind === BTF_FUNC) this.#walk((index.funcs ??= this.#buildIndex(index, true))[h], index.next, name, kind, essential, found);
+    // Chains are built by prepending, so they run from the highest id down.
+    if (kind === 0) found.sort((a, b) => b - a);
+    for (let j = found.length - 1; j >= 0; j--) out.push(found[j]);
+  }
+
+  #walk(first: number, next: Int32Array, name: Uint8Array, kind: number, essential: boolean, found: number[]): void {
+    for (let i = first; i >= 0; i = next[i]) {
       if (kind !== 0 && this.#kinds[i] !== kind) continue;
       const off = this.#u32(this.#offsets[i]);
       if (this.#nameMatches(off, name, essential)) found.push(this.firstId + i);
     }
-    // Chains are built by prepending, so they run from the highest id down.
-    for (let j = found.length - 1; j >= 0; j--) out.push(found[j]);
   }
 
   /** Whether the own string at offset `off` equals `name` (or has it as essential name). */
@@ -349,27 +361,81 @@ export class BtfSpec implements Iterable<BtfType> {
     return s;
   }
 
-  #buildIndex(): { buckets: Int32Array; next: Int32Array; mask: number } {
+  /** An empty name index: chain links and the hash mask; parts are built by #buildIndex. */
+  #newIndex(): { next: Int32Array; mask: number; funcs?: Int32Array; others?: Int32Array } {
     let size = 1024;
     while (size < this.typeCount) size <<= 1;
-    const mask = size - 1;
-    const buckets = new Int32Array(size).fill(-1);
-    const next = new Int32Array(this.typeCount).fill(-1);
-    for (let i = 0; i < this.typeCount; i++) {
-      const off = this.#u32(this.#offsets[i]);
+    return { next: new Int32Array(this.typeCount).fill(-1), mask: size - 1 };
+  }
+
+  /**
+   * The name index: one part (functions or the rest), in one pass over the type records reading name offsets straight from the
+   * bytes, hashing each name's essential part while scanning it once (no strings, no type
+   * objects). One tight loop, so that V8 optimizes it on its first, cold call.
+   */
+  #buildIndex(index: { next: Int32Array; mask: number }, funcs: boolean): Int32Array {
+    const n = this.typeCount;
+    const { next, mask } = index;
+    const buckets = new Int32Array(mask + 1).fill(-1);
+    const kinds = this.#kinds;
+    const offsets = this.#offsets;
+    const bytes = this.bytes;
+    // Records start 4-aligned in every real blob: read name offsets as words when the host and
+    // blob are little-endian and aligned, else through the DataView.
+    const words =
+      this.#le && HOST_LE && bytes.byteOffset % 4 === 0 && (n === 0 || offsets[0] % 4 === 0)
+        ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
+        : undefined;
+    const view = this.#view;
+    const le = this.#le;
+    const strBase = this.#strBase;
+    const strDelta = this.#strStart - strBase;
+    for (let i = 0; i < n; i++) {
+      if ((kinds[i] === BTF_FUNC) !== funcs) continue;
+      const off = words ? words[offsets[i] >>> 2] : view.getUint32(offsets[i], le);
       if (off === 0) continue;
-      const owner = off < this.#strBase ? this.#stringOwner(off) : this;
-      const bytes = owner.bytes;
-      const p = owner.#strStart + off - owner.#strBase;
-      let end = bytes.indexOf(0, p);
-      if (end < 0) end = bytes.length;
-      end = p + essentialLength(bytes, p, end);
-      if (end === p) continue;
-      const h = hashBytes(bytes, p, end) & mask;
-      next[i] = buckets[h];
-      buckets[h] = i;
+      let src = bytes;
+      let p: number;
+      if (off >= strBase) p = off + strDelta;
+      else {
+        // split BTF naming a type with a string of the base's table
+        const owner = this.#stringOwner(off);
+        src = owner.bytes;
+        p = owner.#strStart + off - owner.#strBase;
+      }
+      // FNV-1a up to the NUL (every string section ends in one: parseBtf checks), remembering
+      // the hash before the last run of exactly three underscores between two other bytes:
+      // that is where the essential name ends (same rule as essentialLength).
+      let h = 0x811c9dc5;
+      let runHash = 0;
+      let runStart = 0;
+      let run = 0;
+      let cutHash = 0;
+      let cut = -1;
+      let q = p;
+      for (let c = src[q]; c !== 0; c = src[++q]) {
+        if (c === 0x5f) {
+          if (run === 0) {
+            runHash = h;
+            runStart = q;
+          }
+          run++;
+        } else {
+          if (run === 3 && runStart > p) {
+            cut = runStart;
+            cutHash = runHash;
+          }
+          run = 0;
+        }
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+      if (cut >= 0) h = cutHash;
+      else if (q === p) continue; // an empty name
+      const b = h & mask;
+      next[i] = buckets[b];
+      buckets[b] = i;
     }
-    return { buckets, next, mask };
+    return buckets;
   }
 
   /** "struct [12]" or "member 3 of struct [12]", for messages (built only when throwing). */
@@ -553,6 +619,9 @@ const TABLE_AFTER = 2048;
 
 /** How many decoded types the cache keeps in a Map before switching to an array. */
 const CACHE_MAP_MAX = 1024;
+
+/** Kind number of functions, which the name index keeps apart. */
+const BTF_FUNC = 12;
 
 /** How many name lookups scan linearly before the name index is built. */
 const LINEAR_SCANS = 4;

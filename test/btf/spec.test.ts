@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isParseError, ParseError } from "../../src/errors.js";
 import { marshalBtf } from "../../src/btf/marshal.js";
@@ -210,6 +211,45 @@ describe("parseBtf on malformed input", () => {
 
   it("rejects unknown options", () => {
     expect(() => parseBtf(good, { lazzy: true } as never)).toThrow(/unknown option "lazzy"/);
+  });
+});
+
+describe("name index", () => {
+  // names over a small alphabet rich in underscores, so that ___flavor cuts of every shape occur
+  const arbName = fc.stringMatching(/^[ab_é]{0,9}$/);
+  const arbKind = fc.constantFrom("fwd", "struct", "enum");
+  const toType = (kind: string, name: string): BtfTypeInit =>
+    kind === "fwd"
+      ? { kind: "fwd", name, union: false }
+      : kind === "struct"
+        ? { kind: "struct", name, size: 0, members: [] }
+        : { kind: "enum", name, size: 4, signed: false, values: [] };
+
+  it("gives, indexed, what a brute-force filter by (essential) name gives, in either byte order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(arbKind, arbName), { maxLength: 40 }),
+        fc.array(arbName, { maxLength: 6 }),
+        fc.constantFrom("little" as const, "big" as const),
+        (decls, queries, byteOrder) => {
+          const spec = parseBtf(marshalBtf(decls.map(([k, n]) => toType(k, n)), { byteOrder }), { lazy: true });
+          const ids = Array.from({ length: spec.typeCount }, (_, i) => i + 1);
+          const names = [...new Set([...decls.map(([, n]) => n), ...queries])];
+          for (const name of names) {
+            const ess = essentialName(name);
+            for (const kind of [undefined, "fwd", "struct", "enum"] as const) {
+              const ofKind = (id: number) => kind === undefined || spec.kindOf(id) === kind;
+              const want = ess === "" ? [] : ids.filter((id) => ofKind(id) && essentialName(spec.nameOf(id)) === ess);
+              expect(spec.idsByEssentialName(name, kind), `essential ${JSON.stringify(name)} ${kind}`).toEqual(want);
+              const exact = name === "" ? [] : ids.filter((id) => ofKind(id) && spec.nameOf(id) === name);
+              // five rounds: the first lookups scan linearly, later ones use the index
+              for (let r = 0; r < 5; r++) expect(spec.idsByName(name, kind), `exact ${JSON.stringify(name)} ${kind}`).toEqual(exact);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -64,46 +64,33 @@ export class CoreTargets {
   }
 
   /**
-   * Find the candidates of many local types in one pass over vmlinux, for a first load in a
-   * process: one scan decoding the names of types of the kinds asked for is several times
-   * cheaper than the kernel BTF's first lookups by name (a few linear scans, then building its
-   * name index), while later lookups through that index are cheaper than a scan. Types already
-   * cached, anonymous types and fewer than `minTypes` types are left to candidates().
+   * Find the vmlinux candidates of many local types at once, for a first load in a process:
+   * every lookup goes through the kernel BTF's name index (built on the first one, in one pass
+   * over the raw type records), so the cost is the index plus a few bucket walks. Types already
+   * cached, anonymous types and fewer than `minTypes` types are left to candidates(); so are
+   * types vmlinux lacks when there are modules to search.
    */
   prefetch(local: BtfSpec, ids: Iterable<number>, minTypes = 4): void {
     let perBtf = this.#cache.get(local);
     if (!perBtf) this.#cache.set(local, (perBtf = new Map()));
-    const wanted = new Map<string, { id: number; kinds: BtfKind[] }[]>();
-    const kinds = new Set<BtfKind>();
-    let count = 0;
+    const wanted: { id: number; name: string; kinds: BtfKind[] }[] = [];
     for (const id of new Set(ids)) {
       if (perBtf.has(id) || !local.has(id) || id === 0) continue;
       const t = local.typeById(id);
       const name = essentialName(t.name);
       if (name === "" || t.kind === "void") continue;
-      const ks: BtfKind[] = t.kind === "enum" || t.kind === "enum64" ? ["enum", "enum64"] : [t.kind];
-      for (const k of ks) kinds.add(k);
-      let list = wanted.get(name);
-      if (!list) wanted.set(name, (list = []));
-      list.push({ id, kinds: ks });
-      count++;
+      wanted.push({ id, name, kinds: t.kind === "enum" || t.kind === "enum64" ? ["enum", "enum64"] : [t.kind] });
     }
-    if (count < minTypes) return;
-    const found = new Map<number, CoreCandidate[]>();
-    for (const list of wanted.values()) for (const w of list) found.set(w.id, []);
+    if (wanted.length < minTypes) return;
     const btf = this.vmlinux.btf;
-    for (let id = btf.firstId; id < btf.nextId; id++) {
-      const k = btf.kindOf(id) as BtfKind;
-      if (!kinds.has(k)) continue;
-      const name = btf.nameOf(id);
-      if (name === "") continue;
-      const list = wanted.get(essentialName(name));
-      if (!list) continue;
-      for (const w of list) if (w.kinds.includes(k)) found.get(w.id)!.push({ target: this.vmlinux, id });
-    }
     // Types vmlinux lacks are left to candidates(), which looks in the modules, if any.
     const noModules = this.modules.length === 0;
-    for (const [id, cands] of found) if (cands.length > 0 || noModules) perBtf.set(id, cands);
+    for (const w of wanted) {
+      const cands: CoreCandidate[] = [];
+      for (const k of w.kinds) for (const cid of btf.idsByEssentialName(w.name, k)) cands.push({ target: this.vmlinux, id: cid });
+      if (w.kinds.length > 1) cands.sort((a, b) => a.id - b.id);
+      if (cands.length > 0 || noModules) perBtf.set(w.id, cands);
+    }
   }
 
   /**
