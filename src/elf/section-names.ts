@@ -7,8 +7,15 @@
  * Matching, as libbpf does it: a pattern ending in `+` matches the name exactly or followed by
  * `/target`; a pattern ending in `/` matches as a prefix; any other pattern matches exactly.
  * The first matching row wins (order matters: `xdp.frags/devmap` before `xdp.frags`). A leading
- * `?` marks a program that is not loaded by default. When no row matches, a legacy prefix
- * match (`socket/foo`, `xdp/foo`, `kprobe_…`) is tried, as cilium/ebpf does.
+ * `?` marks a program that is not loaded by default. When no row matches, the legacy rule is
+ * tried: an exact-match row followed by `/anything` (`socket/foo`, `xdp/foo`, `classifier/foo`,
+ * `cgroup/connect4/foo`), which cilium/ebpf still accepts and libbpf 1.x refuses.
+ *
+ * The rows are libbpf 1.6's (the libbpf of Linux 6.18: 103 rows, in libbpf's order). Rows libbpf
+ * added later are left out because they need attach types or kernel support newer than 6.18:
+ * `fsession+`/`fsession.s+` (BPF_TRACE_FSESSION), `fentry.multi+`, `fexit.multi+`,
+ * `fsession.multi+` and their `.s` forms (the tracing-multi attach types), and the sleepable
+ * tracepoints `tracepoint.s+`, `tp.s+`, `raw_tracepoint.s+`, `raw_tp.s+`, `tp_btf.s+`.
  */
 import type { AttachTypeName, ProgramTypeName } from "../program/program-type.js";
 
@@ -27,8 +34,21 @@ export interface SectionDef {
   readonly attachBtf?: boolean;
   /** A return probe (kretprobe, uretprobe, kretsyscall…). */
   readonly retprobe?: boolean;
-  /** USDT probe. */
+  /**
+   * USDT probe (libbpf's `SEC_USDT`): libbpf loads it with expected attach type
+   * `trace_uprobe_multi` when the kernel has uprobe-multi links (6.6+), else with none.
+   */
   readonly usdt?: boolean;
+  /**
+   * libbpf's `SEC_ATTACHABLE`: the row is one `libbpf_attach_type_by_name()` answers for (the
+   * old `BPF_PROG_ATTACH` family). Informational; loading does not depend on it.
+   */
+  readonly attachable?: boolean;
+  /**
+   * libbpf's `SEC_EXP_ATTACH_OPT`: the expected attach type may be dropped on kernels too old
+   * to accept one at load (before 4.17). Never the case on 6.18.
+   */
+  readonly attachTypeOptional?: boolean;
   /** How the part after the first `/` is read as an attach target. */
   readonly target?: TargetKind;
 }
@@ -38,11 +58,13 @@ export type TargetKind = "kprobe" | "uprobe" | "tracepoint" | "name" | "usdt";
 
 type Row = [pattern: string, type: ProgramTypeName, attach: AttachTypeName | undefined, flags?: string, target?: TargetKind];
 
-// Flags: s = sleepable, f = xdp frags, b = attach by BTF name, r = return probe, u = usdt.
+// Flags: s = sleepable, f = xdp frags, b = attach by BTF name, r = return probe, u = usdt,
+// a = attachable (SEC_ATTACHABLE), o = expected attach type optional (SEC_EXP_ATTACH_OPT;
+// libbpf's SEC_ATTACHABLE_OPT is "ao").
 const ROWS: readonly Row[] = [
   ["socket", "socket_filter", undefined],
-  ["sk_reuseport/migrate", "sk_reuseport", "sk_reuseport_select_or_migrate"],
-  ["sk_reuseport", "sk_reuseport", "sk_reuseport_select"],
+  ["sk_reuseport/migrate", "sk_reuseport", "sk_reuseport_select_or_migrate", "a"],
+  ["sk_reuseport", "sk_reuseport", "sk_reuseport_select", "a"],
   ["kprobe+", "kprobe", undefined, "", "kprobe"],
   ["uprobe+", "kprobe", undefined, "", "uprobe"],
   ["uprobe.s+", "kprobe", undefined, "s", "uprobe"],
@@ -92,56 +114,56 @@ const ROWS: readonly Row[] = [
   ["iter.s+", "tracing", "trace_iter", "bs", "name"],
   ["syscall", "syscall", undefined, "s"],
   ["xdp.frags/devmap", "xdp", "xdp_devmap", "f"],
-  ["xdp/devmap", "xdp", "xdp_devmap"],
+  ["xdp/devmap", "xdp", "xdp_devmap", "a"],
   ["xdp.frags/cpumap", "xdp", "xdp_cpumap", "f"],
-  ["xdp/cpumap", "xdp", "xdp_cpumap"],
+  ["xdp/cpumap", "xdp", "xdp_cpumap", "a"],
   ["xdp.frags", "xdp", "xdp", "f"],
-  ["xdp", "xdp", "xdp"],
+  ["xdp", "xdp", "xdp", "ao"],
   ["perf_event", "perf_event", undefined],
   ["lwt_in", "lwt_in", undefined],
   ["lwt_out", "lwt_out", undefined],
   ["lwt_xmit", "lwt_xmit", undefined],
   ["lwt_seg6local", "lwt_seg6local", undefined],
-  ["sockops", "sock_ops", "cgroup_sock_ops"],
-  ["sk_skb/stream_parser", "sk_skb", "sk_skb_stream_parser"],
-  ["sk_skb/stream_verdict", "sk_skb", "sk_skb_stream_verdict"],
-  ["sk_skb/verdict", "sk_skb", "sk_skb_verdict"],
+  ["sockops", "sock_ops", "cgroup_sock_ops", "ao"],
+  ["sk_skb/stream_parser", "sk_skb", "sk_skb_stream_parser", "ao"],
+  ["sk_skb/stream_verdict", "sk_skb", "sk_skb_stream_verdict", "ao"],
+  ["sk_skb/verdict", "sk_skb", "sk_skb_verdict", "ao"],
   ["sk_skb", "sk_skb", undefined],
-  ["sk_msg", "sk_msg", "sk_msg_verdict"],
-  ["lirc_mode2", "lirc_mode2", "lirc_mode2"],
-  ["flow_dissector", "flow_dissector", "flow_dissector"],
-  ["cgroup_skb/ingress", "cgroup_skb", "cgroup_inet_ingress"],
-  ["cgroup_skb/egress", "cgroup_skb", "cgroup_inet_egress"],
+  ["sk_msg", "sk_msg", "sk_msg_verdict", "ao"],
+  ["lirc_mode2", "lirc_mode2", "lirc_mode2", "ao"],
+  ["flow_dissector", "flow_dissector", "flow_dissector", "ao"],
+  ["cgroup_skb/ingress", "cgroup_skb", "cgroup_inet_ingress", "ao"],
+  ["cgroup_skb/egress", "cgroup_skb", "cgroup_inet_egress", "ao"],
   ["cgroup/skb", "cgroup_skb", undefined],
-  ["cgroup/sock_create", "cgroup_sock", "cgroup_inet_sock_create"],
-  ["cgroup/sock_release", "cgroup_sock", "cgroup_inet_sock_release"],
-  ["cgroup/sock", "cgroup_sock", "cgroup_inet_sock_create"],
-  ["cgroup/post_bind4", "cgroup_sock", "cgroup_inet4_post_bind"],
-  ["cgroup/post_bind6", "cgroup_sock", "cgroup_inet6_post_bind"],
-  ["cgroup/bind4", "cgroup_sock_addr", "cgroup_inet4_bind"],
-  ["cgroup/bind6", "cgroup_sock_addr", "cgroup_inet6_bind"],
-  ["cgroup/connect4", "cgroup_sock_addr", "cgroup_inet4_connect"],
-  ["cgroup/connect6", "cgroup_sock_addr", "cgroup_inet6_connect"],
-  ["cgroup/connect_unix", "cgroup_sock_addr", "cgroup_unix_connect"],
-  ["cgroup/sendmsg4", "cgroup_sock_addr", "cgroup_udp4_sendmsg"],
-  ["cgroup/sendmsg6", "cgroup_sock_addr", "cgroup_udp6_sendmsg"],
-  ["cgroup/sendmsg_unix", "cgroup_sock_addr", "cgroup_unix_sendmsg"],
-  ["cgroup/recvmsg4", "cgroup_sock_addr", "cgroup_udp4_recvmsg"],
-  ["cgroup/recvmsg6", "cgroup_sock_addr", "cgroup_udp6_recvmsg"],
-  ["cgroup/recvmsg_unix", "cgroup_sock_addr", "cgroup_unix_recvmsg"],
-  ["cgroup/getpeername4", "cgroup_sock_addr", "cgroup_inet4_getpeername"],
-  ["cgroup/getpeername6", "cgroup_sock_addr", "cgroup_inet6_getpeername"],
-  ["cgroup/getpeername_unix", "cgroup_sock_addr", "cgroup_unix_getpeername"],
-  ["cgroup/getsockname4", "cgroup_sock_addr", "cgroup_inet4_getsockname"],
-  ["cgroup/getsockname6", "cgroup_sock_addr", "cgroup_inet6_getsockname"],
-  ["cgroup/getsockname_unix", "cgroup_sock_addr", "cgroup_unix_getsockname"],
-  ["cgroup/sysctl", "cgroup_sysctl", "cgroup_sysctl"],
-  ["cgroup/getsockopt", "cgroup_sockopt", "cgroup_getsockopt"],
-  ["cgroup/setsockopt", "cgroup_sockopt", "cgroup_setsockopt"],
-  ["cgroup/dev", "cgroup_device", "cgroup_device"],
+  ["cgroup/sock_create", "cgroup_sock", "cgroup_inet_sock_create", "a"],
+  ["cgroup/sock_release", "cgroup_sock", "cgroup_inet_sock_release", "a"],
+  ["cgroup/sock", "cgroup_sock", "cgroup_inet_sock_create", "ao"],
+  ["cgroup/post_bind4", "cgroup_sock", "cgroup_inet4_post_bind", "a"],
+  ["cgroup/post_bind6", "cgroup_sock", "cgroup_inet6_post_bind", "a"],
+  ["cgroup/bind4", "cgroup_sock_addr", "cgroup_inet4_bind", "a"],
+  ["cgroup/bind6", "cgroup_sock_addr", "cgroup_inet6_bind", "a"],
+  ["cgroup/connect4", "cgroup_sock_addr", "cgroup_inet4_connect", "a"],
+  ["cgroup/connect6", "cgroup_sock_addr", "cgroup_inet6_connect", "a"],
+  ["cgroup/connect_unix", "cgroup_sock_addr", "cgroup_unix_connect", "a"],
+  ["cgroup/sendmsg4", "cgroup_sock_addr", "cgroup_udp4_sendmsg", "a"],
+  ["cgroup/sendmsg6", "cgroup_sock_addr", "cgroup_udp6_sendmsg", "a"],
+  ["cgroup/sendmsg_unix", "cgroup_sock_addr", "cgroup_unix_sendmsg", "a"],
+  ["cgroup/recvmsg4", "cgroup_sock_addr", "cgroup_udp4_recvmsg", "a"],
+  ["cgroup/recvmsg6", "cgroup_sock_addr", "cgroup_udp6_recvmsg", "a"],
+  ["cgroup/recvmsg_unix", "cgroup_sock_addr", "cgroup_unix_recvmsg", "a"],
+  ["cgroup/getpeername4", "cgroup_sock_addr", "cgroup_inet4_getpeername", "a"],
+  ["cgroup/getpeername6", "cgroup_sock_addr", "cgroup_inet6_getpeername", "a"],
+  ["cgroup/getpeername_unix", "cgroup_sock_addr", "cgroup_unix_getpeername", "a"],
+  ["cgroup/getsockname4", "cgroup_sock_addr", "cgroup_inet4_getsockname", "a"],
+  ["cgroup/getsockname6", "cgroup_sock_addr", "cgroup_inet6_getsockname", "a"],
+  ["cgroup/getsockname_unix", "cgroup_sock_addr", "cgroup_unix_getsockname", "a"],
+  ["cgroup/sysctl", "cgroup_sysctl", "cgroup_sysctl", "a"],
+  ["cgroup/getsockopt", "cgroup_sockopt", "cgroup_getsockopt", "a"],
+  ["cgroup/setsockopt", "cgroup_sockopt", "cgroup_setsockopt", "a"],
+  ["cgroup/dev", "cgroup_device", "cgroup_device", "ao"],
   ["struct_ops+", "struct_ops", undefined, "", "name"],
   ["struct_ops.s+", "struct_ops", undefined, "s", "name"],
-  ["sk_lookup", "sk_lookup", "sk_lookup"],
+  ["sk_lookup", "sk_lookup", "sk_lookup", "a"],
   ["netfilter", "netfilter", "netfilter"],
 ];
 
@@ -155,6 +177,8 @@ function toDef([pattern, type, attachType, flags = "", target]: Row): SectionDef
   if (flags.includes("b")) def.attachBtf = true;
   if (flags.includes("r")) def.retprobe = true;
   if (flags.includes("u")) def.usdt = true;
+  if (flags.includes("a")) def.attachable = true;
+  if (flags.includes("o")) def.attachTypeOptional = true;
   if (target) def.target = target;
   return Object.freeze(def);
 }
@@ -163,29 +187,12 @@ function toDef([pattern, type, attachType, flags = "", target]: Row): SectionDef
 export const SECTION_DEFS: readonly SectionDef[] = Object.freeze(ROWS.map(toDef));
 
 /**
- * Names that only the legacy prefix match accepts (cilium/ebpf's older spellings), tried after
- * SECTION_DEFS: `socket/…`, `xdp/…`, `classifier/…`, `action/…`, `sk_skb/…`, `sk_msg/…`,
- * `perf_event/…`, `cgroup_skb/…` with any suffix, `kprobe_…` and friends are not included.
+ * The rows the legacy rule may use: every exact-match row, in table order, so that the more
+ * specific spelling wins (`xdp/devmap/foo` is a devmap program, `tc/ingress/foo` a tcx one, as
+ * cilium/ebpf reads them). Only a `/` may follow: `xdpfoo` or `socket1` stay unknown, as libbpf
+ * 1.x has it.
  */
-const LEGACY_PREFIXES: readonly string[] = [
-  "socket",
-  "xdp",
-  "classifier",
-  "action",
-  "tc",
-  "sk_skb",
-  "sk_msg",
-  "perf_event",
-  "sockops",
-  "lwt_in",
-  "lwt_out",
-  "lwt_xmit",
-  "lwt_seg6local",
-  "flow_dissector",
-  "sk_lookup",
-  "netfilter",
-  "syscall",
-];
+const LEGACY_DEFS: readonly SectionDef[] = SECTION_DEFS.filter((d) => !d.pattern.endsWith("+") && !d.pattern.endsWith("/"));
 
 /** An attach target parsed from a section name. */
 export type SectionTarget =
@@ -211,6 +218,10 @@ export interface SectionInfo {
   readonly attachBtf: boolean;
   readonly retprobe: boolean;
   readonly usdt: boolean;
+  /** libbpf's `SEC_ATTACHABLE` (see SectionDef.attachable). */
+  readonly attachable: boolean;
+  /** libbpf's `SEC_EXP_ATTACH_OPT` (see SectionDef.attachTypeOptional). */
+  readonly attachTypeOptional: boolean;
   /** False for a `?`-prefixed section: the program is not loaded unless asked for. */
   readonly autoload: boolean;
   /** The text after the pattern's `/`, when there is one (`"syscalls/sys_enter_openat"`). */
@@ -245,11 +256,8 @@ export function parseSectionName(section: string): SectionInfo | undefined {
   for (const def of SECTION_DEFS) {
     if (matches(def.pattern, name)) return info(def, name, autoload, false);
   }
-  for (const stem of LEGACY_PREFIXES) {
-    if (name.startsWith(`${stem}/`)) {
-      const def = SECTION_DEFS.find((d) => d.pattern === stem)!;
-      return info(def, name, autoload, true);
-    }
+  for (const def of LEGACY_DEFS) {
+    if (name.startsWith(`${def.pattern}/`)) return info(def, name, autoload, true);
   }
   return undefined;
 }
@@ -268,6 +276,8 @@ function info(def: SectionDef, name: string, autoload: boolean, legacy: boolean)
     attachBtf: def.attachBtf === true,
     retprobe: def.retprobe === true,
     usdt: def.usdt === true,
+    attachable: def.attachable === true,
+    attachTypeOptional: def.attachTypeOptional === true,
     autoload,
     targetText,
     target,
