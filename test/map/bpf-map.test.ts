@@ -5,21 +5,12 @@ import { Fd } from "../../src/sys/fd.js";
 import { SYS, syscall3 } from "../../src/sys/libc.js";
 import { expect, it } from "vitest";
 import { array, bytes, struct, u16, u32, u64, u8 } from "../../src/codec.js";
-import { BpfError, ClosedError, isBpfError } from "../../src/errors.js";
+import { BpfError, ClosedError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { MapFlags } from "../../src/sys/map-attr.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
 import { describeKernel, uniqueName } from "../helpers/kernel.js";
-
-function bpfError(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (e) {
-    if (isBpfError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a BpfError");
-}
+import { bpfErrorOf } from "../helpers/errors.js";
 
 describeKernel("BpfMap: elements", () => {
   it("sets, gets, checks and deletes typed elements of a hash map", () => {
@@ -41,16 +32,16 @@ describeKernel("BpfMap: elements", () => {
   it("honours noexist and exist, and reports the kernel's refusal with command and errno", () => {
     using m = BpfMap.create({ name: "modes", type: "hash", key: u32, value: u32, maxEntries: 2 });
     m.set(1, 1, "noexist");
-    const exists = bpfError(() => m.set(1, 2, "noexist"));
+    const exists = bpfErrorOf(() => m.set(1, 2, "noexist"));
     expect(exists.code).toBe("EEXIST");
     expect(exists.command).toBe("BPF_MAP_UPDATE_ELEM");
     expect(exists.message).toMatch(/^map "modes": update: EEXIST from BPF_MAP_UPDATE_ELEM/);
     expect(m.get(1)).toBe(1);
     m.set(1, 3, { mode: "exist" });
     expect(m.get(1)).toBe(3);
-    expect(bpfError(() => m.set(7, 1, "exist")).code).toBe("ENOENT");
+    expect(bpfErrorOf(() => m.set(7, 1, "exist")).code).toBe("ENOENT");
     m.set(2, 2);
-    const full = bpfError(() => m.set(3, 3));
+    const full = bpfErrorOf(() => m.set(3, 3));
     expect(full.code).toBe("E2BIG");
     expect(full.message).toContain("the map is full (max_entries 2)");
   });
@@ -58,8 +49,8 @@ describeKernel("BpfMap: elements", () => {
   it("passes BPF_F_LOCK, which the kernel refuses for a value without a bpf_spin_lock", () => {
     using m = BpfMap.create({ type: "hash", key: u32, value: u64, maxEntries: 2 });
     m.set(1, 1n);
-    expect(bpfError(() => m.set(1, 2n, { lock: true })).code).toBe("EINVAL");
-    expect(bpfError(() => m.get(1, { lock: true })).code).toBe("EINVAL");
+    expect(bpfErrorOf(() => m.set(1, 2n, { lock: true })).code).toBe("EINVAL");
+    expect(bpfErrorOf(() => m.get(1, { lock: true })).code).toBe("EINVAL");
     expect(m.get(1)).toBe(1n);
   });
 
@@ -98,8 +89,8 @@ describeKernel("BpfMap: elements", () => {
     using m = BpfMap.create({ name: "arr", type: "array", key: u32, value: u32, maxEntries: 4 });
     expect(m.get(3)).toBe(0);
     expect(m.get(4)).toBeUndefined();
-    expect(bpfError(() => m.set(4, 1)).code).toBe("E2BIG");
-    const del = bpfError(() => m.delete(0));
+    expect(bpfErrorOf(() => m.set(4, 1)).code).toBe("E2BIG");
+    const del = bpfErrorOf(() => m.delete(0));
     expect(del.code).toBe("EINVAL");
     expect(del.message).toContain("elements of array-like maps cannot be deleted");
   });
@@ -130,7 +121,7 @@ describeKernel("BpfMap: object", () => {
     expect(m.info().frozen).toBe(false);
     m.freeze();
     expect(m.info().frozen).toBe(true);
-    expect(bpfError(() => m.set(0, 8)).code).toBe("EPERM");
+    expect(bpfErrorOf(() => m.set(0, 8)).code).toBe("EPERM");
     expect(m.get(0)).toBe(7);
   });
 
@@ -162,7 +153,7 @@ describeKernel("BpfMap: object", () => {
   });
 
   it("turns a kernel refusal at create into a BpfError naming the map and its parameters", () => {
-    const e = bpfError(() => BpfMap.create({ name: "zero", type: "hash", keySize: 0, valueSize: 4, maxEntries: 1 }));
+    const e = bpfErrorOf(() => BpfMap.create({ name: "zero", type: "hash", keySize: 0, valueSize: 4, maxEntries: 1 }));
     expect(e.code).toBe("EINVAL");
     expect(e.message).toMatch(/^map "zero": create \(type hash, key 0 B, value 4 B, max_entries 1, flags 0x0\): EINVAL from BPF_MAP_CREATE/);
   });
@@ -201,7 +192,7 @@ describeKernel("BpfMap: object", () => {
       m.set(1, 11);
       m.pin(path);
       expect(m.pinnedPath).toBe(path);
-      expect(bpfError(() => m.pin(path)).code).toBe("EEXIST");
+      expect(bpfErrorOf(() => m.pin(path)).code).toBe("EEXIST");
       {
         using o = BpfMap.open(path, { key: u32, value: u32 });
         expect(o.get(1)).toBe(11);
@@ -214,12 +205,12 @@ describeKernel("BpfMap: object", () => {
       {
         using ro = BpfMap.open(path, { key: u32, value: u32, access: "readonly" });
         expect(ro.get(1)).toBe(11);
-        expect(bpfError(() => ro.set(1, 1)).code).toBe("EPERM");
+        expect(bpfErrorOf(() => ro.set(1, 1)).code).toBe("EPERM");
       }
       m.unpin();
       expect(existsSync(path)).toBe(false);
-      expect(bpfError(() => BpfMap.open(path)).code).toBe("ENOENT");
-      expect(bpfError(() => m.pin(`${dir}/with.dot`)).message).toContain("bpffs refuses names that contain a dot");
+      expect(bpfErrorOf(() => BpfMap.open(path)).code).toBe("ENOENT");
+      expect(bpfErrorOf(() => m.pin(`${dir}/with.dot`)).message).toContain("bpffs refuses names that contain a dot");
     } finally {
       rmdirSync(dir);
     }
@@ -253,7 +244,7 @@ describeKernel("BpfMap: object", () => {
     expect(c.fd).not.toBe(m.fd);
     c.close();
     expect(m.get(3)).toBe(4);
-    expect(bpfError(() => BpfMap.fromId(0x7ffffff0)).code).toBe("ENOENT");
+    expect(bpfErrorOf(() => BpfMap.fromId(0x7ffffff0)).code).toBe("ENOENT");
   });
 
   it("refuses to wrap an fd that is not a map, and closes it", () => {

@@ -8,7 +8,6 @@ import {
   add64, call, exit, instructions, label, ldFunc, ldMapFd, mov64, st, R0, R1, R2, R3, R4, R6, R10,
 } from "../../src/asm/builder.js";
 import { array, bytes, objectFd, struct, u32, u64 } from "../../src/codec.js";
-import { type BpfError, isBpfError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { MAP_TYPES, type MapTypeName } from "../../src/map/map-type.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
@@ -21,19 +20,10 @@ import { MapFlags } from "../../src/sys/map-attr.js";
 import { PERF_COUNT_SW, PERF_SAMPLE_RAW, PERF_TYPE, perfEventOpen } from "../../src/sys/perf-event.js";
 import { describeKernel, uniqueName } from "../helpers/kernel.js";
 import { reuseportUdpSocket, socketCookie, tcpPair } from "./sockets.js";
+import { bpfErrorOf } from "../helpers/errors.js";
 
 const covered = new Set<MapTypeName>();
 const PAGE = 4096;
-
-function bpfError(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (e) {
-    if (isBpfError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a BpfError");
-}
 
 /** `it` that records which map types it covers. */
 function itTypes(types: MapTypeName[], name: string, fn: () => void | Promise<void>): void {
@@ -104,7 +94,7 @@ describeKernel("map types", () => {
       q.push(v);
       s.push(v);
     }
-    expect(bpfError(() => q.push(4)).code).toBe("E2BIG");
+    expect(bpfErrorOf(() => q.push(4)).code).toBe("E2BIG");
     q.push(4, "exist"); // drops the oldest (1)
     expect(q.peek()).toBe(2);
     expect([q.pop(), q.pop(), q.pop(), q.pop()]).toEqual([2, 3, 4, undefined]);
@@ -132,7 +122,7 @@ describeKernel("map types", () => {
     m.set(1, prog);
     expect(m.get(1)).toBe(prog.info().id);
     expect(m.get(0)).toBeUndefined();
-    const notProg = bpfError(() => m.set(2, 0)); // fd 0 is not a program
+    const notProg = bpfErrorOf(() => m.set(2, 0)); // fd 0 is not a program
     expect(notProg.code).toBe("EINVAL");
     expect(notProg.message).toContain("the value must be the fd of an object this map can hold");
     expect(m.delete(1)).toBe(true);
@@ -148,7 +138,7 @@ describeKernel("map types", () => {
     );
     m.set(0, ev.value);
     // Userspace cannot read perf event slots back: the kernel has no lookup for them.
-    expect(bpfError(() => m.get(0)).code).toBe("ENOTSUPP");
+    expect(bpfErrorOf(() => m.get(0)).code).toBe("ENOTSUPP");
     expect(m.delete(0)).toBe(true);
     expect(m.delete(0)).toBe(false);
   });
@@ -178,7 +168,7 @@ describeKernel("map types", () => {
     const cg = openSync("/sys/fs/cgroup/unified", "r");
     try {
       m.set(1, cg);
-      expect(bpfError(() => m.get(1)).code).toBe("ENOTSUPP");
+      expect(bpfErrorOf(() => m.get(1)).code).toBe("ENOTSUPP");
       expect(m.delete(1)).toBe(true);
       expect(m.delete(1)).toBe(false);
     } finally {
@@ -197,7 +187,7 @@ describeKernel("map types", () => {
     expect(h.get(42)).toBe(in1.id);
     // An inner map of another shape is refused.
     using wrong = BpfMap.create({ type: "hash", key: u32, value: u32, maxEntries: 4 });
-    expect(bpfError(() => a.set(1, wrong)).code).toBe("EINVAL");
+    expect(bpfErrorOf(() => a.set(1, wrong)).code).toBe("EINVAL");
     // A live map works as the template too.
     using b = BpfMap.create({ type: "array_of_maps", key: u32, value: objectFd, maxEntries: 1, innerMap: in1 });
     b.set(0, in1);
@@ -208,7 +198,7 @@ describeKernel("map types", () => {
     using d = BpfMap.create({ type: "devmap", key: u32, value: u32, maxEntries: 4 });
     d.set(0, 1);
     expect(d.get(0)).toBe(1);
-    expect(bpfError(() => d.set(1, 0x7ffffff0)).code).toBe("EINVAL"); // no such interface
+    expect(bpfErrorOf(() => d.set(1, 0x7ffffff0)).code).toBe("EINVAL"); // no such interface
     const val = struct([{ name: "ifindex", codec: u32 }, { name: "prog", codec: u32 }]);
     using h = BpfMap.create({ type: "devmap_hash", key: u32, value: val, maxEntries: 4 });
     h.set(777, { ifindex: 1, prog: 0 });
@@ -227,13 +217,13 @@ describeKernel("map types", () => {
   itTypes(["xskmap"], "holds AF_XDP sockets, and only those", () => {
     using x = BpfMap.create({ type: "xskmap", key: u32, value: objectFd, maxEntries: 4 });
     using udp = reuseportUdpSocket();
-    expect(bpfError(() => x.set(0, udp.value)).code).toBe("EOPNOTSUPP");
+    expect(bpfErrorOf(() => x.set(0, udp.value)).code).toBe("EOPNOTSUPP");
     const xsk = syscall3(SYS.socket, 44 /* AF_XDP */, 3 /* SOCK_RAW */, 0);
     expect(xsk).toBeGreaterThanOrEqual(0);
     using xskFd = new Fd(xsk, "xsk");
     x.set(1, xskFd.value);
     // Userspace cannot read sockets back out of an xskmap.
-    expect(bpfError(() => x.get(1)).code).toBe("EOPNOTSUPP");
+    expect(bpfErrorOf(() => x.get(1)).code).toBe("EOPNOTSUPP");
     expect([...x.keys()]).toEqual([0, 1, 2, 3]);
     expect(x.delete(1)).toBe(true);
   });
@@ -248,7 +238,7 @@ describeKernel("map types", () => {
       expect(sm.get(0)).toBe(socketCookie(pair.acceptedFd));
       expect(sh.get(1234)).toBe(socketCookie(pair.clientFd));
       expect(sm.get(1)).toBeUndefined();
-      expect(bpfError(() => sh.set(5, BigInt(sm.fd))).code).toBe("ENOTSOCK"); // a map fd is not a socket
+      expect(bpfErrorOf(() => sh.set(5, BigInt(sm.fd))).code).toBe("ENOTSOCK"); // a map fd is not a socket
       expect(sh.delete(1234)).toBe(true);
       expect(sm.delete(0)).toBe(true);
     } finally {
@@ -276,7 +266,7 @@ describeKernel("map types", () => {
       const egress = 1; // BPF_CGROUP_INET_EGRESS
       const k = { cgroupId: BigInt(statSync(dir).ino), attachType: egress };
       expect(st1.get(k)).toBeUndefined();
-      expect(bpfError(() => st1.set(k, 1n)).code).toBe("ENOENT"); // no storage until a program is attached
+      expect(bpfErrorOf(() => st1.set(k, 1n)).code).toBe("ENOENT"); // no storage until a program is attached
       // A cgroup_skb program that touches both storages: attaching it creates their elements.
       using prog = Program.load(
         {
@@ -400,11 +390,11 @@ describeKernel("map types", () => {
   // each of them with real BTF.
   itTypes(["sk_storage", "inode_storage", "task_storage", "cgrp_storage", "struct_ops"], "are refused without BTF (btf-maps.test.ts uses them with BTF)", () => {
     for (const type of ["sk_storage", "inode_storage", "task_storage", "cgrp_storage"] as const) {
-      const e = bpfError(() => BpfMap.create({ type, key: u32, value: u64, maxEntries: 0, flags: MapFlags.NO_PREALLOC }));
+      const e = bpfErrorOf(() => BpfMap.create({ type, key: u32, value: u64, maxEntries: 0, flags: MapFlags.NO_PREALLOC }));
       expect(e.code).toBe("EINVAL");
       expect(e.command).toBe("BPF_MAP_CREATE");
     }
-    const e = bpfError(() => BpfMap.create({ type: "struct_ops", key: u32, valueSize: 64, maxEntries: 1 }));
+    const e = bpfErrorOf(() => BpfMap.create({ type: "struct_ops", key: u32, valueSize: 64, maxEntries: 1 }));
     expect(e.code).toBe("EINVAL");
   });
 

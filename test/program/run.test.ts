@@ -1,21 +1,11 @@
 import { expect, it } from "vitest";
 import { exit, instructions, jgt, label, ldx, mov64, add64, st, stx, mul64, R0, R1, R2, R3, R4 } from "../../src/asm/builder.js";
-import { BpfError, isBpfError } from "../../src/errors.js";
 import { Program } from "../../src/program/program.js";
 import { TestRunFlags } from "../../src/program/test-run.js";
 import { ProgramFlags } from "../../src/program/program-spec.js";
 import { describeKernel } from "../helpers/kernel.js";
 import { arrayMap, countingXdp, readU64, returns, udpFrame, XDP_DROP, XDP_PASS } from "./fixtures.js";
-
-function runError(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (e) {
-    if (isBpfError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a BpfError");
-}
+import { bpfErrorOf } from "../helpers/errors.js";
 
 /** XDP: write 0xff over the first byte of the packet, then pass it. */
 const markFirstByte = instructions(
@@ -67,7 +57,7 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
 
   it("says how much room the output needs when dataOut is too small (ENOSPC)", () => {
     using prog = Program.load({ type: "xdp", instructions: returns(XDP_PASS) });
-    const e = runError(() => prog.run({ data: udpFrame(), dataOut: 10 }));
+    const e = bpfErrorOf(() => prog.run({ data: udpFrame(), dataOut: 10 }));
     expect(e.code).toBe("ENOSPC");
     expect(e.message).toContain("pass dataOut: 60");
   });
@@ -114,10 +104,10 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
   it("syscall programs reject repeat and data (EINVAL), as this kernel does", () => {
     using prog = Program.load({ type: "syscall", flags: ProgramFlags.sleepable, instructions: returns(0) });
     const ctx = new Uint8Array(8);
-    const withRepeat = runError(() => prog.run({ ctx, repeat: 5 }));
+    const withRepeat = bpfErrorOf(() => prog.run({ ctx, repeat: 5 }));
     expect(withRepeat.code).toBe("EINVAL");
     expect(withRepeat.message).toContain("syscall programs take only ctx");
-    expect(runError(() => prog.run({ data: udpFrame() })).code).toBe("EINVAL");
+    expect(bpfErrorOf(() => prog.run({ data: udpFrame() })).code).toBe("EINVAL");
     expect(prog.run({ ctx }).retval).toBe(0);
   });
 
@@ -127,7 +117,7 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
     const args = new Uint8Array(8);
     new DataView(args.buffer).setBigUint64(0, 41n, true);
     expect(prog.run({ ctx: args, cpu: 0 }).retval).toBe(42);
-    expect(runError(() => prog.run({ ctx: args, cpu: 1 << 20 })).code).toMatch(/ENXIO|EINVAL/);
+    expect(bpfErrorOf(() => prog.run({ ctx: args, cpu: 1 << 20 })).code).toMatch(/ENXIO|EINVAL/);
   });
 
   it("sends XDP live frames in batches (dropped by the program)", () => {
@@ -138,7 +128,7 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
     const r = prog.run({ data: udpFrame(), repeat: 64, flags: TestRunFlags.xdpLiveFrames, batchSize: 16 });
     expect(r.retval).toBe(0);
     expect(readU64(counts, 0)).toBe(64n);
-    expect(runError(() => prog.run({ data: udpFrame(), batchSize: 16 })).code).toBe("EINVAL");
+    expect(bpfErrorOf(() => prog.run({ data: udpFrame(), batchSize: 16 })).code).toBe("EINVAL");
   });
 
   it("repeats a prepared run without re-reading options, and reads results in place", () => {
