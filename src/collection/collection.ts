@@ -19,12 +19,14 @@ import { BpfMap } from "../map/bpf-map.js";
 import type { MapSpec } from "../map/map-spec.js";
 import type { MmapArrayView } from "../map/mmap-view.js";
 import type { ProgramSpec } from "../program/program-spec.js";
+import type { ProgramLoadOptions } from "../program/load.js";
 import { Program } from "../program/program.js";
 import { Btf } from "../sys/btf-attr.js";
 import { prepareCore } from "../btf/core/prepare.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { kernelBtf } from "../btf/kernel.js";
 import { codecFromBtf } from "../btf/codec.js";
+import type { Codec } from "../codec.js";
 import { FD_MAP_TYPES, mapTypeName } from "../map/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
@@ -201,10 +203,11 @@ export class Collection implements Disposable {
     const fds: Record<string, { fd: number }> = {};
     for (const [key, map] of Object.entries(this.maps)) fds[key] = map;
     const core = prepareCore(spec, wanted, options.kernelBtf); // CO-RE and ksyms (src/btf/core)
+    // One options object for every program without settings of its own.
+    const shared = loadOptions(fds, this.btf, options.logLevel, undefined);
     for (const name of wanted) {
       const p = core.program(name);
-      const settings = options.programOptions?.[name] ?? {};
-      const logLevel = settings.logLevel ?? options.logLevel;
+      const settings = options.programOptions?.[name];
       const loadSpec = toProgramSpec(p, spec, this.btf !== undefined);
       if (p.attachBtfId === undefined && p.attachTarget === undefined && p.sectionInfo?.attachBtf) {
         // fentry/lsm/tp_btf/iter: the target's id in the kernel's BTF, read only when needed.
@@ -216,14 +219,8 @@ export class Collection implements Disposable {
         }
       }
       try {
-        const prog = this.#own(
-          Program.load(loadSpec, {
-            maps: fds,
-            ...(this.btf ? { btf: this.btf } : {}),
-            ...(logLevel !== undefined ? { logLevel } : {}),
-            ...(settings.logSize !== undefined ? { logSize: settings.logSize } : {}),
-          }),
-        );
+        const opts = settings ? loadOptions(fds, this.btf, settings.logLevel ?? options.logLevel, settings.logSize) : shared;
+        const prog = this.#own(Program.load(loadSpec, opts));
         this.programs[name] = prog;
       } catch (e) {
         throw annotate(core.explain(name, e), `program "${name}"`);
@@ -376,19 +373,32 @@ function addBtfCodecs(out: MapSpec<any, any>, m: ElfMapSpec, btf: BtfSpec | unde
   if (!btf || m.kind !== "btf") return;
   const typeName = typeof m.type === "string" ? m.type : mapTypeName(m.type);
   if (typeName === undefined || FD_MAP_TYPES.has(typeName)) return;
-  const codec = (id: number | undefined, size: number | undefined) => {
-    if (!id) return undefined;
-    try {
-      const c = codecFromBtf(btf, id);
-      return c.size === size ? c : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const key = codec(m.btfKeyTypeId, m.keySize);
-  const value = codec(m.btfValueTypeId, m.valueSize);
+  const key = btfCodec(btf, m.btfKeyTypeId, m.keySize);
+  const value = btfCodec(btf, m.btfValueTypeId, m.valueSize);
   if (key) out.key = key;
   if (value) out.value = value;
+}
+
+/**
+ * Codecs built from a spec's BTF, by type id (null: the type has no codec). Codecs are pure, so
+ * repeated loads of one spec share them instead of walking the BTF again per map per load.
+ */
+const codecCache = new WeakMap<BtfSpec, Map<number, Codec<unknown> | null>>();
+
+function btfCodec(btf: BtfSpec, id: number | undefined, size: number | undefined): Codec<unknown> | undefined {
+  if (!id) return undefined;
+  let cache = codecCache.get(btf);
+  if (!cache) codecCache.set(btf, (cache = new Map()));
+  let c = cache.get(id);
+  if (c === undefined) {
+    try {
+      c = codecFromBtf(btf, id);
+    } catch {
+      c = null;
+    }
+    cache.set(id, c);
+  }
+  return c !== null && c.size === size ? c : undefined;
 }
 
 /** The MapSpec BpfMap.create takes, without the ELF-only fields. */
@@ -415,15 +425,28 @@ function toMapSpec(m: ElfMapSpec, btf: Btf | undefined): MapSpec {
   return out;
 }
 
-/** The ProgramSpec Program.load takes: ELF fields dropped, externs resolved, func/line info marshalled. */
-function toProgramSpec(p: ElfProgramSpec | undefined, spec: CollectionSpec, withBtf: boolean): ProgramSpec {
-  if (!p) throw new TypeError("no such program");
-  const what = `program "${p.name}"`;
-  if (p.type === 0) {
-    throw new TsbpfError(`${what}: section "${p.section}" names no known program type: set spec.programs.${p.name}.type before loading`);
+/** Program.load's options for one program. */
+function loadOptions(maps: Record<string, { fd: number }>, btf: Btf | undefined, logLevel: number | undefined, logSize: number | undefined): ProgramLoadOptions {
+  const out: ProgramLoadOptions = { maps };
+  if (btf) out.btf = btf;
+  if (logLevel !== undefined) out.logLevel = logLevel;
+  if (logSize !== undefined) out.logSize = logSize;
+  return out;
+}
+
+/**
+ * The program's instructions with extern references resolved: the spec's own array when it
+ * has none (the common case: no copy per load), else a copy.
+ */
+function resolveExterns(p: ElfProgramSpec, spec: CollectionSpec, what: string): readonly Instruction[] {
+  const insns = p.instructions;
+  let i = 0;
+  for (; i < insns.length; i++) {
+    const kind = insns[i].reference?.kind;
+    if (kind === "extern" || kind === "ksym") break;
   }
-  const le = spec.byteOrder === "little";
-  const instructions: Instruction[] = p.instructions.map((insn, i) => {
+  if (i === insns.length) return insns;
+  return insns.map((insn, i) => {
     const ref = insn.reference;
     if (!ref) return insn;
     if (ref.kind === "extern") {
@@ -443,7 +466,44 @@ function toProgramSpec(p: ElfProgramSpec | undefined, spec: CollectionSpec, with
     }
     return insn;
   });
-  const out: ProgramSpec = { name: p.name, type: p.type, instructions, license: p.license ?? spec.license };
+}
+
+/** func_info records as the kernel reads them (insn_off, type_id). */
+function funcInfoBytes(records: readonly { insnOff: number; typeId: number }[], le: boolean): Uint8Array {
+  const out = new Uint8Array(records.length * 8);
+  const v = new DataView(out.buffer);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    v.setUint32(i * 8, r.insnOff, le);
+    v.setUint32(i * 8 + 4, r.typeId, le);
+  }
+  return out;
+}
+
+/** line_info records as the kernel reads them (insn_off, file_name_off, line_off, line_col). */
+function lineInfoBytes(records: readonly { insnOff: number; fileNameOff: number; lineOff: number; lineCol: number }[], le: boolean): Uint8Array {
+  const out = new Uint8Array(records.length * 16);
+  const v = new DataView(out.buffer);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const at = i * 16;
+    v.setUint32(at, r.insnOff, le);
+    v.setUint32(at + 4, r.fileNameOff, le);
+    v.setUint32(at + 8, r.lineOff, le);
+    v.setUint32(at + 12, r.lineCol, le);
+  }
+  return out;
+}
+
+/** The ProgramSpec Program.load takes: ELF fields dropped, externs resolved, func/line info marshalled. */
+function toProgramSpec(p: ElfProgramSpec | undefined, spec: CollectionSpec, withBtf: boolean): ProgramSpec {
+  if (!p) throw new TypeError("no such program");
+  const what = `program "${p.name}"`;
+  if (p.type === 0) {
+    throw new TsbpfError(`${what}: section "${p.section}" names no known program type: set spec.programs.${p.name}.type before loading`);
+  }
+  const le = spec.byteOrder === "little";
+  const out: ProgramSpec = { name: p.name, type: p.type, instructions: resolveExterns(p, spec, what), license: p.license ?? spec.license };
   if (p.expectedAttachType !== undefined) out.expectedAttachType = p.expectedAttachType;
   if (p.attachBtfId !== undefined) out.attachBtfId = p.attachBtfId;
   if (p.attachTarget !== undefined) out.attachTarget = p.attachTarget;
@@ -452,25 +512,22 @@ function toProgramSpec(p: ElfProgramSpec | undefined, spec: CollectionSpec, with
   if (p.kernelVersion !== undefined) out.kernelVersion = p.kernelVersion;
   if (p.ifindex !== undefined) out.ifindex = p.ifindex;
   if (p.btf !== undefined) out.btf = p.btf;
-  else if (withBtf && (p.funcInfos?.length || p.lineInfos?.length)) {
-    const fi = new Uint8Array((p.funcInfos?.length ?? 0) * 8);
-    const fv = new DataView(fi.buffer);
-    p.funcInfos?.forEach((r, i) => {
-      fv.setUint32(i * 8, r.insnOff, le);
-      fv.setUint32(i * 8 + 4, r.typeId, le);
-    });
-    const li = new Uint8Array((p.lineInfos?.length ?? 0) * 16);
-    const lv = new DataView(li.buffer);
-    p.lineInfos?.forEach((r, i) => {
-      lv.setUint32(i * 16, r.insnOff, le);
-      lv.setUint32(i * 16 + 4, r.fileNameOff, le);
-      lv.setUint32(i * 16 + 8, r.lineOff, le);
-      lv.setUint32(i * 16 + 12, r.lineCol, le);
-    });
-    out.btf = {
-      ...(fi.length ? { funcInfo: fi, funcInfoRecSize: 8 } : {}),
-      ...(li.length ? { lineInfo: li, lineInfoRecSize: 16 } : {}),
-    };
+  else if (withBtf) {
+    // Each accessor is read once: they are lazy getters on the spec.
+    const funcInfos = p.funcInfos;
+    const lineInfos = p.lineInfos;
+    if (funcInfos?.length || lineInfos?.length) {
+      const btf: { funcInfo?: Uint8Array; funcInfoRecSize?: number; lineInfo?: Uint8Array; lineInfoRecSize?: number } = {};
+      if (funcInfos?.length) {
+        btf.funcInfo = funcInfoBytes(funcInfos, le);
+        btf.funcInfoRecSize = 8;
+      }
+      if (lineInfos?.length) {
+        btf.lineInfo = lineInfoBytes(lineInfos, le);
+        btf.lineInfoRecSize = 16;
+      }
+      out.btf = btf;
+    }
   }
   return out;
 }

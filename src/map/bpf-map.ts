@@ -164,10 +164,12 @@ function toInfo(raw: RawMapInfo): MapInfo {
   };
 }
 
-function readInfo(fd: Fd, what: string): MapInfo {
+function readInfo(fd: Fd, what: string, fresh = false): MapInfo {
   const mem = new NativeMemory(MAP_INFO_SIZE);
   objGetInfoByFd(fd, mem, what);
   const info = toInfo(readMapInfo(mem));
+  // A map created a moment ago is not frozen: skip procfs (an open and two reads per map).
+  if (fresh) return info;
   // bpf_map_info has no frozen flag; the fdinfo the kernel prints for the map does.
   try {
     info.frozen = /^frozen:\s*1$/m.test(readFileSync(`/proc/self/fdinfo/${fd.value}`, "utf8"));
@@ -389,7 +391,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     try {
       // The kernel may adjust max_entries (LRU maps with BPF_F_NO_COMMON_LRU round it up to a
       // multiple of the CPU count): report what it made, and learn the id on the way.
-      const info = readInfo(fd, label);
+      const info = readInfo(fd, label, true);
       map = new BpfMap<K, unknown>(fd, { ...desc, flags, maxEntries: info.maxEntries }, spec.key, spec.value);
       map.#id = info.id;
       if (pinPath) map.pin(pinPath);
