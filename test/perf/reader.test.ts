@@ -191,7 +191,7 @@ describeKernel("PerfReader", () => {
     const rings = perfMappings();
     const reader = new PerfReader(coll.maps.events);
     const cpus = reader.cpus.length;
-    expect(openFdCount()).toBe(fds + 3 + cpus); // map dup, epoll, eventfd, one event per CPU
+    expect(openFdCount()).toBe(fds + 2 + cpus); // map dup, epoll, one event per CPU
     expect(perfMappings()).toBe(rings + cpus);
     reader.close();
     reader.close();

@@ -1,5 +1,6 @@
 /** EpollSet (src/sys/epoll.ts): readiness, timeouts, close during a wait, misuse. */
-import { expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { beforeAll, expect, it } from "vitest";
 import { isClosedError } from "../../src/errors.js";
 import { EpollSet, EPOLLIN } from "../../src/sys/epoll.js";
 import { NativeMemory, SYS, syscall3 } from "../../src/sys/libc.js";
@@ -20,6 +21,12 @@ function signal(fd: Fd): void {
 }
 
 describeKernel("EpollSet", () => {
+  beforeAll(async () => {
+    // The process-wide wait thread opens its two fds on first use: open them before counting.
+    using warm = new EpollSet("warm-up", 1, "thread");
+    await warm.wait(1);
+  });
+
   for (const strategy of ["thread", "poll"] as const) {
     it(`${strategy}: resolves with the token of the fd that became ready, and [] on timeout`, async () => {
       using ev = eventfd();
@@ -38,7 +45,7 @@ describeKernel("EpollSet", () => {
     it(`${strategy}: close() during a wait resolves it with [] and closes both fds`, async () => {
       const before = openFdCount();
       const set = new EpollSet("test set", 1, strategy);
-      expect(openFdCount()).toBe(before + 2);
+      expect(openFdCount()).toBe(before + 1);
       const waiting = set.wait();
       await new Promise((r) => setTimeout(r, 20));
       set.close();
@@ -64,6 +71,22 @@ describeKernel("EpollSet", () => {
     await expect(set.wait(-1)).rejects.toThrow(RangeError);
     expect(() => new EpollSet("x", 1, "spin" as never)).toThrow(/"thread" or "poll"/);
     expect(() => set.add(999_999, 1)).toThrow(/EBADF from EPOLL_CTL_ADD/);
+  });
+
+  it("many sets waiting at once hold one libuv pool thread: file reads still complete", async () => {
+    const sets = Array.from({ length: 8 }, (_, i) => new EpollSet(`set ${i}`, 1, "thread"));
+    try {
+      const waits = sets.map((s) => s.wait(10_000));
+      await new Promise((r) => setTimeout(r, 20));
+      // With one pool thread per wait, 8 waits would take all 4 pool threads for a 1 s slice.
+      const started = Date.now();
+      for (let i = 0; i < 8; i++) await readFile("/proc/self/stat");
+      expect(Date.now() - started).toBeLessThan(700);
+      for (const s of sets) s.close();
+      expect(await Promise.all(waits)).toEqual(sets.map(() => []));
+    } finally {
+      for (const s of sets) s.close();
+    }
   });
 
   it("a poll-strategy wait ends when the caller's ready check says so", async () => {

@@ -13,7 +13,7 @@ export const RB_FORCE_WAKEUP = 2;
 
 /** Load a fresh copy of the producers (new maps each time). The caller closes it. */
 export function loadProducers(): Collection {
-  return Collection.load(CollectionSpec.fromFile(join(__dirname, "../../bpf/readers/readers.o")));
+  return Collection.load(CollectionSpec.fromFile(join(import.meta.dirname, "../../bpf/readers/readers.o")));
 }
 
 export interface Params {

@@ -232,7 +232,7 @@ describeKernel("RingBufReader", () => {
     const before = openFdCount();
     const maps = mapCount();
     const reader = new RingBufReader(coll.maps.rb);
-    expect(openFdCount()).toBe(before + 3); // map dup, epoll, eventfd
+    expect(openFdCount()).toBe(before + 2); // map dup, epoll
     let kept: Uint8Array | undefined;
     produce(coll, "rb_output", { count: 1, first: 77 });
     for await (const b of reader) {

@@ -92,7 +92,7 @@ describeKernel("UserRingBufWriter", () => {
     using coll = loadProducers();
     const fds = openFdCount();
     const w = new UserRingBufWriter(coll.maps.urb);
-    expect(openFdCount()).toBe(fds + 3);
+    expect(openFdCount()).toBe(fds + 2); // map dup, epoll
     expect(() => w.reserve(0)).toThrow(RangeError);
     expect(() => w.reserve(1.5)).toThrow(RangeError);
     expect(() => w.reserve(4096)).toThrow(/cannot fit a 4096-byte ring/);
