@@ -7,9 +7,10 @@
 import { BpfError } from "../errors.js";
 import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../program/program-type.js";
 import { Fd } from "../sys/fd.js";
-import { BPF_F, linkCreate, progAttach, progDetach, progQuery } from "../sys/link-attr.js";
+import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
 import { openPath } from "../sys/netlink.js";
-import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { progAttachLink } from "./prog-attach.js";
 import { encodeOrdering, type OrderingOptions } from "./target.js";
 
 /** The cgroup attach types, by name. */
@@ -150,31 +151,19 @@ export function attachCgroup(program: AttachProgram, options: CgroupOptions): Li
       flags |= BPF_F.REPLACE;
       replaceFd = programFd(options.replace, "attachCgroup: replace");
     }
-    const prog = dupFd(progFd, label);
-    try {
-      progAttach({ target: cg.value, progFd, attachType, flags, replaceFd }, `${label}: attach`);
-    } catch (e) {
-      prog.close();
-      throw e;
-    }
-    // Keep a cgroup fd of our own for the detach: the caller's may be closed by then.
-    const held = cg.keep();
-    return new CallbackLink(
-      "prog_attach",
+    return progAttachLink({
       label,
-      () => {
-        try {
-          progDetach({ target: held.value, progFd: prog.value, attachType, flags: 0 }, `${label}: detach`);
-        } catch (e) {
-          if (!(e instanceof BpfError && (e.code === "ENOENT" || e.code === "EBADF"))) throw e;
-        }
-      },
-      () => {
-        const q = progQuery(held.value, attachType, 0, `${label}: query`);
+      progFd,
+      // A cgroup fd of the Link's own for the detach: the caller's may be closed by then.
+      target: cg.keep(),
+      attachType,
+      attach: { flags, replaceFd },
+      goneOnDetach: ["ENOENT", "EBADF"],
+      info: (query) => {
+        const q = query();
         return { type: "prog_attach", attachType: atName, programIds: q.progIds, attachFlags: q.attachFlags };
       },
-      [held, prog],
-    );
+    });
   } finally {
     cg.release();
   }

@@ -2,11 +2,11 @@
  * Network-namespace programs: sk_lookup (Linux 5.9) and flow_dissector (links 5.8,
  * BPF_PROG_ATTACH 4.20), attached to a whole network namespace by bpf_link.
  */
-import { BpfError } from "../errors.js";
 import { ATTACH_TYPES } from "../program/program-type.js";
-import { linkCreate, progAttach, progDetach, progQuery } from "../sys/link-attr.js";
+import { linkCreate, progQuery } from "../sys/link-attr.js";
 import { openPath, type NetnsRef } from "../sys/netlink.js";
-import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { progAttachLink } from "./prog-attach.js";
 
 /** Options of `attachSkLookup` and `attachFlowDissector`. */
 export interface NetnsOptions {
@@ -36,26 +36,14 @@ function attachNetns(kind: "sk_lookup" | "flow_dissector", program: AttachProgra
   }
   if (options.method !== "attach") throw new TypeError('attachFlowDissector: method must be "link" or "attach"');
   // BPF_PROG_ATTACH of a flow dissector applies to the caller's namespace: target 0.
-  const prog = dupFd(progFd, label);
-  try {
-    progAttach({ target: 0, progFd, attachType, flags: 0 }, `${label}: attach`);
-  } catch (e) {
-    prog.close();
-    throw e;
-  }
-  return new CallbackLink(
-    "prog_attach",
+  return progAttachLink({
     label,
-    () => {
-      try {
-        progDetach({ target: 0, progFd: prog.value, attachType, flags: 0 }, `${label}: detach`);
-      } catch (e) {
-        if (!(e instanceof BpfError && e.code === "ENOENT")) throw e;
-      }
-    },
-    () => ({ type: "prog_attach", attachType: kind }),
-    [prog],
-  );
+    progFd,
+    target: 0,
+    attachType,
+    goneOnDetach: ["ENOENT"],
+    info: () => ({ type: "prog_attach", attachType: kind }),
+  });
 }
 
 /**

@@ -5,8 +5,9 @@
  */
 import { BpfError } from "../errors.js";
 import { ATTACH_TYPES } from "../program/program-type.js";
-import { linkCreate, progAttach, progDetach, progQuery } from "../sys/link-attr.js";
-import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { linkCreate } from "../sys/link-attr.js";
+import { BpfLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { progAttachLink } from "./prog-attach.js";
 
 /** The attach types of a sockmap/sockhash. */
 export type SockmapAttachType = "sk_msg_verdict" | "sk_skb_stream_parser" | "sk_skb_stream_verdict" | "sk_skb_verdict";
@@ -47,26 +48,12 @@ export function attachSockmap(program: AttachProgram, options: SockmapOptions): 
       if (method === "link" || !(e instanceof BpfError) || e.code !== "EINVAL") throw e;
     }
   }
-  const prog = dupFd(progFd, label);
-  const map = dupFd(mapFd, label);
-  try {
-    progAttach({ target: mapFd, progFd, attachType, flags: 0 }, `${label}: attach`);
-  } catch (e) {
-    prog.close();
-    map.close();
-    throw e;
-  }
-  return new CallbackLink(
-    "prog_attach",
+  return progAttachLink({
     label,
-    () => {
-      try {
-        progDetach({ target: map.value, progFd: prog.value, attachType, flags: 0 }, `${label}: detach`);
-      } catch (e) {
-        if (!(e instanceof BpfError && (e.code === "ENOENT" || e.code === "EBADF"))) throw e;
-      }
-    },
-    () => ({ type: "prog_attach", attachType: options.attachType, programIds: progQuery(map.value, attachType, 0, `${label}: query`).progIds }),
-    [prog, map],
-  );
+    progFd,
+    target: dupFd(mapFd, label),
+    attachType,
+    goneOnDetach: ["ENOENT", "EBADF"],
+    info: (query) => ({ type: "prog_attach", attachType: options.attachType, programIds: query().progIds }),
+  });
 }

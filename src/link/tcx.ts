@@ -4,9 +4,10 @@
  * what is attached (BPF_PROG_QUERY with link ids and revision).
  */
 import { ATTACH_TYPES } from "../program/program-type.js";
-import { BPF_F, linkCreate, progAttach, progDetach, progQuery } from "../sys/link-attr.js";
+import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netlink.js";
-import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { progAttachLink } from "./prog-attach.js";
 import { encodeOrdering, inNetns, resolveInterface, type InterfaceRef, type OrderingOptions } from "./target.js";
 
 /** Options of `attachTcx`. */
@@ -74,31 +75,20 @@ function attachTcxLegacy(
     flags |= BPF_F.REPLACE;
     replaceFd = programFd(options.replace, "attachTcx: replace");
   }
-  const prog = dupFd(progFd, label);
-  try {
-    progAttach({ target: ifindex, progFd, attachType, flags, replaceFd, relative: order.relative, expectedRevision: order.expectedRevision }, `${label}: attach`);
-  } catch (e) {
-    prog.close();
-    throw e;
-  }
   const netns = options.netns;
-  return new CallbackLink(
-    "prog_attach",
+  return progAttachLink({
     label,
-    () => {
-      try {
-        inNetns(netns, () => progDetach({ target: ifindex, progFd: prog.value, attachType, flags: 0 }, `${label}: detach`));
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (code !== "ENOENT" && code !== "ENODEV") throw e; // replaced by someone, or the device is gone
-      }
-    },
-    () => {
-      const q = inNetns(netns, () => progQuery(ifindex, attachType, 0, `${label}: query`));
+    progFd,
+    target: ifindex,
+    attachType,
+    attach: { flags, replaceFd, relative: order.relative, expectedRevision: order.expectedRevision },
+    goneOnDetach: ["ENOENT", "ENODEV"], // replaced by someone, or the device is gone
+    within: (fn) => inNetns(netns, fn),
+    info: (query) => {
+      const q = query();
       return { type: "prog_attach", attachType: options.direction === "ingress" ? "tcx_ingress" : "tcx_egress", ifindex, programIds: q.progIds, revision: q.revision };
     },
-    [prog],
-  );
+  });
 }
 
 /** What is attached to one mprog hook (tcx, netkit, cgroup). */
