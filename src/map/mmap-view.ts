@@ -4,7 +4,7 @@
  */
 import type { Codec } from "../codec.js";
 import { ClosedError } from "../errors.js";
-import { MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
+import { cancelUnmapWhenGarbage, MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE, unmapWhenGarbage, type Mapping } from "../sys/libc.js";
 
 /** Options of BpfMap.mmap. */
 export interface MmapOptions {
@@ -13,16 +13,6 @@ export interface MmapOptions {
 }
 
 const PAGE_SIZE = 4096;
-
-// Unmaps a region once nothing can reach its ArrayBuffer any more: then no typed array over it
-// can exist, so unmapping cannot leave a dangling view.
-const registry = new FinalizationRegistry<Mapping>((m) => {
-  try {
-    munmap(m);
-  } catch {
-    // best effort
-  }
-});
 
 /**
  * Elements of an mmapped array map. `bytes` and `view` cover the whole region; element `i`
@@ -53,7 +43,7 @@ export class MmapArrayView<T> implements Disposable {
     const size = Math.max(PAGE_SIZE, Math.ceil((length * stride) / PAGE_SIZE) * PAGE_SIZE);
     const mapping = mmap(size, this.readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     this.#mapping = mapping;
-    registry.register(mapping.buffer, mapping, this);
+    unmapWhenGarbage(mapping, this);
     this.#bytes = new Uint8Array(mapping.buffer, 0, length * stride);
     this.#view = new DataView(mapping.buffer, 0, length * stride);
   }
@@ -107,7 +97,7 @@ export class MmapArrayView<T> implements Disposable {
     const m = this.#mapping;
     if (!m) return;
     this.#mapping = undefined;
-    registry.unregister(this);
+    cancelUnmapWhenGarbage(this);
     munmap(m);
   }
 

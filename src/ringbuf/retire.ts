@@ -5,15 +5,7 @@
  * anonymous zero-filled private mapping (releasing the ring's pages and its reference on the
  * map at once), and the address range is unmapped only when the ArrayBuffer is garbage.
  */
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
-
-const registry = new FinalizationRegistry<Mapping>((m) => {
-  try {
-    munmap(m);
-  } catch {
-    // best effort: the range is ours and unused
-  }
-});
+import { cancelUnmapWhenGarbage, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, unmapWhenGarbage, type Mapping } from "../sys/libc.js";
 
 /**
  * Unmap `m` once its ArrayBuffer is garbage, for a reader dropped without close(): the
@@ -21,9 +13,7 @@ const registry = new FinalizationRegistry<Mapping>((m) => {
  * when none is left. Call once per mapping, right after mmap.
  */
 export function trackMapping(m: Mapping): void {
-  // The held value must not reach the buffer, or the buffer could never be collected.
-  const held = { address: m.address, length: m.length, pointer: m.pointer } as Mapping;
-  registry.register(m.buffer, held, m);
+  unmapWhenGarbage(m);
 }
 
 /** Release `m`'s pages now; a stale view over it reads zeros (and writes go nowhere) until it is collected, then the range is unmapped. */
@@ -31,7 +21,7 @@ export function retireMapping(m: Mapping): void {
   try {
     mmap(m.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, m.address);
   } catch {
-    registry.unregister(m);
+    cancelUnmapWhenGarbage(m);
     munmap(m); // could not cover the range: unmap it (views over it must then not be used)
   }
   // Still tracked (trackMapping): the replacement range is unmapped when the buffer is garbage.

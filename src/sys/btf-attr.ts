@@ -17,7 +17,7 @@ import { BpfCmd, bpfCallRaw } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { setKernelBtfReader } from "../btf/kernel.js";
-import { MAP_PRIVATE, mmap, munmap, NativeMemory, PROT_READ, type Mapping } from "./libc.js";
+import { MAP_PRIVATE, mmap, NativeMemory, PROT_READ, unmapWhenGarbage } from "./libc.js";
 import { getFdById, objGetInfoByFd } from "./obj.js";
 
 const BTF_LOAD_ATTR_SIZE = 40;
@@ -246,15 +246,6 @@ export function probeBtfFeatures(): BtfFeatures {
   return probed;
 }
 
-/** Unmaps a kernel BTF mapping once nothing refers to its ArrayBuffer any more. */
-const mappings = new FinalizationRegistry<Mapping>((m) => {
-  try {
-    munmap(m);
-  } catch {
-    // nothing to do: the mapping is gone with the process at worst
-  }
-});
-
 /**
  * Map a kernel BTF file read-only (Linux 6.16+ allows mmap of /sys/kernel/btf/*), or return
  * undefined so the caller reads it instead. The mapping lives as long as its bytes are
@@ -274,7 +265,7 @@ export function mapKernelBtfFile(path: string): Uint8Array | undefined {
     const m = mmap(size, PROT_READ, MAP_PRIVATE, fd, 0);
     const bytes = new Uint8Array(m.buffer, 0, size);
     // the held value must not reference the buffer, or the buffer could never be collected
-    mappings.register(m.buffer, { address: m.address, length: m.length, pointer: m.pointer, buffer: new ArrayBuffer(0) });
+    unmapWhenGarbage(m);
     return bytes;
   } catch {
     return undefined; // older kernels: EINVAL/ENODEV from mmap on sysfs

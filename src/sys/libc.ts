@@ -81,10 +81,30 @@ export function mmap(length: number, prot: number, flags: number, fd: number, of
 }
 
 /** munmap(2) a mapping. The mapping's buffer must not be used afterwards. */
-export function munmap(m: Mapping): void {
+export function munmap(m: Pick<Mapping, "pointer" | "length">): void {
   if (munmapRaw(m.pointer, m.length) !== 0) {
     throw new SyscallError("munmap", "munmap", errno());
   }
+}
+
+const garbageMappings = new FinalizationRegistry<Pick<Mapping, "pointer" | "length">>((m) => {
+  // Best effort: at worst the range stays mapped until the process exits.
+  munmapRaw(m.pointer, m.length);
+});
+
+/**
+ * Unmap `m` once its ArrayBuffer is garbage: then no view over it can exist, so unmapping
+ * cannot leave a dangling one. `token` cancels it (`cancelUnmapWhenGarbage`) for a caller that
+ * unmaps explicitly.
+ */
+export function unmapWhenGarbage(m: Mapping, token: object = m): void {
+  // The held value must not reach the buffer, or the buffer could never be collected.
+  garbageMappings.register(m.buffer, { pointer: m.pointer, length: m.length }, token);
+}
+
+/** Cancel `unmapWhenGarbage` for the mappings registered with `token`. */
+export function cancelUnmapWhenGarbage(token: object): void {
+  garbageMappings.unregister(token);
 }
 
 /** close(2). Returns errno (0 on success) rather than throwing: closing is best effort. */

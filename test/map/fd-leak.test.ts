@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { u32, u64 } from "../../src/codec.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
+import { MapFlags } from "../../src/sys/map-attr.js";
 import { describeKernel, gc, isFdOpen, openFdCount } from "../helpers/kernel.js";
 
 describeKernel("BpfMap fd ownership", () => {
@@ -45,4 +47,25 @@ describeKernel("BpfMap fd ownership", () => {
     }
     expect(isFdOpen(fd)).toBe(false);
   });
+
+  it("unmaps an mmap view dropped without close() once it is collected", async () => {
+    using m = BpfMap.create({ type: "array", key: u32, value: u64, maxEntries: 512, flags: MapFlags.MMAPABLE });
+    const before = bpfMapMappings();
+    (() => {
+      const view = m.mmap();
+      view.set(3, 7n);
+      expect(m.get(3)).toBe(7n);
+    })();
+    expect(bpfMapMappings()).toBe(before + 1);
+    for (let i = 0; i < 20 && bpfMapMappings() !== before; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(bpfMapMappings()).toBe(before);
+  });
 });
+
+/** Mappings of BPF maps in this process (lines of /proc/self/maps naming anon_inode:bpf-map). */
+function bpfMapMappings(): number {
+  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.includes("bpf-map")).length;
+}
