@@ -272,6 +272,80 @@ export class BtfSpec implements Iterable<BtfType> {
     return out;
   }
 
+  /**
+   * For each of `names`, the ids of the types of one of `kinds` whose essential name is that
+   * name's essential name, in id order, base first: what idsByEssentialName gives per name and
+   * kind, merged. Without a name index this is one pass over the type records that reads only
+   * the first two bytes of most names (a first CO-RE pass looks up a few dozen root types once,
+   * for which building the index would cost more); with one, it uses the index.
+   */
+  idsByEssentialNames(names: readonly string[], kinds: readonly BtfKind[]): number[][] {
+    const out: number[][] = this.base ? this.base.idsByEssentialNames(names, kinds) : names.map(() => []);
+    const kindNumbers = kinds.map((k) => BTF_KIND[k]);
+    const wanted = names.map((n) => encodeName(essentialName(n)));
+    if (this.#nameIndex) {
+      for (let w = 0; w < wanted.length; w++) {
+        if (wanted[w].length === 0) continue;
+        const found: number[] = [];
+        for (const k of kindNumbers) this.#collect(wanted[w], wanted[w].length, k, true, found);
+        if (kindNumbers.length > 1) found.sort((a, b) => a - b);
+        for (const id of found) out[w].push(id);
+      }
+      return out;
+    }
+    // Wanted names by a 16-bit hash of their first four bytes (NUL-padded). A name shorter than
+    // four bytes is the essential name of itself and of its flavors ("pid___x" starts "pid_"),
+    // so it is filed under both.
+    const byPrefix = new Map<number, number[]>();
+    const file = (key: number, w: number) => {
+      const list = byPrefix.get(key);
+      if (list) list.push(w);
+      else byPrefix.set(key, [w]);
+    };
+    for (let w = 0; w < wanted.length; w++) {
+      const n = wanted[w];
+      if (n.length === 0) continue;
+      const b = [n[0], n[1] ?? 0, n[2] ?? 0, n[3] ?? 0];
+      file(prefixKey(b[0], b[1], b[2], b[3]), w);
+      if (n.length < 4) {
+        for (let k = n.length; k < 4; k++) b[k] = 0x5f;
+        file(prefixKey(b[0], b[1], b[2], b[3]), w);
+      }
+    }
+    if (byPrefix.size === 0) return out;
+    const prefixes = new Uint8Array(65536);
+    for (const key of byPrefix.keys()) prefixes[key] = 1;
+    const kindsOf = this.#kinds;
+    const offsets = this.#offsets;
+    const bytes = this.bytes;
+    const words = this.#nameWords();
+    const strBase = this.#strBase;
+    const strDelta = this.#strStart - strBase;
+    const kindWanted = new Uint8Array(32);
+    for (const k of kindNumbers) kindWanted[k] = 1;
+    for (let i = 0; i < this.typeCount; i++) {
+      if (kindWanted[kindsOf[i]] === 0) continue;
+      const off = words ? words[offsets[i] >>> 2] : this.#u32(offsets[i]);
+      if (off === 0) continue;
+      let src = bytes;
+      let p = off + strDelta;
+      if (off < strBase) {
+        const owner = this.#stringOwner(off);
+        src = owner.bytes;
+        p = owner.#strStart + off - owner.#strBase;
+      }
+      // the first four bytes, NUL-padded (never read past the name's NUL)
+      const b0 = src[p];
+      const b1 = b0 === 0 ? 0 : src[p + 1];
+      const b2 = b1 === 0 ? 0 : src[p + 2];
+      const b3 = b2 === 0 ? 0 : src[p + 3];
+      const key = prefixKey(b0, b1, b2, b3);
+      if (prefixes[key] === 0) continue;
+      for (const w of byPrefix.get(key)!) if (this.#nameMatches(off, wanted[w], true)) out[w].push(this.firstId + i);
+    }
+    return out;
+  }
+
   /** The types named `name` (optionally of one kind). */
   findByName(name: string, kind?: BtfKind): BtfType[] {
     return this.idsByName(name, kind).map((id) => this.typeById(id));
@@ -361,6 +435,16 @@ export class BtfSpec implements Iterable<BtfType> {
     return s;
   }
 
+  /**
+   * The blob as 32-bit words, to read record fields at `offset >>> 2`: when host and blob are
+   * little-endian and the records 4-aligned (every real blob), else undefined (use the DataView).
+   */
+  #nameWords(): Uint32Array | undefined {
+    const bytes = this.bytes;
+    if (!(this.#le && HOST_LE && bytes.byteOffset % 4 === 0 && (this.typeCount === 0 || this.#offsets[0] % 4 === 0))) return undefined;
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+  }
+
   /** An empty name index: chain links and the hash mask; parts are built by #buildIndex. */
   #newIndex(): { next: Int32Array; mask: number; funcs?: Int32Array; others?: Int32Array } {
     let size = 1024;
@@ -380,12 +464,7 @@ export class BtfSpec implements Iterable<BtfType> {
     const kinds = this.#kinds;
     const offsets = this.#offsets;
     const bytes = this.bytes;
-    // Records start 4-aligned in every real blob: read name offsets as words when the host and
-    // blob are little-endian and aligned, else through the DataView.
-    const words =
-      this.#le && HOST_LE && bytes.byteOffset % 4 === 0 && (n === 0 || offsets[0] % 4 === 0)
-        ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
-        : undefined;
+    const words = this.#nameWords();
     const view = this.#view;
     const le = this.#le;
     const strBase = this.#strBase;
@@ -656,6 +735,11 @@ function essentialLength(bytes: Uint8Array, p: number, end: number): number {
     }
   }
   return n;
+}
+
+/** A 16-bit hash of four bytes (idsByEssentialNames' prefix filter). */
+function prefixKey(b0: number, b1: number, b2: number, b3: number): number {
+  return Math.imul(((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0, 0x9e3779b1) >>> 16;
 }
 
 /** FNV-1a over bytes[start, end). */

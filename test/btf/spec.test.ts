@@ -235,6 +235,13 @@ describe("name index", () => {
           const spec = parseBtf(marshalBtf(decls.map(([k, n]) => toType(k, n)), { byteOrder }), { lazy: true });
           const ids = Array.from({ length: spec.typeCount }, (_, i) => i + 1);
           const names = [...new Set([...decls.map(([, n]) => n), ...queries])];
+          const byEssential = (kinds: readonly string[]) =>
+            names.map((name) => {
+              const ess = essentialName(name);
+              return ess === "" ? [] : ids.filter((id) => kinds.includes(spec.kindOf(id)) && essentialName(spec.nameOf(id)) === ess);
+            });
+          // the batch lookup, first by one scan (no index yet), later through the index
+          for (const kinds of [["struct"], ["fwd", "enum"]] as const) expect(spec.idsByEssentialNames(names, kinds)).toEqual(byEssential(kinds));
           for (const name of names) {
             const ess = essentialName(name);
             for (const kind of [undefined, "fwd", "struct", "enum"] as const) {
@@ -246,6 +253,7 @@ describe("name index", () => {
               for (let r = 0; r < 5; r++) expect(spec.idsByName(name, kind), `exact ${JSON.stringify(name)} ${kind}`).toEqual(exact);
             }
           }
+          expect(spec.idsByEssentialNames(names, ["fwd", "enum"])).toEqual(byEssential(["fwd", "enum"]));
         },
       ),
       { numRuns: 300 },

@@ -65,8 +65,8 @@ export class CoreTargets {
 
   /**
    * Find the vmlinux candidates of many local types at once, for a first load in a process:
-   * every lookup goes through the kernel BTF's name index (built on the first one, in one pass
-   * over the raw type records), so the cost is the index plus a few bucket walks. Types already
+   * one pass over the kernel BTF's type records for all their names (idsByEssentialNames), which
+   * costs less than building the name index; later lookups use the index. Types already
    * cached, anonymous types and fewer than `minTypes` types are left to candidates(); so are
    * types vmlinux lacks when there are modules to search.
    */
@@ -74,21 +74,28 @@ export class CoreTargets {
     let perBtf = this.#cache.get(local);
     if (!perBtf) this.#cache.set(local, (perBtf = new Map()));
     const wanted: { id: number; name: string; kinds: BtfKind[] }[] = [];
+    const kinds = new Set<BtfKind>();
     for (const id of new Set(ids)) {
       if (perBtf.has(id) || !local.has(id) || id === 0) continue;
       const t = local.typeById(id);
       const name = essentialName(t.name);
       if (name === "" || t.kind === "void") continue;
-      wanted.push({ id, name, kinds: t.kind === "enum" || t.kind === "enum64" ? ["enum", "enum64"] : [t.kind] });
+      const ks: BtfKind[] = t.kind === "enum" || t.kind === "enum64" ? ["enum", "enum64"] : [t.kind];
+      for (const k of ks) kinds.add(k);
+      wanted.push({ id, name, kinds: ks });
     }
     if (wanted.length < minTypes) return;
     const btf = this.vmlinux.btf;
+    const found = btf.idsByEssentialNames(
+      wanted.map((w) => w.name),
+      [...kinds],
+    );
     // Types vmlinux lacks are left to candidates(), which looks in the modules, if any.
     const noModules = this.modules.length === 0;
-    for (const w of wanted) {
+    for (let i = 0; i < wanted.length; i++) {
+      const w = wanted[i];
       const cands: CoreCandidate[] = [];
-      for (const k of w.kinds) for (const cid of btf.idsByEssentialName(w.name, k)) cands.push({ target: this.vmlinux, id: cid });
-      if (w.kinds.length > 1) cands.sort((a, b) => a.id - b.id);
+      for (const cid of found[i]) if (w.kinds.includes(btf.kindOf(cid) as BtfKind)) cands.push({ target: this.vmlinux, id: cid });
       if (cands.length > 0 || noModules) perBtf.set(w.id, cands);
     }
   }
