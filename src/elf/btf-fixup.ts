@@ -1,18 +1,22 @@
 /**
- * Fixes an object's `.BTF` for `BPF_BTF_LOAD` in a copy of the blob, in place: DATASEC sizes
- * and VAR offsets that clang leaves at 0 (from the ELF sections and symbols), `.kconfig` laid
- * out as the loader laid out its map (extern VARs become allocated globals), extern FUNCs made
- * static (the kernel takes only static/global linkage). Editing in place keeps every type id
- * and string offset, so `.BTF.ext` func/line info records stay valid as they are.
+ * Fixes an object's `.BTF` for `BPF_BTF_LOAD` in a copy of the blob: DATASEC sizes and VAR
+ * offsets that clang leaves at 0 (from the ELF sections and symbols), `.kconfig` laid out as the
+ * loader laid out its map (extern VARs become allocated globals), extern FUNCs made static (the
+ * kernel takes only static/global linkage), and `.ksyms` made acceptable (see fixupKsyms).
+ * Records are edited in place and new types and strings only appended, so every type id and
+ * string offset stays, and `.BTF.ext` func/line info records stay valid as they are.
  * Pure: no kernel.
  */
 import { ParseError } from "../errors.js";
 import type { ElfFile } from "./elf-file.js";
 import type { ExternSpec } from "./spec-types.js";
 
+const KIND_INT = 1;
+const KIND_FUNC = 12;
+const KIND_FUNC_PROTO = 13;
 const KIND_VAR = 14;
 const KIND_DATASEC = 15;
-const KIND_FUNC = 12;
+const VAR_GLOBAL_ALLOCATED = 1;
 
 function extraSize(kind: number, vlen: number): number {
   switch (kind) {
@@ -89,6 +93,7 @@ export function fixupObjectBtf(bytes: Uint8Array, elf: ElfFile, layout: ObjectBt
     return m;
   };
 
+  let ksymsId = 0;
   for (let id = 1; id < offsets.length; id++) {
     const at = offsets[id];
     const info = v.getUint32(at + 4, le);
@@ -108,7 +113,10 @@ export function fixupObjectBtf(bytes: Uint8Array, elf: ElfFile, layout: ObjectBt
     if (kind !== KIND_DATASEC) continue;
     const name = nameOf(id);
     const isKconfig = name === ".kconfig";
-    if (name === ".ksyms") continue;
+    if (name === ".ksyms") {
+      ksymsId = id;
+      continue;
+    }
     let size: number | undefined;
     if (isKconfig) size = layout.kconfigSize;
     else {
@@ -146,5 +154,106 @@ export function fixupObjectBtf(bytes: Uint8Array, elf: ElfFile, layout: ObjectBt
       v.setUint32(e + 8, s, le);
     });
   }
-  return out;
+  if (ksymsId === 0) return out;
+  return fixupKsyms({ out, v, le, hdrLen, typeOff, typeEnd, strOff, strEnd, offsets, kindOf, ksymsId });
+}
+
+interface FramedBtf {
+  out: Uint8Array;
+  v: DataView;
+  le: boolean;
+  hdrLen: number;
+  typeOff: number;
+  typeEnd: number;
+  strOff: number;
+  strEnd: number;
+  offsets: number[];
+  kindOf: (id: number) => number;
+  ksymsId: number;
+}
+
+/**
+ * The `.ksyms` DATASEC holds kfuncs (FUNCs) and typed ksyms (extern VARs) at size 0, which the
+ * kernel refuses (a DATASEC of size 0, FUNC members, extern VARs). As libbpf does, every member
+ * becomes a 4-byte allocated `int` VAR at its own offset (kfuncs share one dummy VAR), and kfunc
+ * parameters without names get one (the kernel requires named arguments). The loader resolves
+ * these externs by name, not through this BTF. New types and strings are appended, so every
+ * existing type id and string offset stays valid.
+ */
+function fixupKsyms(b: FramedBtf): Uint8Array {
+  const { out, v, le, offsets, kindOf, ksymsId } = b;
+  const at = offsets[ksymsId];
+  const vlen = v.getUint32(at + 4, le) & 0xffff;
+  if (vlen === 0) return out;
+  const extraTypes: number[] = []; // u32 words
+  const extraStrings: string[] = [];
+  let nextId = offsets.length;
+  let nextStr = b.strEnd - b.strOff;
+  const addString = (text: string): number => {
+    const off = nextStr;
+    extraStrings.push(text);
+    nextStr += Buffer.byteLength(text, "latin1") + 1;
+    return off;
+  };
+
+  // A signed 4-byte int: the one clang emitted, or a new one.
+  let intId = 0;
+  for (let id = 1; id < offsets.length && !intId; id++) {
+    if (kindOf(id) !== KIND_INT || v.getUint32(offsets[id] + 8, le) !== 4) continue;
+    if ((v.getUint32(offsets[id] + 12, le) >>> 24) & 1) intId = id; // BTF_INT_SIGNED
+  }
+  if (!intId) {
+    intId = nextId++;
+    extraTypes.push(addString("int"), (KIND_INT << 24) >>> 0, 4, ((1 << 24) | 32) >>> 0);
+  }
+  const firstName = v.getUint32(offsets[v.getUint32(at + 12, le)] ?? 0, le);
+  let dummyVar = 0;
+  let off = 0;
+  for (let i = 0; i < vlen; i++) {
+    const e = at + 12 + i * 12;
+    const member = v.getUint32(e, le);
+    const kind = kindOf(member);
+    if (kind === KIND_FUNC) {
+      if (!dummyVar) {
+        dummyVar = nextId++;
+        extraTypes.push(firstName, (KIND_VAR << 24) >>> 0, intId, VAR_GLOBAL_ALLOCATED);
+      }
+      const proto = v.getUint32(offsets[member] + 8, le);
+      if (kindOf(proto) === KIND_FUNC_PROTO) {
+        const params = v.getUint32(offsets[proto] + 4, le) & 0xffff;
+        for (let p = 0; p < params; p++) {
+          const pAt = offsets[proto] + 12 + p * 8;
+          if (v.getUint32(pAt, le) === 0 && v.getUint32(pAt + 4, le) !== 0) v.setUint32(pAt, firstName, le);
+        }
+      }
+      v.setUint32(e, dummyVar, le);
+    } else if (kind === KIND_VAR) {
+      v.setUint32(offsets[member] + 8, intId, le);
+      v.setUint32(offsets[member] + 12, VAR_GLOBAL_ALLOCATED, le);
+    } else {
+      throw new ParseError(`BTF: .ksyms member ${i} is neither a function nor a variable`, { offset: e });
+    }
+    v.setUint32(e + 4, off, le);
+    v.setUint32(e + 8, 4, le);
+    off += 4;
+  }
+  v.setUint32(at + 8, off, le);
+
+  // Lay out: header, old types, new types, old strings, new strings.
+  const types = out.subarray(b.typeOff, b.typeEnd);
+  const strings = out.subarray(b.strOff, b.strEnd);
+  const newStrings = Buffer.from(extraStrings.map((t) => `${t}\0`).join(""), "latin1");
+  const typeLen = types.length + extraTypes.length * 4;
+  const result = new Uint8Array(b.hdrLen + typeLen + strings.length + newStrings.length);
+  const r = new DataView(result.buffer);
+  result.set(out.subarray(0, b.hdrLen), 0);
+  result.set(types, b.hdrLen);
+  extraTypes.forEach((word, i) => r.setUint32(b.hdrLen + types.length + i * 4, word, le));
+  result.set(strings, b.hdrLen + typeLen);
+  result.set(newStrings, b.hdrLen + typeLen + strings.length);
+  r.setUint32(8, 0, le); // type_off
+  r.setUint32(12, typeLen, le);
+  r.setUint32(16, typeLen, le); // str_off
+  r.setUint32(20, strings.length + newStrings.length, le);
+  return result;
 }
