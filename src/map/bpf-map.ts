@@ -322,6 +322,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   static create<K = Uint8Array, V = Uint8Array>(spec: MapSpec<K, V>, options?: MapCreateOptions): BpfMap<K, V>;
   static create<K, V>(spec: MapSpec<K, V>, options: MapCreateOptions = {}): BpfMap<K, unknown> {
     const sizes = checkMapSpec(spec as MapSpec<unknown, unknown>);
+    // A perf event array without a size gets one slot per possible CPU, as libbpf and
+    // cilium/ebpf give it: that is what a perf buffer reader fills.
+    if (sizes.maxEntries === 0 && specType(spec).typeName === "perf_event_array") sizes.maxEntries = possibleCpus();
     if (typeof options !== "object" || options === null) throw new TypeError("MapCreateOptions must be an object");
     for (const k of Object.keys(options)) if (k !== "pinPath") throw new TypeError(`MapCreateOptions: unknown option "${k}"`);
     const { type, typeName } = specType(spec);

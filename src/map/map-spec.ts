@@ -27,7 +27,7 @@ export interface MapSpec<K = Uint8Array, V = Uint8Array> {
   keySize?: number;
   /** Value size in bytes (of one CPU's value for per-CPU maps); defaults to the value codec's size, else 0. */
   valueSize?: number;
-  /** max_entries (ring buffers: bytes, a power of two and page multiple; arenas: pages). Default 0. */
+  /** max_entries (ring buffers: bytes, a power of two and page multiple; arenas: pages). Default 0; a perf_event_array without one gets one slot per possible CPU. */
   maxEntries?: number;
   /** map_flags: MapFlags bits OR-ed together. */
   flags?: number;

@@ -141,6 +141,10 @@ describeKernel("map types", () => {
     expect(bpfErrorOf(() => m.get(0)).code).toBe("ENOTSUPP");
     expect(m.delete(0)).toBe(true);
     expect(m.delete(0)).toBe(false);
+    // Without max_entries it gets one slot per possible CPU, as libbpf gives it.
+    using sized = BpfMap.create({ type: "perf_event_array", key: u32, value: objectFd });
+    expect(sized.maxEntries).toBe(cpus);
+    expect(sized.info().maxEntries).toBe(cpus);
   });
 
   itTypes(["stack_trace"], "stores the stacks a program captures with bpf_get_stackid", () => {
