@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: builds the C reference programs, runs every suite in benchmarks/suites/
- * beside its C counterpart, prints a table of ratios, and writes benchmarks/results/latest.json.
+ * beside its C counterpart, prints a table of ratios, and writes benchmarks/results/latest.json
+ * (partial.json for a --filter run).
  *
  *   npm run bench                       every suite, 41 rounds per row
  *   npm run bench -- --filter hash      rows whose suite or name contains "hash"
@@ -105,7 +106,11 @@ async function main(): Promise<void> {
       met: r.met,
     })),
   };
-  writeFileSync(join(BENCH_DIR, "results", "latest.json"), `${JSON.stringify(json, null, 2)}\n`);
+  // latest.json is the full table, all rows measured in one run: a filtered run must not
+  // replace it with a few rows.
+  const out = args.filter ? "partial.json" : "latest.json";
+  writeFileSync(join(BENCH_DIR, "results", out), `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`results written to benchmarks/results/${out}`);
   if (args.strict && missed.length > 0) process.exitCode = 1;
 }
 
