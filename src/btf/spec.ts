@@ -52,6 +52,9 @@ const EXTRA_FIXED = Uint8Array.from([0, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 /** …and bytes per vlen entry (members, enumerators, params, datasec vars). */
 const EXTRA_PER_VLEN = Uint8Array.from([0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12]);
 const HOST_LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** The same in 4-byte words, header included, for all 32 kind numbers (0: not a valid kind). */
+const WORDS_FIXED = Uint8Array.from({ length: 32 }, (_, k) => (k >= 1 && k <= 19 ? 3 + EXTRA_FIXED[k] / 4 : 0));
+const WORDS_PER_VLEN = Uint8Array.from({ length: 32 }, (_, k) => (k >= 1 && k <= 19 ? EXTRA_PER_VLEN[k] / 4 : 0));
 
 /**
  * Parsed BTF: a type section and a string table, queried by id, by name and by kind.
@@ -388,10 +391,7 @@ export class BtfSpec implements Iterable<BtfType> {
     // every type it compares), a hash index pays for itself.
     if (!this.#nameIndex && !essential && this.#scans < LINEAR_SCANS) {
       this.#scans++;
-      for (let i = 0; i < this.typeCount; i++) {
-        if (kind !== 0 && this.#kinds[i] !== kind) continue;
-        if (this.#nameMatches(this.#u32(this.#offsets[i]), name, essential)) out.push(this.firstId + i);
-      }
+      this.#scan(name, kind, out);
       return;
     }
     const index = (this.#nameIndex ??= this.#newIndex());
@@ -402,6 +402,48 @@ export class BtfSpec implements Iterable<BtfType> {
     // Chains are built by prepending, so they run from the highest id down.
     if (kind === 0) found.sort((a, b) => b - a);
     for (let j = found.length - 1; j >= 0; j--) out.push(found[j]);
+  }
+
+  /**
+   * A linear scan for an exact name: the first byte of each name of the kind is compared in
+   * the loop, so only names starting like `name` cost a call (opening vmlinux to find one
+   * struct is this plus the framing).
+   */
+  #scan(name: Uint8Array, kind: number, out: number[]): void {
+    const n = this.typeCount;
+    const kinds = this.#kinds;
+    const offsets = this.#offsets;
+    const words = this.#nameWords();
+    const bytes = this.bytes;
+    const strBase = this.#strBase;
+    const strDelta = this.#strStart - strBase;
+    const first = name[0];
+    // With a kind, test the kinds four at a time (a zero byte of word ^ kind×0x01010101 marks a
+    // match): a quarter of the loop steps, which is most of a scan's cost.
+    let i = 0;
+    if (kind !== 0 && kinds.byteOffset % 4 === 0) {
+      const quads = new Uint32Array(kinds.buffer, kinds.byteOffset, n >>> 2);
+      const pattern = Math.imul(kind, 0x01010101);
+      for (let w = 0; w < quads.length; w++) {
+        const x = quads[w] ^ pattern;
+        if (((x - 0x01010101) & ~x & 0x80808080) === 0) continue;
+        for (let j = w << 2, end = j + 4; j < end; j++) {
+          if (kinds[j] !== kind) continue;
+          const off = words ? words[offsets[j] >>> 2] : this.#u32(offsets[j]);
+          if (off === 0 || (off >= strBase && bytes[off + strDelta] !== first)) continue;
+          if (this.#nameMatches(off, name, false)) out.push(this.firstId + j);
+        }
+      }
+      i = quads.length << 2;
+    }
+    for (; i < n; i++) {
+      if (kind !== 0 && kinds[i] !== kind) continue;
+      const off = words ? words[offsets[i] >>> 2] : this.#u32(offsets[i]);
+      if (off === 0) continue;
+      // names in the base's table (split BTF) are left to #nameMatches
+      if (off >= strBase && bytes[off + strDelta] !== first) continue;
+      if (this.#nameMatches(off, name, false)) out.push(this.firstId + i);
+    }
   }
 
   #walk(first: number, next: Int32Array, name: Uint8Array, kind: number, essential: boolean, found: number[]): void {
@@ -824,6 +866,25 @@ export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec 
   // Uint32Array, which V8 compiles to plain loads; others through the DataView.
   const fast = le && HOST_LE && (bytes.byteOffset + typeStart) % 4 === 0;
   const words = fast ? new Uint32Array(bytes.buffer, bytes.byteOffset + typeStart, typeLen >>> 2) : undefined;
+  if (words) {
+    // The common case in words, with one table lookup for the record length: it stops at
+    // anything unusual (a bad kind or name, a record running past the end, a full array) and
+    // leaves that record to the general loop below, which reports or handles it.
+    const wEnd = words.length;
+    let w = 0;
+    while (n < cap && w + 3 <= wEnd) {
+      const nameOff = words[w];
+      const info = words[w + 1];
+      const kind = (info >>> 24) & 0x1f;
+      const lenWords = WORDS_FIXED[kind] + WORDS_PER_VLEN[kind] * (info & 0xffff);
+      if (lenWords === 0 || w + lenWords > wEnd || (nameOff >= totalStr && nameOff !== 0)) break;
+      offsets[n] = typeStart + (w << 2);
+      kinds[n] = kind;
+      n++;
+      w += lenWords;
+    }
+    p = typeStart + (w << 2);
+  }
   while (p < typeEnd) {
     if (typeEnd - p < 12) {
       throw new ParseError(`BTF: type [${firstId + n}] is truncated (${typeEnd - p} bytes left of 12)`, { offset: p });
