@@ -175,10 +175,12 @@ export class BtfSpec implements Iterable<BtfType> {
     }
     const start = this.#strStart + rel;
     if (this.#table === undefined && ++this.#decodes > TABLE_AFTER) this.#table = this.#decodeTable();
-    if (this.#table) {
-      // one flat string of the whole (ASCII) table: names become slices, no per-byte work
-      const end = this.bytes.indexOf(0, start);
-      return this.#table.slice(rel, end - this.#strStart);
+    const table = this.#table;
+    if (table) {
+      // one flat string of the whole (ASCII) table: names become slices, and the NUL is found
+      // by String#indexOf (a TypedArray's indexOf is a runtime call costing more than the rest
+      // of the decode of a small type; it was a quarter of a full walk)
+      return table.slice(rel, table.indexOf("\0", rel));
     }
     return readCString(this.bytes, start);
   }

@@ -10,8 +10,9 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  * decoded without TextDecoder, which costs more than the copy for short strings.
  */
 export function readCString(bytes: Uint8Array, start: number): string {
-  let end = bytes.indexOf(0, start);
-  if (end < 0) end = bytes.length;
+  // a loop finds the NUL of a short name sooner than a TypedArray's indexOf (a runtime call)
+  let end = start;
+  while (end < bytes.length && bytes[end] !== 0) end++;
   const n = end - start;
   if (n === 0) return "";
   if (n <= 64) {
