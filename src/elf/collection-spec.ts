@@ -114,6 +114,74 @@ export class CollectionSpec implements CollectionSpecData {
   }
 }
 
+/** The lazy fields of one program spec: decoded on first read, replaced by assignment. */
+interface LazyProgram {
+  order: ElfFunc[];
+  ext: ((program: string) => ProgramBtfExt) | undefined;
+  insns: ElfProgramSpec["instructions"] | undefined;
+  fi: ProgramBtfExt["funcInfos"] | null;
+  li: ProgramBtfExt["lineInfos"] | null;
+  cr: ProgramBtfExt["coreRelocations"] | null;
+}
+
+const LAZY = Symbol("lazy program fields");
+type WithLazy = ElfProgramSpec & { [LAZY]: LazyProgram };
+
+/**
+ * Accessors shared by every program spec. One set of functions for all programs lets V8 give
+ * every spec the same hidden class; getters written in an object literal were 8 new closures
+ * and a context per program, which made each spec a ~2 KB dictionary-mode object and were the
+ * largest single cost of opening bench_many.o (~90 µs of ~400 µs, plus the GC they caused).
+ * The state sits in a symbol-keyed property of the literal (a spread copy carries it along,
+ * harmlessly: its own fields are plain values).
+ */
+const LAZY_DESCRIPTORS: PropertyDescriptorMap = {
+  instructions: {
+    get(this: WithLazy) {
+      const s = this[LAZY];
+      return (s.insns ??= linkInstructions(s.order));
+    },
+    set(this: WithLazy, v: ElfProgramSpec["instructions"]) {
+      this[LAZY].insns = v;
+    },
+    enumerable: true,
+    configurable: true,
+  },
+  funcInfos: {
+    get(this: WithLazy) {
+      const s = this[LAZY];
+      return s.fi !== null ? s.fi : s.ext?.(this.name).funcInfos;
+    },
+    set(this: WithLazy, v: ProgramBtfExt["funcInfos"]) {
+      this[LAZY].fi = v;
+    },
+    enumerable: true,
+    configurable: true,
+  },
+  lineInfos: {
+    get(this: WithLazy) {
+      const s = this[LAZY];
+      return s.li !== null ? s.li : s.ext?.(this.name).lineInfos;
+    },
+    set(this: WithLazy, v: ProgramBtfExt["lineInfos"]) {
+      this[LAZY].li = v;
+    },
+    enumerable: true,
+    configurable: true,
+  },
+  coreRelocations: {
+    get(this: WithLazy) {
+      const s = this[LAZY];
+      return s.cr !== null ? s.cr : s.ext?.(this.name).coreRelocations;
+    },
+    set(this: WithLazy, v: ProgramBtfExt["coreRelocations"]) {
+      this[LAZY].cr = v;
+    },
+    enumerable: true,
+    configurable: true,
+  },
+};
+
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
@@ -223,45 +291,18 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     if (info?.sleepable) flags |= ProgramFlags.sleepable;
     if (info?.xdpFrags) flags |= ProgramFlags.xdpHasFrags;
     // Instructions are decoded on first use (opening stays cheap), and so are the .BTF.ext
-    // records (func/line info, CO-RE relocations); assigning any of them replaces it. Accessors
-    // in the literal keep them enumerable own properties, so `{ ...spec }` copies their values.
-    let insns: ElfProgramSpec["instructions"] | undefined;
-    let fi: ProgramBtfExt["funcInfos"] | null = null;
-    let li: ProgramBtfExt["lineInfos"] | null = null;
-    let cr: ProgramBtfExt["coreRelocations"] | null = null;
-    const name = f.name;
+    // records; assigning any of them replaces it. They are own enumerable accessors (so
+    // `{ ...spec }` copies their values) shared by every program (see LAZY_FIELDS).
     const spec = {
-      name,
+      name: f.name,
       type: info?.type ?? 0,
       license,
       section: info?.name ?? f.section.name.replace(/^\?/, ""),
       autoload: info ? info.autoload : !f.section.name.startsWith("?"),
       subprograms: order.slice(1).map((s) => s.label),
-      get instructions() {
-        return (insns ??= linkInstructions(order));
-      },
-      set instructions(v) {
-        insns = v;
-      },
-      get funcInfos() {
-        return fi !== null ? fi : extRecords?.(name).funcInfos;
-      },
-      set funcInfos(v) {
-        fi = v;
-      },
-      get lineInfos() {
-        return li !== null ? li : extRecords?.(name).lineInfos;
-      },
-      set lineInfos(v) {
-        li = v;
-      },
-      get coreRelocations() {
-        return cr !== null ? cr : extRecords?.(name).coreRelocations;
-      },
-      set coreRelocations(v) {
-        cr = v;
-      },
-    } as ElfProgramSpec;
+      [LAZY]: { order, ext: extRecords, insns: undefined, fi: null, li: null, cr: null } satisfies LazyProgram,
+    } as WithLazy;
+    Object.defineProperties(spec, LAZY_DESCRIPTORS);
     if (info) spec.sectionInfo = info;
     if (info?.attachType) spec.expectedAttachType = info.attachType;
     if (flags) spec.flags = flags;

@@ -1,18 +1,15 @@
 /**
- * Reading ELF files: a small adapter over elfy 1.0.0 that validates the header and the section
- * and program header tables itself (so none of elfy's AssertionError/TypeError/RangeError ever
- * escapes), fixes the fields elfy gets wrong, and decodes `.symtab` and `.rel*` on top of the
- * section data. Pure: no kernel. Both byte orders, ELF32 and ELF64.
+ * Reading ELF files: the header, the section and program header tables (every offset and size
+ * checked against the file first, so bad bytes give a ParseError), section names, and
+ * `.symtab` and `.rel*` on top of the section data. Sections are views of the input, never
+ * copies. Pure: no kernel. Both byte orders, ELF32 and ELF64.
  *
- * elfy 1.0.0 defects worked around here (found by reading lib/elfy/parser.js):
- * - ELF64 `sh_addralign`/`sh_entsize` are read at offsets 46/54 instead of 48/56: we read them.
- * - `osabi` is read from byte 6 (EI_VERSION) instead of 7 (EI_OSABI): we read byte 7.
- * - `EM_BPF` (247) is unknown to its machine table: we keep the raw number.
- * - `SHT_NOBITS` sections get unrelated file bytes as data: we give an empty array.
- * - A bad `e_shstrndx` throws AssertionError/TypeError, a short table a RangeError, and
- *   out-of-range section data is silently clamped: we check all of it first.
+ * This used to sit on elfy 1.0.0, whose parse was only used for section names by the end and
+ * cost ~40 µs of a ~320 µs open of bench_many.o (it builds a Buffer per section and program
+ * header); its defects (ELF64 addralign/entsize offsets, osabi byte, NOBITS data, clamped
+ * ranges, AssertionError on a bad e_shstrndx) were already worked around by reading the raw
+ * fields here.
  */
-import elfy from "elfy";
 import type { ByteOrder } from "../asm/instruction.js";
 import { ParseError } from "../errors.js";
 
@@ -234,28 +231,32 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     });
   }
 
-  let parsed: ReturnType<typeof elfy.parse>;
-  try {
-    parsed = elfy.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (e) {
-    // Every condition elfy throws on is checked above; this is the safety net.
-    throw new ParseError(`ELF: malformed file (${e instanceof Error ? e.message : String(e)})`, { offset: 0, cause: e });
-  }
-  const ey = parsed.body.sections;
-  if (ey.length !== shnum) throw new ParseError(`ELF: expected ${shnum} sections, read ${ey.length}`, { offset: shoff });
+  // Section names: NUL-terminated strings of the name table (bounds checked above).
+  const names = raw[shstrndx];
+  const strtab = Buffer.from(bytes.buffer, bytes.byteOffset + names.offset, names.size);
+  const nameCache = new Map<number, string>();
+  const sectionName = (off: number): string => {
+    let n = nameCache.get(off);
+    if (n === undefined) {
+      let end = off;
+      while (end < strtab.length && strtab[end] !== 0) end++;
+      n = off < strtab.length ? strtab.toString("utf8", off, end) : "";
+      nameCache.set(off, n);
+    }
+    return n;
+  };
 
   const empty = new Uint8Array(0);
   const sections: ElfSection[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const s = raw[i];
-    const e = ey[i];
     const dataBytes =
       s.type === SHT.NOBITS || s.type === SHT.NULL
         ? empty
         : new Uint8Array(bytes.buffer, bytes.byteOffset + s.offset, s.size);
     sections[i] = {
       index: i,
-      name: typeof e.name === "string" ? e.name : "",
+      name: sectionName(s.name),
       type: s.type,
       flags: s.flags,
       addr: s.addr,
@@ -335,6 +336,7 @@ function finish(
       });
     }
     const strtab = sections[tab.link];
+    const strings = stringTable(strtab.data);
     const count = tab.size / entsize;
     const out: ElfSymbol[] = new Array(count);
     for (let i = 0; i < count; i++) {
@@ -357,7 +359,7 @@ function finish(
         other = bytes[at + 13];
         shndx = r.u16(at + 14);
       }
-      out[i] = new Symbol_(i, cString(strtab, nameOff, at), value, exact, size, info, other, shndx);
+      out[i] = new Symbol_(i, cString(strtab, strings, nameOff, at), value, exact, size, info, other, shndx);
     }
     symtabCache.set(tab.index, out);
     return out;
@@ -474,27 +476,28 @@ interface StringTable {
   readonly text: string;
   readonly ascii: boolean;
 }
-const stringTables = new WeakMap<Uint8Array, StringTable>();
+/**
+ * Decode a string table once; names are then slices of it (cheap in V8). The caller keeps it
+ * for the table's lookups (no global WeakMap: its ephemeron entries kept every opened file
+ * alive through young-generation collections, which then promoted them all).
+ */
+function stringTable(d: Uint8Array): StringTable {
+  let ascii = true;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  return { text: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("latin1"), ascii };
+}
 
-/** A NUL-terminated string at `off` in a string table. */
-function cString(strtab: ElfSection, off: number, where: number): string {
+/** A NUL-terminated string at `off` in a string table (`t` is its decoded text). */
+function cString(strtab: ElfSection, t: StringTable, off: number, where: number): string {
   const d = strtab.data;
   if (off >= d.length) {
     if (off === 0) return "";
     throw new ParseError(`ELF: string offset ${off} is past the end of "${strtab.name}" (${d.length} bytes)`, { offset: where });
-  }
-  let t = stringTables.get(d);
-  if (!t) {
-    // One decode per table; names are then slices of it (cheap in V8).
-    let ascii = true;
-    for (let i = 0; i < d.length; i++) {
-      if (d[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    t = { text: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("latin1"), ascii };
-    stringTables.set(d, t);
   }
   const end = t.text.indexOf("\0", off);
   if (end < 0) throw new ParseError(`ELF: string at ${off} in "${strtab.name}" is not NUL-terminated`, { offset: where });

@@ -41,14 +41,20 @@ class CodeSection {
     const d = section.data;
     this.#view = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const slots = d.length / INSN;
-    this.slotToIndex = new Int32Array(slots).fill(-1);
-    const idx: number[] = [];
-    for (let s = 0, i = 0; s < slots; i++) {
-      this.slotToIndex[s] = i;
-      idx.push(s);
+    const slotToIndex = new Int32Array(slots).fill(-1);
+    // Typed arrays only (no JS array of numbers per section): count, then fill.
+    let count = 0;
+    for (let s = 0; s < slots; count++) {
+      slotToIndex[s] = count;
       s += d[s * INSN] === LD_IMM64 ? 2 : 1;
     }
-    this.indexToSlot = Int32Array.from(idx);
+    const indexToSlot = new Int32Array(count);
+    for (let s = 0, i = 0; s < slots; i++) {
+      indexToSlot[i] = s;
+      s += d[s * INSN] === LD_IMM64 ? 2 : 1;
+    }
+    this.slotToIndex = slotToIndex;
+    this.indexToSlot = indexToSlot;
   }
   /** Opcode, src register and 32-bit imm of the instruction at `slot`. */
   raw(slot: number): { opcode: number; src: number; imm: number } {
@@ -171,7 +177,11 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
   }
 
   const starts = new Map<number, Map<number, ElfFunc>>();
-  for (const [i, list] of bySection) starts.set(i, new Map(list.map((f) => [f.startSlot, f])));
+  for (const [i, list] of bySection) {
+    const m = new Map<number, ElfFunc>();
+    for (const f of list) m.set(f.startSlot, f);
+    starts.set(i, m);
+  }
   const funcAt = (secIndex: number, slot: number, where: string): ElfFunc => {
     const f = starts.get(secIndex)?.get(slot);
     if (!f) {
@@ -239,10 +249,9 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     }
     // Calls and callbacks without a relocation target the same section, relative to themselves.
     for (let i = 0; i < indexToSlot.length; i++) {
-      if (patches.has(i)) continue;
       const slot = indexToSlot[i];
       const op = sec.data[slot * INSN];
-      if (op !== CALL && op !== LD_IMM64) continue;
+      if ((op !== CALL && op !== LD_IMM64) || patches.has(i)) continue;
       const insn = code.raw(slot);
       if (insn.opcode === CALL && insn.src === PSEUDO_CALL) {
         const callee = funcAt(sec.index, slot + insn.imm + 1, `section "${sec.name}" instruction ${slot}`);
