@@ -20,7 +20,7 @@ export const suite: BenchSuite = {
       iterations: 400,
       target: 2.0,
       c: { binary: "elf_libbpf", case: "open", args: [OBJECT] },
-      note: "the file is read and every section, symbol, relocation, map definition and BTF type parsed; instructions are decoded on first use",
+      note: "the file is read and every section, symbol, relocation and map definition parsed, programs split and linked; instructions, .BTF.ext records and BTF types not needed by map definitions are decoded on first use (libbpf's open does not decode instructions either)",
       setup() {
         return {
           run(n) {
@@ -39,7 +39,7 @@ export const suite: BenchSuite = {
       iterations: 20,
       target: 1.05,
       c: { binary: "elf_libbpf", case: "load", args: [OBJECT] },
-      note: "both sides: BTF, 20 maps and 50 verified programs, then close; the spec is parsed once outside the timing, as libbpf's open is",
+      note: "both sides: BTF, 20 maps and 50 verified programs, then close; the spec is parsed once outside the timing, as libbpf's open is. Same bpf(2) calls on both sides (strace); the gap is Program.load's per-program JavaScript (see docs/loading.md)",
       setup() {
         const spec = CollectionSpec.fromFile(OBJECT);
         return {
