@@ -95,8 +95,8 @@ export interface ElfFunc {
   slots: number;
   /** Global or weak binding. */
   global: boolean;
-  /** Labels of functions called or referenced as callbacks. */
-  callees: Set<string>;
+  /** Labels of functions called or referenced as callbacks (each once; a function has few). */
+  callees: string[];
   /** @internal */
   code: CodeSection;
 }
@@ -268,14 +268,14 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     for (const [i, p] of patches) {
       if (p.reference.kind !== "symbol") continue;
       const n = owner[indexToSlot[i]];
-      if (n >= 0) list[n].callees.add(p.reference.name);
+      if (n >= 0 && !list[n].callees.includes(p.reference.name)) list[n].callees.push(p.reference.name);
     }
   }
   return funcs;
 }
 
 function newFunc(name: string, code: CodeSection, startSlot: number, slots: number, global: boolean): ElfFunc {
-  return { label: name, name, section: code.section, startSlot, slots, global, callees: new Set(), code };
+  return { label: name, name, section: code.section, startSlot, slots, global, callees: [], code };
 }
 
 /**
