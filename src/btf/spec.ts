@@ -536,7 +536,8 @@ export class BtfSpec implements Iterable<BtfType> {
       let cutHash = 0;
       let cut = -1;
       let q = p;
-      for (let c = src[q]; c !== 0; c = src[++q]) {
+      // (undefined only if the blob was changed after parsing: end rather than loop forever)
+      for (let c = src[q]; c !== 0 && c !== undefined; c = src[++q]) {
         if (c === 0x5f) {
           if (run === 0) {
             runHash = h;
@@ -880,12 +881,12 @@ export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec 
       const kind = (info >>> 24) & 0x1f;
       const lenWords = WORDS_FIXED[kind] + WORDS_PER_VLEN[kind] * (info & 0xffff);
       if (lenWords === 0 || w + lenWords > wEnd || (nameOff >= totalStr && nameOff !== 0)) break;
-      offsets[n] = typeStart + (w << 2);
+      offsets[n] = typeStart + w * 4;
       kinds[n] = kind;
       n++;
       w += lenWords;
     }
-    p = typeStart + (w << 2);
+    p = typeStart + w * 4;
   }
   while (p < typeEnd) {
     if (typeEnd - p < 12) {
