@@ -3,13 +3,18 @@
  * kept per ELF section with byte offsets, onto each program's linked instruction list: records
  * of the program's own function and of every appended subprogram, rebased to instruction
  * slots of the final list. Pure: no kernel.
+ *
+ * Why not `parseBtfExt` (src/btf/ext.ts): that reader resolves strings (file, line text, access
+ * string) and counts instructions, while the spec keeps the raw string offsets, which the loader
+ * passes to BPF_PROG_LOAD as they are (the loaded BTF is the object's own string table). Using
+ * it here would mean mapping strings back to offsets (tail-merged strings have no offset of
+ * their own) and decoding every line's text. Once the BTF layer's records also carry the raw
+ * offsets, readBtfExt below can go.
  */
-import type { BtfSpec } from "../btf/spec.js";
+import { BTF_MAGIC, type BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
 import type { ElfFunc } from "./programs.js";
 import type { ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "./spec-types.js";
-
-const BTF_MAGIC = 0xeb9f;
 
 /** The records of `.BTF.ext`, by section name, with byte offsets (`insnOff`) into the section. */
 export interface BtfExtRecords {

@@ -6,16 +6,20 @@
  * Records are edited in place and new types and strings only appended, so every type id and
  * string offset stays, and `.BTF.ext` func/line info records stay valid as they are.
  * Pure: no kernel.
+ *
+ * Why not `fixupDatasecs`/`sanitizeBtf` (src/btf/fixup.ts): those work on decoded type lists
+ * and need a re-marshalled blob, whose string table need not keep the offsets that func/line
+ * info and the spec's records use; they also leave `.kconfig`/`.ksyms` and extern FUNCs alone,
+ * which this fixup lays out. Only the DATASEC size/offset part overlaps.
  */
+import { BTF_MAGIC } from "../btf/spec.js";
+import { BTF_KIND } from "../btf/types.js";
 import { ParseError } from "../errors.js";
 import type { ElfFile } from "./elf-file.js";
 import type { ExternSpec } from "./spec-types.js";
 
-const KIND_INT = 1;
-const KIND_FUNC = 12;
-const KIND_FUNC_PROTO = 13;
-const KIND_VAR = 14;
-const KIND_DATASEC = 15;
+// Module-local copies of the BTF layer's numbers: hot loops read locals, not imports.
+const { int: KIND_INT, func: KIND_FUNC, func_proto: KIND_FUNC_PROTO, var: KIND_VAR, datasec: KIND_DATASEC } = BTF_KIND;
 const VAR_GLOBAL_ALLOCATED = 1;
 
 function extraSize(kind: number, vlen: number): number {
@@ -51,7 +55,7 @@ export function fixupObjectBtf(bytes: Uint8Array, elf: ElfFile, layout: ObjectBt
   const out = bytes.slice();
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   if (out.length < 24) throw new ParseError("BTF: too short", { offset: 0 });
-  const le = v.getUint16(0, true) === 0xeb9f;
+  const le = v.getUint16(0, true) === BTF_MAGIC;
   const hdrLen = v.getUint32(4, le);
   const typeOff = hdrLen + v.getUint32(8, le);
   const typeEnd = typeOff + v.getUint32(12, le);
