@@ -182,6 +182,13 @@ const LAZY_DESCRIPTORS: PropertyDescriptorMap = {
   },
 };
 
+// One defineProperty per field with a hoisted descriptor: cheaper than defineProperties, which
+// reads the descriptor map's own keys and converts each descriptor on every call.
+const INSTRUCTIONS = LAZY_DESCRIPTORS.instructions;
+const FUNC_INFOS = LAZY_DESCRIPTORS.funcInfos;
+const LINE_INFOS = LAZY_DESCRIPTORS.lineInfos;
+const CORE_RELOCATIONS = LAZY_DESCRIPTORS.coreRelocations;
+
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
@@ -302,7 +309,10 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
       subprograms: order.slice(1).map((s) => s.label),
       [LAZY]: { order, ext: extRecords, insns: undefined, fi: null, li: null, cr: null } satisfies LazyProgram,
     } as WithLazy;
-    Object.defineProperties(spec, LAZY_DESCRIPTORS);
+    Object.defineProperty(spec, "instructions", INSTRUCTIONS);
+    Object.defineProperty(spec, "funcInfos", FUNC_INFOS);
+    Object.defineProperty(spec, "lineInfos", LINE_INFOS);
+    Object.defineProperty(spec, "coreRelocations", CORE_RELOCATIONS);
     if (info) spec.sectionInfo = info;
     if (info?.attachType) spec.expectedAttachType = info.attachType;
     if (flags) spec.flags = flags;
