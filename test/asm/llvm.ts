@@ -6,20 +6,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-function has(cmd: string): boolean {
-  try {
-    execFileSync(cmd, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasTool } from "../helpers/kernel.js";
 
 /** Whether llvm-objdump-19 is installed (the golden tests run only then). */
-export const hasObjdump = has("llvm-objdump-19");
+export const hasObjdump = hasTool("llvm-objdump-19");
 /** Whether llvm-mc-19 is installed too (for objects made of arbitrary instruction bytes). */
-export const hasLlvmMc = hasObjdump && has("llvm-mc-19");
+export const hasLlvmMc = hasObjdump && hasTool("llvm-mc-19");
 
 /** One disassembled line: slot number and text, with the ` <sym+0x..>` jump annotation split off. */
 export interface ObjdumpLine {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,18 +11,12 @@ import { marshalBtf } from "../../src/btf/marshal.js";
 import { dumpRaw } from "../../src/btf/raw-dump.js";
 import { parseBtf } from "../../src/btf/spec.js";
 import { hasBpftool } from "./helpers/bpftool-json.js";
+import { hasKernelBtf, hasTool } from "../helpers/kernel.js";
 
 const fixturePath = fileURLToPath(new URL("./fixtures/kinds.bpfel.btf", import.meta.url));
 const spec = parseBtf(readFileSync(fixturePath));
-const hasClang = (() => {
-  try {
-    execFileSync("clang-19", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const hasVmlinux = existsSync("/sys/kernel/btf/vmlinux");
+const hasClang = hasTool("clang-19");
+const hasVmlinux = hasKernelBtf;
 
 function clang(dir: string, file: string, extra: string[] = []): string {
   try {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import { kernelBtf } from "../../src/btf/kernel.js";
 import { marshalBtf } from "../../src/btf/marshal.js";
 import { skipQualifiers, type BtfTypeSource } from "../../src/btf/query.js";
 import { parseBtf } from "../../src/btf/spec.js";
+import { hasKernelBtf } from "../helpers/kernel.js";
 
 const spec = parseBtf(readFileSync(fileURLToPath(new URL("./fixtures/kinds.bpfel.btf", import.meta.url))));
 // CI runs 100,000 mutated blobs (10,000 x 10); a local run a few thousand. TSBPF_FUZZ_RUNS overrides.
@@ -147,7 +148,7 @@ int main(void) {
     }
   });
 
-  it.skipIf(!existsSync("/sys/kernel/btf/vmlinux"))("encode → decode is identity for union-free kernel structs", () => {
+  it.skipIf(!hasKernelBtf)("encode → decode is identity for union-free kernel structs", () => {
     const k = kernelBtf();
     const picked: number[] = [];
     for (const t of k.typesOfKind("struct")) {

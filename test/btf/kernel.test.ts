@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,8 +6,9 @@ import { isNotSupportedError, isParseError } from "../../src/errors.js";
 import { kernelBtf, kernelModulesWithBtf, moduleBtf, releaseKernelBtf } from "../../src/btf/kernel.js";
 import { BtfBuilder } from "../../src/btf/marshal.js";
 import { parseBtf } from "../../src/btf/spec.js";
+import { hasKernelBtf } from "../helpers/kernel.js";
 
-const hasVmlinux = existsSync("/sys/kernel/btf/vmlinux");
+const hasVmlinux = hasKernelBtf;
 
 describe.skipIf(!hasVmlinux)("kernelBtf", () => {
   it("is one shared lazy instance until released", () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -8,12 +8,13 @@ import { skipQualifiers, typeSize, typeAlignment } from "../../src/btf/query.js"
 import { essentialName, parseBtf } from "../../src/btf/spec.js";
 import type { BtfTypeInit } from "../../src/btf/types.js";
 import { bpftoolTypes, hasBpftool, toBpftool } from "./helpers/bpftool-json.js";
+import { hasKernelBtf } from "../helpers/kernel.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const kindsLe = readFileSync(fixture("kinds.bpfel.btf"));
 const kindsBe = readFileSync(fixture("kinds.bpfeb.btf"));
 const VMLINUX = "/sys/kernel/btf/vmlinux";
-const hasVmlinux = existsSync(VMLINUX);
+const hasVmlinux = hasKernelBtf;
 
 function parseErrorOf(f: () => unknown): ParseError {
   try {

@@ -9,12 +9,12 @@ import { afterEach, describe, expect } from "vitest";
 import { Collection } from "../../src/collection/collection.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { isTsbpfError } from "../../src/errors.js";
-import { describeKernel, itKernel, uniqueName } from "../helpers/kernel.js";
+import { describeKernel, hasTool, itKernel, uniqueName } from "../helpers/kernel.js";
 
 const BPF = join(__dirname, "../../bpf");
 /** Every object under bpf/, this layer's and the other layers' test objects alike. */
 const OBJECTS = (readdirSync(BPF, { recursive: true }) as string[]).filter((f) => f.endsWith(".o")).sort();
-const hasBpftool = spawnSync("bpftool", ["version"]).status === 0;
+const hasBpftool = hasTool("bpftool", ["version"]);
 
 /** Objects libbpf 1.x refuses by design while tsbpf (like cilium/ebpf) loads them. */
 const LIBBPF_REFUSES = new Map([

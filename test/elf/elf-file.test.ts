@@ -1,13 +1,14 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { EM, parseElf, SHT, type ElfFile } from "../../src/elf/elf-file.js";
 import { isParseError } from "../../src/errors.js";
+import { hasTool } from "../helpers/kernel.js";
 
-const readelf = spawnSync("llvm-readelf-19", ["--version"]).status === 0 ? "llvm-readelf-19" : undefined;
-const clang = spawnSync("clang-19", ["--version"]).status === 0 ? "clang-19" : undefined;
+const readelf = hasTool("llvm-readelf-19") ? "llvm-readelf-19" : undefined;
+const clang = hasTool("clang-19") ? "clang-19" : undefined;
 const dir = mkdtempSync(join(tmpdir(), "tsbpf-elf-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,7 +3,8 @@
  * TSBPF_REQUIRE_KERNEL=1 (CI) a skip for lack of privilege is a failure, so CI can never go
  * green by skipping.
  */
-import { readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, it } from "vitest";
@@ -23,6 +24,24 @@ if (requireKernel && kernelSkipReason) {
 export const describeKernel = kernelSkipReason ? describe.skip : describe;
 /** `it` for a test that needs the kernel. */
 export const itKernel = kernelSkipReason ? it.skip : it;
+
+/**
+ * Whether an external tool answers (`cmd ...args` exits 0). Tests that compare with bpftool,
+ * clang or llvm skip without them on a developer's machine; under TSBPF_REQUIRE_KERNEL=1 (CI,
+ * which installs them) a missing one fails instead, so CI cannot go green by skipping.
+ */
+export function hasTool(cmd: string, args: readonly string[] = ["--version"]): boolean {
+  const ok = spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
+  if (!ok && requireKernel) throw new Error(`TSBPF_REQUIRE_KERNEL=1 but ${cmd} does not run (.ci/run installs it)`);
+  return ok;
+}
+
+/** Whether the kernel's BTF is at /sys/kernel/btf/vmlinux; under TSBPF_REQUIRE_KERNEL=1 it must be. */
+export const hasKernelBtf: boolean = (() => {
+  const ok = existsSync("/sys/kernel/btf/vmlinux");
+  if (!ok && requireKernel) throw new Error("TSBPF_REQUIRE_KERNEL=1 but /sys/kernel/btf/vmlinux is missing");
+  return ok;
+})();
 
 let counter = 0;
 /**

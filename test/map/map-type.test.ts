@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isMapTypeName, MAP_TYPES, mapTypeName, mapTypeNumber } from "../../src/map/map-type.js";
 import { parseCpuList } from "../../src/map/possible-cpus.js";
 import { kernelMapName } from "../../src/map/map-spec.js";
 import { chargesMemlock, parseKernelRelease } from "../../src/sys/rlimit.js";
+import { hasKernelBtf } from "../helpers/kernel.js";
 
 describe("map type table", () => {
   it("has one distinct number per name, and looks both ways", () => {
@@ -22,7 +22,7 @@ describe("map type table", () => {
     expect(isMapTypeName("toString")).toBe(false);
   });
 
-  it.skipIf(!existsSync("/sys/kernel/btf/vmlinux"))("matches enum bpf_map_type in the running kernel's BTF", () => {
+  it.skipIf(!hasKernelBtf)("matches enum bpf_map_type in the running kernel's BTF", () => {
     const c = execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], {
       encoding: "utf8",
       maxBuffer: 256 * 1024 * 1024,

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import type { BtfType } from "../../../src/btf/types.js";
+import { hasTool } from "../../helpers/kernel.js";
 
 export interface BpftoolType {
   id: number;
@@ -18,14 +19,7 @@ export function bpftoolTypes(file: string): BpftoolType[] {
   return (JSON.parse(out.toString()) as { types: BpftoolType[] }).types;
 }
 
-export const hasBpftool = (() => {
-  try {
-    execFileSync("bpftool", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+export const hasBpftool = hasTool("bpftool", ["version"]);
 
 const anon = (s: string) => (s === "" ? "(anon)" : s);
 
