@@ -116,6 +116,8 @@ export class CollectionSpec implements CollectionSpecData {
 
 /** The lazy fields of one program spec: decoded on first read, replaced by assignment. */
 interface LazyProgram {
+  /** The name the records are filed under (the spec's `name` may be edited). */
+  name: string;
   order: ElfFunc[];
   ext: ((program: string) => ProgramBtfExt) | undefined;
   insns: ElfProgramSpec["instructions"] | undefined;
@@ -150,7 +152,7 @@ const LAZY_DESCRIPTORS: PropertyDescriptorMap = {
   funcInfos: {
     get(this: WithLazy) {
       const s = this[LAZY];
-      return s.fi !== null ? s.fi : s.ext?.(this.name).funcInfos;
+      return s.fi !== null ? s.fi : s.ext?.(s.name).funcInfos;
     },
     set(this: WithLazy, v: ProgramBtfExt["funcInfos"]) {
       this[LAZY].fi = v;
@@ -161,7 +163,7 @@ const LAZY_DESCRIPTORS: PropertyDescriptorMap = {
   lineInfos: {
     get(this: WithLazy) {
       const s = this[LAZY];
-      return s.li !== null ? s.li : s.ext?.(this.name).lineInfos;
+      return s.li !== null ? s.li : s.ext?.(s.name).lineInfos;
     },
     set(this: WithLazy, v: ProgramBtfExt["lineInfos"]) {
       this[LAZY].li = v;
@@ -172,7 +174,7 @@ const LAZY_DESCRIPTORS: PropertyDescriptorMap = {
   coreRelocations: {
     get(this: WithLazy) {
       const s = this[LAZY];
-      return s.cr !== null ? s.cr : s.ext?.(this.name).coreRelocations;
+      return s.cr !== null ? s.cr : s.ext?.(s.name).coreRelocations;
     },
     set(this: WithLazy, v: ProgramBtfExt["coreRelocations"]) {
       this[LAZY].cr = v;
@@ -307,7 +309,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
       section: info?.name ?? f.section.name.replace(/^\?/, ""),
       autoload: info ? info.autoload : !f.section.name.startsWith("?"),
       subprograms: order.slice(1).map((s) => s.label),
-      [LAZY]: { order, ext: extRecords, insns: undefined, fi: null, li: null, cr: null } satisfies LazyProgram,
+      [LAZY]: { name: f.name, order, ext: extRecords, insns: undefined, fi: null, li: null, cr: null } satisfies LazyProgram,
     } as WithLazy;
     Object.defineProperty(spec, "instructions", INSTRUCTIONS);
     Object.defineProperty(spec, "funcInfos", FUNC_INFOS);

@@ -58,6 +58,26 @@ describe("CollectionSpec from clang's objects (no kernel)", () => {
     expect(s.programs.calc_socket.type).toBe("socket_filter");
   });
 
+  it("lazy program fields: a spread copies their values, assignment replaces them, renaming keeps the records", () => {
+    const s = spec("subprograms");
+    const p = s.programs.calc_xdp;
+    const records = { fi: p.funcInfos, li: p.lineInfos, insns: p.instructions };
+    expect(records.fi!.length).toBeGreaterThan(1);
+    const copy = { ...p };
+    expect(Object.getOwnPropertyDescriptor(copy, "instructions")?.value).toBe(records.insns);
+    expect(Object.getOwnPropertyDescriptor(copy, "funcInfos")?.value).toBe(records.fi);
+    expect(Object.keys(p)).toEqual(expect.arrayContaining(["instructions", "funcInfos", "lineInfos", "coreRelocations"]));
+    p.name = "renamed"; // the records stay those of the function it was read from
+    expect(p.funcInfos).toBe(records.fi);
+    expect(p.lineInfos).toBe(records.li);
+    p.funcInfos = [];
+    p.instructions = records.insns.slice(0, 2);
+    expect(p.funcInfos).toEqual([]);
+    expect(p.instructions).toHaveLength(2);
+    // Other programs of the same spec are not affected.
+    expect(s.programs.calc_socket.funcInfos!.length).toBeGreaterThan(0);
+  });
+
   it("callbacks become BPF_PSEUDO_FUNC references; prog array slots name programs", () => {
     const s = spec("xdp_tail");
     const cb = s.programs.xdp_entry.instructions.find((i) => i.opcode === 0x18 && i.src === 4);
