@@ -1,15 +1,22 @@
 /**
- * Reading ELF files: the header, the section and program header tables (every offset and size
- * checked against the file first, so bad bytes give a ParseError), section names, and
- * `.symtab` and `.rel*` on top of the section data. Sections are views of the input, never
- * copies. Pure: no kernel. Both byte orders, ELF32 and ELF64.
+ * Reading ELF files: a small adapter over elfy 1.0.0, the project's chosen ELF reader. It
+ * validates the header and the section and program header tables itself (so none of elfy's
+ * AssertionError/TypeError/RangeError ever escapes), takes section names from elfy, reads the
+ * fields elfy gets wrong from the raw tables, and decodes `.symtab` and `.rel*` on top of the
+ * section data. Sections are views of the input, never copies. Pure: no kernel. Both byte
+ * orders, ELF32 and ELF64.
  *
- * This used to sit on elfy 1.0.0, whose parse was only used for section names by the end and
- * cost ~40 µs of a ~320 µs open of bench_many.o (it builds a Buffer per section and program
- * header); its defects (ELF64 addralign/entsize offsets, osabi byte, NOBITS data, clamped
- * ranges, AssertionError on a bad e_shstrndx) were already worked around by reading the raw
- * fields here.
+ * elfy 1.0.0 defects worked around here (found by reading lib/elfy/parser.js):
+ * - ELF64 `sh_addralign`/`sh_entsize` are read at offsets 46/54 instead of 48/56: we read them.
+ * - `osabi` is read from byte 6 (EI_VERSION) instead of 7 (EI_OSABI): we read byte 7.
+ * - `EM_BPF` (247) is unknown to its machine table: we keep the raw number.
+ * - `SHT_NOBITS` sections get unrelated file bytes as data: we give an empty array.
+ * - A bad `e_shstrndx` throws AssertionError/TypeError, a short table a RangeError, and
+ *   out-of-range section data is silently clamped: we check all of it first.
+ * Its parse costs ~40 µs of a ~250 µs open of a 50-program object (a Buffer per section and
+ * program header): the price of the shared reader, measured in benchmarks/.
  */
+import elfy from "elfy";
 import type { ByteOrder } from "../asm/instruction.js";
 import { ParseError } from "../errors.js";
 
@@ -231,20 +238,15 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     });
   }
 
-  // Section names: NUL-terminated strings of the name table (bounds checked above).
-  const names = raw[shstrndx];
-  const strtab = Buffer.from(bytes.buffer, bytes.byteOffset + names.offset, names.size);
-  const nameCache = new Map<number, string>();
-  const sectionName = (off: number): string => {
-    let n = nameCache.get(off);
-    if (n === undefined) {
-      let end = off;
-      while (end < strtab.length && strtab[end] !== 0) end++;
-      n = off < strtab.length ? strtab.toString("utf8", off, end) : "";
-      nameCache.set(off, n);
-    }
-    return n;
-  };
+  let parsed: ReturnType<typeof elfy.parse>;
+  try {
+    parsed = elfy.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (e) {
+    // Every condition elfy throws on is checked above; this is the safety net.
+    throw new ParseError(`ELF: malformed file (${e instanceof Error ? e.message : String(e)})`, { offset: 0, cause: e });
+  }
+  const ey = parsed.body.sections;
+  if (ey.length !== shnum) throw new ParseError(`ELF: expected ${shnum} sections, read ${ey.length}`, { offset: shoff });
 
   const empty = new Uint8Array(0);
   const sections: ElfSection[] = new Array(shnum);
@@ -256,7 +258,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
         : new Uint8Array(bytes.buffer, bytes.byteOffset + s.offset, s.size);
     sections[i] = {
       index: i,
-      name: sectionName(s.name),
+      name: typeof ey[i].name === "string" ? ey[i].name : "",
       type: s.type,
       flags: s.flags,
       addr: s.addr,
