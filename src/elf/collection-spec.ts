@@ -12,6 +12,7 @@ import { ProgramFlags } from "../program/program-spec.js";
 import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
 import { readDataSections, readExterns } from "./data-sections.js";
 import { readBtfMaps, readLegacyMaps } from "./maps.js";
+import { readStructOpsMaps, structOpsSectionKind } from "./struct-ops.js";
 import { linkInstructions, programFunctions, readFunctions, type ElfFunc } from "./programs.js";
 import { parseSectionName } from "./section-names.js";
 import type { CollectionSpecData, ElfMapSpec, ElfProgramSpec, ExternSpec } from "./spec-types.js";
@@ -228,6 +229,8 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     } else if (s.name === "maps") {
       mapSectionIndex.set(s.index, "legacy");
       for (const m of readLegacyMaps(elf, s)) addMap(m.name, m);
+    } else if (structOpsSectionKind(s.name)) {
+      for (const m of readStructOpsMaps(elf, s, btf)) addMap(m.name, m);
     }
   }
   const data = readDataSections(elf, btf, objectName);
@@ -334,6 +337,21 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
         throw new ParseError(`map "${m.name}": values[${i}] names "${v.name}", which is not a map of this object`);
       }
     }
+  }
+
+  // struct_ops members must name programs of this object; a struct_ops program no struct_ops map
+  // uses has no member to be loaded for, so it is not loaded by default (as libbpf does).
+  const usedByStructOps = new Set<string>();
+  for (const m of Object.values(maps)) {
+    for (const [member, prog] of Object.entries(m.structOps?.programs ?? {})) {
+      const p = programs[prog];
+      if (!p) throw new ParseError(`struct_ops "${m.name}": member "${member}" points at "${prog}", which is not a program of this object`);
+      if (p.type !== "struct_ops") throw new ParseError(`struct_ops "${m.name}": member "${member}" points at "${prog}" in section "${p.section}", not a SEC("struct_ops/...") program`);
+      usedByStructOps.add(prog);
+    }
+  }
+  for (const p of Object.values(programs)) {
+    if (p.type === "struct_ops" && !usedByStructOps.has(p.name)) p.autoload = false;
   }
 
   const variables: Record<string, SpecVariable> = {};

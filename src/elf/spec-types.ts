@@ -62,7 +62,7 @@ export interface ElfMapSpec extends MapSpec {
   /** Where it was defined: `".maps"`, `"maps"`, or a data section (`".data"`, `".rodata.str1.1"`, `".kconfig"`). */
   section: string;
   /** How it was defined. */
-  kind: "btf" | "legacy" | "data" | "kconfig";
+  kind: "btf" | "legacy" | "data" | "kconfig" | "struct_ops";
   /** Initial value of key 0 for global data maps (a copy of the section, or zeros for .bss). */
   contents?: Uint8Array;
   /** Freeze after initialising (read-only data: `.rodata*`, `.kconfig`). */
@@ -74,6 +74,21 @@ export interface ElfMapSpec extends MapSpec {
   btfValueTypeId?: number;
   /** The inner map template of a map of maps. */
   innerMap?: ElfMapSpec;
+  /** For struct_ops maps (`.struct_ops*` variables): the local struct, its data and its programs. */
+  structOps?: StructOpsSpec;
+}
+
+/**
+ * A struct_ops variable: the local struct (laid out against the kernel's type of the same name at
+ * load, members matched by name), its initial bytes and the program of each function member.
+ */
+export interface StructOpsSpec {
+  /** The ops type, e.g. `"tcp_congestion_ops"` (kernel types `<name>` and `bpf_struct_ops_<name>`). */
+  typeName: string;
+  /** Initial bytes of the local struct (BTF type `btfValueTypeId`); function slots are zero. Editable before load. */
+  data: Uint8Array;
+  /** Program name by function member name. */
+  programs: Record<string, string>;
 }
 
 /** A global variable in a data section, readable and writable through its map's contents. */
