@@ -30,6 +30,8 @@ import type { Codec } from "../codec.js";
 import { FD_MAP_TYPES, mapTypeName } from "../map/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
+import { kernelStructOps, type KernelStructOps } from "./struct-ops.js";
+import { minimalBtf } from "../link/struct-ops.js";
 
 /** Per-program load options. */
 export interface ProgramLoadSettings {
@@ -164,9 +166,19 @@ export class Collection implements Disposable {
     // Maps.
     const given = options.maps ?? {};
     const fresh = new Set<string>();
+    // struct_ops maps: laid out against the kernel's type (read only when the object has some).
+    const structOps = new Map<string, KernelStructOps>();
+    const vmlinux = () => (typeof options.kernelBtf === "object" ? options.kernelBtf : kernelBtf());
     for (const [key, m] of Object.entries(spec.maps)) {
       if (Object.hasOwn(given, key)) {
         this.maps[key] = given[key];
+        continue;
+      }
+      if (m.kind === "struct_ops") {
+        const k = this.#structOpsLayout(key, m, spec.btf, vmlinux);
+        structOps.set(key, k);
+        this.maps[key] = this.#createStructOpsMap(key, m, k);
+        fresh.add(key);
         continue;
       }
       const pinned = m.pinning === "by_name" && existsSync(join(options.pinPath ?? "/sys/fs/bpf", m.name));
@@ -205,10 +217,18 @@ export class Collection implements Disposable {
     const core = prepareCore(spec, wanted, options.kernelBtf); // CO-RE and ksyms (src/btf/core)
     // One options object for every program without settings of its own.
     const shared = loadOptions(fds, this.btf, options.logLevel, undefined);
+    const structOpsTargets = structOpsProgramTargets(spec, structOps);
     for (const name of wanted) {
       const p = core.program(name);
       const settings = options.programOptions?.[name];
       const loadSpec = toProgramSpec(p, spec, this.btf !== undefined);
+      if (p.type === "struct_ops" && p.attachBtfId === undefined) {
+        // The member it implements: attach_btf_id = the kernel's ops struct, expected attach type = the member's index.
+        const t = structOpsTargets.get(name);
+        if (!t) throw new TsbpfError(`program "${name}": no struct_ops map of this object points at it, so it has no member to be loaded for (set its attachBtfId and expectedAttachType, or leave it out)`);
+        loadSpec.attachBtfId = t.attachBtfId;
+        loadSpec.expectedAttachType = t.expectedAttachType;
+      }
       if (p.attachBtfId === undefined && p.attachTarget === undefined && p.sectionInfo?.attachBtf) {
         // fentry/lsm/tp_btf/iter: the target's id in the kernel's BTF, read only when needed.
         try {
@@ -251,6 +271,11 @@ export class Collection implements Disposable {
       }
     }
 
+    // struct_ops values: data members and program fds. For a BPF_F_LINK map this only fills it
+    // (a link registers it: attachStructOps(map)); for a `.struct_ops` map the update registers
+    // the ops at once, and closing the collection unregisters it.
+    for (const [key, k] of structOps) this.#fillStructOps(key, spec.maps[key], k);
+
     // Variables.
     for (const v of Object.values(spec.variables)) {
       if (!this.maps[v.map]) continue;
@@ -259,6 +284,67 @@ export class Collection implements Disposable {
         this,
         le,
       );
+    }
+  }
+
+  #structOpsLayout(key: string, m: ElfMapSpec, objectBtf: BtfSpec | undefined, vmlinux: () => BtfSpec): KernelStructOps {
+    try {
+      if (!objectBtf) throw new TsbpfError("the object has no BTF");
+      return kernelStructOps(m, objectBtf, vmlinux());
+    } catch (e) {
+      throw annotate(e, `map "${key}"`);
+    }
+  }
+
+  #createStructOpsMap(key: string, m: ElfMapSpec, k: KernelStructOps): BpfMap<any, any> {
+    try {
+      // The kernel wants program BTF beside the vmlinux value type: the object's, or a one-type
+      // blob when the kernel refused the object's BTF.
+      const own = this.btf ? undefined : Btf.load(minimalBtf(), { name: `BTF for ${key}` });
+      try {
+        return this.#own(
+          BpfMap.create({
+            name: m.name,
+            type: "struct_ops",
+            keySize: 4,
+            valueSize: k.valueSize,
+            maxEntries: 1,
+            flags: m.flags ?? 0,
+            btf: (this.btf ?? own)!.fd.value,
+            btfVmlinuxValueTypeId: k.valueTypeId,
+          }),
+        );
+      } finally {
+        own?.close();
+      }
+    } catch (e) {
+      throw annotate(e, `map "${key}"`);
+    }
+  }
+
+  #fillStructOps(key: string, m: ElfMapSpec, k: KernelStructOps): void {
+    const value = k.value.slice();
+    const view = new DataView(value.buffer);
+    const le = endianness() === "LE";
+    for (const slot of k.slots) {
+      const prog = this.programs[slot.program];
+      // A program left out of the load leaves its member empty (the kernel refuses a missing required one).
+      if (prog) view.setBigUint64(slot.offset, BigInt(prog.fd), le);
+    }
+    const map = this.maps[key];
+    const link = ((m.flags ?? 0) & BPF_F_LINK) !== 0;
+    try {
+      map.set(new Uint8Array(4), value);
+    } catch (e) {
+      throw annotate(e, `map "${key}": ${link ? "fill" : "register"} struct_ops ${m.structOps!.typeName} (a required member may be missing, or its name is taken)`);
+    }
+    if (!link) {
+      // Registered by the update: the kernel holds the map until the element is deleted.
+      this.#own({
+        close: () => {
+          map.delete(new Uint8Array(4));
+        },
+      });
     }
   }
 
@@ -421,6 +507,25 @@ function toMapSpec(m: ElfMapSpec, btf: Btf | undefined): MapSpec {
     out.btf = btf.fd.value;
     out.btfKeyTypeId = m.btfKeyTypeId ?? 0;
     out.btfValueTypeId = m.btfValueTypeId;
+  }
+  return out;
+}
+
+/** `BPF_F_LINK` map flag. */
+const BPF_F_LINK = 1 << 13;
+
+/** attach_btf_id and expected attach type of every program a struct_ops map points at. */
+function structOpsProgramTargets(spec: CollectionSpec, layouts: ReadonlyMap<string, KernelStructOps>): Map<string, { attachBtfId: number; expectedAttachType: number; where: string }> {
+  const out = new Map<string, { attachBtfId: number; expectedAttachType: number; where: string }>();
+  for (const [key, k] of layouts) {
+    for (const slot of k.slots) {
+      const where = `${spec.maps[key].structOps!.typeName}.${slot.member} of map "${key}"`;
+      const prev = out.get(slot.program);
+      if (prev && (prev.attachBtfId !== k.structId || prev.expectedAttachType !== slot.index)) {
+        throw new TsbpfError(`program "${slot.program}": used as ${prev.where} and as ${where}; a struct_ops program implements one member (load a copy for the other)`);
+      }
+      out.set(slot.program, { attachBtfId: k.structId, expectedAttachType: slot.index, where });
+    }
   }
   return out;
 }

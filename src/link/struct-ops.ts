@@ -226,7 +226,8 @@ export interface StructOpsLink extends Link {
  * Min kernel 5.6 (links 6.4). Throws TypeError for bad options, TsbpfError for an unknown
  * ops type, BpfError from the kernel (EINVAL: a required member is missing or a name is taken).
  */
-export function attachStructOps(options: StructOpsOptions): StructOpsLink {
+export function attachStructOps(options: StructOpsOptions | BpfMap<any, any>): StructOpsLink {
+  if (options instanceof BpfMap) return attachStructOpsMap(options);
   checkOptions("attachStructOps", options, KEYS);
   const method = options.method ?? "link";
   if (method !== "link" && method !== "update") throw new TypeError('attachStructOps: method must be "link" or "update"');
@@ -260,10 +261,29 @@ export function attachStructOps(options: StructOpsOptions): StructOpsLink {
   }
 }
 
-/** A struct_ops bpf_link that also owns its map; update() swaps in another struct_ops map. */
+/**
+ * Register a filled BPF_F_LINK struct_ops map by a bpf_link: the map of a `.struct_ops.link`
+ * variable that `Collection.load` created and filled (`coll.maps.my_ops`), or one from
+ * `createStructOpsMap`. The link does not own the map (the kernel keeps it alive while
+ * registered; close the map's owner as usual). Close the link to unregister. Min kernel 6.4.
+ * Throws TypeError for a map that is not a BPF_F_LINK struct_ops map, BpfError from the kernel
+ * (EINVAL: the value was never filled or a required member is missing; EEXIST: the name is taken).
+ */
+export function attachStructOpsMap(map: BpfMap<any, any>): StructOpsLink {
+  if (!(map instanceof BpfMap)) throw new TypeError("attachStructOpsMap: map must be a BpfMap");
+  if (map.typeName !== "struct_ops") throw new TypeError(`attachStructOpsMap: map "${map.name}" is a ${map.typeName ?? map.type} map, not struct_ops`);
+  if ((map.flags & BPF_F_LINK_MAP) === 0) {
+    throw new TypeError(`attachStructOpsMap: map "${map.name}" was not created with BPF_F_LINK (a .struct_ops variable is registered when its map is filled; use SEC(".struct_ops.link") to register by link)`);
+  }
+  const label = `struct_ops map "${map.name}"`;
+  const fd = linkCreate({ progFd: map.fd, target: 0, attachType: ATTACH_TYPES.struct_ops, flags: 0, extra: { kind: "none" } }, `${label}: register`);
+  return new StructOpsBpfLink(fd, label, undefined);
+}
+
+/** A struct_ops bpf_link, owning its map unless given a borrowed one; update() swaps in another struct_ops map. */
 class StructOpsBpfLink extends BpfLink implements StructOpsLink {
-  #map: BpfMap;
-  constructor(fd: ConstructorParameters<typeof BpfLink>[0], label: string, map: BpfMap) {
+  #map: BpfMap | undefined;
+  constructor(fd: ConstructorParameters<typeof BpfLink>[0], label: string, map: BpfMap | undefined) {
     super(fd, "struct_ops", label);
     this.#map = map;
   }
@@ -275,14 +295,14 @@ class StructOpsBpfLink extends BpfLink implements StructOpsLink {
   updateMap(map: BpfMap): void {
     this.checkOpen();
     linkUpdate(this.fd.value, map.fd, undefined, `${this.describe()}: update map`);
-    this.#map.close();
+    this.#map?.close();
     this.#map = map;
   }
   protected override release(): void {
     try {
       super.release();
     } finally {
-      this.#map.close();
+      this.#map?.close();
     }
   }
 }

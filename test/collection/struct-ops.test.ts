@@ -1,0 +1,126 @@
+/**
+ * struct_ops maps defined in C (bpf/struct_ops.c, `.struct_ops.link`): Collection.load creates
+ * the map against the kernel's tcp_congestion_ops, loads the programs for their members and
+ * fills the value; attachStructOps(map) registers it; a loopback TCP connection then uses it.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { Collection } from "../../src/collection/collection.js";
+import { CollectionSpec } from "../../src/elf/collection-spec.js";
+import { attachStructOps, structOpsProgramTarget } from "../../src/link/struct-ops.js";
+import { errno, NativeMemory, SYS, syscall3, syscall5 } from "../../src/sys/libc.js";
+import { describeKernel, isFdOpen, itKernel, openFdCount } from "../helpers/kernel.js";
+
+const OBJ = join(__dirname, "../../bpf/struct_ops.o");
+
+function available(): string[] {
+  return readFileSync("/proc/sys/net/ipv4/tcp_available_congestion_control", "utf8").trim().split(/\s+/);
+}
+
+function sockaddrIn(port: number): NativeMemory {
+  const sa = new NativeMemory(16);
+  sa.view.setUint16(0, 2, true); // AF_INET
+  sa.view.setUint16(2, port, false);
+  sa.bytes.set([127, 0, 0, 1], 4);
+  return sa;
+}
+
+/** Connect a TCP socket asking for congestion control `cc` to a loopback listener; returns what TCP_CONGESTION reads back. */
+function connectWith(cc: string): string {
+  const srv = syscall3(SYS.socket, 2, 1 | 0o2000000, 0);
+  const cl = syscall3(SYS.socket, 2, 1 | 0o2000000, 0);
+  try {
+    const sa = sockaddrIn(0);
+    expect(syscall3(SYS.bind, srv, sa.address, 16)).toBe(0);
+    expect(syscall3(50 /* listen */, srv, 4, 0)).toBe(0);
+    const len = new NativeMemory(4);
+    len.view.setUint32(0, 16, true);
+    expect(syscall3(SYS.getsockname, srv, sa.address, len.address)).toBe(0);
+    const name = new NativeMemory(16);
+    name.bytes.set(new TextEncoder().encode(cc));
+    if (syscall5(SYS.setsockopt, cl, 6 /* IPPROTO_TCP */, 13 /* TCP_CONGESTION */, name.address, cc.length) < 0) throw new Error(`setsockopt TCP_CONGESTION ${cc}: errno ${errno()}`);
+    expect(syscall3(42 /* connect */, cl, sa.address, 16)).toBe(0);
+    const out = new NativeMemory(16);
+    const outLen = new NativeMemory(4);
+    outLen.view.setUint32(0, 16, true);
+    expect(syscall5(SYS.getsockopt, cl, 6, 13, out.address, outLen.address)).toBe(0);
+    const b = out.bytes;
+    return new TextDecoder().decode(b.subarray(0, b.indexOf(0) < 0 ? 16 : b.indexOf(0)));
+  } finally {
+    syscall3(SYS.close, cl, 0, 0);
+    syscall3(SYS.close, srv, 0, 0);
+  }
+}
+
+/** The spec with the congestion control renamed (unique per test run), through the editable data bytes. */
+function specNamed(name: string): CollectionSpec {
+  const spec = CollectionSpec.fromFile(OBJ);
+  const m = spec.maps.tsbpf_cc;
+  const st = spec.btf!.typeById(m.btfValueTypeId!) as { members: { name: string; bitOffset: number }[] };
+  const off = st.members.find((x) => x.name === "name")!.bitOffset / 8;
+  m.structOps!.data.fill(0, off, off + 16);
+  m.structOps!.data.set(new TextEncoder().encode(name), off);
+  return spec;
+}
+
+describeKernel("Collection.load: struct_ops maps from .struct_ops.link", () => {
+  itKernel("loads the programs for their members, fills the map, registers by link, and the CC is gone after close", () => {
+    const name = `tsbpfc${process.pid % 100000}`;
+    const coll = Collection.load(specNamed(name));
+    let mapFd = -1;
+    try {
+      const map = coll.maps.tsbpf_cc;
+      mapFd = map.fd;
+      expect(map.typeName).toBe("struct_ops");
+      expect(map.flags & (1 << 13)).not.toBe(0);
+      // Each program was loaded for its member, as attachStructOps' own helper computes it.
+      for (const [member, prog] of Object.entries({ init: "tsbpf_init", ssthresh: "tsbpf_ssthresh", cong_avoid: "tsbpf_cong_avoid", undo_cwnd: "tsbpf_undo_cwnd" })) {
+        expect(coll.programs[prog], prog).toBeDefined();
+        expect(structOpsProgramTarget("tcp_congestion_ops", member).expectedAttachType).toBeGreaterThanOrEqual(0);
+      }
+      // Filled but not registered: BPF_F_LINK waits for the link.
+      expect(available()).not.toContain(name);
+      const link = attachStructOps(map);
+      try {
+        expect(link.type).toBe("struct_ops");
+        expect(available()).toContain(name);
+        expect(connectWith(name)).toBe(name);
+        expect(coll.variables.inits.value).toBeGreaterThanOrEqual(1n); // init ran for the connection
+        expect(link.info()).toMatchObject({ type: "struct_ops" });
+      } finally {
+        link.close();
+      }
+      expect(available()).not.toContain(name);
+      expect(() => connectWith(name)).toThrow(/errno 2/); // ENOENT: no such congestion control
+      // The map stays the collection's: registering again works.
+      using again = attachStructOps(map);
+      expect(connectWith(name)).toBe(name);
+      void again;
+    } finally {
+      coll.close();
+    }
+    expect(isFdOpen(mapFd)).toBe(false);
+    expect(available()).not.toContain(name);
+  });
+
+  itKernel("refuses an ops type the kernel does not have, naming the map", () => {
+    const spec = specNamed(`tsbpfx${process.pid % 100000}`);
+    // Rename the local type: no such struct_ops type in the kernel.
+    spec.maps.tsbpf_cc.structOps!.typeName = "tsbpf_no_such_ops";
+    expect(() => Collection.load(spec)).toThrow(/map "tsbpf_cc": struct_ops "tsbpf_cc" \(tsbpf_no_such_ops\): the kernel has no struct_ops type "tsbpf_no_such_ops"/);
+  });
+
+  itKernel("a load without the required members' programs fails at the fill, naming the map, and leaks nothing", () => {
+    const spec = specNamed(`tsbpfy${process.pid % 100000}`);
+    CollectionSpec.fromFile(OBJ); // warm caches (kernel BTF) so the fd count compares like with like
+    const before = openFdCount();
+    expect(() => Collection.load(spec, { programs: ["tsbpf_init"] })).toThrow(/map "tsbpf_cc": fill struct_ops tcp_congestion_ops .*EINVAL/);
+    expect(openFdCount()).toBe(before);
+  });
+
+  itKernel("attachStructOps(map) refuses a map that is not a BPF_F_LINK struct_ops map", () => {
+    using coll = Collection.load(specNamed(`tsbpfz${process.pid % 100000}`));
+    expect(() => attachStructOps(coll.maps[".bss"])).toThrow(/is a array map, not struct_ops/);
+  });
+});
