@@ -104,6 +104,23 @@ describeKernel("Collection.load: struct_ops maps from .struct_ops.link", () => {
     expect(available()).not.toContain(name);
   });
 
+  itKernel("a .struct_ops map (no BPF_F_LINK) registers when loaded and unregisters when the collection closes", () => {
+    const name = `tsbpfm${process.pid % 100000}`;
+    const spec = specNamed(name);
+    spec.maps.tsbpf_cc.flags = 0; // what SEC(".struct_ops") gives
+    expect(available()).not.toContain(name);
+    const coll = Collection.load(spec);
+    try {
+      expect(available()).toContain(name);
+      expect(connectWith(name)).toBe(name);
+      expect(coll.variables.inits.value).toBeGreaterThanOrEqual(1n);
+      expect(() => attachStructOps(coll.maps.tsbpf_cc)).toThrow(/not created with BPF_F_LINK/);
+    } finally {
+      coll.close();
+    }
+    expect(available()).not.toContain(name);
+  });
+
   itKernel("refuses an ops type the kernel does not have, naming the map", () => {
     const spec = specNamed(`tsbpfx${process.pid % 100000}`);
     // Rename the local type: no such struct_ops type in the kernel.
