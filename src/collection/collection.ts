@@ -170,14 +170,14 @@ export class Collection implements Disposable {
     const structOps = new Map<string, KernelStructOps>();
     const vmlinux = () => (typeof options.kernelBtf === "object" ? options.kernelBtf : kernelBtf());
     for (const [key, m] of Object.entries(spec.maps)) {
+      // Programs need the layout even when the map is passed in (it is then not filled).
+      if (m.kind === "struct_ops") structOps.set(key, this.#structOpsLayout(key, m, spec.btf, vmlinux));
       if (Object.hasOwn(given, key)) {
         this.maps[key] = given[key];
         continue;
       }
       if (m.kind === "struct_ops") {
-        const k = this.#structOpsLayout(key, m, spec.btf, vmlinux);
-        structOps.set(key, k);
-        this.maps[key] = this.#createStructOpsMap(key, m, k);
+        this.maps[key] = this.#createStructOpsMap(key, m, structOps.get(key)!);
         fresh.add(key);
         continue;
       }
@@ -274,7 +274,7 @@ export class Collection implements Disposable {
     // struct_ops values: data members and program fds. For a BPF_F_LINK map this only fills it
     // (a link registers it: attachStructOps(map)); for a `.struct_ops` map the update registers
     // the ops at once, and closing the collection unregisters it.
-    for (const [key, k] of structOps) this.#fillStructOps(key, spec.maps[key], k);
+    for (const [key, k] of structOps) if (fresh.has(key)) this.#fillStructOps(key, spec.maps[key], k);
 
     // Variables.
     for (const v of Object.values(spec.variables)) {

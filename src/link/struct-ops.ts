@@ -221,7 +221,9 @@ export interface StructOpsLink extends Link {
 }
 
 /**
- * Register a struct_ops with the given programs and data. Returns a Link that owns the
+ * Register a struct_ops with the given programs and data, or (given a BpfMap) register a filled
+ * BPF_F_LINK struct_ops map such as a `.struct_ops.link` map of a Collection by a link that does
+ * not own the map (see attachStructOpsMap). With options, returns a Link that owns the
  * struct_ops map: close unregisters (link close, or deleting the map's element) and frees it.
  * Min kernel 5.6 (links 6.4). Throws TypeError for bad options, TsbpfError for an unknown
  * ops type, BpfError from the kernel (EINVAL: a required member is missing or a name is taken).

@@ -121,6 +121,14 @@ describeKernel("Collection.load: struct_ops maps from .struct_ops.link", () => {
     expect(available()).not.toContain(name);
   });
 
+  itKernel("a struct_ops map passed in options.maps is used as is, and the programs still load for their members", () => {
+    using first = Collection.load(specNamed(`tsbpfp${process.pid % 100000}`));
+    using second = Collection.load(specNamed(`tsbpfq${process.pid % 100000}`), { maps: { tsbpf_cc: first.maps.tsbpf_cc } });
+    expect(second.maps.tsbpf_cc).toBe(first.maps.tsbpf_cc);
+    expect(Object.keys(second.programs).sort()).toEqual(["tsbpf_cong_avoid", "tsbpf_init", "tsbpf_ssthresh", "tsbpf_undo_cwnd"]);
+    for (const p of Object.values(second.programs)) expect(p.info().type).toBe("struct_ops");
+  });
+
   itKernel("refuses an ops type the kernel does not have, naming the map", () => {
     const spec = specNamed(`tsbpfx${process.pid % 100000}`);
     // Rename the local type: no such struct_ops type in the kernel.
