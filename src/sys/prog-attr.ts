@@ -175,10 +175,26 @@ export interface ProgLoadResult {
   logTrueSize: number;
 }
 
-function native(bytes: Uint8Array): NativeMemory {
-  const m = new NativeMemory(bytes.length);
-  m.bytes.set(bytes);
-  return m;
+// BPF_PROG_LOAD is synchronous and calls back into no JavaScript, so one attr block and one
+// arena for everything the attr points to (instructions, license, func/line info, CO-RE
+// relocations, fd_array) serve every load: a collection of 50 programs otherwise allocates
+// 250+ off-heap buffers. The arena grows to the largest load seen, up to ARENA_KEEP bytes;
+// a larger load gets a buffer of its own that is dropped afterwards.
+const ARENA_KEEP = 1 << 20;
+let loadAttr: NativeMemory | undefined;
+let arena: NativeMemory | undefined;
+/** A one-off buffer for a load larger than ARENA_KEEP, referenced until its syscall returns. */
+let oversized: NativeMemory | undefined;
+
+/** Bytes `n` takes in the arena, rounded up to 8 so every record array stays aligned. */
+function arenaSize(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** Write a native address as two u32 halves (user addresses fit in 47 bits: no BigInt). */
+function setAddress(v: DataView, offset: number, address: number): void {
+  v.setUint32(offset, address % 0x100000000, true);
+  v.setUint32(offset + 4, Math.floor(address / 0x100000000), true);
 }
 
 /**
@@ -187,22 +203,41 @@ function native(bytes: Uint8Array): NativeMemory {
  * (each field has its own minimum; unknown non-zero fields give E2BIG on older kernels).
  */
 export function progLoad(a: ProgLoadAttr): ProgLoadResult {
-  const attr = new NativeMemory(PROG_LOAD.size);
+  const attr = (loadAttr ??= new NativeMemory(PROG_LOAD.size));
+  attr.bytes.fill(0);
   const v = attr.view;
-  // Keep every native buffer referenced until the syscall returns.
-  const keep: NativeMemory[] = [];
-  const insns = native(a.insns);
-  keep.push(insns);
-  const license = native(Buffer.from(`${a.license}\0`, "utf8"));
-  keep.push(license);
+  const license = Buffer.from(`${a.license}\0`, "utf8");
+  const funcInfo = a.funcInfo !== undefined && a.funcInfo.length > 0 ? a.funcInfo : undefined;
+  const lineInfo = a.lineInfo !== undefined && a.lineInfo.length > 0 ? a.lineInfo : undefined;
+  const coreRelos = a.coreRelos !== undefined && a.coreRelos.length > 0 ? a.coreRelos : undefined;
+  const fdArray = a.fdArray !== undefined && a.fdArray.length > 0 ? a.fdArray : undefined;
+  const need =
+    arenaSize(a.insns.length) + arenaSize(license.length) + arenaSize(funcInfo?.length ?? 0) +
+    arenaSize(lineInfo?.length ?? 0) + arenaSize(coreRelos?.length ?? 0) + arenaSize((fdArray?.length ?? 0) * 4);
+  let mem = arena;
+  if (mem === undefined || mem.length < need) {
+    mem = new NativeMemory(need <= ARENA_KEEP ? Math.max(4096, 2 ** Math.ceil(Math.log2(need))) : need);
+    if (mem.length <= ARENA_KEEP) arena = mem;
+    else oversized = mem;
+  }
+  const bytes = mem.bytes;
+  const base = mem.address;
+  let at = 0;
+  /** Copy `b` into the arena; returns its native address. */
+  const put = (b: Uint8Array): number => {
+    bytes.set(b, at);
+    const address = base + at;
+    at += arenaSize(b.length);
+    return address;
+  };
   v.setUint32(PROG_LOAD.prog_type, a.progType, true);
   v.setUint32(PROG_LOAD.insn_cnt, a.insns.length / 8, true);
-  v.setBigUint64(PROG_LOAD.insns, BigInt(insns.address), true);
-  v.setBigUint64(PROG_LOAD.license, BigInt(license.address), true);
+  setAddress(v, PROG_LOAD.insns, put(a.insns));
+  setAddress(v, PROG_LOAD.license, put(license));
   if (a.log) {
     v.setUint32(PROG_LOAD.log_level, a.log.level, true);
     v.setUint32(PROG_LOAD.log_size, a.log.buffer.length, true);
-    v.setBigUint64(PROG_LOAD.log_buf, BigInt(a.log.buffer.address), true);
+    setAddress(v, PROG_LOAD.log_buf, a.log.buffer.address);
     a.log.buffer.bytes[0] = 0;
   }
   v.setUint32(PROG_LOAD.kern_version, a.kernVersion ?? 0, true);
@@ -214,45 +249,39 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   v.setUint32(PROG_LOAD.prog_ifindex, a.ifindex ?? 0, true);
   v.setUint32(PROG_LOAD.expected_attach_type, a.expectedAttachType ?? 0, true);
   v.setUint32(PROG_LOAD.prog_btf_fd, a.btfFd ?? 0, true);
-  if (a.funcInfo && a.funcInfo.length > 0) {
+  if (funcInfo) {
     const rec = a.funcInfoRecSize ?? 8;
-    const m = native(a.funcInfo);
-    keep.push(m);
     v.setUint32(PROG_LOAD.func_info_rec_size, rec, true);
-    v.setBigUint64(PROG_LOAD.func_info, BigInt(m.address), true);
-    v.setUint32(PROG_LOAD.func_info_cnt, Math.floor(a.funcInfo.length / rec), true);
+    setAddress(v, PROG_LOAD.func_info, put(funcInfo));
+    v.setUint32(PROG_LOAD.func_info_cnt, Math.floor(funcInfo.length / rec), true);
   }
-  if (a.lineInfo && a.lineInfo.length > 0) {
+  if (lineInfo) {
     const rec = a.lineInfoRecSize ?? 16;
-    const m = native(a.lineInfo);
-    keep.push(m);
     v.setUint32(PROG_LOAD.line_info_rec_size, rec, true);
-    v.setBigUint64(PROG_LOAD.line_info, BigInt(m.address), true);
-    v.setUint32(PROG_LOAD.line_info_cnt, Math.floor(a.lineInfo.length / rec), true);
+    setAddress(v, PROG_LOAD.line_info, put(lineInfo));
+    v.setUint32(PROG_LOAD.line_info_cnt, Math.floor(lineInfo.length / rec), true);
   }
   v.setUint32(PROG_LOAD.attach_btf_id, a.attachBtfId ?? 0, true);
   v.setUint32(PROG_LOAD.attach_prog_fd, a.attachFd ?? 0, true);
-  if (a.coreRelos && a.coreRelos.length > 0) {
+  if (coreRelos) {
     const rec = a.coreReloRecSize ?? 16;
-    const m = native(a.coreRelos);
-    keep.push(m);
-    v.setUint32(PROG_LOAD.core_relo_cnt, Math.floor(a.coreRelos.length / rec), true);
-    v.setBigUint64(PROG_LOAD.core_relos, BigInt(m.address), true);
+    v.setUint32(PROG_LOAD.core_relo_cnt, Math.floor(coreRelos.length / rec), true);
+    setAddress(v, PROG_LOAD.core_relos, put(coreRelos));
     v.setUint32(PROG_LOAD.core_relo_rec_size, rec, true);
   }
-  if (a.fdArray && a.fdArray.length > 0) {
-    const m = new NativeMemory(a.fdArray.length * 4);
-    a.fdArray.forEach((fd, i) => m.view.setInt32(i * 4, fd, true));
-    keep.push(m);
-    v.setBigUint64(PROG_LOAD.fd_array, BigInt(m.address), true);
+  if (fdArray) {
+    const fds = new Uint8Array(fdArray.length * 4);
+    const fv = new DataView(fds.buffer);
+    for (let i = 0; i < fdArray.length; i++) fv.setInt32(i * 4, fdArray[i], true);
+    setAddress(v, PROG_LOAD.fd_array, put(fds));
     // fd_array_cnt (6.15+) is left 0: with it the kernel binds every map in the array, which
     // older kernels reject as an unknown field.
   }
   if (a.tokenFd !== undefined) v.setInt32(PROG_LOAD.prog_token_fd, a.tokenFd, true);
   const r = syscall3(SYS.bpf, BpfCmd.BPF_PROG_LOAD, attr.address, PROG_LOAD.size);
   const e = r < 0 ? errno() : 0;
+  oversized = undefined;
   const logTrueSize = v.getUint32(PROG_LOAD.log_true_size, true);
-  keep.length = 0;
   return { fd: r < 0 ? -1 : r, errno: e, logTrueSize };
 }
 
