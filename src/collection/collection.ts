@@ -169,9 +169,15 @@ export class Collection implements Disposable {
     // struct_ops maps: laid out against the kernel's type (read only when the object has some).
     const structOps = new Map<string, KernelStructOps>();
     const vmlinux = () => (typeof options.kernelBtf === "object" ? options.kernelBtf : kernelBtf());
+    const wantedSet = new Set(options.programs ?? spec.autoloadPrograms);
     for (const [key, m] of Object.entries(spec.maps)) {
-      // Programs need the layout even when the map is passed in (it is then not filled).
-      if (m.kind === "struct_ops") structOps.set(key, this.#structOpsLayout(key, m, spec.btf, vmlinux));
+      const create = m.autocreate !== false || Object.hasOwn(given, key);
+      // Programs need the layout even when the map is passed in (it is then not filled), or not
+      // created (`?.struct_ops`) but one of its programs is asked for.
+      if (m.kind === "struct_ops" && (create || Object.values(m.structOps?.programs ?? {}).some((p) => wantedSet.has(p)))) {
+        structOps.set(key, this.#structOpsLayout(key, m, spec.btf, vmlinux));
+      }
+      if (!create) continue;
       if (Object.hasOwn(given, key)) {
         this.maps[key] = given[key];
         continue;

@@ -339,15 +339,16 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     }
   }
 
-  // struct_ops members must name programs of this object; a struct_ops program no struct_ops map
-  // uses has no member to be loaded for, so it is not loaded by default (as libbpf does).
+  // struct_ops members must name programs of this object; a struct_ops program no (created by
+  // default) struct_ops map uses has no member to be loaded for, so it is not loaded by default
+  // (as libbpf does).
   const usedByStructOps = new Set<string>();
   for (const m of Object.values(maps)) {
     for (const [member, prog] of Object.entries(m.structOps?.programs ?? {})) {
       const p = programs[prog];
       if (!p) throw new ParseError(`struct_ops "${m.name}": member "${member}" points at "${prog}", which is not a program of this object`);
       if (p.type !== "struct_ops") throw new ParseError(`struct_ops "${m.name}": member "${member}" points at "${prog}" in section "${p.section}", not a SEC("struct_ops/...") program`);
-      usedByStructOps.add(prog);
+      if (m.autocreate !== false) usedByStructOps.add(prog);
     }
   }
   for (const p of Object.values(programs)) {

@@ -74,6 +74,11 @@ export interface ElfMapSpec extends MapSpec {
   btfValueTypeId?: number;
   /** The inner map template of a map of maps. */
   innerMap?: ElfMapSpec;
+  /**
+   * Whether Collection.load creates it: false for `?.struct_ops*` variables, as libbpf (set it
+   * to true to create one). Default true.
+   */
+  autocreate?: boolean;
   /** For struct_ops maps (`.struct_ops*` variables): the local struct, its data and its programs. */
   structOps?: StructOpsSpec;
 }

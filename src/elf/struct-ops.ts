@@ -17,10 +17,14 @@ import type { ElfMapSpec } from "./spec-types.js";
 /** `BPF_F_LINK`: the struct_ops map is registered by a bpf_link, not by its update (Linux 6.4). */
 export const BPF_F_LINK = 1 << 13;
 
-/** The sections libbpf reads struct_ops variables from, and whether they are registered by link. */
+/**
+ * The sections libbpf reads struct_ops variables from, and whether they are registered by link.
+ * A leading `?` (libbpf 1.4) makes the maps optional: not created by default.
+ */
 export function structOpsSectionKind(name: string): "link" | "update" | undefined {
-  if (name === ".struct_ops") return "update";
-  if (name === ".struct_ops.link") return "link";
+  const n = name.startsWith("?") ? name.slice(1) : name;
+  if (n === ".struct_ops") return "update";
+  if (n === ".struct_ops.link") return "link";
   return undefined;
 }
 
@@ -59,6 +63,7 @@ export function readStructOpsMaps(elf: ElfFile, section: ElfSection, btf: BtfSpe
       structOps: { typeName: st.name, data, programs: {} },
     };
     if (kind === "link") spec.flags = BPF_F_LINK;
+    if (section.name.startsWith("?")) spec.autocreate = false;
     out.push({ spec, start: sym.value, end: sym.value + st.size, members: st.members });
   }
   // Function-pointer members: the relocation at the member's offset names the program.

@@ -28,6 +28,8 @@ const LIBBPF_REFUSES = new Map([
 const LIBBPF_TOO_OLD = new Map([
   // `.struct_ops.link` (BPF_F_LINK struct_ops maps) arrived in libbpf 1.2.
   ["struct_ops.o", /skipping unrecognized data section\(\d+\) \.struct_ops\.link/],
+  // `?.struct_ops*` (maps not created by default) arrived in libbpf 1.4.
+  ["struct_ops_optional.o", /skipping unrecognized data section\(\d+\) \?\.struct_ops\.link/],
 ]);
 /** Maps that libbpf pins by name under /sys/fs/bpf while loading these objects. */
 const BY_NAME_PINS = ["/sys/fs/bpf/pinned_hash", "/sys/fs/bpf/tc_shared"];

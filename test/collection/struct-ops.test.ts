@@ -129,6 +129,17 @@ describeKernel("Collection.load: struct_ops maps from .struct_ops.link", () => {
     for (const p of Object.values(second.programs)) expect(p.info().type).toBe("struct_ops");
   });
 
+  itKernel("an optional (?.struct_ops.link) map for an ops type the kernel lacks is skipped by default, and refused when asked for", () => {
+    const OPT = join(__dirname, "../../bpf/struct_ops_optional.o");
+    using coll = Collection.load(CollectionSpec.fromFile(OPT));
+    expect(Object.keys(coll.maps)).toEqual([]);
+    expect(Object.keys(coll.programs)).toEqual([]);
+    const spec = CollectionSpec.fromFile(OPT);
+    spec.maps.tsbpf_missing.autocreate = true;
+    expect(() => Collection.load(spec)).toThrow(/map "tsbpf_missing": .*the kernel has no struct_ops type "tsbpf_missing_ops"/);
+    expect(() => Collection.load(CollectionSpec.fromFile(OPT), { programs: ["tsbpf_missing_run"] })).toThrow(/map "tsbpf_missing": .*the kernel has no struct_ops type/);
+  });
+
   itKernel("refuses an ops type the kernel does not have, naming the map", () => {
     const spec = specNamed(`tsbpfx${process.pid % 100000}`);
     // Rename the local type: no such struct_ops type in the kernel.

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
-import { BPF_F_LINK } from "../../src/elf/struct-ops.js";
+import { BPF_F_LINK, structOpsSectionKind } from "../../src/elf/struct-ops.js";
 
 const OBJ = join(__dirname, "../../bpf/struct_ops.o");
 
@@ -54,5 +54,24 @@ describe("struct_ops maps in the spec (.struct_ops.link)", () => {
     }
     expect(patched).toBe(true);
     expect(() => CollectionSpec.fromBytes(bytes)).toThrow(/struct_ops "tsbpf_cc": relocation at byte \d+ is not at a member/);
+  });
+});
+
+describe("optional struct_ops maps (?.struct_ops.link)", () => {
+  it("are not created by default, and their programs are not loaded by default", () => {
+    const spec = CollectionSpec.fromFile(join(__dirname, "../../bpf/struct_ops_optional.o"));
+    expect(spec.maps.tsbpf_missing).toMatchObject({ type: "struct_ops", flags: BPF_F_LINK, autocreate: false, section: "?.struct_ops.link" });
+    expect(spec.maps.tsbpf_missing.structOps).toMatchObject({ typeName: "tsbpf_missing_ops", programs: { run: "tsbpf_missing_run" } });
+    expect(spec.programs.tsbpf_missing_run.autoload).toBe(false);
+    expect(spec.autoloadPrograms).toEqual([]);
+  });
+
+  it("knows the section names libbpf reads struct_ops from", () => {
+    expect(structOpsSectionKind(".struct_ops")).toBe("update");
+    expect(structOpsSectionKind(".struct_ops.link")).toBe("link");
+    expect(structOpsSectionKind("?.struct_ops")).toBe("update");
+    expect(structOpsSectionKind("?.struct_ops.link")).toBe("link");
+    expect(structOpsSectionKind(".struct_ops.linkx")).toBeUndefined();
+    expect(structOpsSectionKind(".data")).toBeUndefined();
   });
 });
