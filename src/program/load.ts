@@ -3,7 +3,6 @@
  * failure load again with a log that grows until the whole verifier log fits. EAGAIN (the
  * verifier was interrupted) is retried.
  */
-import type { Instruction } from "../asm/instruction.js";
 import { encodeInstructions } from "../asm/encoding.js";
 import { BpfError, VerifierError } from "../errors.js";
 import { Fd } from "../sys/fd.js";
@@ -11,6 +10,7 @@ import { NativeMemory } from "../sys/libc.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
 import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "./program-spec.js";
 import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "./program-type.js";
+import { encodeForLoad } from "./encode-for-load.js";
 import { resolveReferences } from "./resolve-references.js";
 
 /** Something that is, or has, a map's fd: a `BpfMap`, an fd number, or an object with `fd`. */
@@ -111,14 +111,13 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string)
   }
   const maps = options.maps ?? {};
   if (typeof maps !== "object" || maps === null) throw new TypeError(`${what}: options.maps must be an object`);
-  const insns: Instruction[] = resolveReferences(
-    spec.instructions,
-    (name) => (Object.hasOwn(maps, name) ? fdOf(maps[name], `${what}: map "${name}"`) : undefined),
-    what,
-  );
+  const lookup = (name: string): number | undefined =>
+    Object.hasOwn(maps, name) ? fdOf(maps[name], `${what}: map "${name}"`) : undefined;
+  // One pass for the usual list; the general path for the rest and for every error message.
+  const encoded = encodeForLoad(spec.instructions, lookup) ?? encodeInstructions(resolveReferences(spec.instructions, lookup, what));
   const attr: ProgLoadAttr = {
     progType: typeNumber,
-    insns: encodeInstructions(insns),
+    insns: encoded,
     license: spec.license ?? "GPL",
     name: spec.name !== undefined ? kernelProgramName(spec.name) : undefined,
     kernVersion: optionalU32(spec.kernelVersion, `${what}: kernelVersion`),
