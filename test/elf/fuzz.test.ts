@@ -13,7 +13,7 @@ import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { parseElf } from "../../src/elf/elf-file.js";
 import { isTsbpfError } from "../../src/errors.js";
 
-const OBJECTS = ["global_data", "kconfig", "xdp_tail", "map_in_map", "subprograms", "legacy_maps"].map(
+const OBJECTS = ["global_data", "kconfig", "xdp_tail", "map_in_map", "subprograms", "legacy_maps", "struct_ops", "struct_ops_optional"].map(
   (n) => new Uint8Array(readFileSync(join(__dirname, "../../bpf", `${n}.o`))),
 );
 const SCALE = Number(process.env.TSBPF_FUZZ_SCALE ?? "1");
