@@ -48,6 +48,7 @@ struct tcp_congestion_ops tsbpf_cc = {
 	.ssthresh = (void *)tsbpf_ssthresh,
 	.cong_avoid = (void *)tsbpf_cong_avoid,
 	.undo_cwnd = (void *)tsbpf_undo_cwnd,
+	.flags = 1, /* TCP_CONG_NON_RESTRICTED: listed in tcp_allowed_congestion_control */
 	.name = "tsbpf_cc",
 };
 

@@ -43,14 +43,21 @@ describe("kernelStructOps (kernel BTF, no syscalls)", () => {
     expect(k.slots.map((s) => [s.member, s.program, s.index, s.offset])).toEqual(
       ["init", "ssthresh", "cong_avoid", "undo_cwnd"].map((m) => [m, `tsbpf_${m}`, ref.members.get(m)!.index, ref.members.get(m)!.offset]),
     );
-    // Everything but the name is zero: function slots get fds only at load.
-    const rest = [...k.value].filter((b, i) => b !== 0 && (i < name.offset || i >= name.offset + 16));
+    const flags = ref.members.get("flags")!;
+    expect(new DataView(k.value.buffer).getUint32(flags.offset, true)).toBe(1); // TCP_CONG_NON_RESTRICTED
+    // Everything else is zero: function slots get fds only at load.
+    const rest = [...k.value].filter((b, i) => b !== 0 && (i < name.offset || i >= name.offset + 16) && (i < flags.offset || i >= flags.offset + 4));
     expect(rest).toEqual([]);
   });
 
   it("skips a zero member the kernel lacks, and refuses a set one", () => {
     const spec = CollectionSpec.fromFile(OBJ);
     const noFlags = kernelWith((m) => m.filter((x) => x.name !== "flags"));
+    expect(() => kernelStructOps(spec.maps.tsbpf_cc, spec.btf!, noFlags)).toThrow(/member "flags" is set but the kernel's struct tcp_congestion_ops has no such member/);
+    // Zero it in the spec: now it is an optional member the kernel lacks, and is skipped.
+    const local = spec.btf!.typeOfKind(spec.maps.tsbpf_cc.btfValueTypeId!, "struct");
+    const at = local.members.find((x) => x.name === "flags")!.bitOffset / 8;
+    spec.maps.tsbpf_cc.structOps!.data.fill(0, at, at + 4);
     expect(() => kernelStructOps(spec.maps.tsbpf_cc, spec.btf!, noFlags)).not.toThrow();
     const noName = kernelWith((m) => m.filter((x) => x.name !== "name"));
     expect(() => kernelStructOps(spec.maps.tsbpf_cc, spec.btf!, noName)).toThrow(/member "name" is set but the kernel's struct tcp_congestion_ops has no such member/);

@@ -18,6 +18,10 @@ function available(): string[] {
   return readFileSync("/proc/sys/net/ipv4/tcp_available_congestion_control", "utf8").trim().split(/\s+/);
 }
 
+function allowed(): string[] {
+  return readFileSync("/proc/sys/net/ipv4/tcp_allowed_congestion_control", "utf8").trim().split(/\s+/);
+}
+
 function sockaddrIn(port: number): NativeMemory {
   const sa = new NativeMemory(16);
   sa.view.setUint16(0, 2, true); // AF_INET
@@ -85,6 +89,8 @@ describeKernel("Collection.load: struct_ops maps from .struct_ops.link", () => {
       try {
         expect(link.type).toBe("struct_ops");
         expect(available()).toContain(name);
+        // The data member `flags = TCP_CONG_NON_RESTRICTED` reached the kernel's struct.
+        expect(allowed()).toContain(name);
         expect(connectWith(name)).toBe(name);
         expect(coll.variables.inits.value).toBeGreaterThanOrEqual(1n); // init ran for the connection
         expect(link.info()).toMatchObject({ type: "struct_ops" });

@@ -21,6 +21,8 @@ describe("struct_ops maps in the spec (.struct_ops.link)", () => {
     const nameOff = (st as { members: { name: string; bitOffset: number }[] }).members.find((x) => x.name === "name")!.bitOffset / 8;
     expect(new TextDecoder().decode(so.data.subarray(nameOff, nameOff + 8))).toBe("tsbpf_cc");
     expect(so.data[nameOff + 8]).toBe(0);
+    const flagsOff = (st as { members: { name: string; bitOffset: number }[] }).members.find((x) => x.name === "flags")!.bitOffset / 8;
+    expect(new DataView(so.data.buffer, so.data.byteOffset).getUint32(flagsOff, true)).toBe(1);
     // Function slots hold no object addresses.
     expect([...so.data.subarray(0, 32)].every((b) => b === 0)).toBe(true);
   });
