@@ -52,33 +52,37 @@ export interface LoadedProgram {
   log?: string;
 }
 
-function fdOf(x: MapFdLike, what: string): number {
+/** The fd of `x`; `field` (and the map's `name`) only go into an error's message. */
+function fdOf(x: MapFdLike, what: string, field: string, name?: string): number {
+  const at = (): string => (name === undefined ? `${what}: ${field}` : `${what}: ${field} "${name}"`);
   if (typeof x === "number") {
-    if (!Number.isInteger(x) || x < 0) throw new RangeError(`${what}: invalid fd ${x}`);
+    if (!Number.isInteger(x) || x < 0) throw new RangeError(`${at()}: invalid fd ${x}`);
     return x;
   }
-  if (typeof x !== "object" || x === null || !("fd" in x)) throw new TypeError(`${what}: expected an fd or an object with an fd`);
+  if (typeof x !== "object" || x === null || !("fd" in x)) throw new TypeError(`${at()}: expected an fd or an object with an fd`);
   const fd = x.fd;
   const n = typeof fd === "number" ? fd : fd.value; // .value throws ClosedError for a closed Fd
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${what}: invalid fd ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${at()}: invalid fd ${n}`);
   return n;
 }
 
-function optionalU32(value: unknown, what: string): number | undefined {
+// The `what`/`field` pairs below build their message only on error: these run for every field
+// of every program a collection loads.
+function optionalU32(value: unknown, what: string, field: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new RangeError(`${what} must be a u32, got ${String(value)}`);
+    throw new RangeError(`${what}: ${field} must be a u32, got ${String(value)}`);
   }
   return value;
 }
 
 /** Check a record array: whole records of at least the kernel's minimum size. */
-function records(bytes: Uint8Array | undefined, recSize: number | undefined, min: number, what: string): Uint8Array | undefined {
+function records(bytes: Uint8Array | undefined, recSize: number | undefined, min: number, program: string, field: string): Uint8Array | undefined {
   if (bytes === undefined) return undefined;
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${program}: ${field} must be a Uint8Array`);
   const rec = recSize ?? min;
-  if (!Number.isInteger(rec) || rec < min || rec > 0xffff) throw new RangeError(`${what}: record size ${rec} must be at least ${min}`);
-  if (bytes.length % rec !== 0) throw new RangeError(`${what}: ${bytes.length} bytes is not a whole number of ${rec}-byte records`);
+  if (!Number.isInteger(rec) || rec < min || rec > 0xffff) throw new RangeError(`${program}: ${field}: record size ${rec} must be at least ${min}`);
+  if (bytes.length % rec !== 0) throw new RangeError(`${program}: ${field}: ${bytes.length} bytes is not a whole number of ${rec}-byte records`);
   return bytes;
 }
 
@@ -112,7 +116,7 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string)
   const maps = options.maps ?? {};
   if (typeof maps !== "object" || maps === null) throw new TypeError(`${what}: options.maps must be an object`);
   const lookup = (name: string): number | undefined =>
-    Object.hasOwn(maps, name) ? fdOf(maps[name], `${what}: map "${name}"`) : undefined;
+    Object.hasOwn(maps, name) ? fdOf(maps[name], what, "map", name) : undefined;
   // One pass for the usual list; the general path for the rest and for every error message.
   const encoded = encodeForLoad(spec.instructions, lookup) ?? encodeInstructions(resolveReferences(spec.instructions, lookup, what));
   const attr: ProgLoadAttr = {
@@ -120,31 +124,31 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string)
     insns: encoded,
     license: spec.license ?? "GPL",
     name: spec.name !== undefined ? kernelProgramName(spec.name) : undefined,
-    kernVersion: optionalU32(spec.kernelVersion, `${what}: kernelVersion`),
-    progFlags: optionalU32(spec.flags, `${what}: flags`),
-    ifindex: optionalU32(spec.ifindex, `${what}: ifindex`),
+    kernVersion: optionalU32(spec.kernelVersion, what, "kernelVersion"),
+    progFlags: optionalU32(spec.flags, what, "flags"),
+    ifindex: optionalU32(spec.ifindex, what, "ifindex"),
     expectedAttachType: spec.expectedAttachType === undefined ? undefined : attachTypeNumber(spec.expectedAttachType),
-    attachBtfId: optionalU32(spec.attachBtfId, `${what}: attachBtfId`),
+    attachBtfId: optionalU32(spec.attachBtfId, what, "attachBtfId"),
     attachFd: spec.attachTarget !== undefined
-      ? fdOf(spec.attachTarget, `${what}: attachTarget`)
-      : optionalU32(spec.attachBtfObjFd, `${what}: attachBtfObjFd`),
+      ? fdOf(spec.attachTarget, what, "attachTarget")
+      : optionalU32(spec.attachBtfObjFd, what, "attachBtfObjFd"),
   };
   if (options.fdArray !== undefined) {
     if (!Array.isArray(options.fdArray)) throw new TypeError(`${what}: options.fdArray must be an array`);
-    attr.fdArray = options.fdArray.map((x, i) => fdOf(x, `${what}: fdArray[${i}]`));
+    attr.fdArray = options.fdArray.map((x, i) => fdOf(x, what, `fdArray[${i}]`));
   }
   const btf = spec.btf;
   if (btf !== undefined && (btf.funcInfo?.length || btf.lineInfo?.length)) {
     if (options.btf === undefined) {
       throw new TypeError(`${what}: spec.btf has func/line info but no loaded BTF was given (options.btf)`);
     }
-    attr.btfFd = fdOf(options.btf, `${what}: btf`);
-    attr.funcInfo = records(btf.funcInfo, btf.funcInfoRecSize, 8, `${what}: btf.funcInfo`);
+    attr.btfFd = fdOf(options.btf, what, "btf");
+    attr.funcInfo = records(btf.funcInfo, btf.funcInfoRecSize, 8, what, "btf.funcInfo");
     attr.funcInfoRecSize = btf.funcInfoRecSize;
-    attr.lineInfo = records(btf.lineInfo, btf.lineInfoRecSize, 16, `${what}: btf.lineInfo`);
+    attr.lineInfo = records(btf.lineInfo, btf.lineInfoRecSize, 16, what, "btf.lineInfo");
     attr.lineInfoRecSize = btf.lineInfoRecSize;
   } else if (options.btf !== undefined) {
-    attr.btfFd = fdOf(options.btf, `${what}: btf`);
+    attr.btfFd = fdOf(options.btf, what, "btf");
   }
   return { attr, typeNumber };
 }
@@ -167,8 +171,8 @@ export function loadProgram(spec: ProgramSpec, options: ProgramLoadOptions = {})
   const { attr, typeNumber } = buildAttr(spec, options, what);
   const type = programTypeName(typeNumber) ?? typeNumber;
   const name = attr.name ?? "";
-  const logLevel = optionalU32(options.logLevel, `${what}: logLevel`);
-  let logSize = optionalU32(options.logSize, `${what}: logSize`) ?? DEFAULT_LOG_SIZE;
+  const logLevel = optionalU32(options.logLevel, what, "logLevel");
+  let logSize = optionalU32(options.logSize, what, "logSize") ?? DEFAULT_LOG_SIZE;
   if (logSize < 128 || logSize > MAX_LOG_SIZE) throw new RangeError(`${what}: logSize must be between 128 and ${MAX_LOG_SIZE}`);
 
   if (logLevel === undefined || logLevel === 0) {

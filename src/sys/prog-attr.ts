@@ -186,6 +186,10 @@ let arena: NativeMemory | undefined;
 /** A one-off buffer for a load larger than ARENA_KEEP, referenced until its syscall returns. */
 let oversized: NativeMemory | undefined;
 
+// The license of the previous load, encoded: a collection's programs share one.
+let lastLicense = "";
+let lastLicenseBytes = new Uint8Array(1);
+
 /** Bytes `n` takes in the arena, rounded up to 8 so every record array stays aligned. */
 function arenaSize(n: number): number {
   return (n + 7) & ~7;
@@ -206,7 +210,11 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   const attr = (loadAttr ??= new NativeMemory(PROG_LOAD.size));
   attr.bytes.fill(0);
   const v = attr.view;
-  const license = Buffer.from(`${a.license}\0`, "utf8");
+  if (a.license !== lastLicense) {
+    lastLicenseBytes = Buffer.from(`${a.license}\0`, "utf8");
+    lastLicense = a.license;
+  }
+  const license = lastLicenseBytes;
   const funcInfo = a.funcInfo !== undefined && a.funcInfo.length > 0 ? a.funcInfo : undefined;
   const lineInfo = a.lineInfo !== undefined && a.lineInfo.length > 0 ? a.lineInfo : undefined;
   const coreRelos = a.coreRelos !== undefined && a.coreRelos.length > 0 ? a.coreRelos : undefined;
@@ -243,8 +251,17 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   v.setUint32(PROG_LOAD.kern_version, a.kernVersion ?? 0, true);
   v.setUint32(PROG_LOAD.prog_flags, a.progFlags ?? 0, true);
   if (a.name) {
-    const name = Buffer.from(a.name, "utf8").subarray(0, 15);
-    attr.bytes.set(name, PROG_LOAD.prog_name);
+    const name = a.name;
+    let ascii = name.length <= 15;
+    for (let i = 0; ascii && i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c === 0 || c > 0x7f) ascii = false;
+      else attr.bytes[PROG_LOAD.prog_name + i] = c;
+    }
+    if (!ascii) {
+      attr.bytes.fill(0, PROG_LOAD.prog_name, PROG_LOAD.prog_name + 16);
+      attr.bytes.set(Buffer.from(name, "utf8").subarray(0, 15), PROG_LOAD.prog_name);
+    }
   }
   v.setUint32(PROG_LOAD.prog_ifindex, a.ifindex ?? 0, true);
   v.setUint32(PROG_LOAD.expected_attach_type, a.expectedAttachType ?? 0, true);

@@ -71,6 +71,28 @@ describeKernel("Program.load", () => {
     expect(info.translatedSize).toBe(16);
   });
 
+  it("shares nothing between loads: each keeps its own name, license and instruction count", () => {
+    // progLoad reuses one attr block and one arena across loads.
+    using first = Program.load({ name: "a_long_name_15b", type: "socket_filter", license: "Proprietary", instructions: returns(0) });
+    using second = Program.load({ name: "ab", type: "socket_filter", instructions: returns(1) });
+    using third = Program.load({ type: "socket_filter", license: "Dual MIT/GPL", instructions: instructions(mov64(R0, 1), mov64(R0, 2), exit()) });
+    expect(first.info()).toMatchObject({ name: "a_long_name_15b", gplCompatible: false, translatedSize: 16 });
+    expect(second.info()).toMatchObject({ name: "ab", gplCompatible: true, translatedSize: 16 });
+    expect(third.info()).toMatchObject({ name: "", gplCompatible: true, translatedSize: 24 });
+    expect(second.run({ data: new Uint8Array(64) }).retval).toBe(1);
+  });
+
+  it("loads a program larger than the shared arena (over 1 MiB of instructions), then a small one", () => {
+    const big: Instruction[] = [];
+    for (let i = 0; i < 140_000; i++) big.push({ opcode: 0xb7, dst: 0, src: 0, offset: 0, imm: i & 0xff }); // r0 = i & 0xff
+    big.push({ opcode: 0x95, dst: 0, src: 0, offset: 0, imm: 0 });
+    using prog = Program.load({ type: "socket_filter", instructions: big });
+    expect(prog.info().translatedSize).toBe(big.length * 8);
+    expect(prog.run({ data: new Uint8Array(64) }).retval).toBe((140_000 - 1) & 0xff);
+    using small = Program.load({ type: "socket_filter", instructions: returns(7) });
+    expect(small.run({ data: new Uint8Array(64) }).retval).toBe(7);
+  });
+
   it("resolves a map reference to the map passed in options.maps", () => {
     using counts = arrayMap();
     using prog = Program.load({ name: "count", type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: counts.value } });
