@@ -178,7 +178,7 @@ export { attachKprobeMulti, type KprobeMultiOptions } from "./link/kprobe-multi.
 export { attachUprobe, type UprobeOptions } from "./link/uprobe.js";
 export { attachUprobeMulti, type UprobeMultiOptions } from "./link/uprobe-multi.js";
 export { attachUsdt, parseUsdtNotes, parseUsdtArgs, type UsdtOptions, type UsdtNote } from "./link/usdt.js";
-export { attachStructOps, createStructOpsMap, structOpsProgramTarget, type StructOpsOptions, type StructOpsMapOptions, type StructOpsLink } from "./link/struct-ops.js";
+export { attachStructOps, attachStructOpsMap, createStructOpsMap, structOpsProgramTarget, type StructOpsOptions, type StructOpsMapOptions, type StructOpsLink } from "./link/struct-ops.js";
 export type { InterfaceRef, Anchor, OrderingOptions } from "./link/target.js";
 export { attachBySection, planAttach, type AttachPlan } from "./link/auto.js";
 export { attachLircMode2, type LircMode2Options } from "./link/lirc.js";

@@ -138,7 +138,8 @@ export function formatSpec(d: ReturnType<typeof describeSpec>): string {
         `  ${m.name}`,
         String(m.type),
         `${m.keySize}${m.keyType ? ` (${m.keyType})` : ""}`,
-        `${m.valueSize}${m.valueType ? ` (${m.valueType})` : ""}`,
+        // A struct_ops value is the kernel's struct: its size is known only at load.
+        `${m.type === "struct_ops" && !m.valueSize ? "at load" : m.valueSize}${m.valueType ? ` (${m.valueType})` : ""}`,
         String(m.maxEntries),
         hex(m.flags as number),
         String(m.pinning),

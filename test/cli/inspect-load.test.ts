@@ -40,6 +40,12 @@ describe("tsbpf inspect (no kernel needed)", () => {
     expect(k.externs.map((e: { name: string; weak: boolean }) => [e.name, e.weak])).toContainEqual(["CONFIG_TSBPF_DOES_NOT_EXIST", true]);
   });
 
+  it("says a struct_ops map's value size is set at load (it is the kernel's struct)", () => {
+    const r = tsbpf("inspect", obj("struct_ops"));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tsbpf_cc +struct_ops +4 +at load \(struct tcp_congestion_ops\)/);
+  });
+
   it("a malformed object is one line on stderr, exit 1, no stack trace", () => {
     const bad = join(tmpdir(), `${uniqueName("trunc")}.o`);
     cleanup.push(bad);
