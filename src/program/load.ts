@@ -52,17 +52,22 @@ export interface LoadedProgram {
   log?: string;
 }
 
+function fieldName(what: string, field: string, name: string | undefined): string {
+  return name === undefined ? `${what}: ${field}` : `${what}: ${field} "${name}"`;
+}
+
 /** The fd of `x`; `field` (and the map's `name`) only go into an error's message. */
 function fdOf(x: MapFdLike, what: string, field: string, name?: string): number {
-  const at = (): string => (name === undefined ? `${what}: ${field}` : `${what}: ${field} "${name}"`);
   if (typeof x === "number") {
-    if (!Number.isInteger(x) || x < 0) throw new RangeError(`${at()}: invalid fd ${x}`);
+    if (!Number.isInteger(x) || x < 0) throw new RangeError(`${fieldName(what, field, name)}: invalid fd ${x}`);
     return x;
   }
-  if (typeof x !== "object" || x === null || !("fd" in x)) throw new TypeError(`${at()}: expected an fd or an object with an fd`);
+  if (typeof x !== "object" || x === null || !("fd" in x)) {
+    throw new TypeError(`${fieldName(what, field, name)}: expected an fd or an object with an fd`);
+  }
   const fd = x.fd;
   const n = typeof fd === "number" ? fd : fd.value; // .value throws ClosedError for a closed Fd
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${at()}: invalid fd ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${fieldName(what, field, name)}: invalid fd ${n}`);
   return n;
 }
 

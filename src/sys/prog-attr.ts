@@ -183,8 +183,6 @@ export interface ProgLoadResult {
 const ARENA_KEEP = 1 << 20;
 let loadAttr: NativeMemory | undefined;
 let arena: NativeMemory | undefined;
-/** A one-off buffer for a load larger than ARENA_KEEP, referenced until its syscall returns. */
-let oversized: NativeMemory | undefined;
 
 // The license of the previous load, encoded: a collection's programs share one.
 let lastLicense = "";
@@ -193,6 +191,20 @@ let lastLicenseBytes = new Uint8Array(1);
 /** Bytes `n` takes in the arena, rounded up to 8 so every record array stays aligned. */
 function arenaSize(n: number): number {
   return (n + 7) & ~7;
+}
+
+// Where put() copies to: the arena (or a one-off buffer for a load over ARENA_KEEP, which this
+// keeps referenced until its syscall returns) and how far it is filled.
+let putMemory: NativeMemory | undefined;
+let putAt = 0;
+
+/** Copy `b` into the current load's memory; returns its native address. */
+function put(b: Uint8Array): number {
+  const mem = putMemory!;
+  mem.bytes.set(b, putAt);
+  const address = mem.address + putAt;
+  putAt += arenaSize(b.length);
+  return address;
 }
 
 /** Write a native address as two u32 halves (user addresses fit in 47 bits: no BigInt). */
@@ -226,18 +238,9 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   if (mem === undefined || mem.length < need) {
     mem = new NativeMemory(need <= ARENA_KEEP ? Math.max(4096, 2 ** Math.ceil(Math.log2(need))) : need);
     if (mem.length <= ARENA_KEEP) arena = mem;
-    else oversized = mem;
   }
-  const bytes = mem.bytes;
-  const base = mem.address;
-  let at = 0;
-  /** Copy `b` into the arena; returns its native address. */
-  const put = (b: Uint8Array): number => {
-    bytes.set(b, at);
-    const address = base + at;
-    at += arenaSize(b.length);
-    return address;
-  };
+  putMemory = mem;
+  putAt = 0;
   v.setUint32(PROG_LOAD.prog_type, a.progType, true);
   v.setUint32(PROG_LOAD.insn_cnt, a.insns.length / 8, true);
   setAddress(v, PROG_LOAD.insns, put(a.insns));
@@ -297,7 +300,7 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   if (a.tokenFd !== undefined) v.setInt32(PROG_LOAD.prog_token_fd, a.tokenFd, true);
   const r = syscall3(SYS.bpf, BpfCmd.BPF_PROG_LOAD, attr.address, PROG_LOAD.size);
   const e = r < 0 ? errno() : 0;
-  oversized = undefined;
+  putMemory = undefined;
   const logTrueSize = v.getUint32(PROG_LOAD.log_true_size, true);
   return { fd: r < 0 ? -1 : r, errno: e, logTrueSize };
 }
