@@ -9,8 +9,8 @@ import { expect } from "vitest";
 import { Collection } from "../../src/collection/collection.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { attachStructOps, structOpsProgramTarget } from "../../src/link/struct-ops.js";
-import { errno, NativeMemory, SYS, syscall3, syscall5 } from "../../src/sys/libc.js";
 import { describeKernel, isFdOpen, itKernel, openFdCount } from "../helpers/kernel.js";
+import { connectWithCongestionControl } from "../helpers/tcp.js";
 
 const OBJ = join(__dirname, "../../bpf/struct_ops.o");
 
@@ -20,41 +20,6 @@ function available(): string[] {
 
 function allowed(): string[] {
   return readFileSync("/proc/sys/net/ipv4/tcp_allowed_congestion_control", "utf8").trim().split(/\s+/);
-}
-
-function sockaddrIn(port: number): NativeMemory {
-  const sa = new NativeMemory(16);
-  sa.view.setUint16(0, 2, true); // AF_INET
-  sa.view.setUint16(2, port, false);
-  sa.bytes.set([127, 0, 0, 1], 4);
-  return sa;
-}
-
-/** Connect a TCP socket asking for congestion control `cc` to a loopback listener; returns what TCP_CONGESTION reads back. */
-function connectWith(cc: string): string {
-  const srv = syscall3(SYS.socket, 2, 1 | 0o2000000, 0);
-  const cl = syscall3(SYS.socket, 2, 1 | 0o2000000, 0);
-  try {
-    const sa = sockaddrIn(0);
-    expect(syscall3(SYS.bind, srv, sa.address, 16)).toBe(0);
-    expect(syscall3(50 /* listen */, srv, 4, 0)).toBe(0);
-    const len = new NativeMemory(4);
-    len.view.setUint32(0, 16, true);
-    expect(syscall3(SYS.getsockname, srv, sa.address, len.address)).toBe(0);
-    const name = new NativeMemory(16);
-    name.bytes.set(new TextEncoder().encode(cc));
-    if (syscall5(SYS.setsockopt, cl, 6 /* IPPROTO_TCP */, 13 /* TCP_CONGESTION */, name.address, cc.length) < 0) throw new Error(`setsockopt TCP_CONGESTION ${cc}: errno ${errno()}`);
-    expect(syscall3(42 /* connect */, cl, sa.address, 16)).toBe(0);
-    const out = new NativeMemory(16);
-    const outLen = new NativeMemory(4);
-    outLen.view.setUint32(0, 16, true);
-    expect(syscall5(SYS.getsockopt, cl, 6, 13, out.address, outLen.address)).toBe(0);
-    const b = out.bytes;
-    return new TextDecoder().decode(b.subarray(0, b.indexOf(0) < 0 ? 16 : b.indexOf(0)));
-  } finally {
-    syscall3(SYS.close, cl, 0, 0);
-    syscall3(SYS.close, srv, 0, 0);
-  }
 }
 
 /** The spec with the congestion control renamed (unique per test run), through the editable data bytes. */
@@ -91,17 +56,17 @@ describeKernel("Collection.load: struct_ops maps from .struct_ops.link", () => {
         expect(available()).toContain(name);
         // The data member `flags = TCP_CONG_NON_RESTRICTED` reached the kernel's struct.
         expect(allowed()).toContain(name);
-        expect(connectWith(name)).toBe(name);
+        expect(connectWithCongestionControl(name)).toBe(name);
         expect(coll.variables.inits.value).toBeGreaterThanOrEqual(1n); // init ran for the connection
         expect(link.info()).toMatchObject({ type: "struct_ops" });
       } finally {
         link.close();
       }
       expect(available()).not.toContain(name);
-      expect(() => connectWith(name)).toThrow(/errno 2/); // ENOENT: no such congestion control
+      expect(() => connectWithCongestionControl(name)).toThrow(/errno 2/); // ENOENT: no such congestion control
       // The map stays the collection's: registering again works.
       using again = attachStructOps(map);
-      expect(connectWith(name)).toBe(name);
+      expect(connectWithCongestionControl(name)).toBe(name);
       void again;
     } finally {
       coll.close();
@@ -118,7 +83,7 @@ describeKernel("Collection.load: struct_ops maps from .struct_ops.link", () => {
     const coll = Collection.load(spec);
     try {
       expect(available()).toContain(name);
-      expect(connectWith(name)).toBe(name);
+      expect(connectWithCongestionControl(name)).toBe(name);
       expect(coll.variables.inits.value).toBeGreaterThanOrEqual(1n);
       expect(() => attachStructOps(coll.maps.tsbpf_cc)).toThrow(/not created with BPF_F_LINK/);
     } finally {

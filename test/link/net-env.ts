@@ -5,7 +5,10 @@
  */
 import { NativeMemory, SYS, syscall3, errno } from "../../src/sys/libc.js";
 import { withNetns } from "../../src/sys/netlink.js";
+import { sockaddrIn } from "../helpers/tcp.js";
 import { TestNetns } from "./netns.js";
+
+export { sockaddrIn };
 
 let subnet = 0;
 
@@ -76,14 +79,6 @@ const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 
-/** sockaddr_in for ip:port. */
-export function sockaddrIn(ip: string, port: number): NativeMemory {
-  const sa = new NativeMemory(16);
-  sa.view.setUint16(0, AF_INET, true);
-  sa.view.setUint16(2, port, false);
-  ip.split(".").forEach((o, i) => sa.view.setUint8(4 + i, Number(o)));
-  return sa;
-}
 
 /** A UDP socket bound to 0.0.0.0:port in the calling thread's namespace. Returns the raw fd (caller closes). */
 export function udpReceiver(port: number): number {

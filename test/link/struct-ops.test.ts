@@ -4,42 +4,14 @@ import { add64, atomic, call, exit, instructions, jeq, label, ldMapFd, mov64, st
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program } from "../../src/program/program.js";
 import { attachStructOps, createStructOpsMap, encodeStructOpsValue, structOpsLayout, structOpsProgramTarget } from "../../src/link/struct-ops.js";
-import { errno, NativeMemory, SYS, syscall3, syscall5 } from "../../src/sys/libc.js";
 import { describeKernel, it, itKernel } from "./kit.js";
-import { sockaddrIn } from "./net-env.js";
+import { connectWithCongestionControl } from "../helpers/tcp.js";
 
 const CC = "tcp_congestion_ops";
 
 function ccProgram(member: string, body: ReturnType<typeof instructions>, maps?: Record<string, BpfMap>): Program {
   const t = structOpsProgramTarget(CC, member);
   return Program.load({ name: `cc_${member}`.slice(0, 15), type: "struct_ops", license: "GPL", attachBtfId: t.attachBtfId, expectedAttachType: t.expectedAttachType, instructions: body }, { maps });
-}
-
-/** Connect a TCP socket that asks for congestion control `cc` to a loopback listener; returns what getsockopt(TCP_CONGESTION) says. */
-function connectWith(cc: string): string {
-  const srv = syscall3(SYS.socket, 2, 1 | 0o2000000, 0);
-  const cl = syscall3(SYS.socket, 2, 1 | 0o2000000, 0);
-  try {
-    const sa = sockaddrIn("127.0.0.1", 0);
-    expect(syscall3(SYS.bind, srv, sa.address, 16)).toBe(0);
-    expect(syscall3(50 /* listen */, srv, 4, 0)).toBe(0);
-    const len = new NativeMemory(4);
-    len.view.setUint32(0, 16, true);
-    expect(syscall3(SYS.getsockname, srv, sa.address, len.address)).toBe(0);
-    const name = new NativeMemory(16);
-    name.bytes.set(new TextEncoder().encode(cc));
-    if (syscall5(SYS.setsockopt, cl, 6 /* IPPROTO_TCP */, 13 /* TCP_CONGESTION */, name.address, cc.length) < 0) throw new Error(`setsockopt TCP_CONGESTION ${cc}: errno ${errno()}`);
-    expect(syscall3(42 /* connect */, cl, sa.address, 16)).toBe(0);
-    const out = new NativeMemory(16);
-    const outLen = new NativeMemory(4);
-    outLen.view.setUint32(0, 16, true);
-    expect(syscall5(SYS.getsockopt, cl, 6, 13, out.address, outLen.address)).toBe(0);
-    const b = out.bytes;
-    return new TextDecoder().decode(b.subarray(0, b.indexOf(0) < 0 ? 16 : b.indexOf(0)));
-  } finally {
-    syscall3(SYS.close, cl, 0, 0);
-    syscall3(SYS.close, srv, 0, 0);
-  }
 }
 
 function initCounter(inits: BpfMap): Program {
@@ -116,7 +88,7 @@ describeKernel("struct_ops: a TCP congestion control", () => {
       try {
         expect(link.type).toBe(method === "link" ? "struct_ops" : "struct_ops_map");
         expect(available()).toContain(name);
-        expect(connectWith(name)).toBe(name);
+        expect(connectWithCongestionControl(name)).toBe(name);
         const v = inits.get(new Uint8Array(4)) as Uint8Array;
         expect(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true)).toBeGreaterThanOrEqual(1n);
         if (method === "link") expect(link.info()).toMatchObject({ type: "struct_ops" });
@@ -124,7 +96,7 @@ describeKernel("struct_ops: a TCP congestion control", () => {
         link.close();
       }
       expect(available()).not.toContain(name);
-      expect(() => connectWith(name)).toThrow(/errno 2/); // ENOENT: no such congestion control
+      expect(() => connectWithCongestionControl(name)).toThrow(/errno 2/); // ENOENT: no such congestion control
     });
   }
 
@@ -139,10 +111,10 @@ describeKernel("struct_ops: a TCP congestion control", () => {
     const name = `tsbpfu${process.pid % 100000}`;
     const common = { ssthresh, undo_cwnd: undo, cong_avoid: avoid };
     using link = attachStructOps({ type: CC, programs: { init: init1, ...common }, data: { name } });
-    connectWith(name);
+    connectWithCongestionControl(name);
     expect(count(c1)).toBe(1n);
     link.updateMap(createStructOpsMap({ type: CC, programs: { init: init2, ...common }, data: { name } }));
-    connectWith(name);
+    connectWithCongestionControl(name);
     expect([count(c1), count(c2)]).toEqual([1n, 1n]);
     expect(available()).toContain(name);
   });
