@@ -48,6 +48,10 @@ export interface RunResult {
   ctx?: Uint8Array;
 }
 
+const EINTR = 4;
+/** How often a run interrupted by signals is made again before EINTR is thrown. */
+const EINTR_RETRIES = 8;
+
 /** `BPF_F_TEST_*` flags of BPF_PROG_TEST_RUN, by name. */
 export const TestRunFlags = {
   /** BPF_F_TEST_RUN_ON_CPU: run on `cpu` (set for you when `cpu` is given). */
@@ -230,9 +234,14 @@ export class TestRunner {
     this.call();
   }
 
-  /** Call BPF_PROG_TEST_RUN with the configured attr. Throws BpfError. */
+  /**
+   * Call BPF_PROG_TEST_RUN with the configured attr. Throws BpfError. A repeated run that a
+   * signal interrupts (EINTR: the kernel stops between repetitions when one is pending, before
+   * writing any result) is made again, a few times, as cilium/ebpf does.
+   */
   call(): void {
-    const r = this.#attr.call();
+    let r = this.#attr.call();
+    for (let retry = 0; r === -EINTR && retry < EINTR_RETRIES; retry++) r = this.#attr.call();
     if (r < 0) throw this.#error(-r, this.#dataOutCap, this.#ctxOutCap);
   }
 

@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { exit, instructions, jgt, label, ldx, mov64, add64, st, stx, mul64, R0, R1, R2, R3, R4 } from "../../src/asm/builder.js";
 import { Program } from "../../src/program/program.js";
@@ -21,6 +23,17 @@ const markFirstByte = instructions(
 );
 
 describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
+  it("makes a repeated run that a signal interrupts again, instead of throwing EINTR", () => {
+    using prog = Program.load({ name: "eintr", type: "xdp", instructions: returns(XDP_PASS) });
+    // A child's exit sends SIGCHLD to this process while the kernel repeats the program; the
+    // kernel then stops with EINTR, and run() must make the run again.
+    const child = spawn("sleep", ["0.05"]);
+    const r = prog.run({ data: udpFrame(), repeat: 3_000_000 });
+    expect(r.retval).toBe(XDP_PASS);
+    // The child exited during the run (a zombie until the event loop reaps it), so the signal came.
+    expect(readFileSync(`/proc/${child.pid}/stat`, "utf8").split(" ")[2]).toBe("Z");
+  });
+
   it("runs an XDP program on a packet and gives the packet back", () => {
     using prog = Program.load({ name: "mark", type: "xdp", instructions: markFirstByte });
     const frame = udpFrame();
