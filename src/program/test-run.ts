@@ -49,8 +49,6 @@ export interface RunResult {
 }
 
 const EINTR = 4;
-/** How often a run interrupted by signals is made again before EINTR is thrown. */
-const EINTR_RETRIES = 8;
 
 /** `BPF_F_TEST_*` flags of BPF_PROG_TEST_RUN, by name. */
 export const TestRunFlags = {
@@ -235,13 +233,13 @@ export class TestRunner {
   }
 
   /**
-   * Call BPF_PROG_TEST_RUN with the configured attr. Throws BpfError. A repeated run that a
-   * signal interrupts (EINTR: the kernel stops between repetitions when one is pending, before
-   * writing any result) is made again, a few times, as cilium/ebpf does.
+   * Call BPF_PROG_TEST_RUN with the configured attr. Throws BpfError. A repeated run is never
+   * made again: signals that only report are deferred during it (so the program runs exactly
+   * `repeat` times), and a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) ends it with an EINTR
+   * error that says the program ran an unknown number of times, at most `repeat`.
    */
   call(): void {
-    let r = this.#attr.call();
-    for (let retry = 0; r === -EINTR && retry < EINTR_RETRIES; retry++) r = this.#attr.call();
+    const r = this.#attr.call();
     if (r < 0) throw this.#error(-r, this.#dataOutCap, this.#ctxOutCap);
   }
 
@@ -307,6 +305,8 @@ export class TestRunner {
       hint = this.#progType === SYSCALL_PROG_TYPE
         ? "syscall programs take only ctx: no data, dataOut, ctxOut, repeat, flags or batchSize"
         : "check data size (XDP/skb need at least an Ethernet header), ctx layout, flags, cpu and batchSize for this program type";
+    } else if (code === EINTR) {
+      hint = "a stop signal (SIGINT, SIGTERM, SIGHUP or SIGQUIT) interrupted the repeated run; the kernel does not say how many runs it made (between 1 and repeat), so their side effects may be partial";
     } else if (code === ENOTSUPP || code === EOPNOTSUPP) {
       hint = "this program type has no BPF_PROG_TEST_RUN support in this kernel";
     }

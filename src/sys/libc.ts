@@ -32,6 +32,7 @@ export const SYS = {
   read: 0,
   write: 1,
   close: 3,
+  rt_sigprocmask: 14,
   ioctl: 16,
   getpid: 39,
   socket: 41,

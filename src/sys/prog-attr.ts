@@ -11,6 +11,7 @@ import { BpfError } from "../errors.js";
 import { BpfCmd, bpfCall } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "./libc.js";
+import { withReportSignalsDeferred } from "./signals.js";
 
 /** Byte offsets of the BPF_PROG_LOAD fields of `union bpf_attr` (Linux 6.18). */
 export const PROG_LOAD = {
@@ -367,11 +368,21 @@ export class TestRunAttr {
     v.setUint32(44, ctxSizeOut, true);
   }
 
-  /** Call BPF_PROG_TEST_RUN; returns 0 or -errno (never throws). */
+  /**
+   * Call BPF_PROG_TEST_RUN; returns 0 or -errno (never throws). A repeated run (`repeat` > 1)
+   * is made with the signals that only report deferred (see withReportSignalsDeferred), so
+   * the kernel runs the program exactly `repeat` times unless a stop signal (SIGINT, SIGTERM,
+   * SIGHUP, SIGQUIT) arrives, which ends it with EINTR after an unknown number of runs.
+   */
   call(): number {
+    if (this.#repeat > 1) return withReportSignalsDeferred(this.#callOnce);
+    return this.#callOnce();
+  }
+
+  #callOnce = (): number => {
     const r = syscall3(SYS.bpf, BpfCmd.BPF_PROG_TEST_RUN, this.address, PROG_TEST_RUN.size);
     return r < 0 ? -errno() : 0;
-  }
+  };
 
   get retval(): number {
     return this.view.getUint32(PROG_TEST_RUN.retval, true);

@@ -1,0 +1,46 @@
+/**
+ * A storm of one signal sent to this process by a child shell, for tests of what a long
+ * synchronous call does when signals arrive during it. `await signalStorm(...)` returns once
+ * the first signal has been handled, so the storm is known to be running; dispose to end it.
+ */
+import { spawn } from "node:child_process";
+
+export interface SignalStorm extends Disposable {
+  /** How many of the signals this process has handled so far. */
+  readonly received: number;
+  /** Resolves when the next signal has been handled (waits at most 5 s). */
+  next(): Promise<void>;
+}
+
+export async function signalStorm(signal: "SIGWINCH" | "SIGTERM" | "SIGUSR2"): Promise<SignalStorm> {
+  let received = 0;
+  let waiter: (() => void) | undefined;
+  const onSignal = (): void => {
+    received++;
+    waiter?.();
+  };
+  process.on(signal, onSignal);
+  // A bounded loop (at most ~60 s) so a lost child can never storm forever.
+  const child = spawn("bash", ["-c", `end=$((SECONDS+60)); while [ $SECONDS -lt $end ]; do kill -s ${signal.slice(3)} ${process.pid} || exit 0; done`], { stdio: "ignore" });
+  const next = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${signal} within 5 s`)), 5000);
+      waiter = () => {
+        clearTimeout(timer);
+        waiter = undefined;
+        resolve();
+      };
+    });
+  await next();
+  return {
+    get received() {
+      return received;
+    },
+    next,
+    [Symbol.dispose]() {
+      child.kill("SIGKILL");
+      // Signals already queued for this process still need the handler when they land.
+      setTimeout(() => process.off(signal, onSignal), 200);
+    },
+  };
+}
