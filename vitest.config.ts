@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/helpers/global-setup.ts"],
+    // Fixed fast-check seed for every property (TSBPF_FC_SEED overrides).
+    setupFiles: ["test/helpers/fast-check-seed.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Kernel tests hold fds and network namespaces: forks isolate them per file.

@@ -68,6 +68,7 @@ function fieldValue(spec: CoreSpec, kind: CoreSpec["kind"], byteOrder: ByteOrder
   if (last.name === undefined) {
     // An array element (or the root itself): only its offset and size make sense.
     const size = typeSize(btf, last.typeId);
+    if (spec.bitOffset % 8 !== 0) throw new CoreSpecError(`element at bit offset ${spec.bitOffset} is not byte-aligned: malformed BTF`);
     if (kind === "field_byte_offset") return { value: spec.bitOffset / 8, validate: true, fieldSize: size, fieldTypeId: last.typeId };
     if (kind === "field_byte_size") return { value: size, validate: true };
     throw new CoreSpecError(`${kind} cannot be applied to an array element`);
@@ -92,6 +93,8 @@ function fieldValue(spec: CoreSpec, kind: CoreSpec["kind"], byteOrder: ByteOrder
       byteOff = Math.floor(bitOff / 8 / byteSize) * byteSize;
     }
   } else {
+    // Only bitfields may start inside a byte; anything else is malformed BTF (as libbpf says).
+    if (bitOff % 8 !== 0) throw new CoreSpecError(`member "${m.name}" is not a bitfield but starts at bit offset ${bitOff}, not on a byte: malformed BTF`);
     byteSize = typeSize(btf, m.type);
     byteOff = bitOff / 8;
     bitSize = byteSize * 8;

@@ -11,7 +11,7 @@ import { CoreTargets } from "../../../src/btf/core/candidates.js";
 import { applyCoreRelocations } from "../../../src/btf/core/relocate.js";
 import { CoreRelocationError } from "../../../src/btf/core/relocation-error.js";
 import { CORE_RELO_KINDS } from "../../../src/btf/ext.js";
-import { marshalBtf } from "../../../src/btf/marshal.js";
+import { BtfBuilder, marshalBtf } from "../../../src/btf/marshal.js";
 import { parseBtf } from "../../../src/btf/spec.js";
 import { ParseError } from "../../../src/errors.js";
 import { arbTypes } from "../arbitrary.js";
@@ -64,4 +64,20 @@ describe("CO-RE on arbitrary BTF", () => {
     expect(seen.ok).toBeGreaterThan(0);
     expect(seen.core).toBeGreaterThan(0);
   });
+
+  // Found by this property (a run without a fixed seed): a non-bitfield member at a bit offset
+  // that is not a whole byte made field_byte_offset a fraction, and BigInt() threw a RangeError.
+  it.each(["field_byte_offset", "field_byte_size", "field_lshift_u64"] as const)(
+    "regression: %s of a non-bitfield member off a byte boundary is a typed error",
+    (kind) => {
+      const b = new BtfBuilder();
+      const int = b.add({ kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bits: 32, bitOffset: 0 });
+      const s = b.add({ kind: "struct", name: "s", size: 8, members: [{ name: "a", type: int, bitOffset: 3, bitfieldSize: 0 }] });
+      const btf = parseBtf(b.marshal());
+      const insns: Instruction[] = [{ opcode: 0x61, dst: 0, src: 1, offset: 0, imm: 0 }, { opcode: 0x95, dst: 0, src: 0, offset: 0, imm: 0 }];
+      const run = () => applyCoreRelocations(insns, [{ insnOff: 0, typeId: s, accessString: "0:0", kind }], btf, new CoreTargets(btf));
+      expect(run).toThrow(CoreRelocationError);
+      expect(run).toThrow(/not a bitfield but starts at bit offset 3, not on a byte: malformed BTF/);
+    },
+  );
 });
