@@ -3,6 +3,8 @@
  * `instanceof`, because an ESM and a CJS copy of tsbpf can both be loaded in one process.
  */
 
+import { readFileSync } from "node:fs";
+
 const BRAND = Symbol.for("tsbpf.error");
 
 /** Base class of every error tsbpf throws on purpose. */
@@ -35,9 +37,59 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
-/** What to check for an errno, when there is something useful to say. */
+/** Capability numbers that decide whether EPERM can be a lack of privilege. */
+const CAP_SYS_ADMIN = 21;
+const CAP_BPF = 39;
+
+let privileged: boolean | undefined;
+/**
+ * Whether this process holds CAP_SYS_ADMIN or CAP_BPF (from /proc/self/status, read once). When
+ * it does, EPERM from bpf(2) is not a lack of privilege and the hint must not say so.
+ */
+export function holdsBpfPrivilege(): boolean {
+  if (privileged === undefined) {
+    let eff = 0n;
+    try {
+      const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+      if (m) eff = BigInt(`0x${m[1]}`);
+    } catch {
+      // No procfs: assume nothing is held, the old hint is then the likely one.
+    }
+    privileged = ((eff >> BigInt(CAP_SYS_ADMIN)) & 1n) === 1n || ((eff >> BigInt(CAP_BPF)) & 1n) === 1n;
+  }
+  return privileged;
+}
+
+function readSetting(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The hint for EPERM. `needs` names the privileges the operation takes; when the process holds
+ * them already, the hint says instead that something beyond privileges refused it, and what
+ * to check (with the lockdown and unprivileged_bpf_disabled settings as read now).
+ */
+export function permissionHint(needs = "root or CAP_BPF (and CAP_PERFMON/CAP_NET_ADMIN for some kinds)"): string {
+  if (!holdsBpfPrivilege()) return `needs ${needs}`;
+  const lockdown = readSetting("/sys/kernel/security/lockdown");
+  const unpriv = readSetting("/proc/sys/kernel/unprivileged_bpf_disabled");
+  const settings = [
+    lockdown !== undefined ? `lockdown: ${lockdown}` : undefined,
+    unpriv !== undefined ? `kernel.unprivileged_bpf_disabled = ${unpriv}` : undefined,
+  ].filter((x) => x !== undefined);
+  return (
+    "refused although this process holds CAP_SYS_ADMIN/CAP_BPF: not a lack of privilege but a policy — " +
+    "a sandbox or security module (seccomp, SELinux/AppArmor, a BPF LSM), kernel lockdown, or a sysctl; " +
+    `check the sandbox's policy and dmesg${settings.length > 0 ? ` (${settings.join(", ")})` : ""}`
+  );
+}
+
+/** What to check for an errno, when there is something useful to say (EPERM: permissionHint). */
 const ERRNO_HINTS: Readonly<Record<string, string>> = {
-  EPERM: "needs root or CAP_BPF (and CAP_PERFMON/CAP_NET_ADMIN for some kinds)",
   EACCES: "the verifier or a permission check refused it",
   EBADF: "a file descriptor passed in is closed or of the wrong kind",
   E2BIG: "a size or count is larger than the kernel accepts (or attr has unknown non-zero fields)",
@@ -67,7 +119,7 @@ export class SyscallError extends TsbpfError {
     options?: { context?: string; hint?: string; cause?: unknown },
   ) {
     const code = errnoName(errno);
-    const hint = options?.hint ?? ERRNO_HINTS[code];
+    const hint = options?.hint ?? (code === "EPERM" ? permissionHint() : ERRNO_HINTS[code]);
     const prefix = options?.context ? `${options.context}: ` : "";
     super(`${prefix}${code} from ${command}${hint ? ` (${hint})` : ""}`, { cause: options?.cause });
     this.syscall = syscall;

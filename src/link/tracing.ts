@@ -4,7 +4,7 @@
  * fixed at load (attachBtfId, see kernelBtfTarget; attachTarget for freplace/fentry on BPF);
  * attaching makes a bpf_link.
  */
-import { BpfError } from "../errors.js";
+import { BpfError, permissionHint } from "../errors.js";
 import { ATTACH_TYPES } from "../program/program-type.js";
 import { linkCreate, rawTracepointOpen } from "../sys/link-attr.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
@@ -21,11 +21,12 @@ export interface TracingOptions {
 }
 
 /** The hint for EPERM on trampolines: this is how sandboxed kernels (and lockdown) refuse them. */
-export const TRAMPOLINE_EPERM_HINT =
-  "trampoline programs (fentry/fexit/fmod_ret/lsm/freplace) were refused: needs CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN), and some sandboxes and lockdown policies forbid them outright";
+function trampolineEpermHint(): string {
+  return `trampoline programs (fentry/fexit/fmod_ret/lsm/freplace) were refused: ${permissionHint("CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN)")}`;
+}
 
 function trampHint(e: number): string | undefined {
-  if (e === 1) return TRAMPOLINE_EPERM_HINT;
+  if (e === 1) return trampolineEpermHint();
   if (e === 22) return "the program was not loaded with a BTF attach target (attachBtfId) of this kind";
   if (e === 524 || e === 95) return "this kernel or architecture has no BPF trampolines";
   return undefined;

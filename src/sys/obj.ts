@@ -7,7 +7,7 @@
  * - BPF_*_GET_NEXT_ID / BPF_*_GET_FD_BY_ID: `{ u32 start_id|id; u32 next_id; u32 open_flags; u32 fd_by_id_token_fd; }`
  * - BPF_OBJ_GET_INFO_BY_FD: `{ u32 bpf_fd; u32 info_len; u64 info; }`
  */
-import { BpfError } from "../errors.js";
+import { BpfError, permissionHint } from "../errors.js";
 import { BpfCmd, bpfCall, bpfCmdName } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "./libc.js";
@@ -78,7 +78,7 @@ function pathMemory(path: string): NativeMemory {
 function pathHint(code: number, path: string, pinning: boolean): string | undefined {
   const base = path.slice(path.lastIndexOf("/") + 1);
   if (code === 1 && base.includes(".")) return "bpffs refuses names that contain a dot";
-  if (code === 1 && pinning) return "the path must be on a bpffs mount (e.g. /sys/fs/bpf) and the caller needs root or CAP_BPF";
+  if (code === 1 && pinning) return `the path must be on a bpffs mount (e.g. /sys/fs/bpf); ${permissionHint("root or CAP_BPF")}`;
   if (code === ENOENT) return pinning ? "the parent directory does not exist" : "nothing is pinned at this path";
   if (code === 17) return "something is already pinned at this path: unlink it first";
   if (code === 22 && !pinning) return "the path is not on a bpffs mount, or what is pinned there is not a BPF object";

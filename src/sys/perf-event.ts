@@ -4,7 +4,7 @@
  * dynamic PMUs (`uprobe`, `kprobe`) with their retprobe bit.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
+import { NotSupportedError, permissionHint, SyscallError, TsbpfError } from "../errors.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3, syscall5 } from "./libc.js";
 
@@ -113,7 +113,7 @@ export function perfEventOpen(attr: PerfEventAttr, pid: number, cpu: number, wha
   const fd = syscall5(SYS.perf_event_open, mem.address, pid, cpu, groupFd, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) {
     const e = errno();
-    const hint = e === 2 ? "no such event, probe target or symbol" : e === 13 || e === 1 ? "needs root or CAP_PERFMON" : undefined;
+    const hint = e === 2 ? "no such event, probe target or symbol" : e === 13 || e === 1 ? permissionHint("root or CAP_PERFMON") : undefined;
     throw new SyscallError("perf_event_open", "perf_event_open", e, { context: `${what}: open perf event`, hint });
   }
   return new Fd(fd, `perf event ${what}`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { BpfError, ClosedError, isBpfError, isClosedError, VerifierError, errnoName } from "../../src/errors.js";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { BpfError, ClosedError, holdsBpfPrivilege, isBpfError, isClosedError, VerifierError, errnoName } from "../../src/errors.js";
 import { BpfCmd, bpfCall, bpfCmdName } from "../../src/sys/bpf.js";
 import { Fd } from "../../src/sys/fd.js";
 import { NativeMemory, SYS, syscall3 } from "../../src/sys/libc.js";
@@ -7,12 +9,30 @@ import { describeKernel, isFdOpen } from "../helpers/kernel.js";
 
 describe("errors", () => {
   it("names the command and errno and says what to check", () => {
-    const e = new BpfError("BPF_MAP_CREATE", 1, { context: 'map "counts": create' });
-    expect(e.message).toBe('map "counts": create: EPERM from BPF_MAP_CREATE (needs root or CAP_BPF (and CAP_PERFMON/CAP_NET_ADMIN for some kinds))');
-    expect(e.code).toBe("EPERM");
+    const e = new BpfError("BPF_MAP_CREATE", 22, { context: 'map "counts": create' });
+    expect(e.message).toBe('map "counts": create: EINVAL from BPF_MAP_CREATE (an argument is invalid for this kernel (type, size, flags or attach type))');
+    expect(e.code).toBe("EINVAL");
     expect(e.name).toBe("BpfError");
     expect(isBpfError(e)).toBe(true);
     expect(isBpfError(new Error("x"))).toBe(false);
+  });
+
+  it("says EPERM needs privileges only when the process lacks them, and names the policy to check when it has them", () => {
+    // The same message made in this process and in a child stripped of every capability.
+    const script = `import { BpfError } from ${JSON.stringify(resolve("src/errors.ts"))}; console.log(new BpfError("BPF_MAP_CREATE", 1, { context: "map \\"m\\": create" }).message);`;
+    const run = (prefix: string[]) => {
+      const r = spawnSync(prefix[0]!, [...prefix.slice(1), process.execPath, "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      return r.stdout.trim();
+    };
+    const stripped = run(["setpriv", "--inh-caps=-all", "--bounding-set=-all"]);
+    expect(stripped).toBe('map "m": create: EPERM from BPF_MAP_CREATE (needs root or CAP_BPF (and CAP_PERFMON/CAP_NET_ADMIN for some kinds))');
+    if (holdsBpfPrivilege()) {
+      const here = run(["env"]);
+      expect(here).not.toContain("needs root");
+      expect(here).toContain("refused although this process holds CAP_SYS_ADMIN/CAP_BPF");
+      expect(here).toMatch(/sandbox or security module .* kernel lockdown/);
+    }
   });
 
   it("keeps the whole verifier log and shows its tail", () => {
