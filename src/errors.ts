@@ -159,7 +159,9 @@ export class VerifierError extends BpfError {
     const detail = tail.length
       ? `\n${omitted > 0 ? `  (${omitted} earlier log lines omitted)\n` : ""}${tail.map((l) => `  ${l}`).join("\n")}`
       : " (the kernel gave no verifier log)";
-    super(command, errno, { context: options?.context, hint: "verifier rejected the program" });
+    // EPERM with a log is a permission check after verification started, not a verdict on the code.
+    const hint = errno === 1 ? `${permissionHint()}; the log is what the kernel printed before refusing` : "verifier rejected the program";
+    super(command, errno, { context: options?.context, hint });
     this.message += detail;
     this.log = lines;
     this.truncated = options?.truncated ?? false;

@@ -1,6 +1,7 @@
 /**
- * Every feature that this machine's kernel refuses, in one place, with the reason and the exact
- * error seen here (shared/KERNEL.md). Tests for these kinds assert that exact error.
+ * What this kernel was built without (config options), with the reason and the exact error
+ * seen here. These change only with the kernel; what the sandbox refuses changes by policy and
+ * is probed at run time instead (test/helpers/probes.ts).
  */
 export const KNOWN_LIMITS = {
   kprobes: {
@@ -10,18 +11,9 @@ export const KNOWN_LIMITS = {
     reason: "CONFIG_KPROBES is off: BPF_LINK_CREATE of kprobe_multi gives EOPNOTSUPP",
     errno: "EOPNOTSUPP",
   },
-  hardwarePerf: {
-    reason: "this VM exposes no CPU PMU: perf_event_open of a hardware event gives ENOENT",
-    errno: "ENOENT",
-  },
   netkit: {
     reason: "CONFIG_NETKIT is off on this kernel: creating a netkit device gives EOPNOTSUPP (\"Unknown device type\")",
     errno: "EOPNOTSUPP",
-  },
-  trampolines: {
-    reason:
-      "this machine's sandbox refuses fentry/fexit/fmod_ret/lsm/lsm_cgroup/freplace at BPF_PROG_LOAD with EPERM and an empty log (the kernel supports them)",
-    errno: "EPERM",
   },
   ksymVariables: {
     reason:

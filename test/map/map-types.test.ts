@@ -17,6 +17,7 @@ import { MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE, SYS, syscall3 } from "
 import { Btf } from "../../src/sys/btf-attr.js";
 import { progAttach } from "../../src/sys/link-attr.js";
 import { MapFlags } from "../../src/sys/map-attr.js";
+import { machineRefuses, refusalCodeOf } from "../helpers/probes.js";
 import { PERF_COUNT_SW, PERF_SAMPLE_RAW, PERF_TYPE, perfEventOpen } from "../../src/sys/perf-event.js";
 import { describeKernel, uniqueName } from "../helpers/kernel.js";
 import { reuseportUdpSocket, socketCookie, tcpPair } from "./sockets.js";
@@ -376,8 +377,14 @@ describeKernel("map types", () => {
     }
   });
 
-  itTypes(["arena"], "is memory shared with programs, faulted in page by page when userspace touches it", () => {
-    using arena = BpfMap.create({ type: "arena", maxEntries: 4, flags: MapFlags.MMAPABLE });
+  itTypes(["arena"], "is memory shared with programs, faulted in page by page when userspace touches it (or refused exactly as probed)", () => {
+    const create = () => BpfMap.create({ type: "arena", maxEntries: 4, flags: MapFlags.MMAPABLE });
+    const refused = machineRefuses("arenaMaps");
+    if (refused) {
+      expect(refusalCodeOf(() => create().close())).toBe(refused.code);
+      return;
+    }
+    using arena = create();
     const m = mmap(4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, arena.fd, 0);
     try {
       const v = new DataView(m.buffer);

@@ -6,8 +6,8 @@ import { BpfError, ClosedError, isBpfError, isVerifierError, VerifierError } fro
 import { Program } from "../../src/program/program.js";
 import { kernelProgramName } from "../../src/program/program-spec.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
-import { KNOWN_LIMITS } from "../helpers/known-limits.js";
 import { arrayMap, countingXdp, readU64, returns, udpFrame, XDP_PASS } from "./fixtures.js";
+import { machineRefusalReason, refusalCode } from "../helpers/probes.js";
 
 function catchError(f: () => unknown): unknown {
   try {
@@ -153,7 +153,7 @@ describeKernel("Program.load", () => {
     expect((e as BpfError).command).toBe("BPF_PROG_LOAD");
   });
 
-  itKernel(`known limit: fentry is refused with ${KNOWN_LIMITS.trampolines.errno} (${KNOWN_LIMITS.trampolines.reason})`, () => {
+  itKernel(`known limit: fentry is refused with ${refusalCode("trampolines")} (${machineRefusalReason("trampolines")})`, () => {
     const dump = execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux"], { encoding: "utf8", maxBuffer: 1 << 28 });
     const m = /^\[(\d+)\] FUNC 'do_unlinkat'/m.exec(dump);
     expect(m).not.toBeNull();
@@ -167,7 +167,7 @@ describeKernel("Program.load", () => {
       }),
     );
     expect(isBpfError(e)).toBe(true);
-    expect((e as BpfError).code).toBe(KNOWN_LIMITS.trampolines.errno);
+    expect((e as BpfError).code).toBe(refusalCode("trampolines"));
     expect(isVerifierError(e)).toBe(false); // empty log
   });
 

@@ -1,0 +1,155 @@
+/**
+ * What this machine refuses, found out at run time. The sandbox's policy moves (arena maps and
+ * iter/bpf_map_elem programs were refused from one day to the next), so no test trusts a list:
+ * a kernel test of such a feature first calls `machineRefuses(feature)`, which makes the
+ * smallest object of that kind. When the machine allows it, the full test runs; when it refuses
+ * it with the error a sandbox or a missing config gives, the test asserts that its own
+ * operation gets exactly that refusal, and the refusal is recorded: global-setup prints every
+ * probed refusal of the run in one summary at the end. Any other error fails the test.
+ */
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BpfMap } from "../../src/map/bpf-map.js";
+import { MapFlags } from "../../src/sys/map-attr.js";
+import { Program } from "../../src/program/program.js";
+import { instructions, mov64, exit } from "../../src/asm/builder.js";
+import { kernelBtfTarget } from "../../src/link/btf-target.js";
+import { perfEventOpen } from "../../src/sys/perf-event.js";
+
+/** How the machine refused a probe: the error's code and message, and what it means. */
+export interface Refusal {
+  readonly feature: ProbedFeature;
+  readonly code: string;
+  readonly message: string;
+  /** Why a machine refuses this, in a sentence, for the summary and test names. */
+  readonly reason: string;
+}
+
+interface FeatureProbe {
+  /** What the smallest use of the feature is; throws what the machine answers. */
+  readonly attempt: () => void;
+  /** The error codes that mean "this machine refuses it" (anything else is a failure). */
+  readonly refusedWith: readonly string[];
+  readonly reason: string;
+}
+
+const ret0 = () => instructions(mov64("r0", 0), exit());
+
+const PROBES = {
+  arenaMaps: {
+    attempt: () => BpfMap.create({ name: "probe_arena", type: "arena", maxEntries: 1, flags: MapFlags.MMAPABLE }).close(),
+    refusedWith: ["EPERM"],
+    reason: "BPF_MAP_CREATE of an arena map is refused with EPERM by this machine's sandbox (the kernel has arena maps)",
+  },
+  iterMapElem: {
+    attempt: () =>
+      Program.load({
+        name: "probe_iter_elem",
+        type: "tracing",
+        expectedAttachType: "trace_iter",
+        attachBtfId: kernelBtfTarget("iter", "bpf_map_elem"),
+        license: "GPL",
+        instructions: ret0(),
+      }).close(),
+    refusedWith: ["EPERM"],
+    reason: "BPF_PROG_LOAD of an iter/bpf_map_elem program is refused with EPERM by this machine's sandbox",
+  },
+  trampolines: {
+    attempt: () =>
+      Program.load({
+        name: "probe_fentry",
+        type: "tracing",
+        expectedAttachType: "trace_fentry",
+        attachBtfId: kernelBtfTarget("fentry", "do_unlinkat"),
+        license: "GPL",
+        instructions: ret0(),
+      }).close(),
+    refusedWith: ["EPERM"],
+    reason: "fentry/fexit/fmod_ret/lsm/freplace are refused at BPF_PROG_LOAD with EPERM and an empty log by this machine's sandbox",
+  },
+  hardwarePerf: {
+    attempt: () => perfEventOpen({ type: 0 /* PERF_TYPE_HARDWARE */, config: 0n /* cycles */, samplePeriod: 100000n, disabled: true }, -1, 0, "probe").close(),
+    refusedWith: ["ENOENT", "EOPNOTSUPP"],
+    reason: "this VM exposes no CPU PMU: perf_event_open of a hardware event gives ENOENT",
+  },
+} satisfies Record<string, FeatureProbe>;
+
+export type ProbedFeature = keyof typeof PROBES;
+
+const cache = new Map<ProbedFeature, Refusal | undefined>();
+
+function codeOf(e: unknown): string | undefined {
+  const direct = (e as { code?: unknown } | undefined)?.code;
+  if (typeof direct === "string") return direct;
+  const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof cause === "string" ? cause : undefined;
+}
+
+/**
+ * Undefined when this machine allows `feature`; the refusal when it refuses it with one of the
+ * probe's refusal codes (recorded for the run's summary). Any other error is thrown: a probe
+ * that fails for another reason is a bug to see, not a limit.
+ */
+export function machineRefuses(feature: ProbedFeature): Refusal | undefined {
+  if (cache.has(feature)) return cache.get(feature);
+  const probe: FeatureProbe = PROBES[feature];
+  let refusal: Refusal | undefined;
+  try {
+    probe.attempt();
+  } catch (e) {
+    const code = codeOf(e);
+    if (code === undefined || !probe.refusedWith.includes(code)) throw e;
+    refusal = { feature, code, message: (e as Error).message, reason: probe.reason };
+    record(refusal);
+  }
+  cache.set(feature, refusal);
+  return refusal;
+}
+
+/** The code of the error `fn` throws (directly or as the cause), for comparing with a refusal. */
+export function refusalCodeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return codeOf(e);
+  }
+  return undefined;
+}
+
+/** The env var global-setup sets to the folder where each test process records its refusals. */
+export const REFUSALS_DIR_ENV = "TSBPF_PROBED_REFUSALS_DIR";
+
+function record(r: Refusal): void {
+  const dir = process.env[REFUSALS_DIR_ENV];
+  if (dir === undefined || !existsSync(dir)) return;
+  appendFileSync(join(dir, `${process.pid}.jsonl`), `${JSON.stringify(r)}\n`);
+}
+
+/** Every refusal recorded under `dir`, one per feature, for the summary. */
+export function recordedRefusals(files: readonly string[]): Refusal[] {
+  const byFeature = new Map<string, Refusal>();
+  for (const f of files) {
+    for (const line of readFileSync(f, "utf8").split("\n")) {
+      if (line === "") continue;
+      const r = JSON.parse(line) as Refusal;
+      byFeature.set(r.feature, r);
+    }
+  }
+  return [...byFeature.values()].sort((a, b) => a.feature.localeCompare(b.feature));
+}
+
+/**
+ * The code of the machine's refusal of `feature`, for a test that can only assert that refusal
+ * (nothing of the feature runs here). When the machine allows it, this throws so the test fails
+ * visibly and asks for the full test, instead of passing on a stale assumption.
+ */
+export function refusalCode(feature: ProbedFeature): string {
+  const r = machineRefuses(feature);
+  if (!r) throw new Error(`this machine now allows ${feature} (${PROBES[feature].reason} no longer holds): this test only asserts the refusal; write the full test`);
+  return r.code;
+}
+
+/** The reason a machine refuses `feature`, for a test's name. */
+export function machineRefusalReason(feature: ProbedFeature): string {
+  return PROBES[feature].reason;
+}
