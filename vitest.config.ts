@@ -6,6 +6,8 @@ export default defineConfig({
     globalSetup: ["test/helpers/global-setup.ts"],
     // Fixed fast-check seed for every property (TSBPF_FC_SEED overrides).
     setupFiles: ["test/helpers/fast-check-seed.ts"],
+    // Under TSBPF_REQUIRE_KERNEL=1 a skipped test fails the run.
+    reporters: ["default", "./test/helpers/no-skips-reporter.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Kernel tests hold fds and network namespaces: forks isolate them per file.

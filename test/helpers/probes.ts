@@ -18,7 +18,8 @@ import { perfEventOpen } from "../../src/sys/perf-event.js";
 
 /** How the machine refused a probe: the error's code and message, and what it means. */
 export interface Refusal {
-  readonly feature: ProbedFeature;
+  /** A key of PROBES, or the name a test probing on its own gives (recordRefusal). */
+  readonly feature: string;
   readonly code: string;
   readonly message: string;
   /** Why a machine refuses this, in a sentence, for the summary and test names. */
@@ -118,6 +119,14 @@ export function refusalCodeOf(fn: () => unknown): string | undefined {
 
 /** The env var global-setup sets to the folder where each test process records its refusals. */
 export const REFUSALS_DIR_ENV = "TSBPF_PROBED_REFUSALS_DIR";
+
+/**
+ * Record a refusal that a test probed itself (when the smallest attempt needs the test's own
+ * fixtures, as a netkit pair does), so the run's summary names it too.
+ */
+export function recordRefusal(r: Refusal): void {
+  record(r);
+}
 
 function record(r: Refusal): void {
   const dir = process.env[REFUSALS_DIR_ENV];
