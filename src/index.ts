@@ -62,10 +62,11 @@ export { parseBtfExt, marshalFuncInfo, marshalLineInfo, CORE_RELO_KINDS } from "
 export type { BtfExt, BtfFuncInfo, BtfLineInfo, BtfCoreRelo, CoreReloKind } from "./btf/ext.js";
 export { fixupDatasecs, sanitizeBtf, copyTypes, ALL_BTF_FEATURES } from "./btf/fixup.js";
 export type { DatasecLayout, BtfFeatures } from "./btf/fixup.js";
-export { kernelBtf, moduleBtf, kernelModulesWithBtf, releaseKernelBtf } from "./btf/kernel.js";
-export type { KernelBtfOptions } from "./btf/kernel.js";
-export { Btf, probeBtfFeatures } from "./sys/btf-attr.js";
-export type { BtfLoadOptions, BtfInfo } from "./sys/btf-attr.js";
+export { kernelBtf, moduleBtf, kernelModulesWithBtf, releaseKernelBtf } from "./features/kernel-btf.js";
+export type { KernelBtfOptions } from "./features/kernel-btf.js";
+export { Btf } from "./map/btf.js";
+export { probeBtfFeatures } from "./features/btf.js";
+export type { BtfLoadOptions, BtfInfo } from "./map/btf.js";
 export type {
   BtfKind, BtfType, BtfTypeInit, BtfTypeOfKind, BtfInt, BtfPtr, BtfArray, BtfStruct, BtfUnion, BtfComposite,
   BtfMember, BtfEnum, BtfEnum64, BtfEnumValue, BtfEnum64Value, BtfFwd, BtfTypedef, BtfVolatile, BtfConst,
@@ -73,8 +74,8 @@ export type {
   BtfTypeTag, BtfVoid, BtfFuncLinkage, BtfVarLinkage,
 } from "./btf/types.js";
 // --- core ---
-export { applyCoreAndKsyms, coreRecordsOf } from "./btf/core/apply.js";
-export type { CoreAndKsymsOptions, CoreAndKsymsResult, CoreInput } from "./btf/core/apply.js";
+export { applyCoreAndKsyms, coreRecordsOf } from "./collection/core-apply.js";
+export type { CoreAndKsymsOptions, CoreAndKsymsResult, CoreInput } from "./collection/core-apply.js";
 export { applyCoreRelocations, poisonInstruction, POISON_CALL_CORE } from "./btf/core/relocate.js";
 export type { AppliedCoreRelocation, CoreRelocationRecord, ApplyCoreOptions } from "./btf/core/relocate.js";
 export { CoreTargets } from "./btf/core/candidates.js";
@@ -85,8 +86,8 @@ export { resolveKsyms, patchKsyms, POISON_CALL_KFUNC_BASE } from "./btf/core/ksy
 export type { KsymResolution, KsymExtern, ResolveKsymsOptions } from "./btf/core/ksym.js";
 export { kallsymsLookup, clearKallsymsCache } from "./btf/core/kallsyms.js";
 export { fieldsAreCompat, typesAreCompat, typesMatch } from "./btf/core/compat.js";
-export { prepareCore, coreTargetsFor } from "./btf/core/prepare.js";
-export type { PreparedCore } from "./btf/core/prepare.js";
+export { prepareCore, coreTargetsFor } from "./collection/core-prepare.js";
+export type { PreparedCore } from "./collection/core-prepare.js";
 
 // --- maps ---
 export { BpfMap, MapBatchCursor } from "./map/bpf-map.js";
@@ -102,9 +103,9 @@ export type {
   BatchUpdateOptions,
   RawBatchResult,
 } from "./map/bpf-map.js";
-export type { MapSpec, MapPinning, FdLike } from "./map/map-spec.js";
-export { MAP_TYPES, mapTypeName, mapTypeNumber, isMapTypeName } from "./map/map-type.js";
-export type { MapTypeName } from "./map/map-type.js";
+export type { MapSpec, MapPinning, FdLike } from "./spec/map-spec.js";
+export { MAP_TYPES, mapTypeName, mapTypeNumber, isMapTypeName } from "./spec/map-type.js";
+export type { MapTypeName } from "./spec/map-type.js";
 export { MmapArrayView } from "./map/mmap-view.js";
 export type { MmapOptions } from "./map/mmap-view.js";
 export { MapFlags } from "./sys/map-attr.js";
@@ -114,8 +115,8 @@ export type { Codec, CodecValue, StructField, StructOptions } from "./codec.js";
 // --- programs ---
 export { Program, StatsHandle } from "./program/program.js";
 export type { ProgramOpenOptions } from "./program/program.js";
-export { ProgramFlags, kernelProgramName } from "./program/program-spec.js";
-export type { ProgramSpec, ProgramBtfInfo, ProgramFdLike } from "./program/program-spec.js";
+export { ProgramFlags, kernelProgramName } from "./spec/program-spec.js";
+export type { ProgramSpec, ProgramBtfInfo, ProgramFdLike } from "./spec/program-spec.js";
 export type { ProgramLoadOptions, MapFdLike } from "./program/load.js";
 export { TestRunFlags, PreparedRun } from "./program/test-run.js";
 export type { RunOptions, RunResult } from "./program/test-run.js";
@@ -129,26 +130,19 @@ export {
   attachTypeNumber,
   isProgramTypeName,
   isAttachTypeName,
-} from "./program/program-type.js";
-export type { ProgramTypeName, AttachTypeName } from "./program/program-type.js";
+} from "./spec/program-type.js";
+export type { ProgramTypeName, AttachTypeName } from "./spec/program-type.js";
 
 // --- elf / collection ---
 export { parseElf, SHT, SHF, STT, STB, STV, SHN, EM, PT } from "./elf/elf-file.js";
 export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation, ElfSegment } from "./elf/elf-file.js";
-export { parseSectionName, parseTarget, SECTION_DEFS } from "./elf/section-names.js";
-export type { SectionDef, SectionInfo, SectionTarget, TargetKind } from "./elf/section-names.js";
+export { parseSectionName, parseTarget, SECTION_DEFS } from "./spec/section-names.js";
+export type { SectionDef, SectionInfo, SectionTarget, TargetKind } from "./spec/section-names.js";
 export { CollectionSpec } from "./elf/collection-spec.js";
 export type { CollectionSpecOptions } from "./elf/collection-spec.js";
-export type {
-  ElfProgramSpec,
-  ElfMapSpec,
-  VariableSpec,
-  ExternSpec,
-  MapSlotValue,
-  ProgramFuncInfo,
-  ProgramLineInfo,
-  ProgramCoreRelocation,
-} from "./elf/spec-types.js";
+export type { VariableSpec, ExternSpec, CollectionSpecData } from "./spec/collection-spec.js";
+export type { MapSlotValue, StructOpsSpec } from "./spec/map-spec.js";
+export type { ProgramFuncInfo, ProgramLineInfo, ProgramCoreRelocation } from "./spec/program-spec.js";
 export { SpecVariable } from "./elf/variables.js";
 export type { VariableValue } from "./elf/variables.js";
 export { parseKconfig, kernelVersionCode } from "./elf/kconfig.js";

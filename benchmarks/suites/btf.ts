@@ -11,8 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { kernelBtf, releaseKernelBtf } from "../../src/btf/kernel.js";
-import "../../src/sys/btf-attr.js"; // installs the mmap reader of /sys/kernel/btf/* that the library uses
+import { kernelBtf, releaseKernelBtf } from "../../src/features/kernel-btf.js";
 import { buildC, formatTable, measureRow, type BenchSuite } from "../harness.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";

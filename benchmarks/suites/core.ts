@@ -9,10 +9,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { applyCoreAndKsyms } from "../../src/btf/core/apply.js";
-import { prepareCore } from "../../src/btf/core/prepare.js";
-import { kernelBtf } from "../../src/btf/kernel.js";
-import "../../src/sys/btf-attr.js"; // installs the mmap reader of /sys/kernel/btf/* that the library uses
+import { applyCoreAndKsyms } from "../../src/collection/core-apply.js";
+import { prepareCore } from "../../src/collection/core-prepare.js";
+import { kernelBtf } from "../../src/features/kernel-btf.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { buildC, formatTable, measureRow, type BenchSuite } from "../harness.js";
 

@@ -58,7 +58,7 @@ export function fixupDatasecs(types: readonly BtfType[], layout: DatasecLayout):
 
 /**
  * The BTF features a kernel supports, each with the version that added it. The loader probes
- * them (`probeBtfFeatures` in src/sys/btf-attr.ts) and passes them to sanitizeBtf.
+ * them (`probeBtfFeatures` in src/features/btf.ts) and passes them to sanitizeBtf.
  */
 export interface BtfFeatures {
   /** FUNC and FUNC_PROTO (4.20/5.0). */

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { dumpC } from "../btf/c-dump.js";
-import { kernelBtf, KERNEL_BTF_DIR } from "../btf/kernel.js";
+import { kernelBtf, KERNEL_BTF_DIR } from "../features/kernel-btf.js";
 import { dumpRaw } from "../btf/raw-dump.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { parseElf } from "../elf/elf-file.js";

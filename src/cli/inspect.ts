@@ -61,7 +61,7 @@ export function describeSpec(spec: CollectionSpec): Record<string, unknown> {
       ...(p.sectionInfo?.targetText ? { target: p.sectionInfo.targetText } : {}),
       instructions: countSlots(p.instructions),
       autoload: p.autoload,
-      ...(p.subprograms.length ? { subprograms: p.subprograms } : {}),
+      ...(p.subprograms?.length ? { subprograms: p.subprograms } : {}),
       license: p.license ?? spec.license,
       flags: p.flags ?? 0,
     })),
@@ -77,7 +77,7 @@ export function describeSpec(spec: CollectionSpec): Record<string, unknown> {
       flags: m.flags ?? 0,
       pinning: m.pinning ?? "none",
       definedIn: m.section,
-      ...(m.innerMap ? { innerMap: { type: m.innerMap.type, keySize: m.innerMap.keySize, valueSize: m.innerMap.valueSize, maxEntries: m.innerMap.maxEntries } } : {}),
+      ...(m.innerMap && "type" in m.innerMap ? { innerMap: { type: m.innerMap.type, keySize: m.innerMap.keySize, valueSize: m.innerMap.valueSize, maxEntries: m.innerMap.maxEntries } } : {}),
       ...(m.values ? { values: Object.fromEntries([...m.values].map(([i, v]) => [i, `${v.kind} ${v.name}`])) } : {}),
     })),
     variables: Object.values(spec.variables).map((v) => {

@@ -6,10 +6,10 @@
  */
 import type { BtfSpec } from "../btf/spec.js";
 import { NotSupportedError, TsbpfError } from "../errors.js";
-import type { ElfProgramSpec } from "../elf/spec-types.js";
+import type { ProgramSpec } from "../spec/program-spec.js";
 
 /** The BTF name and kind that a program's attach target has in the kernel, or undefined when its type has none. */
-export function attachBtfName(p: ElfProgramSpec): { name: string; kind: "typedef" | "func" } | undefined {
+export function attachBtfName(p: ProgramSpec): { name: string; kind: "typedef" | "func" } | undefined {
   const info = p.sectionInfo;
   if (!info?.attachBtf) return undefined;
   const target = info.targetText;
@@ -36,7 +36,7 @@ export function attachBtfName(p: ElfProgramSpec): { name: string; kind: "typedef
 }
 
 /** The id of the attach target in `kernel`. Throws TsbpfError naming the program when it is missing. */
-export function resolveAttachBtfId(p: ElfProgramSpec, kernel: () => BtfSpec): number | undefined {
+export function resolveAttachBtfId(p: ProgramSpec, kernel: () => BtfSpec): number | undefined {
   const want = attachBtfName(p);
   if (!want) return undefined;
   const ids = kernel().idsByName(want.name, want.kind);

@@ -12,22 +12,21 @@ import { join } from "node:path";
 import type { Instruction } from "../asm/instruction.js";
 import type { CollectionSpec } from "../elf/collection-spec.js";
 import { fillKconfig } from "../elf/kconfig.js";
-import type { ElfMapSpec, ElfProgramSpec } from "../elf/spec-types.js";
 import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
 import { isBpfError, isTsbpfError, NotSupportedError, TsbpfError } from "../errors.js";
 import { BpfMap } from "../map/bpf-map.js";
-import type { MapSpec } from "../map/map-spec.js";
+import type { MapSpec } from "../spec/map-spec.js";
 import type { MmapArrayView } from "../map/mmap-view.js";
-import type { ProgramSpec } from "../program/program-spec.js";
+import type { ProgramSpec } from "../spec/program-spec.js";
 import type { ProgramLoadOptions } from "../program/load.js";
 import { Program } from "../program/program.js";
-import { Btf } from "../sys/btf-attr.js";
-import { prepareCore } from "../btf/core/prepare.js";
+import { Btf } from "../map/btf.js";
+import { prepareCore } from "./core-prepare.js";
 import type { BtfSpec } from "../btf/spec.js";
-import { kernelBtf } from "../btf/kernel.js";
+import { kernelBtf } from "../features/kernel-btf.js";
 import { codecFromBtf } from "../btf/codec.js";
 import type { Codec } from "../codec.js";
-import { FD_MAP_TYPES, mapTypeName } from "../map/map-type.js";
+import { FD_MAP_TYPES, mapTypeName } from "../spec/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
 import { kernelStructOps, type KernelStructOps } from "./struct-ops.js";
@@ -187,7 +186,7 @@ export class Collection implements Disposable {
         fresh.add(key);
         continue;
       }
-      const pinned = m.pinning === "by_name" && existsSync(join(options.pinPath ?? "/sys/fs/bpf", m.name));
+      const pinned = m.pinning === "by_name" && existsSync(join(options.pinPath ?? "/sys/fs/bpf", m.name ?? key));
       const map = this.#createMap(key, m, options.pinPath, spec.btf);
       this.maps[key] = map;
       if (!pinned) fresh.add(key);
@@ -293,7 +292,7 @@ export class Collection implements Disposable {
     }
   }
 
-  #structOpsLayout(key: string, m: ElfMapSpec, objectBtf: BtfSpec | undefined, vmlinux: () => BtfSpec): KernelStructOps {
+  #structOpsLayout(key: string, m: MapSpec, objectBtf: BtfSpec | undefined, vmlinux: () => BtfSpec): KernelStructOps {
     try {
       if (!objectBtf) throw new TsbpfError("the object has no BTF");
       return kernelStructOps(m, objectBtf, vmlinux());
@@ -302,7 +301,7 @@ export class Collection implements Disposable {
     }
   }
 
-  #createStructOpsMap(key: string, m: ElfMapSpec, k: KernelStructOps): BpfMap<any, any> {
+  #createStructOpsMap(key: string, m: MapSpec, k: KernelStructOps): BpfMap<any, any> {
     try {
       // The kernel wants program BTF beside the vmlinux value type: the object's, or a one-type
       // blob when the kernel refused the object's BTF.
@@ -328,7 +327,7 @@ export class Collection implements Disposable {
     }
   }
 
-  #fillStructOps(key: string, m: ElfMapSpec, k: KernelStructOps): void {
+  #fillStructOps(key: string, m: MapSpec, k: KernelStructOps): void {
     const value = k.value.slice();
     const view = new DataView(value.buffer);
     const le = endianness() === "LE";
@@ -354,7 +353,7 @@ export class Collection implements Disposable {
     }
   }
 
-  #createMap(key: string, m: ElfMapSpec, pinPath: string | undefined, objectBtf: BtfSpec | undefined): BpfMap<any, any> {
+  #createMap(key: string, m: MapSpec, pinPath: string | undefined, objectBtf: BtfSpec | undefined): BpfMap<any, any> {
     const withBtf = this.btf !== undefined && (m.btfValueTypeId ?? 0) !== 0;
     try {
       const mapSpec = toMapSpec(m, withBtf ? this.btf : undefined);
@@ -461,7 +460,7 @@ function checkOptions(spec: CollectionSpec, options: CollectionLoadOptions): voi
  * u64 → bigint, structs → objects…). Global data maps, fd maps (prog arrays, maps of maps…)
  * and maps without BTF types keep raw bytes; a type the codec cannot express does too.
  */
-function addBtfCodecs(out: MapSpec<any, any>, m: ElfMapSpec, btf: BtfSpec | undefined): void {
+function addBtfCodecs(out: MapSpec<any, any>, m: MapSpec, btf: BtfSpec | undefined): void {
   if (!btf || m.kind !== "btf") return;
   const typeName = typeof m.type === "string" ? m.type : mapTypeName(m.type);
   if (typeName === undefined || FD_MAP_TYPES.has(typeName)) return;
@@ -494,7 +493,7 @@ function btfCodec(btf: BtfSpec, id: number | undefined, size: number | undefined
 }
 
 /** The MapSpec BpfMap.create takes, without the ELF-only fields. */
-function toMapSpec(m: ElfMapSpec, btf: Btf | undefined): MapSpec {
+function toMapSpec(m: MapSpec, btf: Btf | undefined): MapSpec {
   const out: MapSpec = { name: m.name, type: m.type };
   if (m.keySize !== undefined) out.keySize = m.keySize;
   if (m.valueSize !== undefined) out.valueSize = m.valueSize;
@@ -505,7 +504,7 @@ function toMapSpec(m: ElfMapSpec, btf: Btf | undefined): MapSpec {
   if (m.pinning !== undefined) out.pinning = m.pinning;
   if (m.ifindex !== undefined) out.ifindex = m.ifindex;
   if (m.innerMap !== undefined) {
-    const inner = m.innerMap as ElfMapSpec | { fd: number };
+    const inner = m.innerMap as MapSpec | { fd: number };
     out.innerMap = "type" in inner ? toMapSpec({ ...inner, name: "" }, undefined) : inner;
     if ("type" in inner) delete (out.innerMap as MapSpec).name;
   }
@@ -549,7 +548,7 @@ function loadOptions(maps: Record<string, { fd: number }>, btf: Btf | undefined,
  * The program's instructions with extern references resolved: the spec's own array when it
  * has none (the common case: no copy per load), else a copy.
  */
-function resolveExterns(p: ElfProgramSpec, spec: CollectionSpec, what: string): readonly Instruction[] {
+function resolveExterns(p: ProgramSpec, spec: CollectionSpec, what: string): readonly Instruction[] {
   const insns = p.instructions;
   let i = 0;
   for (; i < insns.length; i++) {
@@ -607,7 +606,7 @@ function lineInfoBytes(records: readonly { insnOff: number; fileNameOff: number;
 }
 
 /** The ProgramSpec Program.load takes: ELF fields dropped, externs resolved, func/line info marshalled. */
-function toProgramSpec(p: ElfProgramSpec | undefined, spec: CollectionSpec, withBtf: boolean): ProgramSpec {
+function toProgramSpec(p: ProgramSpec | undefined, spec: CollectionSpec, withBtf: boolean): ProgramSpec {
   if (!p) throw new TypeError("no such program");
   const what = `program "${p.name}"`;
   if (p.type === 0) {

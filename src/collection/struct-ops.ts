@@ -9,7 +9,7 @@
  */
 import { skipModifiers, skipQualifiers, typeSize } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
-import type { ElfMapSpec } from "../elf/spec-types.js";
+import type { MapSpec } from "../spec/map-spec.js";
 import { TsbpfError } from "../errors.js";
 
 /** One function member and the program the object points it at. */
@@ -49,7 +49,7 @@ function kindClass(btf: BtfSpec, id: number): string {
  * The kernel layout of struct_ops map `m` (kind "struct_ops") of an object with BTF `objBtf`.
  * Throws TsbpfError when the kernel has no such ops type or a member does not match.
  */
-export function kernelStructOps(m: ElfMapSpec, objBtf: BtfSpec, kernel: BtfSpec): KernelStructOps {
+export function kernelStructOps(m: MapSpec, objBtf: BtfSpec, kernel: BtfSpec): KernelStructOps {
   const so = m.structOps;
   if (!so || m.btfValueTypeId === undefined) throw new TypeError(`map "${m.name}" is not a struct_ops map`);
   const what = `struct_ops "${m.name}" (${so.typeName})`;

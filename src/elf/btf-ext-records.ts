@@ -14,7 +14,7 @@
 import { BTF_MAGIC, type BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
 import type { ElfFunc } from "./programs.js";
-import type { ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "./spec-types.js";
+import type { ProgramCoreRelocation, ProgramFuncInfo, ProgramLineInfo } from "../spec/program-spec.js";
 
 /** The records of `.BTF.ext`, by section name, with byte offsets (`insnOff`) into the section. */
 export interface BtfExtRecords {

@@ -16,7 +16,7 @@ import { BTF_MAGIC } from "../btf/spec.js";
 import { BTF_KIND } from "../btf/types.js";
 import { ParseError } from "../errors.js";
 import type { ElfFile } from "./elf-file.js";
-import type { ExternSpec } from "./spec-types.js";
+import type { ExternSpec } from "../spec/collection-spec.js";
 
 // Module-local copies of the BTF layer's numbers: hot loops read locals, not imports.
 const { int: KIND_INT, func: KIND_FUNC, func_proto: KIND_FUNC_PROTO, var: KIND_VAR, datasec: KIND_DATASEC } = BTF_KIND;

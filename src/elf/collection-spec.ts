@@ -8,14 +8,16 @@ import { basename } from "node:path";
 import type { Reference } from "../asm/instruction.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
-import { ProgramFlags } from "../program/program-spec.js";
+import { ProgramFlags } from "../spec/program-spec.js";
 import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
 import { readDataSections, readExterns } from "./data-sections.js";
 import { readBtfMaps, readLegacyMaps } from "./maps.js";
 import { readStructOpsMaps, structOpsSectionKind } from "./struct-ops.js";
 import { linkInstructions, programFunctions, readFunctions, type ElfFunc } from "./programs.js";
-import { parseSectionName } from "./section-names.js";
-import type { CollectionSpecData, ElfMapSpec, ElfProgramSpec, ExternSpec } from "./spec-types.js";
+import { parseSectionName } from "../spec/section-names.js";
+import type { CollectionSpecData, ExternSpec } from "../spec/collection-spec.js";
+import type { MapSpec } from "../spec/map-spec.js";
+import type { ProgramSpec } from "../spec/program-spec.js";
 import { SpecVariable } from "./variables.js";
 import { btfExtLookup, type ProgramBtfExt } from "./btf-ext-records.js";
 import { fixupObjectBtf } from "./btf-fixup.js";
@@ -38,8 +40,8 @@ const ET_REL = 1;
  * `value` (for `.rodata` constants, the only time they can be set).
  */
 export class CollectionSpec implements CollectionSpecData {
-  programs: Record<string, ElfProgramSpec>;
-  maps: Record<string, ElfMapSpec>;
+  programs: Record<string, ProgramSpec>;
+  maps: Record<string, MapSpec>;
   variables: Record<string, SpecVariable>;
   externs: Record<string, ExternSpec>;
   license: string;
@@ -111,7 +113,7 @@ export class CollectionSpec implements CollectionSpecData {
   get autoloadPrograms(): string[] {
     return Object.values(this.programs)
       .filter((p) => p.autoload)
-      .map((p) => p.name);
+      .map((p) => p.name!);
   }
 }
 
@@ -121,14 +123,14 @@ interface LazyProgram {
   name: string;
   order: ElfFunc[];
   ext: ((program: string) => ProgramBtfExt) | undefined;
-  insns: ElfProgramSpec["instructions"] | undefined;
+  insns: ProgramSpec["instructions"] | undefined;
   fi: ProgramBtfExt["funcInfos"] | null;
   li: ProgramBtfExt["lineInfos"] | null;
   cr: ProgramBtfExt["coreRelocations"] | null;
 }
 
 const LAZY = Symbol("lazy program fields");
-type WithLazy = ElfProgramSpec & { [LAZY]: LazyProgram };
+type WithLazy = ProgramSpec & { [LAZY]: LazyProgram };
 
 /**
  * Accessors shared by every program spec. One set of functions for all programs lets V8 give
@@ -144,7 +146,7 @@ const LAZY_DESCRIPTORS: PropertyDescriptorMap = {
       const s = this[LAZY];
       return (s.insns ??= linkInstructions(s.order));
     },
-    set(this: WithLazy, v: ElfProgramSpec["instructions"]) {
+    set(this: WithLazy, v: ProgramSpec["instructions"]) {
       this[LAZY].insns = v;
     },
     enumerable: true,
@@ -216,28 +218,28 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   const btfExtSec = elf.sectionByName(".BTF.ext");
 
   // Maps: BTF-defined, legacy, global data, kconfig.
-  const maps: Record<string, ElfMapSpec> = {};
+  const maps: Record<string, MapSpec> = {};
   const mapSectionIndex = new Map<number, "btf" | "legacy">();
-  const addMap = (key: string, m: ElfMapSpec) => {
+  const addMap = (key: string, m: MapSpec) => {
     if (Object.hasOwn(maps, key)) throw new ParseError(`ELF: two maps named "${key}"`);
     maps[key] = m;
   };
   for (const s of elf.sections) {
     if (s.name === ".maps") {
       mapSectionIndex.set(s.index, "btf");
-      for (const m of readBtfMaps(elf, s, btf)) addMap(m.name, m);
+      for (const m of readBtfMaps(elf, s, btf)) addMap(m.name!, m);
     } else if (s.name === "maps") {
       mapSectionIndex.set(s.index, "legacy");
-      for (const m of readLegacyMaps(elf, s)) addMap(m.name, m);
+      for (const m of readLegacyMaps(elf, s)) addMap(m.name!, m);
     } else if (structOpsSectionKind(s.name)) {
-      for (const m of readStructOpsMaps(elf, s, btf)) addMap(m.name, m);
+      for (const m of readStructOpsMaps(elf, s, btf)) addMap(m.name!, m);
     }
   }
   const data = readDataSections(elf, btf, objectName);
   const dataSections = new Map<number, string>();
   for (const m of data.maps) {
-    addMap(m.section, m);
-    dataSections.set(elf.sectionByName(m.section)!.index, m.section);
+    addMap(m.section!, m);
+    dataSections.set(elf.sectionByName(m.section!)!.index, m.section!);
   }
   const ext = readExterns(elf, btf, objectName);
   if (ext.map) addMap(".kconfig", ext.map);
@@ -285,7 +287,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   const funcs = readFunctions(elf, resolver);
 
   // Programs: every function outside .text.
-  const programs: Record<string, ElfProgramSpec> = {};
+  const programs: Record<string, ProgramSpec> = {};
   const textIndex = elf.sectionByName(".text")?.index;
   const entries: ElfFunc[] = [];
   for (const f of funcs.values()) {
@@ -352,7 +354,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     }
   }
   for (const p of Object.values(programs)) {
-    if (p.type === "struct_ops" && !usedByStructOps.has(p.name)) p.autoload = false;
+    if (p.type === "struct_ops" && !usedByStructOps.has(p.name!)) p.autoload = false;
   }
 
   const variables: Record<string, SpecVariable> = {};

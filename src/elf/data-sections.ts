@@ -9,7 +9,8 @@ import { skipQualifiers, typeAlignment, typeSize } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
 import { SHF, SHN, SHT, STB, STT, type ElfFile, type ElfSection } from "./elf-file.js";
-import type { ElfMapSpec, ExternSpec, VariableSpec } from "./spec-types.js";
+import type { ExternSpec, VariableSpec } from "../spec/collection-spec.js";
+import type { MapSpec } from "../spec/map-spec.js";
 
 /** `BPF_F_RDONLY_PROG`. */
 export const BPF_F_RDONLY_PROG = 1 << 7;
@@ -43,8 +44,8 @@ export function readDataSections(
   elf: ElfFile,
   btf: BtfSpec | undefined,
   objectName: string,
-): { maps: ElfMapSpec[]; variables: VariableSpec[] } {
-  const maps: ElfMapSpec[] = [];
+): { maps: MapSpec[]; variables: VariableSpec[] } {
+  const maps: MapSpec[] = [];
   const variables: VariableSpec[] = [];
   for (const s of elf.sections) {
     const kind = dataSectionKind(s);
@@ -106,7 +107,7 @@ const SPECIAL_KCONFIG = new Set(["LINUX_KERNEL_VERSION", "LINUX_HAS_BPF_COOKIE",
  * `.kconfig` and `__ksym` externs. Kconfig externs are laid out in one `.kconfig` map (in the
  * order of the BTF DATASEC, each aligned to its type), which is read-only and frozen.
  */
-export function readExterns(elf: ElfFile, btf: BtfSpec | undefined, objectName: string): { externs: ExternSpec[]; map?: ElfMapSpec } {
+export function readExterns(elf: ElfFile, btf: BtfSpec | undefined, objectName: string): { externs: ExternSpec[]; map?: MapSpec } {
   const undef = elf.symbols.filter((s) => s.sectionIndex === SHN.UNDEF && s.name !== "" && s.type !== STT.FILE && s.type !== STT.SECTION);
   if (undef.length === 0) return { externs: [] };
   const kconfigVars = new Map<string, number>();

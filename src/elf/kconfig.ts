@@ -7,7 +7,7 @@
 import { skipQualifiers, typeSize } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { TsbpfError } from "../errors.js";
-import type { ExternSpec } from "./spec-types.js";
+import type { ExternSpec } from "../spec/collection-spec.js";
 
 /** Parse kernel config text into name → raw value (`"y"`, `"m"`, `"n"`, `"100"`, `"\"str\""`). */
 export function parseKconfig(text: string): Map<string, string> {

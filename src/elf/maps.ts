@@ -7,9 +7,9 @@ import { skipQualifiers, typeSize } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
 import type { BtfStruct } from "../btf/types.js";
 import { ParseError } from "../errors.js";
-import { mapTypeName } from "../map/map-type.js";
+import { mapTypeName } from "../spec/map-type.js";
 import { SHN, STT, type ElfFile, type ElfSection, type ElfSymbol } from "./elf-file.js";
-import type { ElfMapSpec, MapSlotValue } from "./spec-types.js";
+import type { MapSlotValue, MapSpec } from "../spec/map-spec.js";
 
 /** libbpf's `LIBBPF_PIN_BY_NAME`. */
 const PIN_BY_NAME = 1;
@@ -19,7 +19,7 @@ const PROG_ARRAY = 3;
 const ARRAY_OF_MAPS = 12;
 const HASH_OF_MAPS = 13;
 
-function mapType(n: number): ElfMapSpec["type"] {
+function mapType(n: number): MapSpec["type"] {
   return mapTypeName(n) ?? n;
 }
 
@@ -47,8 +47,8 @@ function typeField(btf: BtfSpec, name: string, memberType: number, field: string
 }
 
 /** Read one BTF map definition struct. `where` names the map for errors. */
-function parseDefinition(btf: BtfSpec, struct: BtfStruct, name: string, section: string, depth: number): ElfMapSpec & { valuesOffset?: number; valuesType?: number } {
-  const spec: ElfMapSpec & { valuesOffset?: number; valuesType?: number } = { name, type: 0, section, kind: "btf" };
+function parseDefinition(btf: BtfSpec, struct: BtfStruct, name: string, section: string, depth: number): MapSpec & { valuesOffset?: number; valuesType?: number } {
+  const spec: MapSpec & { valuesOffset?: number; valuesType?: number } = { name, type: 0, section, kind: "btf" };
   let seenType = false;
   for (const m of struct.members) {
     switch (m.name) {
@@ -132,7 +132,7 @@ function parseDefinition(btf: BtfSpec, struct: BtfStruct, name: string, section:
   return spec;
 }
 
-function setSize(spec: ElfMapSpec, field: "keySize" | "valueSize", size: number, name: string): void {
+function setSize(spec: MapSpec, field: "keySize" | "valueSize", size: number, name: string): void {
   if (spec[field] !== undefined && spec[field] !== size) {
     throw mapError(name, `${field === "keySize" ? "key" : "value"} size ${size} disagrees with ${spec[field]} given before`);
   }
@@ -150,7 +150,7 @@ export function objectSymbols(elf: ElfFile, section: ElfSection): ElfSymbol[] {
  * BTF-defined maps of the `.maps` section. `values` slots are filled from `.rel.maps`:
  * program names for prog arrays, map names for maps of maps.
  */
-export function readBtfMaps(elf: ElfFile, section: ElfSection, btf: BtfSpec | undefined): ElfMapSpec[] {
+export function readBtfMaps(elf: ElfFile, section: ElfSection, btf: BtfSpec | undefined): MapSpec[] {
   const syms = objectSymbols(elf, section);
   if (syms.length === 0) return [];
   if (!btf) throw new ParseError(`ELF: section "${section.name}" defines maps but the object has no BTF (compile with -g)`);
@@ -161,7 +161,7 @@ export function readBtfMaps(elf: ElfFile, section: ElfSection, btf: BtfSpec | un
     const t = btf.typeById(v.type);
     if (t.kind === "var") varByName.set(t.name, t.type);
   }
-  const out: ElfMapSpec[] = [];
+  const out: MapSpec[] = [];
   const byOffset: { start: number; end: number; spec: ReturnType<typeof parseDefinition> }[] = [];
   for (const sym of syms) {
     const typeId = varByName.get(sym.name);
@@ -207,12 +207,12 @@ export function readBtfMaps(elf: ElfFile, section: ElfSection, btf: BtfSpec | un
  * max_entries, map_flags: 20 bytes) or iproute2's `struct bpf_elf_map` (adds id, pinning,
  * inner_id, inner_idx: 28–36 bytes).
  */
-export function readLegacyMaps(elf: ElfFile, section: ElfSection): ElfMapSpec[] {
+export function readLegacyMaps(elf: ElfFile, section: ElfSection): MapSpec[] {
   const syms = objectSymbols(elf, section).sort((a, b) => a.value - b.value);
   if (syms.length === 0) return [];
   const le = elf.byteOrder === "little";
   const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
-  const out: ElfMapSpec[] = [];
+  const out: MapSpec[] = [];
   const defSize = syms.every((s) => s.size > 0) ? undefined : Math.floor(section.size / syms.length);
   for (const sym of syms) {
     const size = defSize ?? sym.size;
@@ -222,7 +222,7 @@ export function readLegacyMaps(elf: ElfFile, section: ElfSection): ElfMapSpec[] 
       });
     }
     const u32 = (i: number) => view.getUint32(sym.value + i * 4, le);
-    const spec: ElfMapSpec = {
+    const spec: MapSpec = {
       name: sym.name,
       type: mapType(u32(0)),
       keySize: u32(1),

@@ -12,7 +12,7 @@ import type { BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
 import { STT, type ElfFile, type ElfSection } from "./elf-file.js";
 import { objectSymbols } from "./maps.js";
-import type { ElfMapSpec } from "./spec-types.js";
+import type { MapSpec } from "../spec/map-spec.js";
 
 /** `BPF_F_LINK`: the struct_ops map is registered by a bpf_link, not by its update (Linux 6.4). */
 export const BPF_F_LINK = 1 << 13;
@@ -29,7 +29,7 @@ export function structOpsSectionKind(name: string): "link" | "update" | undefine
 }
 
 /** Read the struct_ops maps of one `.struct_ops*` section. Throws ParseError for anything malformed. */
-export function readStructOpsMaps(elf: ElfFile, section: ElfSection, btf: BtfSpec | undefined): ElfMapSpec[] {
+export function readStructOpsMaps(elf: ElfFile, section: ElfSection, btf: BtfSpec | undefined): MapSpec[] {
   const kind = structOpsSectionKind(section.name);
   if (!kind) return [];
   const syms = objectSymbols(elf, section).filter((s) => s.type === STT.OBJECT);
@@ -42,7 +42,7 @@ export function readStructOpsMaps(elf: ElfFile, section: ElfSection, btf: BtfSpe
     const t = btf.typeById(v.type);
     if (t.kind === "var") varType.set(t.name, t.type);
   }
-  const out: { spec: ElfMapSpec; start: number; end: number; members: readonly { name: string; bitOffset: number; type: number }[] }[] = [];
+  const out: { spec: MapSpec; start: number; end: number; members: readonly { name: string; bitOffset: number; type: number }[] }[] = [];
   for (const sym of syms) {
     const typeId = varType.get(sym.name);
     if (typeId === undefined) throw new ParseError(`struct_ops "${sym.name}": no BTF variable of that name in "${section.name}"`);
@@ -52,7 +52,7 @@ export function readStructOpsMaps(elf: ElfFile, section: ElfSection, btf: BtfSpe
       throw new ParseError(`struct_ops "${sym.name}": ${st.size} bytes at ${sym.value} do not fit "${section.name}"`, { offset: section.offset + sym.value });
     }
     const data = section.data.length > 0 ? section.data.slice(sym.value, sym.value + st.size) : new Uint8Array(st.size);
-    const spec: ElfMapSpec = {
+    const spec: MapSpec = {
       name: sym.name,
       type: "struct_ops",
       keySize: 4,

@@ -5,7 +5,8 @@
  */
 import { skipQualifiers } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
-import type { ElfMapSpec, VariableSpec } from "./spec-types.js";
+import type { VariableSpec } from "../spec/collection-spec.js";
+import type { MapSpec } from "../spec/map-spec.js";
 
 /** A variable's value: number (ints up to 32 bits, enums), bigint (64-bit ints), boolean, or bytes. */
 export type VariableValue = number | bigint | boolean | Uint8Array;
@@ -104,12 +105,12 @@ export class SpecVariable implements VariableSpec {
   readonly typeId: number;
   readonly readonly: boolean;
   readonly static: boolean;
-  readonly #maps: Record<string, ElfMapSpec>;
+  readonly #maps: Record<string, MapSpec>;
   readonly #kind: ScalarKind;
   readonly #le: boolean;
 
   /** @internal built by CollectionSpec. */
-  constructor(v: VariableSpec, maps: Record<string, ElfMapSpec>, btf: BtfSpec | undefined, le: boolean) {
+  constructor(v: VariableSpec, maps: Record<string, MapSpec>, btf: BtfSpec | undefined, le: boolean) {
     this.name = v.name;
     this.map = v.map;
     this.offset = v.offset;

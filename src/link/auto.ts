@@ -1,13 +1,13 @@
 /**
  * Attach by section name: libbpf's section convention (`tracepoint/syscalls/sys_enter_openat`,
  * `uprobe//usr/bin/app:main`, `raw_tp/sys_enter`, `xdp`, `cgroup/connect4` …, parsed by
- * `src/elf/section-names.ts`) says where a program goes. `planAttach` turns a section into
+ * `src/spec/section-names.ts`) says where a program goes. `planAttach` turns a section into
  * the attach function and options (pure); `attachBySection` runs it, taking what the section
  * cannot say (an interface, a cgroup, a map) from `extra`.
  */
 import { TsbpfError } from "../errors.js";
-import { parseSectionName } from "../elf/section-names.js";
-import type { AttachTypeName } from "../program/program-type.js";
+import { parseSectionName } from "../spec/section-names.js";
+import type { AttachTypeName } from "../spec/program-type.js";
 import { attachCgroup, CGROUP_ATTACH_TYPES, type CgroupAttachType } from "./cgroup.js";
 import { attachIter } from "./iter.js";
 import { attachKprobe } from "./kprobe.js";

@@ -1,10 +1,10 @@
 /**
  * Attach targets in kernel BTF: the BTF type id a tracing program (fentry, fexit, fmod_ret,
  * LSM, tp_btf, iter) or a struct_ops map must name at load, found in the kernel's BTF
- * (src/btf/kernel.ts: read once per process, decoded lazily).
+ * (src/features/kernel-btf.ts: read once per process, decoded lazily).
  */
 import { TsbpfError } from "../errors.js";
-import { kernelBtf as sharedKernelBtf } from "../btf/kernel.js";
+import { kernelBtf as sharedKernelBtf } from "../features/kernel-btf.js";
 import type { BtfSpec } from "../btf/spec.js";
 
 /** The running kernel's BTF (shared with the rest of tsbpf). Throws NotSupportedError without CONFIG_DEBUG_INFO_BTF. */

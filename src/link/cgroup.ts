@@ -5,7 +5,7 @@
  * without cgroup links. Also: which programs a cgroup has.
  */
 import { BpfError } from "../errors.js";
-import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../program/program-type.js";
+import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../spec/program-type.js";
 import { Fd } from "../sys/fd.js";
 import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
 import { openPath } from "../sys/netlink.js";

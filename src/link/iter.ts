@@ -4,7 +4,7 @@
  * map, a task or a cgroup, then read its output: each read runs the program over the objects.
  */
 import { SyscallError } from "../errors.js";
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import type { Fd } from "../sys/fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "../sys/libc.js";
 import { iterCreate, linkCreate } from "../sys/link-attr.js";

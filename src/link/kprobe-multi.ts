@@ -4,7 +4,7 @@
  * addresses, with a cookie per function.
  */
 import { BpfError, NotSupportedError } from "../errors.js";
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F, linkCreate } from "../sys/link-attr.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";

@@ -20,7 +20,7 @@ import {
   type LinkTypeName,
 } from "../sys/link-attr.js";
 import { getFdById, listIds, objGet, objPin } from "../sys/obj.js";
-import { attachTypeName } from "../program/program-type.js";
+import { attachTypeName } from "../spec/program-type.js";
 
 /** @internal The seal. Not exported from the package index. */
 export const LINK_SEAL: unique symbol = Symbol("tsbpf.link");

@@ -2,7 +2,7 @@
  * lirc_mode2 programs (IR decoders, Linux 4.18): BPF_PROG_ATTACH to an open `/dev/lircN`
  * device. There is no link kind for them; close detaches.
  */
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { openPath } from "../sys/netlink.js";
 import { checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { progAttachLink } from "./prog-attach.js";

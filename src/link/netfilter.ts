@@ -3,7 +3,7 @@
  * (BPF_LINK_CREATE of BPF_NETFILTER, Linux 6.4). The hook lives in the network namespace of
  * the thread that attaches (give `netns` to pick another).
  */
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netlink.js";
 import { BpfLink, checkOptions, listLinks, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";

@@ -2,7 +2,7 @@
  * netkit: attach a program to the primary or peer side of a netkit device pair as a bpf_link
  * (BPF_LINK_CREATE of BPF_NETKIT_PRIMARY/PEER, Linux 6.7), ordered like tcx.
  */
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, progQuery } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netlink.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";

@@ -2,7 +2,7 @@
  * Network-namespace programs: sk_lookup (Linux 5.9) and flow_dissector (links 5.8,
  * BPF_PROG_ATTACH 4.20), attached to a whole network namespace by bpf_link.
  */
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, progQuery } from "../sys/link-attr.js";
 import { openPath, type NetnsRef } from "../sys/netlink.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";

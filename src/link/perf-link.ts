@@ -5,7 +5,7 @@
  * program set on the event with PERF_EVENT_IOC_SET_BPF.
  */
 import { BpfError, NotSupportedError, SyscallError } from "../errors.js";
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import type { Fd } from "../sys/fd.js";
 import { linkCreate } from "../sys/link-attr.js";
 import { PERF_EVENT_IOC, perfEventIoctl } from "../sys/perf-event.js";

@@ -4,7 +4,7 @@
  * every socket in the map (sk_msg: on sendmsg; sk_skb: on receive).
  */
 import { BpfError } from "../errors.js";
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
 import { BpfLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { progAttachLink } from "./prog-attach.js";

@@ -8,7 +8,7 @@
 import { NotSupportedError, TsbpfError } from "../errors.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { BpfMap } from "../map/bpf-map.js";
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { btfLoad } from "../sys/btf-attr.js";
 import { linkCreate, linkUpdate } from "../sys/link-attr.js";
 import { kernelBtf, kernelBtfTarget } from "./btf-target.js";

@@ -3,7 +3,7 @@
  * (BPF_LINK_CREATE of BPF_TCX_INGRESS/EGRESS, Linux 6.6), ordered among the others, and list
  * what is attached (BPF_PROG_QUERY with link ids and revision).
  */
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netlink.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";

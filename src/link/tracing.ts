@@ -5,7 +5,7 @@
  * attaching makes a bpf_link.
  */
 import { BpfError, permissionHint } from "../errors.js";
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, rawTracepointOpen } from "../sys/link-attr.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 

@@ -3,7 +3,7 @@
  * (BPF_LINK_CREATE of BPF_TRACE_UPROBE_MULTI, Linux 6.6), with per-place ref_ctr offsets and
  * cookies, optionally only for one process.
  */
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F, linkCreate } from "../sys/link-attr.js";
 import { loadBinary, resolveBinaryPath, symbolFileOffset } from "./elf-symbols.js";

@@ -3,7 +3,7 @@
  * Linux 5.9) or by rtnetlink (IFLA_XDP, any kernel with XDP), in generic, driver or offload
  * mode. Also: which XDP programs an interface has.
  */
-import { ATTACH_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
 import {
   attrMap,

@@ -23,8 +23,8 @@ import {
 } from "../sys/map-attr.js";
 import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin } from "../sys/obj.js";
 import { raiseMemlockLimit } from "../sys/rlimit.js";
-import { checkMapSpec, fdOf, kernelMapName, type MapSpec, specType } from "./map-spec.js";
-import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName } from "./map-type.js";
+import { checkMapSpec, fdOf, kernelMapName, type MapSpec, specType } from "../spec/map-spec.js";
+import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName } from "../spec/map-type.js";
 import { MmapArrayView, type MmapOptions } from "./mmap-view.js";
 import { possibleCpus } from "./possible-cpus.js";
 

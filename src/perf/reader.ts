@@ -9,7 +9,7 @@ import type { Fd } from "../sys/fd.js";
 import { MAP_SHARED, mmap, NativeMemory, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
 import { failMapCall, MapElemAttr } from "../sys/map-attr.js";
 import { onlineCpus, PERF_COUNT_SW, PERF_EVENT_IOC, PERF_SAMPLE_RAW, PERF_TYPE, perfEventIoctl, perfEventOpen } from "../sys/perf-event.js";
-import { MAP_TYPES } from "../map/map-type.js";
+import { MAP_TYPES } from "../spec/map-type.js";
 import { loadPosition, PAGE_SIZE, TWO_32 } from "../ringbuf/layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "../ringbuf/map-ref.js";
 import { checkWaitOptions, PLAIN_ORDERED, type RingBufWaitOptions } from "../ringbuf/reader.js";

@@ -6,7 +6,7 @@ import { NativeMemory } from "../sys/libc.js";
 import { objGetInfoByFd } from "../sys/obj.js";
 import { PROG_INFO } from "../sys/prog-attr.js";
 import type { Fd } from "../sys/fd.js";
-import { programTypeName, type ProgramTypeName } from "./program-type.js";
+import { programTypeName, type ProgramTypeName } from "../spec/program-type.js";
 
 /** A program's info as the kernel reports it. Min kernel 4.13; fields newer than the kernel read 0. */
 export interface ProgramInfo {

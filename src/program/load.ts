@@ -8,8 +8,8 @@ import { BpfError, VerifierError } from "../errors.js";
 import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
-import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "./program-spec.js";
-import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "./program-type.js";
+import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "../spec/program-spec.js";
+import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
 import { encodeForLoad } from "./encode-for-load.js";
 import { resolveReferences } from "./resolve-references.js";
 

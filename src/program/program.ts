@@ -10,8 +10,8 @@ import { decodeInstructions } from "../asm/encoding.js";
 import type { Instruction } from "../asm/instruction.js";
 import { readProgramInfo, readTranslatedBytes, type ProgramInfo } from "./info.js";
 import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
-import type { ProgramSpec } from "./program-spec.js";
-import { programTypeNumber, type ProgramTypeName } from "./program-type.js";
+import type { ProgramSpec } from "../spec/program-spec.js";
+import { programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
 import { PreparedRun, TestRunner, type RunOptions, type RunResult } from "./test-run.js";
 
 /** Options of `Program.open` (a pinned program). */

@@ -4,7 +4,7 @@
  */
 import { TsbpfError } from "../errors.js";
 import { Fd } from "../sys/fd.js";
-import { mapTypeName } from "../map/map-type.js";
+import { mapTypeName } from "../spec/map-type.js";
 
 /** What readers need from a map: a BpfMap satisfies it. */
 export interface ReaderMap {

@@ -7,7 +7,7 @@ import { ClosedError } from "../errors.js";
 import { EPOLLOUT, EpollSet, type WaitStrategy } from "../sys/epoll.js";
 import type { Fd } from "../sys/fd.js";
 import { MAP_SHARED, mmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
-import { MAP_TYPES } from "../map/map-type.js";
+import { MAP_TYPES } from "../spec/map-type.js";
 import { BUSY_BIT, DISCARD_BIT, HEADER_SIZE, LENGTH_MASK, loadPosition, PAGE_SIZE, recordSpan, TWO_32 } from "./layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "./map-ref.js";
 import { retireMapping, trackMapping } from "./retire.js";

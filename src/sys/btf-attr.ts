@@ -1,7 +1,8 @@
 /**
- * BTF in the kernel: `BPF_BTF_LOAD` (with the kernel's BTF log on failure), opening loaded BTF
- * by id, reading `bpf_btf_info`, and probing which BTF kinds the running kernel accepts. The
- * live `Btf` handle owns one Fd.
+ * BTF in the kernel, as bytes: `BPF_BTF_LOAD` (with the kernel's BTF log on failure), reading
+ * `bpf_btf_info` and the kernel's copy of a BTF object, and mapping a `/sys/kernel/btf/*` file.
+ * No BTF parsing here: the live `Btf` handle (src/map/btf.ts) and the BTF feature probes
+ * (src/features/btf.ts) build on these.
  *
  * Attr layouts (Linux 6.18 UAPI):
  * - BPF_BTF_LOAD: `{ u64 btf; u64 btf_log_buf; u32 btf_size; u32 btf_log_size; u32 btf_log_level;
@@ -9,14 +10,9 @@
  * - `struct bpf_btf_info { u64 btf; u32 btf_size; u32 id; u64 name; u32 name_len; u32 kernel_btf; }` (32 bytes)
  */
 import { BpfError } from "../errors.js";
-import type { BtfFeatures } from "../btf/fixup.js";
-import { marshalBtf } from "../btf/marshal.js";
-import { parseBtf, type BtfSpec } from "../btf/spec.js";
-import type { BtfTypeInit } from "../btf/types.js";
 import { BpfCmd, bpfCallRaw } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { closeSync, fstatSync, openSync } from "node:fs";
-import { setKernelBtfReader } from "../btf/kernel.js";
 import { MAP_PRIVATE, mmap, NativeMemory, PROT_READ, unmapWhenGarbage } from "./libc.js";
 import { getFdById, objGetInfoByFd } from "./obj.js";
 
@@ -116,134 +112,45 @@ export function btfLoad(blob: Uint8Array, options?: BtfLoadOptions): { fd: Fd; l
 }
 
 /**
- * BTF loaded in the kernel: object BTF that maps and programs refer to (`btf_fd`), or kernel
- * BTF opened by id. Owns one Fd: close it (or `using`) when done; maps and programs that were
- * created with it keep their own reference.
+ * Load a `.BTF` blob without asking for a log, for probes: the owned Fd, or the errno when the
+ * kernel refuses it (no retry, no exception).
  */
-export class Btf implements Disposable {
-  /** The owned file descriptor. */
-  readonly fd: Fd;
-  /** The kernel's BTF log of the load (empty unless a log level was asked for). */
-  readonly log: string;
-
-  private constructor(fd: Fd, log = "") {
-    this.fd = fd;
-    this.log = log;
-  }
-
-  /**
-   * Load BTF into the kernel (BPF_BTF_LOAD) from a blob, a parsed BtfSpec (its bytes as they
-   * are when little-endian, else re-marshalled; split specs are refused), or a list of types.
-   * Object BTF from clang needs `fixupDatasecs` first (and `sanitizeBtf` on old kernels).
-   * Min kernel 4.18. Throws BpfError with the kernel's BTF log tail, TypeError for bad options.
-   * The caller owns the result and closes it.
-   */
-  static load(source: Uint8Array | BtfSpec | readonly BtfTypeInit[], options?: BtfLoadOptions): Btf {
-    let blob: Uint8Array;
-    if (source instanceof Uint8Array) blob = source;
-    else if (Array.isArray(source)) blob = marshalBtf(source as BtfTypeInit[]);
-    else {
-      const spec = source as BtfSpec;
-      if (spec.base) throw new TypeError("Btf.load: split BTF cannot be loaded from user space (its base is kernel BTF)");
-      blob = spec.byteOrder === "little" ? spec.bytes : marshalBtf([...spec]);
-    }
-    const { fd, log } = btfLoad(blob, options);
-    return new Btf(fd, log);
-  }
-
-  /** Open loaded BTF by its kernel id (BPF_BTF_GET_FD_BY_ID). Min kernel 5.0. Throws BpfError (ENOENT). */
-  static fromId(id: number): Btf {
-    return new Btf(getFdById("btf", id));
-  }
-
-  /** The kernel's info on this BTF (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */
-  info(): BtfInfo {
-    const name = new NativeMemory(64);
-    const info = new NativeMemory(BTF_INFO_SIZE);
-    info.view.setBigUint64(16, BigInt(name.address), true);
-    info.view.setUint32(24, 64, true);
-    objGetInfoByFd(this.fd, info, this.fd.what);
-    const v = info.view;
-    const len = name.bytes.indexOf(0);
-    return {
-      id: v.getUint32(12, true),
-      size: v.getUint32(8, true),
-      name: Buffer.from(name.bytes.subarray(0, len < 0 ? 64 : len)).toString("utf8"),
-      kernelBtf: v.getUint32(28, true) !== 0,
-    };
-  }
-
-  /** The BTF blob as the kernel holds it. Throws BpfError, ClosedError. */
-  bytes(): Uint8Array {
-    const size = this.info().size;
-    const data = new NativeMemory(size);
-    const info = new NativeMemory(BTF_INFO_SIZE);
-    info.view.setBigUint64(0, BigInt(data.address), true);
-    info.view.setUint32(8, size, true);
-    objGetInfoByFd(this.fd, info, this.fd.what);
-    return Uint8Array.from(data.bytes);
-  }
-
-  /**
-   * Parse the kernel's copy of this BTF. Split (module) BTF needs its `base` (vmlinux, see
-   * kernelBtf()). Throws ParseError, BpfError.
-   */
-  spec(base?: BtfSpec): BtfSpec {
-    return parseBtf(this.bytes(), { base, lazy: true });
-  }
-
-  /** Close the fd. Idempotent. */
-  close(): void {
-    this.fd.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
+export function btfLoadQuiet(blob: Uint8Array): Fd | number {
+  const attr = new NativeMemory(BTF_LOAD_ATTR_SIZE);
+  const data = new NativeMemory(blob.length);
+  data.bytes.set(blob);
+  attr.view.setBigUint64(0, BigInt(data.address), true);
+  attr.view.setUint32(16, blob.length, true);
+  const r = bpfCallRaw(BpfCmd.BPF_BTF_LOAD, attr.address, BTF_LOAD_ATTR_SIZE);
+  return r >= 0 ? new Fd(r, "BTF probe") : -r;
 }
 
-const INT: BtfTypeInit = { kind: "int", name: "int", size: 4, signed: true, char: false, bool: false, bitOffset: 0, bits: 32 };
+/** The kernel's info on a loaded BTF object (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */
+export function btfInfo(fd: Fd): BtfInfo {
+  const name = new NativeMemory(64);
+  const info = new NativeMemory(BTF_INFO_SIZE);
+  info.view.setBigUint64(16, BigInt(name.address), true);
+  info.view.setUint32(24, 64, true);
+  objGetInfoByFd(fd, info, fd.what);
+  const v = info.view;
+  const len = name.bytes.indexOf(0);
+  return {
+    id: v.getUint32(12, true),
+    size: v.getUint32(8, true),
+    name: Buffer.from(name.bytes.subarray(0, len < 0 ? 64 : len)).toString("utf8"),
+    kernelBtf: v.getUint32(28, true) !== 0,
+  };
+}
 
-/** Tiny BTF blobs that only a kernel with the feature accepts (type 1 is always `int`). */
-const PROBES: Record<keyof BtfFeatures, BtfTypeInit[]> = {
-  func: [INT, { kind: "func_proto", name: "", returnType: 1, params: [] }, { kind: "func", name: "f", type: 2, linkage: "static" }],
-  funcGlobal: [INT, { kind: "func_proto", name: "", returnType: 1, params: [] }, { kind: "func", name: "f", type: 2, linkage: "global" }],
-  datasec: [
-    INT,
-    { kind: "var", name: "x", type: 1, linkage: "static" },
-    { kind: "datasec", name: ".data", size: 4, vars: [{ type: 2, offset: 0, size: 4 }] },
-  ],
-  float: [INT, { kind: "float", name: "float", size: 4 }],
-  declTag: [INT, { kind: "var", name: "x", type: 1, linkage: "static" }, { kind: "decl_tag", name: "tag", type: 2, componentIdx: -1, attribute: false }],
-  typeTag: [INT, { kind: "type_tag", name: "tag", type: 1, attribute: false }, { kind: "ptr", name: "", type: 2 }],
-  enum64: [INT, { kind: "enum64", name: "e", size: 8, signed: false, values: [{ name: "A", value: 1n << 40n }] }],
-};
-
-let probed: BtfFeatures | undefined;
-
-/**
- * Which BTF kinds the running kernel accepts, found by loading one tiny blob per feature (once
- * per process; the result is cached). Needs the privilege to load BTF; throws BpfError when
- * even plain BTF cannot be loaded (EPERM without root).
- */
-export function probeBtfFeatures(): BtfFeatures {
-  if (probed) return probed;
-  // plain BTF must load, or the probes below would all say "missing" for the wrong reason
-  btfLoad(marshalBtf([INT]), { name: "BTF probe" }).fd.close();
-  const out = {} as BtfFeatures;
-  for (const [k, types] of Object.entries(PROBES) as [keyof BtfFeatures, BtfTypeInit[]][]) {
-    const attr = new NativeMemory(BTF_LOAD_ATTR_SIZE);
-    const blob = marshalBtf(types);
-    const data = new NativeMemory(blob.length);
-    data.bytes.set(blob);
-    attr.view.setBigUint64(0, BigInt(data.address), true);
-    attr.view.setUint32(16, blob.length, true);
-    const r = bpfCallRaw(BpfCmd.BPF_BTF_LOAD, attr.address, BTF_LOAD_ATTR_SIZE);
-    if (r >= 0) new Fd(r, "BTF probe").close();
-    out[k] = r >= 0;
-  }
-  probed = Object.freeze(out);
-  return probed;
+/** The blob of a loaded BTF object as the kernel holds it. Throws BpfError, ClosedError. */
+export function btfBytes(fd: Fd): Uint8Array {
+  const size = btfInfo(fd).size;
+  const data = new NativeMemory(size);
+  const info = new NativeMemory(BTF_INFO_SIZE);
+  info.view.setBigUint64(0, BigInt(data.address), true);
+  info.view.setUint32(8, size, true);
+  objGetInfoByFd(fd, info, fd.what);
+  return Uint8Array.from(data.bytes);
 }
 
 /**
@@ -273,5 +180,3 @@ export function mapKernelBtfFile(path: string): Uint8Array | undefined {
     closeSync(fd);
   }
 }
-
-setKernelBtfReader(mapKernelBtfFile);

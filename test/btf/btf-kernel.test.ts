@@ -6,7 +6,8 @@ import { fixupDatasecs, sanitizeBtf } from "../../src/btf/fixup.js";
 import { marshalBtf } from "../../src/btf/marshal.js";
 import { parseBtf } from "../../src/btf/spec.js";
 import type { BtfTypeInit } from "../../src/btf/types.js";
-import { Btf, probeBtfFeatures } from "../../src/sys/btf-attr.js";
+import { Btf } from "../../src/map/btf.js";
+import { probeBtfFeatures } from "../../src/features/btf.js";
 import { listIds } from "../../src/sys/obj.js";
 import { describeKernel, isFdOpen, itKernel, openFdCount } from "../helpers/kernel.js";
 

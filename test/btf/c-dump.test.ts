@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dumpC } from "../../src/btf/c-dump.js";
 import { parseBtfExt } from "../../src/btf/ext.js";
-import { kernelBtf } from "../../src/btf/kernel.js";
+import { kernelBtf } from "../../src/features/kernel-btf.js";
 import { marshalBtf } from "../../src/btf/marshal.js";
 import { dumpRaw } from "../../src/btf/raw-dump.js";
 import { parseBtf } from "../../src/btf/spec.js";

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isParseError } from "../../src/errors.js";
 import { codecFromBtf } from "../../src/btf/codec.js";
-import { kernelBtf } from "../../src/btf/kernel.js";
+import { kernelBtf } from "../../src/features/kernel-btf.js";
 import { marshalBtf } from "../../src/btf/marshal.js";
 import { skipQualifiers, type BtfTypeSource } from "../../src/btf/query.js";
 import { parseBtf } from "../../src/btf/spec.js";

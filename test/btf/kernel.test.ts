@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isNotSupportedError, isParseError } from "../../src/errors.js";
-import { kernelBtf, kernelModulesWithBtf, moduleBtf, releaseKernelBtf } from "../../src/btf/kernel.js";
+import { kernelBtf, kernelModulesWithBtf, moduleBtf, releaseKernelBtf } from "../../src/features/kernel-btf.js";
 import { BtfBuilder } from "../../src/btf/marshal.js";
 import { parseBtf } from "../../src/btf/spec.js";
 import { hasKernelBtf } from "../helpers/kernel.js";

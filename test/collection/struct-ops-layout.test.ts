@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kernelBtf } from "../../src/btf/kernel.js";
+import { kernelBtf } from "../../src/features/kernel-btf.js";
 import type { BtfSpec } from "../../src/btf/spec.js";
 import { kernelStructOps } from "../../src/collection/struct-ops.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";

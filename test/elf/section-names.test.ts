@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseSectionName, SECTION_DEFS } from "../../src/elf/section-names.js";
-import { isAttachTypeName, isProgramTypeName } from "../../src/program/program-type.js";
+import { parseSectionName, SECTION_DEFS } from "../../src/spec/section-names.js";
+import { isAttachTypeName, isProgramTypeName } from "../../src/spec/program-type.js";
 
 type Case = [section: string, type: string | undefined, attach?: string, extra?: Record<string, unknown>];
 

@@ -6,7 +6,7 @@ import { call, exit, instructions, jeq, label, ldx, mov64, add64, st, stx } from
 import { isBpfError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program, type StatsHandle } from "../../src/program/program.js";
-import type { AttachTypeName, ProgramTypeName } from "../../src/program/program-type.js";
+import type { AttachTypeName, ProgramTypeName } from "../../src/spec/program-type.js";
 import { btfTargetName, kernelBtf, kernelBtfTarget } from "../../src/link/btf-target.js";
 import { attachIter, encodeIterInfo } from "../../src/link/iter.js";
 import { attachTpBtf } from "../../src/link/raw-tracepoint.js";

@@ -1,7 +1,7 @@
 import { mkdirSync, rmdirSync } from "node:fs";
 import { afterAll, beforeAll, expect } from "vitest";
 import { Program, type StatsHandle } from "../../src/program/program.js";
-import type { ProgramTypeName } from "../../src/program/program-type.js";
+import type { ProgramTypeName } from "../../src/spec/program-type.js";
 import { exit, instructions, mov64 } from "../../src/asm/builder.js";
 import { attachCgroup, queryCgroup, type CgroupAttachType } from "../../src/link/cgroup.js";
 import { describeKernel, itKernel } from "./kit.js";

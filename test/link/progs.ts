@@ -1,7 +1,7 @@
 /** Tiny programs for link tests, built with the asm builder and loaded with Program.load. */
 import { exit, instructions, mov64 } from "../../src/asm/builder.js";
 import { Program } from "../../src/program/program.js";
-import type { ProgramTypeName, AttachTypeName } from "../../src/program/program-type.js";
+import type { ProgramTypeName, AttachTypeName } from "../../src/spec/program-type.js";
 
 /** A program of `type` that returns `ret` and does nothing else. */
 export function retProgram(type: ProgramTypeName, ret: number, name = "tsbpf_ret", expectedAttachType?: AttachTypeName): Program {

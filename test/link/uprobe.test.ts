@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect } from "vitest";
 import { call, exit, instructions, ldMapFd, ldx, mov64, add64, stx, st } from "../../src/asm/builder.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program, type StatsHandle } from "../../src/program/program.js";
-import type { AttachTypeName } from "../../src/program/program-type.js";
+import type { AttachTypeName } from "../../src/spec/program-type.js";
 import { attachUprobe, resolveUprobeTarget } from "../../src/link/uprobe.js";
 import { attachUprobeMulti } from "../../src/link/uprobe-multi.js";
 import { loadBinary, symbolFileOffset, userSymbols, vaddrToFileOffset } from "../../src/link/elf-symbols.js";

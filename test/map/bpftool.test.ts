@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { u32, u64 } from "../../src/codec.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { MAP_TYPES, type MapTypeName } from "../../src/map/map-type.js";
+import { MAP_TYPES, type MapTypeName } from "../../src/spec/map-type.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
 import { describeKernel, uniqueName } from "../helpers/kernel.js";
 

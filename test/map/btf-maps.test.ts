@@ -9,7 +9,7 @@ import { expect, it } from "vitest";
 import { struct, u32, s64 } from "../../src/codec.js";
 import { isBpfError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { Btf } from "../../src/sys/btf-attr.js";
+import { Btf } from "../../src/map/btf.js";
 import { Fd } from "../../src/sys/fd.js";
 import { errno, SYS, syscall3 } from "../../src/sys/libc.js";
 import { MapFlags } from "../../src/sys/map-attr.js";

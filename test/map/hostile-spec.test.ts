@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import { u32, u64 } from "../../src/codec.js";
 import { isBpfError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { MAP_TYPES } from "../../src/map/map-type.js";
+import { MAP_TYPES } from "../../src/spec/map-type.js";
 import { describeKernel, openFdCount } from "../helpers/kernel.js";
 
 const junk = fc.oneof(

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { isMapTypeName, MAP_TYPES, mapTypeName, mapTypeNumber } from "../../src/map/map-type.js";
+import { isMapTypeName, MAP_TYPES, mapTypeName, mapTypeNumber } from "../../src/spec/map-type.js";
 import { parseCpuList } from "../../src/map/possible-cpus.js";
-import { kernelMapName } from "../../src/map/map-spec.js";
+import { kernelMapName } from "../../src/spec/map-spec.js";
 import { chargesMemlock, parseKernelRelease } from "../../src/sys/rlimit.js";
 import { hasKernelBtf } from "../helpers/kernel.js";
 

@@ -9,12 +9,12 @@ import {
 } from "../../src/asm/builder.js";
 import { array, bytes, objectFd, struct, u32, u64 } from "../../src/codec.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { MAP_TYPES, type MapTypeName } from "../../src/map/map-type.js";
+import { MAP_TYPES, type MapTypeName } from "../../src/spec/map-type.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
 import { Program } from "../../src/program/program.js";
 import { Fd } from "../../src/sys/fd.js";
 import { MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE, SYS, syscall3 } from "../../src/sys/libc.js";
-import { Btf } from "../../src/sys/btf-attr.js";
+import { Btf } from "../../src/map/btf.js";
 import { progAttach } from "../../src/sys/link-attr.js";
 import { MapFlags } from "../../src/sys/map-attr.js";
 import { machineRefuses, refusalCodeOf } from "../helpers/probes.js";

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
 import { BtfBuilder } from "../../src/btf/marshal.js";
-import { Btf } from "../../src/sys/btf-attr.js";
+import { Btf } from "../../src/map/btf.js";
 import { Program } from "../../src/program/program.js";
 import { describeKernel } from "../helpers/kernel.js";
 import { returns, XDP_PASS } from "./fixtures.js";

@@ -4,7 +4,7 @@ import { exit, instructions, jeq, label, ldMapIdx, mov64, R0, R1 } from "../../s
 import type { Instruction } from "../../src/asm/instruction.js";
 import { BpfError, ClosedError, isBpfError, isVerifierError, VerifierError } from "../../src/errors.js";
 import { Program } from "../../src/program/program.js";
-import { kernelProgramName } from "../../src/program/program-spec.js";
+import { kernelProgramName } from "../../src/spec/program-spec.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 import { arrayMap, countingXdp, readU64, returns, udpFrame, XDP_PASS } from "./fixtures.js";
 import { machineRefusalReason, refusalCode } from "../helpers/probes.js";

@@ -8,7 +8,7 @@ import {
   isProgramTypeName,
   programTypeName,
   programTypeNumber,
-} from "../../src/program/program-type.js";
+} from "../../src/spec/program-type.js";
 
 describe("program and attach type tables", () => {
   it("number program types 1..32 without gaps or duplicates (enum bpf_prog_type of 6.18)", () => {

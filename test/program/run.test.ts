@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { exit, instructions, jgt, label, ldx, mov64, add64, st, stx, mul64, R0, R1, R2, R3, R4 } from "../../src/asm/builder.js";
 import { Program } from "../../src/program/program.js";
 import { TestRunFlags } from "../../src/program/test-run.js";
-import { ProgramFlags } from "../../src/program/program-spec.js";
+import { ProgramFlags } from "../../src/spec/program-spec.js";
 import { describeKernel } from "../helpers/kernel.js";
 import { arrayMap, countingXdp, readU64, returns, udpFrame, XDP_DROP, XDP_PASS } from "./fixtures.js";
 import { bpfErrorOf } from "../helpers/errors.js";

@@ -4,7 +4,7 @@
  * loaded kernel modules. Candidates are types of a compatible kind whose essential name (the
  * name without `___flavor`) equals the local type's. Results are cached per local type, so an
  * object with 1,000 relocations against 20 types does 20 name lookups. Pure: the caller reads
- * the BTF (src/btf/kernel.ts) and passes it in.
+ * the BTF (src/features/kernel-btf.ts) and passes it in.
  */
 import type { BtfSpec } from "../spec.js";
 import { essentialName } from "../spec.js";

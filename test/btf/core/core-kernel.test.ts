@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CoreTargets } from "../../../src/btf/core/candidates.js";
 import { CorePoisonError } from "../../../src/btf/core/poison.js";
-import { kernelBtf } from "../../../src/btf/kernel.js";
+import { kernelBtf } from "../../../src/features/kernel-btf.js";
 import type { BtfSpec } from "../../../src/btf/spec.js";
 import { skipQualifiers, typeSize } from "../../../src/btf/query.js";
 import { Collection } from "../../../src/collection/collection.js";

@@ -8,8 +8,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import { applyCoreAndKsyms } from "../../../src/btf/core/apply.js";
-import { kernelBtf } from "../../../src/btf/kernel.js";
+import { applyCoreAndKsyms } from "../../../src/collection/core-apply.js";
+import { kernelBtf } from "../../../src/features/kernel-btf.js";
 import { CollectionSpec } from "../../../src/elf/collection-spec.js";
 import { describeKernel, itKernel, uniqueName } from "../../helpers/kernel.js";
 
@@ -67,7 +67,7 @@ describeKernel("CO-RE agrees with libbpf", () => {
         slot += insn.opcode === 0x18 ? 2 : 1;
       }
       const bySlot = new Map<number, LibbpfDecision>();
-      for (const fn of [name, ...p.subprograms]) {
+      for (const fn of [name, ...(p.subprograms ?? [])]) {
         const base = startSlot.get(fn) ?? 0;
         for (const d of theirs.get(fn.split("@")[0])?.values() ?? []) bySlot.set(base + d.insn, d);
       }

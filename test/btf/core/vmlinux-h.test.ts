@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { dumpC } from "../../../src/btf/c-dump.js";
-import { kernelBtf } from "../../../src/btf/kernel.js";
+import { kernelBtf } from "../../../src/features/kernel-btf.js";
 import { typeSize } from "../../../src/btf/query.js";
 import { Collection } from "../../../src/collection/collection.js";
 import { CollectionSpec } from "../../../src/elf/collection-spec.js";

@@ -4,6 +4,7 @@
  */
 import type { Instruction } from "../asm/instruction.js";
 import type { AttachTypeName, ProgramTypeName } from "./program-type.js";
+import type { SectionInfo } from "./section-names.js";
 
 /**
  * BTF records of a program: `bpf_func_info` and `bpf_line_info` arrays as the kernel reads
@@ -24,7 +25,38 @@ export interface ProgramBtfInfo {
 /** Something that is (or has) a program's fd, to attach a program to another program. */
 export type ProgramFdLike = number | { readonly fd: number };
 
-/** The blueprint of a program. Every field except `type` and `instructions` is optional. */
+/** A `.BTF.ext` func_info or line_info record, relative to the program's own instructions. */
+export interface ProgramFuncInfo {
+  /** Instruction slot (8-byte unit) in the program's final instruction list. */
+  readonly insnOff: number;
+  /** BTF id of the `func`. */
+  readonly typeId: number;
+}
+
+/** A line_info record (offsets into the object's BTF string table). */
+export interface ProgramLineInfo {
+  readonly insnOff: number;
+  readonly fileNameOff: number;
+  readonly lineOff: number;
+  /** `(line << 10) | column`, as the kernel takes it. */
+  readonly lineCol: number;
+}
+
+/** A CO-RE relocation record, carried for the CO-RE engine (not applied by the ELF loader). */
+export interface ProgramCoreRelocation {
+  readonly insnOff: number;
+  readonly typeId: number;
+  readonly accessStrOff: number;
+  readonly kind: number;
+}
+
+/**
+ * The blueprint of a program. Every field except `type` and `instructions` is optional. A spec
+ * read from an object file (`CollectionSpec.programs`) also carries where it came from
+ * (`section`, `sectionInfo`, `autoload`, `subprograms`) and its `.BTF.ext` records
+ * (`funcInfos`, `lineInfos`, `coreRelocations`); `Collection.load` uses those, `Program.load`
+ * takes only the fields above them.
+ */
 export interface ProgramSpec {
   /**
    * The program's name, shown by bpftool. The kernel keeps 15 bytes of `[A-Za-z0-9_.]`:
@@ -56,6 +88,23 @@ export interface ProgramSpec {
   kernelVersion?: number;
   /** Netdev to offload to or bind to (`prog_ifindex`, XDP dev-bound / hardware offload). */
   ifindex?: number;
+
+  // Read from an object file (set on every program of a CollectionSpec):
+
+  /** The ELF section it was in, with any `?` prefix removed (`"tracepoint/syscalls/sys_enter_openat"`). */
+  section?: string;
+  /** What the section name says (type, attach type, target…), when the convention knows it. */
+  sectionInfo?: SectionInfo;
+  /** Whether `Collection.load` loads it by default (false for `?` sections). */
+  autoload?: boolean;
+  /** Names of the subprograms appended after the program's own instructions. */
+  subprograms?: string[];
+  /** func_info records for the linked instruction list (from `.BTF.ext`), when there is BTF. */
+  funcInfos?: ProgramFuncInfo[];
+  /** line_info records for the linked instruction list. */
+  lineInfos?: ProgramLineInfo[];
+  /** CO-RE relocation records for the linked instruction list. */
+  coreRelocations?: ProgramCoreRelocation[];
 }
 
 /** `prog_flags` bits of BPF_PROG_LOAD, by name. */

@@ -1,34 +1,23 @@
 /**
  * The running kernel's BTF: `/sys/kernel/btf/vmlinux` and module BTF (`/sys/kernel/btf/<module>`,
- * split BTF on top of vmlinux), read once per process and parsed lazily.
+ * split BTF on top of vmlinux), read once per process and parsed lazily. It lives above the pure
+ * btf layer because it keeps per-process state about the running kernel and maps the files with
+ * mmap(2) (src/sys), falling back to reading them.
  *
  * Opening vmlinux reads the file (5.5 MB here) and frames its 126k type records; types are
  * decoded only when asked for, and the name index is built only after a few lookups. All loads
  * in a process share one instance; `releaseKernelBtf()` drops it so its memory can go.
  *
- * Reading these files is a plain file read: no bpf(2), no koffi (this layer stays pure).
+ * Linux 6.16+ lets /sys/kernel/btf/* be mapped, which skips the 1,300 page-sized reads that
+ * sysfs answers; older kernels refuse the mapping and the file is read.
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { NotSupportedError, ParseError, TsbpfError } from "../errors.js";
-import { parseBtf, type BtfSpec } from "./spec.js";
+import { parseBtf, type BtfSpec } from "../btf/spec.js";
+import { mapKernelBtfFile } from "../sys/btf-attr.js";
 
 /** Where the kernel exposes its BTF. */
 export const KERNEL_BTF_DIR = "/sys/kernel/btf";
-
-/**
- * How kernel BTF files are brought into memory. The default reads them; src/sys/btf-attr.ts
- * installs an mmap(2) reader (Linux 6.16+ lets /sys/kernel/btf/* be mapped, which skips the
- * 1,300 page-sized reads that sysfs answers) that falls back to reading. A reader returns
- * undefined to decline.
- */
-export type KernelBtfReader = (path: string) => Uint8Array | undefined;
-
-let reader: KernelBtfReader | undefined;
-
-/** @internal Install (or with undefined, remove) a faster kernel BTF file reader. */
-export function setKernelBtfReader(r: KernelBtfReader | undefined): void {
-  reader = r;
-}
 
 let vmlinux: BtfSpec | undefined;
 let vmlinuxPath: string | undefined;
@@ -97,7 +86,7 @@ export function kernelBtf(options?: KernelBtfOptions): BtfSpec {
 
 function parseKernelFile(path: string, base?: BtfSpec): BtfSpec {
   try {
-    return parseBtf(reader?.(path) ?? readWholeFile(path), { lazy: true, base });
+    return parseBtf(mapKernelBtfFile(path) ?? readWholeFile(path), { lazy: true, base });
   } catch (e) {
     if (e instanceof ParseError) {
       throw new ParseError(`kernel BTF ${path}: ${e.message}`, { offset: e.offset, cause: e });

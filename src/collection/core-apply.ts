@@ -5,18 +5,19 @@
  * relocation did and a function that explains a verifier error caused by a poisoned
  * instruction. Pure apart from kallsyms (untyped ksyms only); the caller passes the kernel BTF.
  */
-import type { BtfSpec } from "../spec.js";
-import { CORE_RELO_KINDS } from "../ext.js";
-import type { ElfProgramSpec, ExternSpec } from "../../elf/spec-types.js";
-import { ParseError } from "../../errors.js";
-import { CoreTargets } from "./candidates.js";
-import { patchKsyms, resolveKsyms, type KsymResolution, type ResolveKsymsOptions } from "./ksym.js";
-import { explainPoisonedLoad } from "./poison.js";
-import { applyCoreRelocations, type AppliedCoreRelocation, type CoreRelocationRecord } from "./relocate.js";
+import type { BtfSpec } from "../btf/spec.js";
+import { CORE_RELO_KINDS } from "../btf/ext.js";
+import type { ExternSpec } from "../spec/collection-spec.js";
+import type { ProgramSpec } from "../spec/program-spec.js";
+import { ParseError } from "../errors.js";
+import { CoreTargets } from "../btf/core/candidates.js";
+import { patchKsyms, resolveKsyms, type KsymResolution, type ResolveKsymsOptions } from "../btf/core/ksym.js";
+import { explainPoisonedLoad } from "../btf/core/poison.js";
+import { applyCoreRelocations, type AppliedCoreRelocation, type CoreRelocationRecord } from "../btf/core/relocate.js";
 
 /** What applyCoreAndKsyms reads of a CollectionSpec. */
 export interface CoreInput {
-  readonly programs: Readonly<Record<string, ElfProgramSpec>>;
+  readonly programs: Readonly<Record<string, ProgramSpec>>;
   readonly externs: Readonly<Record<string, ExternSpec>>;
   readonly btf?: BtfSpec;
   readonly byteOrder: "little" | "big";
@@ -31,7 +32,7 @@ export interface CoreAndKsymsOptions extends Omit<ResolveKsymsOptions, "modules"
 /** What applyCoreAndKsyms made. */
 export interface CoreAndKsymsResult {
   /** Copies of the programs with relocations applied and ksym references resolved. */
-  readonly programs: Record<string, ElfProgramSpec>;
+  readonly programs: Record<string, ProgramSpec>;
   /** What each CO-RE relocation did, by program. */
   readonly relocations: Record<string, AppliedCoreRelocation[]>;
   /** How each `__ksym` extern was resolved. */
@@ -46,7 +47,7 @@ export interface CoreAndKsymsResult {
 const OPTION_KEYS = new Set(["programs", "kallsyms"]);
 
 /** The CO-RE records of a program in the engine's form (access strings from the object's string table). */
-export function coreRecordsOf(program: ElfProgramSpec, btf: BtfSpec): CoreRelocationRecord[] {
+export function coreRecordsOf(program: ProgramSpec, btf: BtfSpec): CoreRelocationRecord[] {
   return (program.coreRelocations ?? []).map((r) => {
     const kind = CORE_RELO_KINDS[r.kind];
     if (kind === undefined) throw new ParseError(`program "${program.name}": unknown CO-RE relocation kind ${r.kind}`);
@@ -65,7 +66,7 @@ export function applyCoreAndKsyms(spec: CoreInput, kernel: BtfSpec | CoreTargets
   for (const k of Object.keys(options)) if (!OPTION_KEYS.has(k)) throw new TypeError(`applyCoreAndKsyms: unknown option "${k}"`);
   const targets = kernel instanceof CoreTargets ? kernel : new CoreTargets(kernel);
   const names = options.programs ?? Object.keys(spec.programs);
-  const programs: Record<string, ElfProgramSpec> = {};
+  const programs: Record<string, ProgramSpec> = {};
   const relocations: Record<string, AppliedCoreRelocation[]> = {};
 
   // Externs referenced by the chosen programs only.

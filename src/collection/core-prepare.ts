@@ -3,17 +3,17 @@
  * at all (CO-RE records or `__ksym`/kfunc references), and only then opens it and applies
  * applyCoreAndKsyms. Objects without CO-RE never read `/sys/kernel/btf/vmlinux`.
  */
-import { kernelBtf, kernelModulesWithBtf, moduleBtf, readWholeFile } from "../kernel.js";
-import { parseBtf, type BtfSpec } from "../spec.js";
-import { applyCoreAndKsyms, type CoreAndKsymsOptions, type CoreInput } from "./apply.js";
-import { CoreTargets, type CoreTarget } from "./candidates.js";
-import type { ElfProgramSpec } from "../../elf/spec-types.js";
-import { ParseError, TsbpfError } from "../../errors.js";
+import { kernelBtf, kernelModulesWithBtf, moduleBtf, readWholeFile } from "../features/kernel-btf.js";
+import { parseBtf, type BtfSpec } from "../btf/spec.js";
+import { applyCoreAndKsyms, type CoreAndKsymsOptions, type CoreInput } from "./core-apply.js";
+import { CoreTargets, type CoreTarget } from "../btf/core/candidates.js";
+import type { ProgramSpec } from "../spec/program-spec.js";
+import { ParseError, TsbpfError } from "../errors.js";
 
 /** What the collection loader uses: the program to load, and how to explain its load error. */
 export interface PreparedCore {
   /** The program with CO-RE and ksyms applied (the spec's own when it needs neither). */
-  program(name: string): ElfProgramSpec;
+  program(name: string): ProgramSpec;
   /** The error to throw for a failed load of `name` (CorePoisonError for a reached poisoned instruction). */
   explain(name: string, error: unknown): unknown;
 }

@@ -17,6 +17,10 @@ export type FdLike = number | { readonly fd: number };
  *
  * `K` and `V` are the JS types of a key and of one value; a per-CPU map holds one `V` per
  * possible CPU, so its BpfMap gives `V[]`.
+ *
+ * A spec read from an object file (`CollectionSpec.maps`) also says where it came from
+ * (`section`, `kind`) and what `Collection.load` does with it (`contents`, `freeze`, `values`,
+ * `autocreate`, `structOps`); `BpfMap.create` takes only the fields above them.
  */
 export interface MapSpec<K = Uint8Array, V = Uint8Array> {
   /** Map name: up to 15 characters of [A-Za-z0-9_.]; longer names are truncated, as libbpf does. */
@@ -55,6 +59,42 @@ export interface MapSpec<K = Uint8Array, V = Uint8Array> {
   key?: Codec<K>;
   /** Codec of one value; defaults to raw bytes of valueSize. */
   value?: Codec<V>;
+
+  // Read from an object file (set on every map of a CollectionSpec):
+
+  /** Where it was defined: `".maps"`, `"maps"`, or a data section (`".data"`, `".rodata.str1.1"`, `".kconfig"`). */
+  section?: string;
+  /** How it was defined. */
+  kind?: "btf" | "legacy" | "data" | "kconfig" | "struct_ops";
+  /** Initial value of key 0 for global data maps (a copy of the section, or zeros for .bss). */
+  contents?: Uint8Array;
+  /** Freeze after initialising (read-only data: `.rodata*`, `.kconfig`). */
+  freeze?: boolean;
+  /** Initial slots of a prog array or map of maps (`values` in the BTF definition), by index. */
+  values?: Map<number, MapSlotValue>;
+  /**
+   * Whether Collection.load creates it: false for `?.struct_ops*` variables, as libbpf (set it
+   * to true to create one). Default true.
+   */
+  autocreate?: boolean;
+  /** For struct_ops maps (`.struct_ops*` variables): the local struct, its data and its programs. */
+  structOps?: StructOpsSpec;
+}
+
+/** What a prog array or map-of-maps slot is initialised with. */
+export type MapSlotValue = { readonly kind: "program"; readonly name: string } | { readonly kind: "map"; readonly name: string };
+
+/**
+ * A struct_ops variable: the local struct (laid out against the kernel's type of the same name at
+ * load, members matched by name), its initial bytes and the program of each function member.
+ */
+export interface StructOpsSpec {
+  /** The ops type, e.g. `"tcp_congestion_ops"` (kernel types `<name>` and `bpf_struct_ops_<name>`). */
+  typeName: string;
+  /** Initial bytes of the local struct (BTF type `btfValueTypeId`); function slots are zero. Editable before load. */
+  data: Uint8Array;
+  /** Program name by function member name. */
+  programs: Record<string, string>;
 }
 
 const SPEC_KEYS = new Set([

@@ -17,7 +17,7 @@
  * `fsession.multi+` and their `.s` forms (the tracing-multi attach types), and the sleepable
  * tracepoints `tracepoint.s+`, `tp.s+`, `raw_tracepoint.s+`, `raw_tp.s+`, `tp_btf.s+`.
  */
-import type { AttachTypeName, ProgramTypeName } from "../program/program-type.js";
+import type { AttachTypeName, ProgramTypeName } from "./program-type.js";
 
 /** One row of the convention. */
 export interface SectionDef {
