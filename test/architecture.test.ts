@@ -41,10 +41,7 @@ const PURE = [
   "codec.ts",
   "errors.ts",
   // Specs and kernel enum tables are plain data that the pure ELF layer builds.
-  "map/map-type.ts",
-  "map/map-spec.ts",
-  "program/program-type.ts",
-  "program/program-spec.ts",
+  "spec/",
 ];
 const isPure = (rel: string) => PURE.some((p) => rel === p || rel.startsWith(p));
 // The live parts of btf (loading BTF into the kernel) are allowed to live beside the pure parts
