@@ -8,7 +8,7 @@ import { BpfError } from "../errors.js";
 import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../spec/program-type.js";
 import { Fd } from "../sys/fd.js";
 import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
-import { openPath } from "../sys/netlink.js";
+import { openPath } from "../sys/fd.js";
 import { BpfLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { progAttachLink } from "./prog-attach.js";
 import { encodeOrdering, type OrderingOptions } from "./target.js";

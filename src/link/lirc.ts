@@ -3,7 +3,7 @@
  * device. There is no link kind for them; close detaches.
  */
 import { ATTACH_TYPES } from "../spec/program-type.js";
-import { openPath } from "../sys/netlink.js";
+import { openPath } from "../sys/fd.js";
 import { checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { progAttachLink } from "./prog-attach.js";
 

@@ -5,7 +5,7 @@
  */
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
-import type { NetnsRef } from "../sys/netlink.js";
+import type { NetnsRef } from "../sys/netns.js";
 import { BpfLink, checkOptions, listLinks, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { inNetns } from "./target.js";
 

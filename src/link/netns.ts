@@ -4,7 +4,8 @@
  */
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, progQuery } from "../sys/link-attr.js";
-import { openPath, type NetnsRef } from "../sys/netlink.js";
+import { openPath } from "../sys/fd.js";
+import type { NetnsRef } from "../sys/netns.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { progAttachLink } from "./prog-attach.js";
 

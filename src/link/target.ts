@@ -4,7 +4,8 @@
  * (tcx, netkit, cgroup links).
  */
 import { BPF_F } from "../sys/link-attr.js";
-import { interfaceIndex, withNetns, type NetnsRef } from "../sys/netlink.js";
+import { interfaceIndex } from "../sys/rtnetlink.js";
+import { withNetns, type NetnsRef } from "../sys/netns.js";
 import { LINK_SEAL, programFd, type AttachProgram, type Link } from "./link.js";
 
 /** A network interface: its name (`"eth0"`) or its index. */

@@ -4,18 +4,9 @@
  * with tcx (tcx programs run first).
  */
 import { TsbpfError } from "../errors.js";
-import {
-  attrMap,
-  attrString,
-  attrU32,
-  NetlinkBuilder,
-  NetlinkError,
-  NetlinkSocket,
-  NLM_F,
-  RTM,
-  tcmsg,
-  type NetnsRef,
-} from "../sys/netlink.js";
+import { attrMap, attrString, attrU32, NetlinkBuilder, NetlinkError, NetlinkSocket, NLM_F, RTM } from "../sys/netlink.js";
+import { tcmsg } from "../sys/rtnetlink.js";
+import type { NetnsRef } from "../sys/netns.js";
 import { CallbackLink, checkOptions, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { inNetns, resolveInterface, type InterfaceRef } from "./target.js";
 

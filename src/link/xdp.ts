@@ -5,17 +5,9 @@
  */
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
-import {
-  attrMap,
-  attrU32,
-  getLink,
-  ifinfomsg,
-  IFLA,
-  NetlinkBuilder,
-  NetlinkSocket,
-  RTM,
-  type NetnsRef,
-} from "../sys/netlink.js";
+import { attrMap, attrU32, NetlinkBuilder, NetlinkSocket, RTM } from "../sys/netlink.js";
+import { getInterface, ifinfomsg, IFLA } from "../sys/rtnetlink.js";
+import type { NetnsRef } from "../sys/netns.js";
 import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { inNetns, resolveInterface, type InterfaceRef } from "./target.js";
 
@@ -171,7 +163,7 @@ const ATTACHED_NAMES = ["none", "driver", "generic", "offload", "multi"] as cons
 export function queryXdp(iface: InterfaceRef, netns?: NetnsRef): XdpQueryResult {
   return inNetns(netns, () => {
     using sock = NetlinkSocket.open();
-    const link = getLink(sock, iface);
+    const link = getInterface(sock, iface);
     const xdp = link.attrs.get(IFLA.XDP);
     if (!xdp) return { attached: "none" };
     const a = attrMap(xdp);

@@ -4,7 +4,7 @@
  * closes what a caller forgot (the safety net, not the plan).
  */
 import { ClosedError, SyscallError } from "../errors.js";
-import { closeFd, errno, SYS, syscall3 } from "./libc.js";
+import { closeFd, errno, NativeMemory, SYS, syscall3 } from "./libc.js";
 
 const F_DUPFD_CLOEXEC = 1030;
 
@@ -79,4 +79,18 @@ export class Fd implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
+const AT_FDCWD = -100;
+
+/** open(2) a path read-only, close-on-exec. Throws SyscallError. */
+export function openPath(path: string, flags = O_RDONLY): Fd {
+  const enc = new TextEncoder().encode(path);
+  const mem = new NativeMemory(enc.length + 1);
+  mem.bytes.set(enc);
+  const fd = syscall3(SYS.openat, AT_FDCWD, mem.address, flags | O_CLOEXEC);
+  if (fd < 0) throw new SyscallError("openat", "openat", errno(), { context: `open ${path}` });
+  return new Fd(fd, path);
 }

@@ -1,13 +1,14 @@
 /**
- * A small rtnetlink client: an `AF_NETLINK` socket through koffi, a message builder with
- * attributes and nested attributes, request/ack with extended acks (the kernel's own error
- * message), dump requests, and network-namespace entry for the calling thread.
+ * The netlink socket: an `AF_NETLINK` (`NETLINK_ROUTE`) socket through koffi, a message builder
+ * with attributes and nested attributes, request/ack with extended acks (the kernel's own error
+ * message) and dump requests. The rtnetlink messages tsbpf sends are in rtnetlink.ts, network
+ * namespaces in netns.ts.
  *
  * XDP attach by netlink, the clsact qdisc and cls_bpf filters, and test setup (veth pairs)
  * use it. Everything is synchronous: the kernel answers a netlink request before `recvfrom`
  * returns, and a receive timeout makes sure a lost answer cannot hang the process.
  */
-import { SyscallError, TsbpfError } from "../errors.js";
+import { SyscallError } from "../errors.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3, syscall5 } from "./libc.js";
 
@@ -429,167 +430,4 @@ export class NetlinkSocket implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-// --- rtnetlink helpers shared by links and tests -------------------------------------------
-
-/** `struct ifinfomsg` (16 bytes). */
-export function ifinfomsg(fields: { family?: number; type?: number; index?: number; flags?: number; change?: number } = {}): Uint8Array {
-  const b = new Uint8Array(16);
-  const v = new DataView(b.buffer);
-  v.setUint8(0, fields.family ?? 0);
-  v.setUint16(2, fields.type ?? 0, true);
-  v.setInt32(4, fields.index ?? 0, true);
-  v.setUint32(8, fields.flags ?? 0, true);
-  v.setUint32(12, fields.change ?? 0, true);
-  return b;
-}
-
-/** `struct tcmsg` (20 bytes). */
-export function tcmsg(fields: { family?: number; ifindex: number; handle?: number; parent?: number; info?: number }): Uint8Array {
-  const b = new Uint8Array(20);
-  const v = new DataView(b.buffer);
-  v.setUint8(0, fields.family ?? 0);
-  v.setInt32(4, fields.ifindex, true);
-  v.setUint32(8, (fields.handle ?? 0) >>> 0, true);
-  v.setUint32(12, (fields.parent ?? 0) >>> 0, true);
-  v.setUint32(16, (fields.info ?? 0) >>> 0, true);
-  return b;
-}
-
-/** Link attributes (`IFLA_*`) tsbpf uses. */
-export const IFLA = {
-  IFNAME: 3,
-  MTU: 4,
-  LINK: 5,
-  LINKINFO: 18,
-  NET_NS_PID: 19,
-  NET_NS_FD: 28,
-  XDP: 43,
-} as const;
-/** `IFLA_INFO_*` inside IFLA_LINKINFO. */
-export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
-/** `VETH_INFO_PEER` inside IFLA_INFO_DATA of a veth. */
-export const VETH_INFO_PEER = 1;
-/** `IFF_UP`. */
-export const IFF_UP = 1;
-
-/** One network interface as RTM_GETLINK reports it. */
-export interface LinkInfoMessage {
-  readonly index: number;
-  readonly name: string;
-  readonly flags: number;
-  /** Attributes by `IFLA_*` type. */
-  readonly attrs: Map<number, Uint8Array>;
-}
-
-/** Parse an RTM_NEWLINK message body. */
-export function parseLinkMessage(body: Uint8Array): LinkInfoMessage {
-  if (body.length < 16) throw new TsbpfError("netlink: RTM_NEWLINK message shorter than struct ifinfomsg");
-  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const attrs = attrMap(body.subarray(16));
-  return { index: v.getInt32(4, true), flags: v.getUint32(8, true), name: attrString(attrs.get(IFLA.IFNAME)) ?? "", attrs };
-}
-
-/** Every interface of the socket's network namespace (RTM_GETLINK dump). */
-export function listLinks(sock: NetlinkSocket): LinkInfoMessage[] {
-  return sock
-    .dump(RTM.GETLINK, ifinfomsg(), { context: "netlink: list interfaces" })
-    .filter((m) => m.type === RTM.NEWLINK)
-    .map((m) => parseLinkMessage(m.body));
-}
-
-/** One interface by name or index (RTM_GETLINK). Throws NetlinkError (ENODEV) when there is none. */
-export function getLink(sock: NetlinkSocket, nameOrIndex: string | number): LinkInfoMessage {
-  const body =
-    typeof nameOrIndex === "number"
-      ? new NetlinkBuilder(ifinfomsg({ index: nameOrIndex })).finish()
-      : new NetlinkBuilder(ifinfomsg()).string(IFLA.IFNAME, nameOrIndex).finish();
-  const replies = sock.request(RTM.GETLINK, 0, body, { context: `interface ${JSON.stringify(nameOrIndex)}: look up` });
-  const m = replies.find((r) => r.type === RTM.NEWLINK);
-  if (!m) throw new NetlinkError("RTM_GETLINK", 19, { context: `interface ${JSON.stringify(nameOrIndex)}: look up`, hint: "no such interface" });
-  return parseLinkMessage(m.body);
-}
-
-/**
- * The index of a network interface by name, in the network namespace of the calling thread
- * (`if_nametoindex`). Throws NetlinkError (ENODEV) when there is no such interface.
- */
-export function interfaceIndex(name: string): number {
-  using sock = NetlinkSocket.open();
-  return getLink(sock, name).index;
-}
-
-// --- network namespaces --------------------------------------------------------------------
-
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
-const AT_FDCWD = -100;
-const CLONE_NEWNET = 0x40000000;
-
-/** open(2) a path read-only, close-on-exec. Throws SyscallError. */
-export function openPath(path: string, flags = O_RDONLY): Fd {
-  const enc = new TextEncoder().encode(path);
-  const mem = new NativeMemory(enc.length + 1);
-  mem.bytes.set(enc);
-  const fd = syscall3(SYS.openat, AT_FDCWD, mem.address, flags | O_CLOEXEC);
-  if (fd < 0) throw new SyscallError("openat", "openat", errno(), { context: `open ${path}` });
-  return new Fd(fd, path);
-}
-
-/** A network namespace given as a path (`/var/run/netns/x`, `/proc/123/ns/net`) or a name under `/var/run/netns`. */
-export type NetnsRef = string;
-
-function netnsPath(ns: NetnsRef): string {
-  return ns.includes("/") ? ns : `/var/run/netns/${ns}`;
-}
-
-/**
- * Run `fn` with the calling thread inside network namespace `ns`, then return the thread to
- * its own namespace (even when `fn` throws). Sockets, links and attachments made inside stay
- * in `ns`. `fn` must be synchronous: the thread leaves `ns` when it returns. Throws
- * SyscallError from setns(2) (needs CAP_SYS_ADMIN).
- */
-export function withNetns<T>(ns: NetnsRef, fn: () => T): T {
-  using self = openPath("/proc/thread-self/ns/net");
-  using target = openPath(netnsPath(ns));
-  if (syscall3(SYS.setns, target.value, CLONE_NEWNET, 0) < 0) {
-    throw new SyscallError("setns", "setns(CLONE_NEWNET)", errno(), { context: `enter network namespace ${ns}` });
-  }
-  try {
-    return fn();
-  } finally {
-    if (syscall3(SYS.setns, self.value, CLONE_NEWNET, 0) < 0) {
-      // The thread would now run in the wrong namespace: nothing sane can continue.
-      throw new SyscallError("setns", "setns(CLONE_NEWNET)", errno(), { context: `return from network namespace ${ns}` });
-    }
-  }
-}
-
-/** Create a veth pair `name` ↔ `peer` (RTM_NEWLINK, exclusive). Throws NetlinkError (EEXIST…). */
-export function createVeth(sock: NetlinkSocket, name: string, peer: string): void {
-  const body = new NetlinkBuilder(ifinfomsg())
-    .string(IFLA.IFNAME, name)
-    .nest(IFLA.LINKINFO, (b) =>
-      b.string(IFLA_INFO.KIND, "veth").nest(IFLA_INFO.DATA, (d) =>
-        d.nest(VETH_INFO_PEER, (p) => p.bytes(ifinfomsg()).string(IFLA.IFNAME, peer)),
-      ),
-    )
-    .finish();
-  sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, { context: `veth ${name}/${peer}: create` });
-}
-
-/** Delete an interface by name or index (RTM_DELLINK). Throws NetlinkError (ENODEV…). */
-export function deleteLink(sock: NetlinkSocket, nameOrIndex: string | number): void {
-  const body =
-    typeof nameOrIndex === "number"
-      ? new NetlinkBuilder(ifinfomsg({ index: nameOrIndex })).finish()
-      : new NetlinkBuilder(ifinfomsg()).string(IFLA.IFNAME, nameOrIndex).finish();
-  sock.request(RTM.DELLINK, 0, body, { context: `interface ${JSON.stringify(nameOrIndex)}: delete` });
-}
-
-/** Set an interface up or down (RTM_NEWLINK with IFF_UP in `change`). */
-export function setLinkUp(sock: NetlinkSocket, index: number, up = true): void {
-  const body = new NetlinkBuilder(ifinfomsg({ index, flags: up ? IFF_UP : 0, change: IFF_UP })).finish();
-  sock.request(RTM.NEWLINK, 0, body, { context: `interface ${index}: set ${up ? "up" : "down"}` });
 }

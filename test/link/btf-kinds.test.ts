@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, rmdirSync } from "node:fs";
-import { openPath } from "../../src/sys/netlink.js";
+import { openPath } from "../../src/sys/fd.js";
 import { uniqueName } from "../helpers/kernel.js";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { call, exit, instructions, jeq, label, ldx, mov64, add64, st, stx } from "../../src/asm/builder.js";

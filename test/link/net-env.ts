@@ -4,7 +4,7 @@
  * Everything is removed by `remove()` (deleting the namespaces deletes the veth pair).
  */
 import { NativeMemory, SYS, syscall3, errno } from "../../src/sys/libc.js";
-import { withNetns } from "../../src/sys/netlink.js";
+import { withNetns } from "../../src/sys/netns.js";
 import { sockaddrIn } from "../helpers/tcp.js";
 import { TestNetns } from "./netns.js";
 

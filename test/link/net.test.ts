@@ -6,7 +6,7 @@ import { Link } from "../../src/link/link.js";
 import { attachXdp, queryXdp } from "../../src/link/xdp.js";
 import { attachTcx, queryTcx } from "../../src/link/tcx.js";
 import { attachTc, queryTc, removeClsact } from "../../src/link/tc.js";
-import { withNetns } from "../../src/sys/netlink.js";
+import { withNetns } from "../../src/sys/netns.js";
 import { describeKernel, itKernel, uniqueName } from "../helpers/kernel.js";
 import { VethEnv } from "./net-env.js";
 import { retProgram, runs } from "./progs.js";

@@ -1,23 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import {
-  attrMap,
-  createVeth,
-  deleteLink,
-  getLink,
-  ifinfomsg,
-  interfaceIndex,
-  IFLA,
-  IFLA_INFO,
-  listLinks,
-  NetlinkBuilder,
-  NetlinkError,
-  NetlinkSocket,
-  NLM_F,
-  parseAttrs,
-  RTM,
-  withNetns,
-} from "../../src/sys/netlink.js";
+import { attrMap, NetlinkBuilder, NetlinkError, NetlinkSocket, NLM_F, parseAttrs, RTM } from "../../src/sys/netlink.js";
+import { createVeth, deleteInterface } from "../helpers/veth.js";
+import { getInterface, ifinfomsg, interfaceIndex, IFLA, IFLA_INFO, listInterfaces } from "../../src/sys/rtnetlink.js";
+import { withNetns } from "../../src/sys/netns.js";
 import { describeKernel, isFdOpen } from "../helpers/kernel.js";
 import { TestNetns } from "./netns.js";
 import fc from "fast-check";
@@ -52,9 +38,9 @@ describeKernel("rtnetlink", () => {
   it("finds lo's index and lists it", () => {
     expect(interfaceIndex("lo")).toBe(1);
     using sock = NetlinkSocket.open();
-    const all = listLinks(sock);
+    const all = listInterfaces(sock);
     expect(all.find((l) => l.index === 1)?.name).toBe("lo");
-    expect(getLink(sock, 1).name).toBe("lo");
+    expect(getInterface(sock, 1).name).toBe("lo");
   });
 
   it("creates and deletes a veth pair inside a test network namespace", () => {
@@ -62,14 +48,14 @@ describeKernel("rtnetlink", () => {
     withNetns(ns.name, () => {
       using sock = NetlinkSocket.open();
       createVeth(sock, "tva", "tvb");
-      const a = getLink(sock, "tva");
-      const b = getLink(sock, "tvb");
+      const a = getInterface(sock, "tva");
+      const b = getInterface(sock, "tvb");
       expect(a.index).toBeGreaterThan(1);
       expect(b.index).not.toBe(a.index);
       // The pair is in the namespace, as `ip` sees it, and not in ours.
       expect(ns.ip("-o", "link", "show")).toContain("tva@tvb");
-      deleteLink(sock, "tva");
-      expect(() => getLink(sock, "tvb")).toThrow(NetlinkError);
+      deleteInterface(sock, "tva");
+      expect(() => getInterface(sock, "tvb")).toThrow(NetlinkError);
     });
     expect(() => interfaceIndex("tva")).toThrow(/ENODEV/);
   });
