@@ -18,19 +18,26 @@ export class TsbpfError extends Error {
   }
 }
 
-/** Names of the errno values tsbpf reports, by number (x86_64 / generic Linux). */
-export const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG",
-  8: "ENOEXEC", 9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
-  14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
-  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 27: "EFBIG",
-  28: "ENOSPC", 30: "EROFS", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG", 38: "ENOSYS",
-  39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 62: "ETIME", 71: "EPROTO", 75: "EOVERFLOW",
-  77: "EBADFD", 88: "ENOTSOCK", 90: "EMSGSIZE", 92: "ENOPROTOOPT", 93: "EPROTONOSUPPORT",
-  95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL",
-  100: "ENETDOWN", 105: "ENOBUFS", 110: "ETIMEDOUT", 111: "ECONNREFUSED", 114: "EALREADY",
-  115: "EINPROGRESS", 116: "ESTALE", 122: "EDQUOT", 524: "ENOTSUPP",
-};
+/**
+ * The errno values tsbpf names, by name (x86_64 / generic Linux; `ENOTSUPP` is the kernel's
+ * internal 524 that bpf(2) can leak). The one errno table: modules take the numbers they
+ * compare against from here (`const { ENOENT } = Errno`).
+ */
+export const Errno = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
+  ECHILD: 10, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, EXDEV: 18,
+  ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25, EFBIG: 27,
+  ENOSPC: 28, EROFS: 30, EPIPE: 32, ERANGE: 34, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39,
+  ELOOP: 40, ENODATA: 61, ETIME: 62, EPROTO: 71, EOVERFLOW: 75, EBADFD: 77, ENOTSOCK: 88,
+  EMSGSIZE: 90, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97,
+  EADDRINUSE: 98, EADDRNOTAVAIL: 99, ENETDOWN: 100, ENOBUFS: 105, ETIMEDOUT: 110,
+  ECONNREFUSED: 111, EALREADY: 114, EINPROGRESS: 115, ESTALE: 116, EDQUOT: 122, ENOTSUPP: 524,
+} as const;
+
+/** Names of the errno values tsbpf reports, by number. */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(Errno).map(([name, n]) => [n, name])),
+);
 
 /** The errno name for a number (`22` → `"EINVAL"`), or `"E<n>"` when unknown. */
 export function errnoName(errno: number): string {

@@ -105,10 +105,10 @@ export type {
 } from "./map/bpf-map.js";
 export type { MapSpec, MapPinning, FdLike } from "./spec/map-spec.js";
 export { MAP_TYPES, mapTypeName, mapTypeNumber, isMapTypeName } from "./spec/map-type.js";
-export type { MapTypeName } from "./spec/map-type.js";
+export type { MapTypeName, PerCpuMapTypeName } from "./spec/map-type.js";
 export { MmapArrayView } from "./map/mmap-view.js";
 export type { MmapOptions } from "./map/mmap-view.js";
-export { MapFlags } from "./sys/map-attr.js";
+export { MapFlags } from "./spec/map-spec.js";
 export { codecs } from "./codec.js";
 export type { Codec, CodecValue, StructField, StructOptions } from "./codec.js";
 

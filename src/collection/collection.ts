@@ -16,6 +16,7 @@ import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "..
 import { isBpfError, isTsbpfError, NotSupportedError, TsbpfError } from "../errors.js";
 import { BpfMap } from "../map/bpf-map.js";
 import type { MapSpec } from "../spec/map-spec.js";
+import { MapFlags } from "../spec/map-spec.js";
 import type { MmapArrayView } from "../map/mmap-view.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import type { ProgramLoadOptions } from "../program/load.js";
@@ -31,6 +32,7 @@ import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
 import { kernelStructOps, type KernelStructOps } from "./struct-ops.js";
 import { minimalBtf } from "../link/struct-ops.js";
+import { LD_IMM64 } from "../asm/opcodes.js";
 
 /** Per-program load options. */
 export interface ProgramLoadSettings {
@@ -64,7 +66,6 @@ export interface CollectionLoadOptions {
 }
 
 const OPTION_KEYS = new Set(["programs", "maps", "pinPath", "logLevel", "programOptions", "kernelBtf"]);
-const LD_IMM64 = 0x18;
 
 /** A global variable of a loaded collection, read and written in the live map. */
 export class CollectionVariable {
@@ -337,7 +338,7 @@ export class Collection implements Disposable {
       if (prog) view.setBigUint64(slot.offset, BigInt(prog.fd), le);
     }
     const map = this.maps[key];
-    const link = ((m.flags ?? 0) & BPF_F_LINK) !== 0;
+    const link = ((m.flags ?? 0) & MapFlags.LINK) !== 0;
     try {
       map.set(new Uint8Array(4), value);
     } catch (e) {
@@ -516,8 +517,6 @@ function toMapSpec(m: MapSpec, btf: Btf | undefined): MapSpec {
   return out;
 }
 
-/** `BPF_F_LINK` map flag. */
-const BPF_F_LINK = 1 << 13;
 
 /** attach_btf_id and expected attach type of every program a struct_ops map points at. */
 function structOpsProgramTargets(spec: CollectionSpec, layouts: ReadonlyMap<string, KernelStructOps>): Map<string, { attachBtfId: number; expectedAttachType: number; where: string }> {

@@ -12,8 +12,8 @@ import { decodeInstructions } from "../asm/encoding.js";
 import type { Instruction, Reference } from "../asm/instruction.js";
 import { ParseError } from "../errors.js";
 import { SHF, SHN, SHT, STB, STT, type ElfFile, type ElfSection, type ElfSymbol } from "./elf-file.js";
+import { LD_IMM64 } from "../asm/opcodes.js";
 
-const LD_IMM64 = 0x18;
 const CALL = 0x85; // BPF_JMP | BPF_CALL
 const PSEUDO_CALL = 1;
 const PSEUDO_KFUNC_CALL = 2;

@@ -13,9 +13,8 @@ import { ParseError } from "../errors.js";
 import { STT, type ElfFile, type ElfSection } from "./elf-file.js";
 import { objectSymbols } from "./maps.js";
 import type { MapSpec } from "../spec/map-spec.js";
+import { MapFlags } from "../spec/map-spec.js";
 
-/** `BPF_F_LINK`: the struct_ops map is registered by a bpf_link, not by its update (Linux 6.4). */
-export const BPF_F_LINK = 1 << 13;
 
 /**
  * The sections libbpf reads struct_ops variables from, and whether they are registered by link.
@@ -62,7 +61,7 @@ export function readStructOpsMaps(elf: ElfFile, section: ElfSection, btf: BtfSpe
       btfValueTypeId: typeId,
       structOps: { typeName: st.name, data, programs: {} },
     };
-    if (kind === "link") spec.flags = BPF_F_LINK;
+    if (kind === "link") spec.flags = MapFlags.LINK; // registered by a bpf_link, not by its update (Linux 6.4)
     if (section.name.startsWith("?")) spec.autocreate = false;
     out.push({ spec, start: sym.value, end: sym.value + st.size, members: st.members });
   }

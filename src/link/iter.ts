@@ -3,12 +3,14 @@
  * trace_iter, target such as `bpf_iter_task` fixed at load) as a link, optionally scoped to a
  * map, a task or a cgroup, then read its output: each read runs the program over the objects.
  */
-import { SyscallError } from "../errors.js";
+import { Errno, SyscallError } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import type { Fd } from "../sys/fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "../sys/libc.js";
 import { iterCreate, linkCreate } from "../sys/link-attr.js";
 import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+
+const { EINTR } = Errno;
 
 /** Cgroup walk orders (`enum bpf_cgroup_iter_order`). */
 export const CGROUP_ITER_ORDER = { self_only: 1, descendants_pre: 2, descendants_post: 3, ancestors_up: 4 } as const;
@@ -64,7 +66,6 @@ export function encodeIterInfo(o: IterOptions): NativeMemory | undefined {
 }
 
 const CHUNK = 64 * 1024;
-const EINTR = 4;
 
 /** Read an fd to its end. Throws SyscallError. */
 function readAll(fd: Fd, what: string): Uint8Array {

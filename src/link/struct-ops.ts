@@ -14,9 +14,8 @@ import { linkCreate, linkUpdate } from "../sys/link-attr.js";
 import { kernelBtf, kernelBtfTarget } from "./btf-target.js";
 import { BpfLink, CallbackLink, checkOptions, programFd, type AttachProgram, type Link } from "./link.js";
 import { rawMapDelete, rawMapUpdate, u32Key } from "./raw-map.js";
+import { MapFlags } from "../spec/map-spec.js";
 
-/** `BPF_F_LINK` map flag: the struct_ops map is registered through a link. */
-export const BPF_F_LINK_MAP = 1 << 13;
 
 /** Where a struct_ops program goes: load it with these (program spec fields). */
 export interface StructOpsProgramTarget {
@@ -194,7 +193,7 @@ export function createStructOpsMap(options: StructOpsMapOptions): BpfMap {
       keySize: 4,
       valueSize: layout.valueSize,
       maxEntries: 1,
-      flags: link ? BPF_F_LINK_MAP : 0,
+      flags: link ? MapFlags.LINK : 0,
       btf: btf.value,
       btfVmlinuxValueTypeId: layout.valueTypeId,
     });
@@ -274,7 +273,7 @@ export function attachStructOps(options: StructOpsOptions | BpfMap<any, any>): S
 export function attachStructOpsMap(map: BpfMap<any, any>): StructOpsLink {
   if (!(map instanceof BpfMap)) throw new TypeError("attachStructOpsMap: map must be a BpfMap");
   if (map.typeName !== "struct_ops") throw new TypeError(`attachStructOpsMap: map "${map.name}" is a ${map.typeName ?? map.type} map, not struct_ops`);
-  if ((map.flags & BPF_F_LINK_MAP) === 0) {
+  if ((map.flags & MapFlags.LINK) === 0) {
     throw new TypeError(`attachStructOpsMap: map "${map.name}" was not created with BPF_F_LINK (a .struct_ops variable is registered when its map is filled; use SEC(".struct_ops.link") to register by link)`);
   }
   const label = `struct_ops map "${map.name}"`;

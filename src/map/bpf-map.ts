@@ -6,34 +6,20 @@
 import { readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { bytes, type Codec, decodeMany, perCpu, roundUp } from "../codec.js";
-import { ClosedError, TsbpfError } from "../errors.js";
+import { Errno, ClosedError, TsbpfError } from "../errors.js";
 import { BpfCmd } from "../sys/bpf.js";
 import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
-import {
-  ElemFlags,
-  failMapCall,
-  MapBatchAttr,
-  mapCreate,
-  MapElemAttr,
-  MapFlags,
-  MAP_INFO_SIZE,
-  readMapInfo,
-  type RawMapInfo,
-} from "../sys/map-attr.js";
+import { ElemFlags, failMapCall, MapBatchAttr, mapCreate, MapElemAttr, MAP_INFO_SIZE, readMapInfo, type RawMapInfo } from "../sys/map-attr.js";
+import { MapFlags } from "../spec/map-spec.js";
 import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin } from "../sys/obj.js";
 import { raiseMemlockLimit } from "../sys/rlimit.js";
 import { checkMapSpec, fdOf, kernelMapName, type MapSpec, specType } from "../spec/map-spec.js";
-import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName } from "../spec/map-type.js";
+import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName, type PerCpuMapTypeName } from "../spec/map-type.js";
 import { MmapArrayView, type MmapOptions } from "./mmap-view.js";
 import { possibleCpus } from "./possible-cpus.js";
 
-const ENOENT = 2;
-const E2BIG = 7;
-const EINVAL = 22;
-const ENOSPC = 28;
-const EOPNOTSUPP = 95;
-const ENOTSUPP = 524;
+const { ENOENT, E2BIG, EINVAL, ENOSPC, EOPNOTSUPP, ENOTSUPP } = Errno;
 
 /** How an update treats an existing key: BPF_ANY, BPF_NOEXIST or BPF_EXIST. */
 export type UpdateMode = "any" | "noexist" | "exist";
@@ -316,7 +302,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
    * Throws TypeError/RangeError for a bad spec, BpfError when the kernel refuses.
    */
   static create<K = Uint8Array, V = Uint8Array>(
-    spec: MapSpec<K, V> & { type: "percpu_hash" | "percpu_array" | "lru_percpu_hash" | "percpu_cgroup_storage" },
+    spec: MapSpec<K, V> & { type: PerCpuMapTypeName },
     options?: MapCreateOptions,
   ): BpfMap<K, V[]>;
   static create<K = Uint8Array, V = Uint8Array>(spec: MapSpec<K, V>, options?: MapCreateOptions): BpfMap<K, V>;

@@ -4,7 +4,7 @@
  * verifier was interrupted) is retried.
  */
 import { encodeInstructions } from "../asm/encoding.js";
-import { BpfError, VerifierError } from "../errors.js";
+import { Errno, BpfError, VerifierError } from "../errors.js";
 import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
@@ -12,6 +12,8 @@ import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "../spec/prog
 import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
 import { encodeForLoad } from "./encode-for-load.js";
 import { resolveReferences } from "./resolve-references.js";
+
+const { EAGAIN, ENOSPC } = Errno;
 
 /** Something that is, or has, a map's fd: a `BpfMap`, an fd number, or an object with `fd`. */
 export type MapFdLike = number | { readonly fd: number | { readonly value: number } };
@@ -38,8 +40,6 @@ export interface ProgramLoadOptions {
 }
 
 const LOAD_KEYS = new Set(["maps", "btf", "logLevel", "logSize", "fdArray"]);
-const EAGAIN = 11;
-const ENOSPC = 28;
 const EAGAIN_RETRIES = 10;
 const DEFAULT_LOG_SIZE = 64 * 1024;
 

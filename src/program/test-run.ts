@@ -3,9 +3,11 @@
  * its data/ctx buffers in native memory between calls, so a run in a loop allocates only its
  * result.
  */
-import { BpfError } from "../errors.js";
+import { Errno, BpfError } from "../errors.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F_TEST_RUN_ON_CPU, TestRunAttr } from "../sys/prog-attr.js";
+
+const { EINTR, ENOSPC, EINVAL, ENOTSUPP, EOPNOTSUPP } = Errno;
 
 /** Options of `Program.run`. Every field is optional. */
 export interface RunOptions {
@@ -48,7 +50,6 @@ export interface RunResult {
   ctx?: Uint8Array;
 }
 
-const EINTR = 4;
 
 /** `BPF_F_TEST_*` flags of BPF_PROG_TEST_RUN, by name. */
 export const TestRunFlags = {
@@ -62,10 +63,6 @@ export const TestRunFlags = {
 
 const RUN_KEYS = new Set(["data", "dataOut", "ctx", "ctxOut", "repeat", "flags", "cpu", "batchSize"]);
 const EXTRA_DATA_OUT = 4096;
-const ENOSPC = 28;
-const EINVAL = 22;
-const ENOTSUPP = 524;
-const EOPNOTSUPP = 95;
 const SYSCALL_PROG_TYPE = 31;
 
 function u32(value: unknown, name: string): number {

@@ -5,6 +5,49 @@
 import type { Codec } from "../codec.js";
 import { mapTypeName, mapTypeNumber, type MapTypeName } from "./map-type.js";
 
+/**
+ * `map_flags` bits of BPF_MAP_CREATE (UAPI `BPF_F_*`), for `MapSpec.flags`. The one table of
+ * them: the ELF reader, struct_ops and BpfMap all take their bits from here.
+ */
+export const MapFlags = {
+  /** Hash maps: allocate elements on demand (BPF_F_NO_PREALLOC). */
+  NO_PREALLOC: 1 << 0,
+  /** LRU maps: one LRU list per CPU (BPF_F_NO_COMMON_LRU). */
+  NO_COMMON_LRU: 1 << 1,
+  /** Honour `numa_node` (BPF_F_NUMA_NODE). */
+  NUMA_NODE: 1 << 2,
+  /** Open read-only from userspace (BPF_F_RDONLY). */
+  RDONLY: 1 << 3,
+  /** Open write-only from userspace (BPF_F_WRONLY). */
+  WRONLY: 1 << 4,
+  /** Stack trace maps: store build ids (BPF_F_STACK_BUILD_ID). */
+  STACK_BUILD_ID: 1 << 5,
+  /** Hash maps: zero hash seed, for tests (BPF_F_ZERO_SEED). */
+  ZERO_SEED: 1 << 6,
+  /** Programs may only read (BPF_F_RDONLY_PROG). */
+  RDONLY_PROG: 1 << 7,
+  /** Programs may only write (BPF_F_WRONLY_PROG). */
+  WRONLY_PROG: 1 << 8,
+  /** sk storage: clone to child sockets (BPF_F_CLONE). */
+  CLONE: 1 << 9,
+  /** Arrays and arenas: allow mmap (BPF_F_MMAPABLE). */
+  MMAPABLE: 1 << 10,
+  /** perf event arrays: keep entries when the map fd is closed (BPF_F_PRESERVE_ELEMS). */
+  PRESERVE_ELEMS: 1 << 11,
+  /** Inner map templates: allow inner maps of different max_entries (BPF_F_INNER_MAP). */
+  INNER_MAP: 1 << 12,
+  /** struct_ops maps: attach through a bpf_link (BPF_F_LINK). */
+  LINK: 1 << 13,
+  /** value_type_btf_obj_fd is set (BPF_F_VTYPE_BTF_OBJ_FD). */
+  VTYPE_BTF_OBJ_FD: 1 << 15,
+  /** map_token_fd is set (BPF_F_TOKEN_FD). */
+  TOKEN_FD: 1 << 16,
+  /** Arenas: SIGSEGV on a userspace fault instead of inserting a page (BPF_F_SEGV_ON_FAULT). */
+  SEGV_ON_FAULT: 1 << 17,
+  /** Arenas: do not translate kernel pointers to user pointers (BPF_F_NO_USER_CONV). */
+  NO_USER_CONV: 1 << 18,
+} as const;
+
 /** How a map is pinned when created from a spec (libbpf's `LIBBPF_PIN_*`). */
 export type MapPinning = "none" | "by_name";
 

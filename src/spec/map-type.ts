@@ -84,13 +84,14 @@ export function mapTypeNumber(type: MapTypeName | number): number {
   return MAP_TYPES[type];
 }
 
+/** The map types whose values are per CPU (the one list of them). */
+const PER_CPU_MAP_TYPE_NAMES = ["percpu_hash", "percpu_array", "lru_percpu_hash", "percpu_cgroup_storage"] as const;
+
+/** A map type whose values are per CPU: userspace reads and writes one value per possible CPU. */
+export type PerCpuMapTypeName = (typeof PER_CPU_MAP_TYPE_NAMES)[number];
+
 /** Map types whose values are per CPU: userspace reads and writes one value per possible CPU. */
-export const PER_CPU_MAP_TYPES: ReadonlySet<MapTypeName> = new Set<MapTypeName>([
-  "percpu_hash",
-  "percpu_array",
-  "lru_percpu_hash",
-  "percpu_cgroup_storage",
-]);
+export const PER_CPU_MAP_TYPES: ReadonlySet<MapTypeName> = new Set<MapTypeName>(PER_CPU_MAP_TYPE_NAMES);
 
 /** Map types whose values are file descriptors of other objects (maps, programs, sockets…). */
 export const FD_MAP_TYPES: ReadonlySet<MapTypeName> = new Set<MapTypeName>([

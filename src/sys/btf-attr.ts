@@ -9,16 +9,17 @@
  *   u32 btf_log_true_size; u32 btf_flags; s32 btf_token_fd; }` (40 bytes)
  * - `struct bpf_btf_info { u64 btf; u32 btf_size; u32 id; u64 name; u32 name_len; u32 kernel_btf; }` (32 bytes)
  */
-import { BpfError } from "../errors.js";
+import { Errno, BpfError } from "../errors.js";
 import { BpfCmd, bpfCallRaw } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { MAP_PRIVATE, mmap, NativeMemory, PROT_READ, unmapWhenGarbage } from "./libc.js";
 import { getFdById, objGetInfoByFd } from "./obj.js";
 
+const { ENOSPC } = Errno;
+
 const BTF_LOAD_ATTR_SIZE = 40;
 const BTF_INFO_SIZE = 32;
-const ENOSPC = 28;
 /** The kernel refuses BTF log buffers below 128 bytes and above UINT_MAX >> 2. */
 const LOG_MIN = 128;
 const LOG_MAX = 0x3fffffff;

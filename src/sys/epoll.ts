@@ -22,9 +22,11 @@
  * "poll" remains for programs that must not hold a pool thread.
  */
 import koffi from "koffi";
-import { ClosedError, SyscallError } from "../errors.js";
+import { Errno, ClosedError, SyscallError } from "../errors.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "./libc.js";
+
+const { EINTR } = Errno;
 
 const libc = koffi.load("libc.so.6");
 // Pointer arguments as integers (native addresses): the koffi call stays cheap and the async
@@ -46,7 +48,6 @@ const EPOLL_CLOEXEC = 0o2000000;
 const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
 const SYS_EVENTFD2 = 290;
-const EINTR = 4;
 /** `struct epoll_event` is packed on x86_64: u32 events, u64 data. */
 const EVENT_SIZE = 12;
 /** The data value of the internal wake-up eventfd. */

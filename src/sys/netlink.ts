@@ -8,9 +8,11 @@
  * use it. Everything is synchronous: the kernel answers a netlink request before `recvfrom`
  * returns, and a receive timeout makes sure a lost answer cannot hang the process.
  */
-import { SyscallError } from "../errors.js";
+import { Errno, SyscallError } from "../errors.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3, syscall5 } from "./libc.js";
+
+const { EINTR } = Errno;
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -22,7 +24,6 @@ const SO_RCVTIMEO = 20;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-const EINTR = 4;
 
 /** Netlink header flags (`NLM_F_*`). */
 export const NLM_F = {

@@ -7,10 +7,12 @@
  * - BPF_*_GET_NEXT_ID / BPF_*_GET_FD_BY_ID: `{ u32 start_id|id; u32 next_id; u32 open_flags; u32 fd_by_id_token_fd; }`
  * - BPF_OBJ_GET_INFO_BY_FD: `{ u32 bpf_fd; u32 info_len; u64 info; }`
  */
-import { BpfError, permissionHint } from "../errors.js";
+import { Errno, BpfError, permissionHint } from "../errors.js";
 import { BpfCmd, bpfCall, bpfCmdName } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "./libc.js";
+
+const { ENOENT } = Errno;
 
 /** `file_flags`/`open_flags`: open the object read-only (BPF_F_RDONLY). */
 export const BPF_F_RDONLY = 1 << 3;
@@ -34,7 +36,6 @@ const FD_BY_ID_CMD: Readonly<Record<ObjectKind, number>> = {
   link: BpfCmd.BPF_LINK_GET_FD_BY_ID,
 };
 
-const ENOENT = 2;
 const OBJ_ATTR_SIZE = 24; // pathname, bpf_fd, file_flags, path_fd (+ padding)
 const ID_ATTR_SIZE = 16;
 const INFO_ATTR_SIZE = 16;

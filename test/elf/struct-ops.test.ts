@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
-import { BPF_F_LINK, structOpsSectionKind } from "../../src/elf/struct-ops.js";
+import { structOpsSectionKind } from "../../src/elf/struct-ops.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 
 const OBJ = join(__dirname, "../../bpf/struct_ops.o");
 
@@ -10,7 +11,7 @@ describe("struct_ops maps in the spec (.struct_ops.link)", () => {
   it("makes one struct_ops map per variable, with its data, flag and member programs", () => {
     const spec = CollectionSpec.fromFile(OBJ);
     const m = spec.maps.tsbpf_cc;
-    expect(m).toMatchObject({ name: "tsbpf_cc", type: "struct_ops", kind: "struct_ops", keySize: 4, maxEntries: 1, flags: BPF_F_LINK, section: ".struct_ops.link" });
+    expect(m).toMatchObject({ name: "tsbpf_cc", type: "struct_ops", kind: "struct_ops", keySize: 4, maxEntries: 1, flags: MapFlags.LINK, section: ".struct_ops.link" });
     expect(m.valueSize).toBeUndefined(); // the kernel type's size, known at load
     const so = m.structOps!;
     expect(so.typeName).toBe("tcp_congestion_ops");
@@ -62,7 +63,7 @@ describe("struct_ops maps in the spec (.struct_ops.link)", () => {
 describe("optional struct_ops maps (?.struct_ops.link)", () => {
   it("are not created by default, and their programs are not loaded by default", () => {
     const spec = CollectionSpec.fromFile(join(__dirname, "../../bpf/struct_ops_optional.o"));
-    expect(spec.maps.tsbpf_missing).toMatchObject({ type: "struct_ops", flags: BPF_F_LINK, autocreate: false, section: "?.struct_ops.link" });
+    expect(spec.maps.tsbpf_missing).toMatchObject({ type: "struct_ops", flags: MapFlags.LINK, autocreate: false, section: "?.struct_ops.link" });
     expect(spec.maps.tsbpf_missing.structOps).toMatchObject({ typeName: "tsbpf_missing_ops", programs: { run: "tsbpf_missing_run" } });
     expect(spec.programs.tsbpf_missing_run.autoload).toBe(false);
     expect(spec.autoloadPrograms).toEqual([]);

@@ -10,7 +10,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { MapFlags } from "../../src/sys/map-attr.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 import { Program } from "../../src/program/program.js";
 import { instructions, mov64, exit } from "../../src/asm/builder.js";
 import { kernelBtfTarget } from "../../src/link/btf-target.js";

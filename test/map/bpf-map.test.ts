@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import { array, bytes, struct, u16, u32, u64, u8 } from "../../src/codec.js";
 import { BpfError, ClosedError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { MapFlags } from "../../src/sys/map-attr.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
 import { describeKernel, uniqueName } from "../helpers/kernel.js";
 import { bpfErrorOf } from "../helpers/errors.js";

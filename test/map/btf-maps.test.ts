@@ -12,7 +12,7 @@ import { BpfMap } from "../../src/map/bpf-map.js";
 import { Btf } from "../../src/map/btf.js";
 import { Fd } from "../../src/sys/fd.js";
 import { errno, SYS, syscall3 } from "../../src/sys/libc.js";
-import { MapFlags } from "../../src/sys/map-attr.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 import { describeKernel, uniqueName } from "../helpers/kernel.js";
 import { tcpPair } from "./sockets.js";
 

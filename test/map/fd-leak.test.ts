@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { u32, u64 } from "../../src/codec.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
-import { MapFlags } from "../../src/sys/map-attr.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 import { describeKernel, gc, isFdOpen, openFdCount } from "../helpers/kernel.js";
 
 describeKernel("BpfMap fd ownership", () => {

@@ -16,7 +16,7 @@ import { Fd } from "../../src/sys/fd.js";
 import { MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE, SYS, syscall3 } from "../../src/sys/libc.js";
 import { Btf } from "../../src/map/btf.js";
 import { progAttach } from "../../src/sys/link-attr.js";
-import { MapFlags } from "../../src/sys/map-attr.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 import { machineRefuses, refusalCodeOf } from "../helpers/probes.js";
 import { PERF_COUNT_SW, PERF_SAMPLE_RAW, PERF_TYPE, perfEventOpen } from "../../src/sys/perf-event.js";
 import { describeKernel, uniqueName } from "../helpers/kernel.js";

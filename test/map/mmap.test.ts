@@ -4,7 +4,7 @@ import { struct, u32, u64 } from "../../src/codec.js";
 import { ClosedError } from "../../src/errors.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program } from "../../src/program/program.js";
-import { MapFlags } from "../../src/sys/map-attr.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 import { describeKernel } from "../helpers/kernel.js";
 
 describeKernel("mmapped arrays", () => {

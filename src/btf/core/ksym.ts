@@ -24,6 +24,7 @@ import { describeType } from "./access.js";
 import { typesAreCompat } from "./compat.js";
 import { kallsymsLookup } from "./kallsyms.js";
 import { poisonInstruction } from "./relocate.js";
+import { LD_IMM64 } from "../../asm/opcodes.js";
 
 /** Base of the helper id a missing weak kfunc call is poisoned with (plus the extern's index), as libbpf does. */
 export const POISON_CALL_KFUNC_BASE = 2002000000;
@@ -132,7 +133,6 @@ export function resolveKsyms(
   return out;
 }
 
-const LD_IMM64 = 0x18;
 const CALL = 0x85;
 const PSEUDO_BTF_ID = 3;
 const PSEUDO_KFUNC_CALL = 2;

@@ -15,6 +15,7 @@ import { POISON, relocationValue, type CoreValue } from "./calc.js";
 import type { CoreCandidate, CoreTargets } from "./candidates.js";
 import { matchSpec } from "./match.js";
 import { CoreRelocationError } from "./relocation-error.js";
+import { LD_IMM64 } from "../../asm/opcodes.js";
 
 /** The helper id of a poisoned instruction: `call 0xbad2310` (195896080), as libbpf writes it. */
 export const POISON_CALL_CORE = 0xbad2310;
@@ -72,7 +73,6 @@ const BPF_ALU = 0x04;
 const BPF_ALU64 = 0x07;
 const BPF_K = 0x00;
 const SIZE_MASK = 0x18;
-const LD_IMM64 = 0x18;
 const CALL = 0x85;
 const SIZE_BYTES: Record<number, number> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
 const BYTES_SIZE: Record<number, number> = { 4: 0x00, 2: 0x08, 1: 0x10, 8: 0x18 };
