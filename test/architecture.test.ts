@@ -1,76 +1,73 @@
 /**
- * The layering rules of docs/architecture.md, enforced: only src/sys imports koffi, and the pure
- * layers (asm, btf, elf, codecs) never import anything that reaches the kernel, so they work
- * anywhere, without root.
+ * The layer rank table (test/helpers/layers.ts, DESIGN.md's), enforced on src/: every file sits
+ * in a layer of the table; an import (type imports included) goes to a lower rank or stays in
+ * its folder; the pure layers (errors, codecs, asm, btf, spec, elf) never reach src/sys; only
+ * src/sys imports koffi; no import circle between files or between folders.
+ *
+ * The checker is proved on a fixture tree (test/fixtures/architecture/src) that holds one
+ * deliberate mistake of each kind: it must report exactly those.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { circles, importGraph, rankViolations } from "./helpers/import-graph.js";
+import { ENTRY_RANK, LAYERS, rankOf } from "./helpers/layers.js";
 
-const SRC = resolve(__dirname, "../src");
+const SRC = join(__dirname, "../src");
+const FIXTURE = join(__dirname, "fixtures/architecture/src");
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith(".ts") ? [p] : [];
+describe("the rank table", () => {
+  it("gives every folder one rank, in DESIGN.md's order", () => {
+    const paths = LAYERS.flatMap((l) => l.paths);
+    expect(new Set(paths).size).toBe(paths.length);
+    expect(LAYERS.map((l) => l.rank)).toEqual([...LAYERS.map((l) => l.rank)].sort((a, b) => a - b));
+    const rank = (p: string) => LAYERS.find((l) => l.paths.includes(p))?.rank;
+    expect([rank("errors.ts"), rank("codec.ts"), rank("sys"), rank("asm"), rank("btf"), rank("spec"), rank("elf")]).toEqual([0, 0, 1, 2, 3, 4, 5]);
+    expect([rank("features"), rank("map"), rank("program"), rank("collection")]).toEqual([6, 7, 7, 8]);
+    expect([rank("link"), rank("ringbuf"), rank("perf"), rank("gen"), rank("bench"), rank("verifier"), rank("cli")]).toEqual([9, 9, 9, 10, 10, 10, 11]);
+    expect(rankOf("index.ts")).toBe(ENTRY_RANK);
   });
-}
+});
 
-/** Module specifiers imported (statically or dynamically) or re-exported by a file. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, "utf8");
-  const specs: string[] = [];
-  // `import type` is erased at run time, so it cannot pull the kernel into a pure module.
-  for (const m of text.matchAll(/(?:^|\s)(?:import|export)\s(?!type\s)[^;]*?from\s+["']([^"']+)["']/g)) specs.push(m[1]);
-  for (const m of text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)) specs.push(m[1]);
-  for (const m of text.matchAll(/^import\s+["']([^"']+)["']/gm)) specs.push(m[1]);
-  return specs;
-}
+describe("src/ follows the rank table", () => {
+  const graph = importGraph(SRC);
 
-/** The src-relative path a relative import resolves to (".js" → ".ts"). */
-function target(from: string, spec: string): string | undefined {
-  if (!spec.startsWith(".")) return undefined;
-  return relative(SRC, resolve(dirname(from), spec.replace(/\.js$/, ".ts")));
-}
-
-const files = sourceFiles(SRC);
-const PURE = [
-  "asm/",
-  "btf/",
-  "elf/",
-  "codec.ts",
-  "errors.ts",
-  // Specs and kernel enum tables are plain data that the pure ELF layer builds.
-  "spec/",
-];
-const isPure = (rel: string) => PURE.some((p) => rel === p || rel.startsWith(p));
-// The live parts of btf (loading BTF into the kernel) are allowed to live beside the pure parts
-// only under these names, which import from src/sys on purpose.
-const KERNEL_FACING_IN_PURE_DIRS = [/^btf\/.*(load|handle|kernel-object)[^/]*\.ts$/];
-
-describe("architecture", () => {
-  it("finds the source tree", () => {
-    expect(files.length).toBeGreaterThan(5);
+  it("reads the whole tree and its imports", () => {
+    expect(graph.files.length).toBeGreaterThan(100);
+    expect(graph.edges.some((e) => e.from === "collection/collection.ts" && e.to === "map/bpf-map.ts")).toBe(true);
+    // type-only imports are edges too
+    expect(graph.edges.some((e) => e.from === "spec/map-spec.ts" && e.to === "codec.ts")).toBe(true);
   });
 
-  it.each(files.map((f) => [relative(SRC, f), f]))("%s: only src/sys imports koffi", (rel, file) => {
-    if (rel.startsWith("sys/")) return;
-    expect(importsOf(file)).not.toContain("koffi");
+  it("has no import up a rank, no pure layer reaching sys, no koffi outside sys, no circle", () => {
+    expect(rankViolations(graph)).toEqual([]);
   });
 
-  it.each(files.filter((f) => isPure(relative(SRC, f))).map((f) => [relative(SRC, f), f]))(
-    "%s: a pure module imports only pure modules",
-    (rel, file) => {
-      if (KERNEL_FACING_IN_PURE_DIRS.some((re) => re.test(rel))) return;
-      for (const spec of importsOf(file)) {
-        const t = target(file, spec);
-        if (t === undefined) {
-          expect(["koffi"]).not.toContain(spec);
-          continue;
-        }
-        const pure = isPure(t) && !KERNEL_FACING_IN_PURE_DIRS.some((re) => re.test(t));
-        expect(pure ? "pure" : t).toBe("pure");
-      }
-    },
-  );
+  it("has no import circle between files or folders", () => {
+    expect(circles(graph)).toEqual([]);
+  });
+});
+
+describe("the checker", () => {
+  it("reports each deliberate mistake of the fixture tree, and nothing else", () => {
+    const v = rankViolations(importGraph(FIXTURE));
+    expect(v.sort()).toEqual(
+      [
+        'vm/new-folder.ts: no row of the rank table holds "vm" (add it to test/helpers/layers.ts)',
+        "asm/wrong-way.ts (rank 2) imports map/live.ts (rank 7): an import up a rank",
+        "asm/wrong-way.ts is pure (asm) but reaches maps, programs: asm/wrong-way.ts → map/live.ts",
+        "elf/koffi.ts imports koffi: only src/sys may",
+        "btf/reaches-sys.ts is pure (btf) but reaches sys: btf/reaches-sys.ts → sys/call.ts",
+        "import circle among: link/a.ts, link/b.ts",
+        // asm → map (wrong way) and map → asm (right way) make a circle of folders too
+        "import circle among: asm/, map/",
+      ].sort(),
+    );
+  });
+
+  it("passes the fixture once its wrong-way import is taken out", () => {
+    const g = importGraph(FIXTURE);
+    const fixed = { files: g.files, edges: g.edges.filter((e) => e.from !== "asm/wrong-way.ts") };
+    const v = rankViolations(fixed);
+    expect(v.filter((l) => l.includes("asm"))).toEqual([]);
+  });
 });

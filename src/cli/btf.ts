@@ -12,7 +12,7 @@ import { dumpRaw } from "../btf/raw-dump.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { parseElf } from "../elf/elf-file.js";
 import { ParseError } from "../errors.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 

@@ -11,7 +11,7 @@ import { parseBtf } from "../btf/spec.js";
 import type { Instruction } from "../asm/instruction.js";
 import { EM, type ElfFile, type ElfSection, type ElfSymbol, parseElf, SHF, SHT, STT } from "../elf/elf-file.js";
 import { ParseError } from "../errors.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 /** Options of `disassembleObject`. */
 export interface DisassembleObjectOptions {

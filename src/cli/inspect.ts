@@ -7,7 +7,7 @@ import type { BtfSpec } from "../btf/spec.js";
 import { countSlots } from "../asm/encoding.js";
 import { CollectionSpec } from "../elf/collection-spec.js";
 import { readBtfExt } from "../elf/btf-ext-records.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 /** A C-like name of a BTF type ("struct hist_key", "__u32", "u8[16]"), bounded in depth. */
 export function btfTypeName(btf: BtfSpec | undefined, id: number | undefined, depth = 0): string | undefined {

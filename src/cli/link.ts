@@ -11,7 +11,7 @@ import { Link, type LinkInfo } from "../link/link.js";
 import { queryTc } from "../link/tc.js";
 import { queryTcx } from "../link/tcx.js";
 import { queryXdp } from "../link/xdp.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 function line(i: LinkInfo): string {
   const { type, id, programId, ...rest } = i;

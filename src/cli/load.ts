@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Collection } from "../collection/collection.js";
 import { CollectionSpec } from "../elf/collection-spec.js";
 import { isTsbpfError, isVerifierError } from "../errors.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 const LOG_TAIL = 5;
 

@@ -4,13 +4,7 @@
  * itself in COMMANDS below.
  */
 import { isTsbpfError } from "../errors.js";
-
-export interface Command {
-  /** One line of usage, e.g. "disasm <object.o> [--section NAME]". */
-  usage: string;
-  summary: string;
-  run(args: string[]): Promise<number> | number;
-}
+import type { Command } from "./command.js";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   btf: () => import("./btf.js").then((m) => m.command),

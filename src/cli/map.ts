@@ -8,7 +8,7 @@
 import { isBpfError, TsbpfError } from "../errors.js";
 import { BpfMap, type MapInfo } from "../map/bpf-map.js";
 import { listIds } from "../sys/obj.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 const USAGE = "map list|show|dump [<id|pinned path>] [--json]";
 

@@ -30,8 +30,7 @@ import type { Codec } from "../codec.js";
 import { FD_MAP_TYPES, mapTypeName } from "../spec/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
-import { kernelStructOps, type KernelStructOps } from "./struct-ops.js";
-import { minimalBtf } from "../link/struct-ops.js";
+import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.js";
 import { LD_IMM64 } from "../asm/opcodes.js";
 
 /** Per-program load options. */

@@ -8,6 +8,7 @@
  * optional member of a newer kernel) and refused otherwise. Pure: reads BTF only.
  */
 import { skipModifiers, skipQualifiers, typeSize } from "../btf/query.js";
+import { marshalBtf } from "../btf/marshal.js";
 import type { BtfSpec } from "../btf/spec.js";
 import type { MapSpec } from "../spec/map-spec.js";
 import { TsbpfError } from "../errors.js";
@@ -96,4 +97,12 @@ export function kernelStructOps(m: MapSpec, objBtf: BtfSpec, kernel: BtfSpec): K
     value.set(so.data.subarray(lOff, lOff + lSize), kOff);
   }
   return { structId, valueTypeId, valueSize: wrapper.size, value, slots };
+}
+
+/**
+ * The smallest valid BTF (one `unsigned int` named "int"): a struct_ops map must be created
+ * with some BTF object, and an object without `.BTF` (or `createStructOpsMap`) has none.
+ */
+export function minimalBtf(): Uint8Array {
+  return marshalBtf([{ kind: "int", name: "int", size: 4, signed: false, char: false, bool: false, bitOffset: 0, bits: 32 }]);
 }

@@ -15,6 +15,7 @@ import { kernelBtf, kernelBtfTarget } from "./btf-target.js";
 import { BpfLink, CallbackLink, checkOptions, programFd, type AttachProgram, type Link } from "./link.js";
 import { rawMapDelete, rawMapUpdate, u32Key } from "./raw-map.js";
 import { MapFlags } from "../spec/map-spec.js";
+import { minimalBtf } from "../collection/struct-ops.js";
 
 
 /** Where a struct_ops program goes: load it with these (program spec fields). */
@@ -97,25 +98,6 @@ export function structOpsProgramTarget(type: string, member: string): StructOpsP
   const m = layout.members.get(member);
   if (!m || !m.isFunction) throw new TsbpfError(`struct_ops ${type}: no function member ${JSON.stringify(member)}`);
   return { attachBtfId: layout.structId, expectedAttachType: m.index };
-}
-
-/** A valid BTF blob holding one `int` type (pure). */
-export function minimalBtf(): Uint8Array {
-  const b = new Uint8Array(24 + 16 + 5);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, 0xeb9f, true);
-  v.setUint8(2, 1);
-  v.setUint32(4, 24, true); // hdr_len
-  v.setUint32(8, 0, true); // type_off
-  v.setUint32(12, 16, true); // type_len
-  v.setUint32(16, 16, true); // str_off
-  v.setUint32(20, 5, true); // str_len
-  v.setUint32(24, 1, true); // name "int"
-  v.setUint32(28, 1 << 24, true); // BTF_KIND_INT
-  v.setUint32(32, 4, true); // size
-  v.setUint32(36, 32, true); // 32 bits, unsigned
-  b.set(new TextEncoder().encode("\0int\0"), 40);
-  return b;
 }
 
 /** Options of `attachStructOps`. */
