@@ -4,6 +4,7 @@
  *
  * Multi-byte numbers use the host's byte order, as the kernel stores map keys and values.
  */
+import { checkOptions } from "./errors.js";
 
 /** Converts between a JS value of type T and `size` bytes. */
 export interface Codec<T> {
@@ -363,7 +364,7 @@ type FieldsValue<F extends readonly StructField[]> = {
  * @example struct([{ name: "pid", codec: u32 }, { name: "ts", codec: u64 }]) // size 16, ts at 8
  */
 export function struct<const F extends readonly StructField[]>(fields: F, options: StructOptions = {}): Codec<FieldsValue<F>> {
-  for (const k of Object.keys(options)) if (k !== "size") throw new TypeError(`struct: unknown option "${k}"`);
+  checkOptions("struct", options, ["size"]);
   const laid: { name: string; codec: Codec<unknown>; offset: number }[] = [];
   const names = new Set<string>();
   let end = 0;

@@ -240,3 +240,24 @@ export function isClosedError(e: unknown): e is ClosedError {
 export function isParseError(e: unknown): e is ParseError {
   return hasBrand(e, ["ParseError"]);
 }
+
+/**
+ * The TypeError for a key that an options object (or a spec) does not have:
+ * `Collection.load: unknown option "bogus" (known: programs, maps, …)`. For hot paths that
+ * check keys while reading them; everything else calls checkOptions.
+ */
+export function unknownOption(what: string, key: string, known: Iterable<string>, noun = "option"): TypeError {
+  return new TypeError(`${what}: unknown ${noun} ${JSON.stringify(key)} (known: ${[...known].join(", ")})`);
+}
+
+/**
+ * Reject keys that an options object (or, with `noun` "field", a spec) does not have: from JS a
+ * typo would otherwise be ignored silently. `undefined` passes; anything else that is not an
+ * object is refused. Throws TypeError (see unknownOption).
+ */
+export function checkOptions(what: string, options: object | undefined, known: readonly string[] | ReadonlySet<string>, noun = "option"): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) throw new TypeError(`${what}: ${noun}s must be an object`);
+  const has = Array.isArray(known) ? (k: string) => (known as readonly string[]).includes(k) : (k: string) => (known as ReadonlySet<string>).has(k);
+  for (const k of Object.keys(options)) if (!has(k)) throw unknownOption(what, k, known, noun);
+}

@@ -22,7 +22,7 @@
  *
  * Pure. Throws ParseError for BTF with reference loops that cannot be written as C.
  */
-import { ParseError } from "../errors.js";
+import { ParseError, checkOptions } from "../errors.js";
 import { MAX_RESOLVE_DEPTH } from "./query.js";
 import type { BtfSpec } from "./spec.js";
 import type { BtfMember, BtfType } from "./types.js";
@@ -58,7 +58,7 @@ const MAX_DECLARATOR_DEPTH = 256;
  * options.
  */
 export function dumpC(spec: BtfSpec, options?: DumpCOptions): string {
-  if (options) for (const k of Object.keys(options)) if (!KNOWN.has(k)) throw new TypeError(`dumpC: unknown option "${k}"`);
+  if (options) checkOptions("dumpC", options, KNOWN);
   return new CDumper(spec).dump(options?.guard ?? "__VMLINUX_H__", options?.preserveAccessIndex ?? true);
 }
 

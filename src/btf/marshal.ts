@@ -7,6 +7,7 @@ import type { ByteOrder } from "../asm/instruction.js";
 import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_MAX_TYPE, type BtfSpec } from "./spec.js";
 import { StringTableBuilder } from "./strings.js";
 import { BTF_KIND, BTF_LINKAGE_NAMES, type BtfType, type BtfTypeInit } from "./types.js";
+import { checkOptions } from "../errors.js";
 
 /** Options of BtfBuilder and marshalBtf. */
 export interface BtfBuilderOptions {
@@ -31,7 +32,7 @@ export class BtfBuilder {
 
   constructor(options?: BtfBuilderOptions) {
     if (options) {
-      for (const k of Object.keys(options)) if (!KNOWN_OPTIONS.has(k)) throw new TypeError(`BtfBuilder: unknown option "${k}"`);
+      checkOptions("BtfBuilder", options, KNOWN_OPTIONS);
       if (options.byteOrder !== undefined && options.byteOrder !== "little" && options.byteOrder !== "big") {
         throw new TypeError(`BtfBuilder: byteOrder must be "little" or "big", not ${String(options.byteOrder)}`);
       }

@@ -10,7 +10,7 @@
  * reference loops cannot hang the reader (the helpers in query.ts bound their walks).
  */
 import { isAscii } from "node:buffer";
-import { ParseError } from "../errors.js";
+import { ParseError, checkOptions } from "../errors.js";
 import type { ByteOrder } from "../asm/instruction.js";
 import { readCString } from "./strings.js";
 import {
@@ -805,11 +805,7 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
  * reference or name inside a type. The blob is referenced, not copied: don't modify it.
  */
 export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): BtfSpec {
-  if (options) {
-    for (const k of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.has(k)) throw new TypeError(`parseBtf: unknown option "${k}"`);
-    }
-  }
+  if (options) checkOptions("parseBtf", options, KNOWN_OPTIONS);
   const base = options?.base;
   if (!(bytes instanceof Uint8Array)) throw new TypeError("parseBtf: expected a Uint8Array");
   if (bytes.length < BTF_HEADER_SIZE) {

@@ -13,7 +13,7 @@ import type { Instruction } from "../asm/instruction.js";
 import type { CollectionSpec } from "../elf/collection-spec.js";
 import { fillKconfig } from "../elf/kconfig.js";
 import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
-import { isBpfError, isTsbpfError, NotSupportedError, TsbpfError } from "../errors.js";
+import { isBpfError, isTsbpfError, NotSupportedError, TsbpfError, checkOptions } from "../errors.js";
 import { BpfMap } from "../map/bpf-map.js";
 import type { MapSpec } from "../spec/map-spec.js";
 import { MapFlags } from "../spec/map-spec.js";
@@ -126,7 +126,7 @@ export class Collection implements Disposable {
    * the failing step's error (BpfError, VerifierError…) naming the map or program.
    */
   static load(spec: CollectionSpec, options: CollectionLoadOptions = {}): Collection {
-    checkOptions(spec, options);
+    checkLoadOptions(spec, options);
     const native = endianness() === "LE" ? "little" : "big";
     if (spec.byteOrder !== native) {
       throw new NotSupportedError(`loading a ${spec.byteOrder}-endian object on this ${native}-endian machine`, {
@@ -431,11 +431,9 @@ export class Collection implements Disposable {
   }
 }
 
-function checkOptions(spec: CollectionSpec, options: CollectionLoadOptions): void {
+function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions): void {
   if (typeof options !== "object" || options === null) throw new TypeError("Collection.load: options must be an object");
-  for (const k of Object.keys(options)) {
-    if (!OPTION_KEYS.has(k)) throw new TypeError(`Collection.load: unknown option "${k}" (known: ${[...OPTION_KEYS].join(", ")})`);
-  }
+  checkOptions("Collection.load", options, OPTION_KEYS);
   if (options.programs !== undefined) {
     if (!Array.isArray(options.programs)) throw new TypeError("Collection.load: programs must be an array of names");
     for (const n of options.programs) {
@@ -446,9 +444,7 @@ function checkOptions(spec: CollectionSpec, options: CollectionLoadOptions): voi
   }
   for (const n of Object.keys(options.programOptions ?? {})) {
     if (!Object.hasOwn(spec.programs, n)) throw new TypeError(`Collection.load: programOptions names no program ${JSON.stringify(n)}`);
-    for (const k of Object.keys(options.programOptions![n])) {
-      if (k !== "logLevel" && k !== "logSize") throw new TypeError(`Collection.load: programOptions.${n}: unknown option "${k}"`);
-    }
+    checkOptions(`Collection.load: programOptions.${n}`, options.programOptions![n], ["logLevel", "logSize"]);
   }
   for (const n of Object.keys(options.maps ?? {})) {
     if (!Object.hasOwn(spec.maps, n)) throw new TypeError(`Collection.load: maps names no map ${JSON.stringify(n)} of the spec`);

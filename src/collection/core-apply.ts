@@ -9,7 +9,7 @@ import type { BtfSpec } from "../btf/spec.js";
 import { CORE_RELO_KINDS } from "../btf/ext.js";
 import type { ExternSpec } from "../spec/collection-spec.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
-import { ParseError } from "../errors.js";
+import { ParseError, checkOptions } from "../errors.js";
 import { CoreTargets } from "../btf/core/candidates.js";
 import { patchKsyms, resolveKsyms, type KsymResolution, type ResolveKsymsOptions } from "../btf/core/ksym.js";
 import { explainPoisonedLoad } from "../btf/core/poison.js";
@@ -63,7 +63,7 @@ export function coreRecordsOf(program: ProgramSpec, btf: BtfSpec): CoreRelocatio
  * non-weak or mismatching ksym, ParseError for malformed records.
  */
 export function applyCoreAndKsyms(spec: CoreInput, kernel: BtfSpec | CoreTargets, options: CoreAndKsymsOptions = {}): CoreAndKsymsResult {
-  for (const k of Object.keys(options)) if (!OPTION_KEYS.has(k)) throw new TypeError(`applyCoreAndKsyms: unknown option "${k}"`);
+  checkOptions("applyCoreAndKsyms", options, OPTION_KEYS);
   const targets = kernel instanceof CoreTargets ? kernel : new CoreTargets(kernel);
   const names = options.programs ?? Object.keys(spec.programs);
   const programs: Record<string, ProgramSpec> = {};

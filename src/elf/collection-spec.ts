@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Reference } from "../asm/instruction.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
-import { ParseError } from "../errors.js";
+import { ParseError, checkOptions } from "../errors.js";
 import { ProgramFlags } from "../spec/program-spec.js";
 import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
 import { readDataSections, readExterns } from "./data-sections.js";
@@ -95,9 +95,7 @@ export class CollectionSpec implements CollectionSpecData {
 
   /** Read a spec from the bytes of an ELF object. Throws ParseError (never anything untyped for bad bytes). */
   static fromBytes(bytes: Uint8Array, options?: CollectionSpecOptions): CollectionSpec {
-    for (const k of Object.keys(options ?? {})) {
-      if (!OPTION_KEYS.has(k)) throw new TypeError(`CollectionSpec: unknown option "${k}"`);
-    }
+    checkOptions("CollectionSpec", options, OPTION_KEYS);
     const name = options?.name ?? "obj";
     try {
       return buildSpec(parseElf(bytes), name);

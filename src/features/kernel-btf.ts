@@ -12,7 +12,7 @@
  * sysfs answers; older kernels refuse the mapping and the file is read.
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
-import { NotSupportedError, ParseError, TsbpfError } from "../errors.js";
+import { NotSupportedError, ParseError, TsbpfError, checkOptions } from "../errors.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { mapKernelBtfFile } from "../sys/btf-attr.js";
 
@@ -66,7 +66,7 @@ export interface KernelBtfOptions {
  */
 export function kernelBtf(options?: KernelBtfOptions): BtfSpec {
   if (options) {
-    for (const k of Object.keys(options)) if (k !== "path") throw new TypeError(`kernelBtf: unknown option "${k}"`);
+    checkOptions("kernelBtf", options, ["path"]);
   }
   const path = options?.path ?? `${KERNEL_BTF_DIR}/vmlinux`;
   if (vmlinux && vmlinuxPath === path) return vmlinux;

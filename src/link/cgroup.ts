@@ -9,7 +9,8 @@ import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../spec/p
 import { Fd } from "../sys/fd.js";
 import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
 import { openPath } from "../sys/fd.js";
-import { BpfLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 import { encodeOrdering, type OrderingOptions } from "./target.js";
 

@@ -8,7 +8,8 @@ import { ATTACH_TYPES } from "../spec/program-type.js";
 import type { Fd } from "../sys/fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "../sys/libc.js";
 import { iterCreate, linkCreate } from "../sys/link-attr.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 
 const { EINTR } = Errno;
 

@@ -7,7 +7,8 @@ import { BpfError, NotSupportedError } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F, linkCreate } from "../sys/link-attr.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { KPROBES_MISSING } from "./kprobe.js";
 
 /** Options of `attachKprobeMulti`. */

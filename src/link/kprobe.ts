@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
 import { hasPmu, PERF_TYPE, perfEventOpen, pmuRetprobeBit, pmuType } from "../sys/perf-event.js";
 import { NativeMemory } from "../sys/libc.js";
-import { checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
+import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod } from "./perf-link.js";
 import { createTracefsProbe, kprobeEventLine, probeEventName, probeEventsFile } from "./tracefs-probe.js";
 

@@ -8,7 +8,7 @@
  * not export from the package, so only tsbpf's own attach functions can make one.
  */
 import { unlinkSync } from "node:fs";
-import { ClosedError, NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
+import { ClosedError, NotSupportedError, SyscallError, TsbpfError, checkOptions } from "../errors.js";
 import { errno, SYS, syscall3 } from "../sys/libc.js";
 import { Fd } from "../sys/fd.js";
 import {
@@ -64,18 +64,6 @@ export function programLabel(p: AttachProgram): string {
     return `program fd ${programFd(p)}`;
   } catch {
     return "program";
-  }
-}
-
-/**
- * Reject keys a JS caller passed that an options type does not have (a typo would otherwise
- * be ignored silently). Throws TypeError naming the key and the allowed ones.
- */
-export function checkOptions(what: string, options: object | undefined, allowed: readonly string[]): void {
-  if (options === undefined) return;
-  if (typeof options !== "object" || options === null) throw new TypeError(`${what}: options must be an object`);
-  for (const k of Object.keys(options)) {
-    if (!allowed.includes(k)) throw new TypeError(`${what}: unknown option ${JSON.stringify(k)} (allowed: ${allowed.join(", ")})`);
   }
 }
 

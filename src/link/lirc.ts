@@ -4,7 +4,8 @@
  */
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { openPath } from "../sys/fd.js";
-import { checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
+import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { progAttachLink } from "./prog-attach.js";
 
 /** Options of `attachLircMode2`. */

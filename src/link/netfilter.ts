@@ -6,7 +6,8 @@
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, checkOptions, listLinks, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { BpfLink, listLinks, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { inNetns } from "./target.js";
 
 /** `NFPROTO_*` families a netfilter program can hook. */

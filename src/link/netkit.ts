@@ -5,7 +5,8 @@
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, progQuery } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 import type { MprogQueryResult } from "./tcx.js";
 import { encodeOrdering, inNetns, resolveInterface, type InterfaceRef, type OrderingOptions } from "./target.js";
 

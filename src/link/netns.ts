@@ -6,7 +6,8 @@ import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, progQuery } from "../sys/link-attr.js";
 import { openPath } from "../sys/fd.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 
 /** Options of `attachSkLookup` and `attachFlowDissector`. */

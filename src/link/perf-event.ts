@@ -4,7 +4,8 @@
  */
 import { NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
 import { onlineCpus, PERF_COUNT_HW, PERF_COUNT_SW, PERF_TYPE, perfEventOpen, type PerfEventAttr } from "../sys/perf-event.js";
-import { checkOptions, LinkBase, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { checkOptions } from "../errors.js";
+import { LinkBase, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod, type PerfEventLink } from "./perf-link.js";
 
 /** Which event to sample. */

@@ -4,7 +4,8 @@
  * BPF_RAW_TRACEPOINT_OPEN.
  */
 import { rawTracepointOpen } from "../sys/link-attr.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 
 /** Options of `attachRawTracepoint`. */
 export interface RawTracepointOptions {

@@ -5,7 +5,8 @@
  */
 import { SyscallError } from "../errors.js";
 import { errno, NativeMemory, SYS, syscall5 } from "../sys/libc.js";
-import { CallbackLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { CallbackLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 
 const SOL_SOCKET = 1;
 const SO_ATTACH_BPF = 50;

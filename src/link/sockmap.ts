@@ -6,7 +6,8 @@
 import { BpfError } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
-import { BpfLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 
 /** The attach types of a sockmap/sockhash. */

@@ -7,7 +7,8 @@ import { TsbpfError } from "../errors.js";
 import { attrMap, attrString, attrU32, NetlinkBuilder, NetlinkError, NetlinkSocket, NLM_F, RTM } from "../sys/netlink.js";
 import { tcmsg } from "../sys/rtnetlink.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { CallbackLink, checkOptions, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { CallbackLink, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { inNetns, resolveInterface, type InterfaceRef } from "./target.js";
 
 /** `TC_H_CLSACT` (= TC_H_INGRESS): parent of the clsact qdisc. */

@@ -6,7 +6,8 @@
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 import { encodeOrdering, inNetns, resolveInterface, type InterfaceRef, type OrderingOptions } from "./target.js";
 

@@ -4,7 +4,8 @@
  * bpf_link (Linux 5.15) or with PERF_EVENT_IOC_SET_BPF (4.7).
  */
 import { PERF_TYPE, perfEventOpen, tracepointId } from "../sys/perf-event.js";
-import { checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
+import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod } from "./perf-link.js";
 
 /** Options of `attachTracepoint`. */

@@ -7,7 +7,8 @@
 import { BpfError, permissionHint } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, rawTracepointOpen } from "../sys/link-attr.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 
 /** Options of `attachTracing`. */
 export interface TracingOptions {

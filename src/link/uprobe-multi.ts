@@ -7,7 +7,8 @@ import { ATTACH_TYPES } from "../spec/program-type.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F, linkCreate } from "../sys/link-attr.js";
 import { loadBinary, resolveBinaryPath, symbolFileOffset } from "./elf-symbols.js";
-import { BpfLink, checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
 
 /** Options of `attachUprobeMulti`. */
 export interface UprobeMultiOptions {

@@ -7,7 +7,8 @@ import { TsbpfError } from "../errors.js";
 import { NativeMemory } from "../sys/libc.js";
 import { hasPmu, PERF_TYPE, perfEventOpen, pmuRetprobeBit, pmuType } from "../sys/perf-event.js";
 import { loadBinary, resolveBinaryPath, symbolFileOffset } from "./elf-symbols.js";
-import { checkOptions, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { checkOptions } from "../errors.js";
+import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod } from "./perf-link.js";
 import { createTracefsProbe, probeEventName, probeEventsFile, uprobeEventLine } from "./tracefs-probe.js";
 

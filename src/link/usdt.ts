@@ -11,7 +11,8 @@ import { BpfError, NotSupportedError, ParseError, TsbpfError } from "../errors.j
 import { rawMapUpdate, u32Key } from "./raw-map.js";
 import { SHT, type ElfFile } from "../elf/elf-file.js";
 import { loadBinary, resolveBinaryPath, vaddrToFileOffset } from "./elf-symbols.js";
-import { checkOptions, LinkBase, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { checkOptions } from "../errors.js";
+import { LinkBase, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { attachUprobe } from "./uprobe.js";
 
 /** One USDT site as the `.note.stapsdt` note describes it (addresses already adjusted for prelinking). */

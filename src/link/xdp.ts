@@ -8,7 +8,8 @@ import { linkCreate } from "../sys/link-attr.js";
 import { attrMap, attrU32, NetlinkBuilder, NetlinkSocket, RTM } from "../sys/netlink.js";
 import { getInterface, ifinfomsg, IFLA } from "../sys/rtnetlink.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, CallbackLink, checkOptions, dupFd, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { BpfLink, CallbackLink, dupFd, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { checkOptions } from "../errors.js";
 import { inNetns, resolveInterface, type InterfaceRef } from "./target.js";
 
 /** XDP attach modes: `"generic"` (skb, any device), `"driver"` (native), `"offload"` (NIC hardware). */

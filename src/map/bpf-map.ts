@@ -6,7 +6,7 @@
 import { readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { bytes, type Codec, decodeMany, perCpu, roundUp } from "../codec.js";
-import { Errno, ClosedError, TsbpfError } from "../errors.js";
+import { Errno, ClosedError, TsbpfError, checkOptions, unknownOption } from "../errors.js";
 import { BpfCmd } from "../sys/bpf.js";
 import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
@@ -169,7 +169,7 @@ function updateFlags(options: SetOptions | UpdateMode | undefined): number {
   if (options === undefined) return ElemFlags.ANY;
   if (typeof options === "string") return modeFlag(options);
   if (typeof options !== "object" || options === null) throw new TypeError("update options must be an object or a mode string");
-  for (const k in options) if (k !== "mode" && k !== "lock") throw new TypeError(`unknown update option "${k}"`);
+  for (const k in options) if (k !== "mode" && k !== "lock") throw unknownOption("update", k, ["mode", "lock"]);
   return modeFlag(options.mode ?? "any") | (options.lock ? ElemFlags.LOCK : 0);
 }
 
@@ -185,7 +185,7 @@ function modeFlag(mode: UpdateMode): number {
 function getFlags(options: GetOptions | undefined): number {
   if (options === undefined) return 0;
   if (typeof options !== "object" || options === null) throw new TypeError("lookup options must be an object");
-  for (const k in options) if (k !== "lock") throw new TypeError(`unknown lookup option "${k}"`);
+  for (const k in options) if (k !== "lock") throw unknownOption("lookup", k, ["lock"]);
   return options.lock ? ElemFlags.LOCK : 0;
 }
 
@@ -312,7 +312,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     // cilium/ebpf give it: that is what a perf buffer reader fills.
     if (sizes.maxEntries === 0 && specType(spec).typeName === "perf_event_array") sizes.maxEntries = possibleCpus();
     if (typeof options !== "object" || options === null) throw new TypeError("MapCreateOptions must be an object");
-    for (const k of Object.keys(options)) if (k !== "pinPath") throw new TypeError(`MapCreateOptions: unknown option "${k}"`);
+    checkOptions("MapCreateOptions", options, ["pinPath"]);
     const { type, typeName } = specType(spec);
     const name = spec.name === undefined ? "" : kernelMapName(spec.name);
     const label = `map "${spec.name ?? typeName ?? type}"`;
@@ -435,9 +435,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
    */
   static fromFd<K = Uint8Array, V = Uint8Array>(fd: Fd, options: MapOpenOptions<K, V> = {}): BpfMap<K, V> {
     try {
-      for (const k of Object.keys(options)) {
-        if (k !== "key" && k !== "value" && k !== "access") throw new TypeError(`MapOpenOptions: unknown option "${k}"`);
-      }
+      checkOptions("MapOpenOptions", options, ["key", "value", "access"]);
       checkIsMap(fd);
       const info = readInfo(fd, fd.what);
       const desc: MapDesc = {
@@ -764,7 +762,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     this.#live();
     this.#requireKeyed(step);
     if (typeof options !== "object" || options === null) throw new TypeError("batch options must be an object");
-    for (const k of Object.keys(options)) if (k !== "cursor" && k !== "count") throw new TypeError(`unknown batch option "${k}"`);
+    checkOptions("batch", options, ["cursor", "count"]);
     const count = this.#batchCount(options.count, step);
     const cursor = options.cursor;
     if (cursor !== undefined && (!(cursor instanceof MapBatchCursor) || cursor.owner !== this)) {
@@ -844,10 +842,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     let flags = 0;
     if (options !== undefined) {
       if (typeof options !== "object" || options === null) throw new TypeError("update batch options must be an object");
-      for (const k of Object.keys(options)) {
-        if (k === "mode") throw new TypeError(`${this.#label()}: update batch: the kernel has no "noexist"/"exist" for batches, only lock`);
-        if (k !== "lock") throw new TypeError(`unknown update batch option "${k}"`);
-      }
+      if (Object.hasOwn(options, "mode")) throw new TypeError(`${this.#label()}: update batch: the kernel has no "noexist"/"exist" for batches, only lock`);
+      checkOptions("update batch", options, ["lock"]);
       if (options.lock) flags = ElemFlags.LOCK;
     }
     const n = this.#batchCount(keys.length, "update batch");

@@ -3,7 +3,7 @@
  * programs and this process both read and write, with no syscall per access.
  */
 import type { Codec } from "../codec.js";
-import { ClosedError } from "../errors.js";
+import { checkOptions, ClosedError } from "../errors.js";
 import { cancelUnmapWhenGarbage, MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE, unmapWhenGarbage, type Mapping } from "../sys/libc.js";
 
 /** Options of BpfMap.mmap. */
@@ -34,7 +34,7 @@ export class MmapArrayView<T> implements Disposable {
   /** @internal Use BpfMap.mmap(). */
   constructor(fd: number, codec: Codec<T>, length: number, stride: number, options: MmapOptions, what: string) {
     if (typeof options !== "object" || options === null) throw new TypeError("MmapOptions must be an object");
-    for (const k of Object.keys(options)) if (k !== "readonly") throw new TypeError(`MmapOptions: unknown option "${k}"`);
+    checkOptions("MmapOptions", options, ["readonly"]);
     this.length = length;
     this.stride = stride;
     this.readonly = options.readonly ?? false;

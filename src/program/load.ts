@@ -4,7 +4,7 @@
  * verifier was interrupted) is retried.
  */
 import { encodeInstructions } from "../asm/encoding.js";
-import { Errno, BpfError, VerifierError } from "../errors.js";
+import { Errno, BpfError, VerifierError, checkOptions } from "../errors.js";
 import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
@@ -104,9 +104,7 @@ function describe(spec: ProgramSpec): string {
 function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string): { attr: ProgLoadAttr; typeNumber: number } {
   if (typeof spec !== "object" || spec === null) throw new TypeError("Program.load: spec must be a ProgramSpec object");
   checkSpecKeys(spec);
-  for (const key of Object.keys(options)) {
-    if (!LOAD_KEYS.has(key)) throw new TypeError(`${what}: load: unknown option ${JSON.stringify(key)} (known: ${[...LOAD_KEYS].join(", ")})`);
-  }
+  checkOptions(`${what}: load`, options, LOAD_KEYS);
   const typeNumber = programTypeNumber(spec.type);
   if (!Array.isArray(spec.instructions) || spec.instructions.length === 0) {
     throw new TypeError(`${what}: instructions must be a non-empty array`);

@@ -13,6 +13,7 @@ import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js"
 import type { ProgramSpec } from "../spec/program-spec.js";
 import { programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
 import { PreparedRun, TestRunner, type RunOptions, type RunResult } from "./test-run.js";
+import { checkOptions } from "../errors.js";
 
 /** Options of `Program.open` (a pinned program). */
 export interface ProgramOpenOptions {
@@ -85,11 +86,7 @@ export class Program implements Disposable {
    * TypeError when what is pinned there is not a program.
    */
   static open(path: string, options?: ProgramOpenOptions): Program {
-    if (options !== undefined) {
-      for (const key of Object.keys(options)) {
-        if (key !== "readonly") throw new TypeError(`Program.open: unknown option ${JSON.stringify(key)}`);
-      }
-    }
+    checkOptions("Program.open", options, ["readonly"]);
     const fd = objGet(path, options?.readonly ? BPF_F_RDONLY : 0, "program");
     return Program.#adopt(fd, `pinned program ${path}`);
   }

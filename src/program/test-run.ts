@@ -3,7 +3,7 @@
  * its data/ctx buffers in native memory between calls, so a run in a loop allocates only its
  * result.
  */
-import { Errno, BpfError } from "../errors.js";
+import { Errno, BpfError, unknownOption } from "../errors.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F_TEST_RUN_ON_CPU, TestRunAttr } from "../sys/prog-attr.js";
 
@@ -70,10 +70,6 @@ function u32(value: unknown, name: string): number {
     throw new RangeError(`run: ${name} must be a u32, got ${String(value)}`);
   }
   return value;
-}
-
-function unknownOption(key: string): TypeError {
-  return new TypeError(`run: unknown option ${JSON.stringify(key)} (known: ${[...RUN_KEYS].join(", ")})`);
 }
 
 function bytesOption(value: unknown, name: string): Uint8Array {
@@ -145,7 +141,7 @@ export class TestRunner {
       for (const key in options) {
         const value = (options as Record<string, unknown>)[key];
         if (value === undefined) {
-          if (!RUN_KEYS.has(key)) throw unknownOption(key);
+          if (!RUN_KEYS.has(key)) throw unknownOption("run", key, RUN_KEYS);
           continue;
         }
         switch (key) {
@@ -157,7 +153,7 @@ export class TestRunner {
           case "flags": flags = u32(value, "flags"); break;
           case "cpu": cpu = u32(value, "cpu"); cpuFlag = BPF_F_TEST_RUN_ON_CPU; break;
           case "batchSize": batchSize = u32(value, "batchSize"); break;
-          default: throw unknownOption(key);
+          default: throw unknownOption("run", key, RUN_KEYS);
         }
       }
       flags |= cpuFlag;

@@ -4,6 +4,7 @@
  */
 import type { Codec } from "../codec.js";
 import { mapTypeName, mapTypeNumber, type MapTypeName } from "./map-type.js";
+import { checkOptions } from "../errors.js";
 
 /**
  * `map_flags` bits of BPF_MAP_CREATE (UAPI `BPF_F_*`), for `MapSpec.flags`. The one table of
@@ -181,9 +182,7 @@ export function specType(spec: Pick<MapSpec<unknown, unknown>, "type">): { type:
  */
 export function checkMapSpec(spec: MapSpec<unknown, unknown>): { keySize: number; valueSize: number; maxEntries: number; flags: number } {
   if (typeof spec !== "object" || spec === null) throw new TypeError("a MapSpec must be an object");
-  for (const k of Object.keys(spec)) {
-    if (!SPEC_KEYS.has(k)) throw new TypeError(`MapSpec: unknown field "${k}"`);
-  }
+  checkOptions("MapSpec", spec, SPEC_KEYS, "field");
   specType(spec);
   const label = spec.name ? `map "${spec.name}"` : "map";
   const keySize = spec.keySize !== undefined ? u32(spec.keySize, `${label}: keySize`) : spec.key?.size ?? 0;

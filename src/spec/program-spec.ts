@@ -5,6 +5,7 @@
 import type { Instruction } from "../asm/instruction.js";
 import type { AttachTypeName, ProgramTypeName } from "./program-type.js";
 import type { SectionInfo } from "./section-names.js";
+import { checkOptions } from "../errors.js";
 
 /**
  * BTF records of a program: `bpf_func_info` and `bpf_line_info` arrays as the kernel reads
@@ -134,11 +135,7 @@ const SPEC_KEYS = new Set([
 
 /** Reject keys a ProgramSpec does not have (typos from JS callers). Throws TypeError. */
 export function checkSpecKeys(spec: object): void {
-  for (const key of Object.keys(spec)) {
-    if (!SPEC_KEYS.has(key)) {
-      throw new TypeError(`ProgramSpec has no option ${JSON.stringify(key)} (known: ${[...SPEC_KEYS].join(", ")})`);
-    }
-  }
+  checkOptions("ProgramSpec", spec, SPEC_KEYS, "field");
 }
 
 /**

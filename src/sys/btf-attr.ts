@@ -9,7 +9,7 @@
  *   u32 btf_log_true_size; u32 btf_flags; s32 btf_token_fd; }` (40 bytes)
  * - `struct bpf_btf_info { u64 btf; u32 btf_size; u32 id; u64 name; u32 name_len; u32 kernel_btf; }` (32 bytes)
  */
-import { Errno, BpfError } from "../errors.js";
+import { Errno, BpfError, checkOptions } from "../errors.js";
 import { BpfCmd, bpfCallRaw } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { closeSync, fstatSync, openSync } from "node:fs";
@@ -65,7 +65,7 @@ function lastLines(log: string): string {
  */
 export function btfLoad(blob: Uint8Array, options?: BtfLoadOptions): { fd: Fd; log: string } {
   if (options) {
-    for (const k of Object.keys(options)) if (!LOAD_OPTIONS.has(k)) throw new TypeError(`Btf.load: unknown option "${k}"`);
+    checkOptions("Btf.load", options, LOAD_OPTIONS);
   }
   const what = options?.name ?? "BTF";
   const level = options?.logLevel ?? 0;

@@ -21,7 +21,7 @@ function catchError(f: () => unknown): unknown {
 describe("Program.load validation (before any syscall)", () => {
   it("rejects unknown spec keys, unknown option keys, bad types and empty programs", () => {
     expect(() => Program.load({ type: "xdp", instructions: returns(2), licence: "GPL" } as never)).toThrow(
-      /ProgramSpec has no option "licence"/,
+      /ProgramSpec: unknown field "licence"/,
     );
     expect(() => Program.load({ type: "xdp", instructions: returns(2) }, { map: {} } as never)).toThrow(/unknown option "map"/);
     expect(() => Program.load({ type: "xpd" as never, instructions: returns(2) })).toThrow(/unknown program type "xpd"/);

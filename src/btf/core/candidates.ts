@@ -9,6 +9,7 @@
 import type { BtfSpec } from "../spec.js";
 import { essentialName } from "../spec.js";
 import type { BtfKind } from "../types.js";
+import { checkOptions } from "../../errors.js";
 
 /** One BTF to search: vmlinux (or a replacement file) or a module's split BTF. */
 export interface CoreTarget {
@@ -42,7 +43,7 @@ export class CoreTargets {
 
   /** `vmlinux`: the kernel's BTF (`kernelBtf()`), or a BTF file parsed with parseBtf for kernels without it. */
   constructor(vmlinux: BtfSpec, options?: CoreTargetsOptions) {
-    if (options) for (const k of Object.keys(options)) if (k !== "modules") throw new TypeError(`CoreTargets: unknown option "${k}"`);
+    if (options) checkOptions("CoreTargets", options, ["modules"]);
     this.vmlinux = { btf: vmlinux };
     this.#modulesSource = options?.modules;
   }
