@@ -147,6 +147,7 @@ export { SpecVariable } from "./elf/variables.js";
 export type { VariableValue } from "./elf/variables.js";
 export { parseKconfig, kernelVersionCode } from "./elf/kconfig.js";
 export { Collection, CollectionVariable } from "./collection/collection.js";
+export { DEFAULT_MAX_MAP_BYTES } from "./collection/limits.js";
 export type { CollectionLoadOptions, ProgramLoadSettings } from "./collection/collection.js";
 
 // --- links ---

@@ -11,6 +11,7 @@ import { endianness } from "node:os";
 import { join } from "node:path";
 import type { Instruction } from "../asm/instruction.js";
 import type { CollectionSpec } from "../elf/collection-spec.js";
+import { zeroContentsUntouched } from "../elf/data-sections.js";
 import { fillKconfig } from "../elf/kconfig.js";
 import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
 import { isBpfError, isTsbpfError, NotSupportedError, TsbpfError, checkOptions } from "../errors.js";
@@ -32,6 +33,8 @@ import { resolveAttachBtfId } from "./attach-target.js";
 import { runningKernelConfig } from "./kconfig-source.js";
 import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.js";
 import { LD_IMM64 } from "../asm/opcodes.js";
+import { checkMapLimit, DEFAULT_MAX_MAP_BYTES } from "./limits.js";
+import { describeValue } from "../spec/map-spec.js";
 
 /** Per-program load options. */
 export interface ProgramLoadSettings {
@@ -62,9 +65,23 @@ export interface CollectionLoadOptions {
    * running kernel's (read only when a program needs it). See docs/core.md.
    */
   kernelBtf?: BtfSpec | string;
+  /**
+   * The most kernel memory one map the object declares may take, in bytes, estimated from its
+   * sizes (entries × (key + value), ring buffer size, × CPUs for per-CPU maps). A map above it is
+   * refused with TsbpfError before anything is created: an object's sizes are claims, and a few
+   * KB of ELF can ask for gigabytes. Default 256 MiB (`DEFAULT_MAX_MAP_BYTES`); raise it for
+   * objects meant to be that large, `Infinity` to turn the check off. Maps passed in `maps` are not
+   * checked.
+   */
+  maxMapBytes?: number;
+  /**
+   * Allow a spec with no program and no map to load (to an empty Collection). Default false: an
+   * object with neither is almost always a broken or wrong file, so loading it throws TsbpfError.
+   */
+  allowEmpty?: boolean;
 }
 
-const OPTION_KEYS = new Set(["programs", "maps", "pinPath", "logLevel", "programOptions", "kernelBtf"]);
+const OPTION_KEYS = new Set(["programs", "maps", "pinPath", "logLevel", "programOptions", "kernelBtf", "maxMapBytes", "allowEmpty"]);
 
 /** A global variable of a loaded collection, read and written in the live map. */
 export class CollectionVariable {
@@ -114,6 +131,8 @@ export class Collection implements Disposable {
   /** The object's BTF as loaded in the kernel, when it had BTF. */
   btf?: Btf;
   readonly #owned: { close(): void }[] = [];
+  /** Maps whose by-name pin this load made (not pins it reused): a failed load removes them. */
+  readonly #madePins: BpfMap<any, any>[] = [];
   readonly #mmaps = new Map<string, MmapArrayView<Uint8Array>>();
   #closed = false;
 
@@ -137,10 +156,24 @@ export class Collection implements Disposable {
     try {
       coll.#load(spec, options);
     } catch (e) {
+      coll.#undoPins();
       coll.close();
       throw e;
     }
+    coll.#madePins.length = 0;
     return coll;
+  }
+
+  /** Remove the pins this (failed) load made, newest first; pins it reused stay. Best effort. */
+  #undoPins(): void {
+    for (let i = this.#madePins.length - 1; i >= 0; i--) {
+      try {
+        this.#madePins[i].unpin();
+      } catch {
+        // best effort: the pin was replaced or removed by someone else
+      }
+    }
+    this.#madePins.length = 0;
   }
 
   #own<T extends { close(): void }>(x: T): T {
@@ -189,6 +222,7 @@ export class Collection implements Disposable {
       const pinned = m.pinning === "by_name" && existsSync(join(options.pinPath ?? "/sys/fs/bpf", m.name ?? key));
       const map = this.#createMap(key, m, options.pinPath, spec.btf);
       this.maps[key] = map;
+      if (map.pinnedByThis) this.#madePins.push(map);
       if (!pinned) fresh.add(key);
     }
 
@@ -196,6 +230,17 @@ export class Collection implements Disposable {
     const externs = Object.values(spec.externs);
     for (const [key, m] of Object.entries(spec.maps)) {
       if (!fresh.has(key) || (m.kind !== "data" && m.kind !== "kconfig")) continue;
+      const map = this.maps[key];
+      if (m.kind === "data" && (zeroContentsUntouched(m) || m.contents === undefined)) {
+        // Zeros (an untouched `.bss`): the kernel made the map zeroed, so nothing is written and
+        // nothing of the value's size is allocated here.
+        try {
+          if (m.freeze) map.freeze();
+        } catch (e) {
+          throw annotate(e, `map "${key}": initialise`);
+        }
+        continue;
+      }
       let contents = m.contents ?? new Uint8Array(m.valueSize ?? 0);
       if (m.kind === "kconfig") {
         contents = contents.slice();
@@ -205,7 +250,6 @@ export class Collection implements Disposable {
           throw annotate(e, `map "${key}"`);
         }
       }
-      const map = this.maps[key];
       try {
         if (contents.length !== map.valueSize) throw new TsbpfError(`contents are ${contents.length} bytes but the value is ${map.valueSize}`);
         map.set(new Uint8Array(4), contents);
@@ -448,6 +492,23 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
   }
   for (const n of Object.keys(options.maps ?? {})) {
     if (!Object.hasOwn(spec.maps, n)) throw new TypeError(`Collection.load: maps names no map ${JSON.stringify(n)} of the spec`);
+  }
+  const limit = options.maxMapBytes ?? DEFAULT_MAX_MAP_BYTES;
+  if (typeof limit !== "number" || Number.isNaN(limit) || limit < 0) {
+    throw new TypeError(`Collection.load: maxMapBytes must be a number of bytes ≥ 0 (or Infinity), got ${describeValue(limit)}`);
+  }
+  if (options.allowEmpty !== undefined && typeof options.allowEmpty !== "boolean") {
+    throw new TypeError(`Collection.load: allowEmpty must be a boolean, got ${describeValue(options.allowEmpty)}`);
+  }
+  if (!options.allowEmpty && Object.keys(spec.programs).length === 0 && Object.keys(spec.maps).length === 0) {
+    throw new TsbpfError(
+      `Collection.load: object "${spec.objectName}" has no program and no map, so there is nothing to load (a truncated, stripped or non-BPF file?); pass { allowEmpty: true } if an empty collection is intended`,
+    );
+  }
+  // Before any syscall: what the object declares must not exceed the limit.
+  for (const [key, m] of Object.entries(spec.maps)) {
+    if (m.autocreate === false || Object.hasOwn(options.maps ?? {}, key) || m.kind === "struct_ops") continue;
+    checkMapLimit(key, m, limit);
   }
 }
 

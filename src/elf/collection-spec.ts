@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Reference } from "../asm/instruction.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
-import { ParseError, checkOptions } from "../errors.js";
+import { isParseError, ParseError, checkOptions } from "../errors.js";
 import { ProgramFlags } from "../spec/program-spec.js";
 import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
 import { readDataSections, readExterns } from "./data-sections.js";
@@ -90,7 +90,13 @@ export class CollectionSpec implements CollectionSpecData {
   static fromFile(path: string, options?: CollectionSpecOptions): CollectionSpec {
     const bytes = readFileSync(path);
     const name = options?.name ?? (basename(path).split(".")[0] || "obj");
-    return CollectionSpec.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { ...options, name });
+    try {
+      return CollectionSpec.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { ...options, name });
+    } catch (e) {
+      // Say which file: a tool loading several objects otherwise reports "ELF: bad magic" alone.
+      if (isParseError(e) && !e.message.startsWith(`${path}: `)) e.message = `${path}: ${e.message}`;
+      throw e;
+    }
   }
 
   /** Read a spec from the bytes of an ELF object. Throws ParseError (never anything untyped for bad bytes). */
@@ -200,6 +206,10 @@ function cString(bytes: Uint8Array): string {
 function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   if (elf.machine !== EM.BPF) throw new ParseError(`ELF: not a BPF object (e_machine ${elf.machine}, want ${EM.BPF} = EM_BPF)`, { offset: 18 });
   if (elf.type !== ET_REL) throw new ParseError(`ELF: not a relocatable object (e_type ${elf.type}); BPF objects are compiled with -c`, { offset: 16 });
+  if (elf.class !== 64) throw new ParseError(`ELF: a BPF object is ELF64, but this one says ELFCLASS32 (byte 4 is 1): a corrupt or non-BPF file`, { offset: 4 });
+  if (elf.sections.length === 0) {
+    throw new ParseError("ELF: the object has no section header table (e_shoff or e_shnum is 0), so no code, maps or license: a truncated or stripped file", { offset: 40 });
+  }
 
   const licenseSec = elf.sectionByName("license");
   const license = licenseSec ? cString(licenseSec.data) : "";

@@ -39,6 +39,36 @@ export function internalMapName(objectName: string, section: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, "_");
 }
 
+/** State of `.bss` contents not allocated yet, by map spec. */
+const lazyZeros = new WeakMap<object, { bytes?: Uint8Array }>();
+
+/**
+ * Give a `.bss` map spec `contents` that are allocated (as zeros) only when first read or
+ * replaced: a section that claims gigabytes costs nothing until someone looks at it, and a
+ * collection creates it in the kernel (zeroed there) without ever allocating it here.
+ */
+function lazyZeroContents(m: MapSpec, size: number): void {
+  const state: { bytes?: Uint8Array } = {};
+  lazyZeros.set(m, state);
+  Object.defineProperty(m, "contents", {
+    get: () => (state.bytes ??= new Uint8Array(size)),
+    set: (v: Uint8Array | undefined) => {
+      state.bytes = v;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * Whether `m` is a `.bss` map whose zero contents nobody has read or replaced: loading it needs
+ * no write, as the kernel creates array maps zeroed.
+ */
+export function zeroContentsUntouched(m: MapSpec): boolean {
+  const state = lazyZeros.get(m);
+  return state !== undefined && state.bytes === undefined;
+}
+
 /** Global data maps and the variables in them. */
 export function readDataSections(
   elf: ElfFile,
@@ -76,11 +106,12 @@ export function readDataSections(
       flags,
       section: s.name,
       kind: "data",
-      contents: kind === "bss" ? new Uint8Array(s.size) : s.data.slice(),
+      contents: kind === "bss" ? undefined : s.data.slice(),
       freeze: readonly,
       btfKeyTypeId: 0,
       btfValueTypeId: datasec?.id ?? 0,
     });
+    if (kind === "bss") lazyZeroContents(maps[maps.length - 1], s.size);
     for (const sym of syms) {
       if (sym.value + sym.size > s.size) {
         throw new ParseError(`ELF: variable "${sym.name}" (${sym.size} bytes at ${sym.value}) does not fit "${s.name}"`, { offset: s.offset });

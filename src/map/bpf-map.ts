@@ -3,7 +3,7 @@
  * operations reuse one preallocated attr whose key/value pointers never change, so each costs
  * one codec call and one bpf(2) call.
  */
-import { readFileSync, unlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bytes, type Codec, decodeMany, perCpu, roundUp } from "../codec.js";
 import { Errno, ClosedError, TsbpfError, checkOptions, unknownOption } from "../errors.js";
@@ -12,7 +12,7 @@ import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
 import { ElemFlags, failMapCall, MapBatchAttr, mapCreate, MapElemAttr, MAP_INFO_SIZE, readMapInfo, type RawMapInfo } from "../sys/map-attr.js";
 import { MapFlags } from "../spec/map-spec.js";
-import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin } from "../sys/obj.js";
+import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin, unpinIfSame } from "../sys/obj.js";
 import { raiseMemlockLimit } from "../sys/rlimit.js";
 import { checkMapSpec, fdOf, kernelMapName, type MapSpec, specType } from "../spec/map-spec.js";
 import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName, type PerCpuMapTypeName } from "../spec/map-type.js";
@@ -257,6 +257,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   #batch?: BatchBuffers;
   #batchSupported?: boolean;
   #pinned?: string;
+  /** Whether #pinned is a pin that by-name pinning found and reused (someone else's), not one this map made. */
+  #pinReused = false;
   #id?: number;
   // Kept so the attr's key pointer stays valid as long as the map lives.
   readonly #keyMem: NativeMemory;
@@ -324,11 +326,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       const existing = BpfMap.#openCompatiblePin(pinPath, desc, label);
       if (existing) {
         try {
-          const reused = new BpfMap<K, unknown>(existing, desc, spec.key, spec.value);
+          const reused = new BpfMap<K, unknown>(existing.fd, desc, spec.key, spec.value);
+          reused.#id = existing.id;
           reused.#pinned = pinPath;
+          reused.#pinReused = true;
           return reused;
         } catch (e) {
-          existing.close();
+          existing.fd.close();
           throw e;
         }
       }
@@ -391,7 +395,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     return map;
   }
 
-  static #openCompatiblePin(path: string, desc: MapDesc, label: string): Fd | undefined {
+  static #openCompatiblePin(path: string, desc: MapDesc, label: string): { fd: Fd; id: number } | undefined {
     let fd: Fd;
     try {
       fd = objGet(path, 0, label);
@@ -410,7 +414,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       fd.close();
       throw new TsbpfError(`${label}: pinned map at ${path} is incompatible with the spec (${diffs.join(", ")}): unlink it or change the spec`);
     }
-    return fd;
+    return { fd, id: info.id };
   }
 
   /**
@@ -894,13 +898,37 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     this.#live();
     objPin(this.#fd, path, this.#label());
     this.#pinned = path;
+    this.#pinReused = false;
   }
 
-  /** Remove the pin made by pin() or by-name pinning (unlink). Does nothing when not pinned. */
-  unpin(): void {
-    if (!this.#pinned) return;
-    unlinkSync(this.#pinned);
+  /**
+   * Remove the pin this map made by pin() or by-name pinning. Does nothing when not pinned, or
+   * when the pin was already removed by someone else. A pin that by-name pinning reused (made by
+   * another process or collection) is not this map's to remove: unpin() throws TsbpfError for it
+   * unless `{ evenIfReused: true }` is passed. Never removes a pin that refers to another map now
+   * (TsbpfError). Throws ClosedError after close.
+   */
+  unpin(options: { evenIfReused?: boolean } = {}): void {
+    const path = this.#pinned;
+    if (!path) return;
+    if (typeof options !== "object" || options === null) throw new TypeError(`${this.#label()}: unpin options must be an object`);
+    for (const k of Object.keys(options)) if (k !== "evenIfReused") throw new TypeError(`${this.#label()}: unpin: unknown option "${k}"`);
+    if (this.#pinReused && options.evenIfReused !== true) {
+      throw new TsbpfError(
+        `${this.#label()}: unpin ${path}: this map reused a pin made by someone else (pinning "by_name"), so it leaves it in place; pass { evenIfReused: true } to remove it anyway`,
+      );
+    }
+    // The id is known for every map made by create() or opened: unpin works after close() too.
+    const id = this.#id ?? (this.#closed ? undefined : this.id);
+    if (id === undefined) throw new ClosedError(this.#label());
+    unpinIfSame(path, id, this.#label());
     this.#pinned = undefined;
+    this.#pinReused = false;
+  }
+
+  /** Whether the pin at `pinnedPath` was made by this map (pin() or by-name pinning that created the map), not reused. */
+  get pinnedByThis(): boolean {
+    return this.#pinned !== undefined && !this.#pinReused;
   }
 
   /** What the kernel reports about this map (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */

@@ -163,9 +163,20 @@ export function kernelMapName(name: string): string {
   return name.slice(0, MAX_MAP_NAME_LENGTH);
 }
 
+/** How a value given where a number belongs reads in a message: `the string "8"`, `8.5`, `undefined`. */
+export function describeValue(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === "bigint") return `the bigint ${v}n`;
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return "an array";
+  const t = typeof v;
+  return `${/^[aeiou]/.test(t) ? "an" : "a"} ${t}`;
+}
+
 function u32(v: unknown, what: string): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-    throw new TypeError(`${what} must be an integer in 0..2^32-1, got ${String(v)}`);
+    throw new TypeError(`${what} must be an integer in 0..2^32-1, got ${describeValue(v)}`);
   }
   return v;
 }
@@ -207,6 +218,10 @@ export function checkMapSpec(spec: MapSpec<unknown, unknown>): { keySize: number
     throw new TypeError(`${label}: pinning must be "none" or "by_name", got ${JSON.stringify(spec.pinning)}`);
   }
   if (spec.pinning === "by_name" && !spec.name) throw new TypeError("MapSpec: pinning \"by_name\" needs a name");
+  if (spec.pinning === "by_name" && (spec.name === "." || spec.name === "..")) {
+    // The name becomes a path component under pinPath: "." and ".." would name the directory itself or its parent.
+    throw new TypeError(`${label}: pinning "by_name" needs a name that is a file name, not ${JSON.stringify(spec.name)} (it would pin at the directory or its parent)`);
+  }
   if (spec.name !== undefined) kernelMapName(spec.name);
   return { keySize, valueSize, maxEntries, flags };
 }

@@ -121,9 +121,16 @@ export class NativeMemory {
   readonly length: number;
   readonly #pointer: unknown;
   constructor(length: number) {
-    // Off-heap Node buffers never move, so their address can be written into bpf_attr.
-    const buf = Buffer.allocUnsafeSlow(Math.max(length, 8));
-    buf.fill(0);
+    // Off-heap Node buffers never move, so their address can be written into bpf_attr. Large
+    // ones come zeroed from calloc (Buffer.alloc never pools): their pages cost memory only once
+    // touched, so a map whose values are huge costs nothing here until a value is read.
+    let buf: Buffer;
+    if (length > 4096) {
+      buf = Buffer.alloc(length);
+    } else {
+      buf = Buffer.allocUnsafeSlow(Math.max(length, 8));
+      buf.fill(0);
+    }
     this.#pointer = buf;
     this.length = length;
     this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, length);

@@ -7,7 +7,8 @@
  * - BPF_*_GET_NEXT_ID / BPF_*_GET_FD_BY_ID: `{ u32 start_id|id; u32 next_id; u32 open_flags; u32 fd_by_id_token_fd; }`
  * - BPF_OBJ_GET_INFO_BY_FD: `{ u32 bpf_fd; u32 info_len; u64 info; }`
  */
-import { Errno, BpfError, permissionHint } from "../errors.js";
+import { unlinkSync } from "node:fs";
+import { Errno, BpfError, permissionHint, TsbpfError } from "../errors.js";
 import { BpfCmd, bpfCall, bpfCmdName } from "./bpf.js";
 import { Fd } from "./fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "./libc.js";
@@ -196,4 +197,42 @@ export function objGetInfoByFd(fd: Fd | number, info: NativeMemory, what = "obje
   attr.view.setBigUint64(8, BigInt(info.address), true);
   bpfCall(BpfCmd.BPF_OBJ_GET_INFO_BY_FD, attr, INFO_ATTR_SIZE, `${what}: info`);
   return attr.view.getUint32(4, true);
+}
+
+/**
+ * Remove the pin at `path` when it still refers to the object with id `id` (maps, programs and
+ * links keep their id at offset 4 of their info). Returns false when nothing is pinned there any
+ * more (someone removed it: the pin is gone either way). Throws TsbpfError when another object is
+ * pinned at `path` now (it is left alone), BpfError/TsbpfError when it cannot be checked or removed.
+ */
+export function unpinIfSame(path: string, id: number, what: string): boolean {
+  let fd: Fd;
+  try {
+    fd = objGet(path, 0, what);
+  } catch (e) {
+    if ((e as { errno?: number }).errno === ENOENT) return false;
+    throw e;
+  }
+  let pinnedId: number | undefined;
+  try {
+    const info = new NativeMemory(8);
+    objGetInfoByFd(fd, info, what);
+    pinnedId = info.view.getUint32(4, true);
+  } catch {
+    pinnedId = undefined; // not a map, program or link: not ours
+  } finally {
+    fd.close();
+  }
+  if (pinnedId !== id) {
+    throw new TsbpfError(
+      `${what}: unpin ${path}: the pin now refers to another object (id ${pinnedId ?? "unknown"}, not ${id}); it was left in place (unlink it yourself if it is yours to remove)`,
+    );
+  }
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return false;
+    throw new TsbpfError(`${what}: unpin ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return true;
 }
