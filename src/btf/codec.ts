@@ -147,6 +147,9 @@ function buildNew(cx: Ctx, id: number, depth: number): Codec<unknown> {
       return objectCodec(fields, t.size, false, `datasec "${t.name}"`);
     }
     default:
+      // Asking for a codec of a function is misuse; a struct member or array element of such a
+      // kind is BTF the kernel would refuse.
+      if (depth > 0) throw new ParseError(`BTF: type [${id}] (${t.kind}${t.name ? ` "${t.name}"` : ""}) is used as a member or element but has no value layout: malformed BTF`);
       throw new TypeError(`BTF type [${id}] (${t.kind}${t.name ? ` "${t.name}"` : ""}) has no value layout to encode`);
   }
 }
@@ -300,7 +303,7 @@ function collectFields(cx: Ctx, members: readonly BtfMember[], baseBit: number, 
 function typeBits(t: BtfType): number {
   if (t.kind === "int") return t.bits;
   if (t.kind === "enum" || t.kind === "enum64") return t.size * 8;
-  throw new TypeError(`BTF: a ${t.kind} member at a bit offset is not a bitfield tsbpf can encode`);
+  throw new ParseError(`BTF: a ${t.kind} member at a bit offset that is not a whole byte: only integers and enums can be bitfields (malformed BTF)`);
 }
 
 function compositeCodec(cx: Ctx, isUnion: boolean, size: number, members: readonly BtfMember[], id: number, depth: number): Codec<unknown> {

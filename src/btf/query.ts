@@ -107,8 +107,22 @@ export function typeSize(btf: BtfTypeSource, id: number): number {
  * unions to their most aligned member (1 when packed layouts make that impossible is not
  * detected here; see c-dump.ts). Throws like typeSize.
  */
-export function typeAlignment(btf: BtfTypeSource, id: number, depth = 0): number {
+export function typeAlignment(btf: BtfTypeSource, id: number): number {
+  // Memoised per call: a type graph that shares members (a union of three copies of a union of
+  // three copies…) would otherwise cost 3^depth steps.
+  return alignmentOf(btf, id, 0, new Map());
+}
+
+function alignmentOf(btf: BtfTypeSource, id: number, depth: number, memo: Map<number, number>): number {
   if (depth > MAX_RESOLVE_DEPTH) throw loop(id, "alignment computation");
+  const known = memo.get(id);
+  if (known !== undefined) return known;
+  const a = alignmentNew(btf, id, depth, memo);
+  memo.set(id, a);
+  return a;
+}
+
+function alignmentNew(btf: BtfTypeSource, id: number, depth: number, memo: Map<number, number>): number {
   const t = skipQualifiers(btf, id);
   switch (t.kind) {
     case "int":
@@ -119,11 +133,11 @@ export function typeAlignment(btf: BtfTypeSource, id: number, depth = 0): number
     case "ptr":
       return 8;
     case "array":
-      return typeAlignment(btf, t.type, depth + 1);
+      return alignmentOf(btf, t.type, depth + 1, memo);
     case "struct":
     case "union": {
       let a = 1;
-      for (const m of t.members) a = Math.max(a, typeAlignment(btf, m.type, depth + 1));
+      for (const m of t.members) a = Math.max(a, alignmentOf(btf, m.type, depth + 1, memo));
       return a;
     }
     default:

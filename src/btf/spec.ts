@@ -646,14 +646,26 @@ export class BtfSpec implements Iterable<BtfType> {
       case 4:
       case 5: {
         const members: BtfMember[] = new Array(vlen);
+        const sizeBits = sizeOrType * 8;
         for (let k = 0; k < vlen; k++) {
           const m = x + k * 12;
           const off = v.getUint32(m + 8, le);
+          const bitOffset = kflag ? off & 0xffffff : off;
+          const bitfieldSize = kflag ? off >>> 24 : 0;
+          // A member starts inside its struct (a flexible array may start at its end), and a
+          // bitfield ends inside it: what consumers index with these must stay in bounds. Whether
+          // the member's type fits is checked where its size is known (codecs, C dump, CO-RE).
+          if (bitOffset + bitfieldSize > sizeBits || bitfieldSize > 128) {
+            throw new ParseError(
+              `BTF: ${this.#what(id, "member", k)} (${bitfieldSize ? `${bitfieldSize}-bit bitfield ` : ""}at bit offset ${bitOffset}) lies outside the ${sizeOrType}-byte ${kindName}`,
+              { offset: m + 8 },
+            );
+          }
           members[k] = {
             name: this.#str(v.getUint32(m, le), m, id, "member", k),
             type: this.#checkId(v.getUint32(m + 4, le), m + 4, id, "member", k),
-            bitOffset: kflag ? off & 0xffffff : off,
-            bitfieldSize: kflag ? off >>> 24 : 0,
+            bitOffset,
+            bitfieldSize,
           };
         }
         return { id, kind: kind === 4 ? "struct" : "union", name, size: sizeOrType, members };
@@ -709,10 +721,19 @@ export class BtfSpec implements Iterable<BtfType> {
         const vars = new Array(vlen);
         for (let k = 0; k < vlen; k++) {
           const m = x + k * 12;
+          const offset = v.getUint32(m + 4, le);
+          const size = v.getUint32(m + 8, le);
+          // clang writes DATASEC sizes and offsets as 0 (the loader fills them in from the ELF
+          // symbols): check only what is filled in.
+          if (sizeOrType !== 0 && offset + size > sizeOrType) {
+            throw new ParseError(`BTF: ${this.#what(id, "variable", k)} (${size} bytes at ${offset}) lies outside the ${sizeOrType}-byte datasec`, {
+              offset: m + 4,
+            });
+          }
           vars[k] = {
             type: this.#checkId(v.getUint32(m, le), m, id, "variable", k),
-            offset: v.getUint32(m + 4, le),
-            size: v.getUint32(m + 8, le),
+            offset,
+            size,
           };
         }
         return { id, kind: "datasec", name, size: sizeOrType, vars };

@@ -9,8 +9,12 @@ const name = fc.oneof(
 );
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
-/** One type referring to ids in [0, maxId]. */
-export function arbType(maxId: number): fc.Arbitrary<BtfTypeInit> {
+/**
+ * One type referring to ids in [0, maxId]. With `hostile`, member and datasec variable offsets
+ * may lie outside their struct or section (BTF the parser must refuse); without it they are in
+ * bounds, as parseBtf requires.
+ */
+export function arbType(maxId: number, hostile = false): fc.Arbitrary<BtfTypeInit> {
   const ref = fc.integer({ min: 0, max: maxId });
   const int = fc
     .record({ size: fc.constantFrom(1, 2, 4, 8, 16), enc: fc.integer({ min: 0, max: 7 }) })
@@ -30,18 +34,22 @@ export function arbType(maxId: number): fc.Arbitrary<BtfTypeInit> {
     );
   const wrap = (kind: "ptr" | "typedef" | "volatile" | "const" | "restrict") =>
     fc.record({ kind: fc.constant(kind), name, type: ref });
-  const composite = fc.boolean().chain((bitfields) =>
+  const inBounds = (bits: number, maxOffset: number, bitfieldSize: fc.Arbitrary<number>) =>
+    bitfieldSize.chain((bf) => fc.record({ name, type: ref, bitOffset: fc.integer({ min: 0, max: Math.max(0, Math.min(maxOffset, bits - bf)) }), bitfieldSize: fc.constant(Math.min(bf, bits)) }));
+  const composite = fc.tuple(fc.boolean(), u32).chain(([bitfields, size]) =>
     fc.record({
       kind: fc.constantFrom("struct" as const, "union" as const),
       name,
-      size: u32,
+      size: fc.constant(size),
       members: fc.array(
-        fc.record({
-          name,
-          type: ref,
-          bitOffset: bitfields ? fc.integer({ min: 0, max: 0xffffff }) : u32,
-          bitfieldSize: bitfields ? fc.integer({ min: 0, max: 255 }) : fc.constant(0),
-        }),
+        hostile
+          ? fc.record({
+              name,
+              type: ref,
+              bitOffset: bitfields ? fc.integer({ min: 0, max: 0xffffff }) : u32,
+              bitfieldSize: bitfields ? fc.integer({ min: 0, max: 255 }) : fc.constant(0),
+            })
+          : inBounds(size * 8, bitfields ? 0xffffff : 0xffffffff, bitfields ? fc.integer({ min: 0, max: 128 }) : fc.constant(0)),
         { maxLength: 5 },
       ),
     }),
@@ -89,12 +97,19 @@ export function arbType(maxId: number): fc.Arbitrary<BtfTypeInit> {
       params: fc.array(fc.record({ name, type: ref }), { maxLength: 4 }),
     }),
     fc.record({ kind: fc.constant("var" as const), name, type: ref, linkage: fc.constantFrom("static" as const, "global" as const, "extern" as const) }),
-    fc.record({
-      kind: fc.constant("datasec" as const),
-      name,
-      size: u32,
-      vars: fc.array(fc.record({ type: ref, offset: u32, size: u32 }), { maxLength: 4 }),
-    }),
+    u32.chain((size) =>
+      fc.record({
+        kind: fc.constant("datasec" as const),
+        name,
+        size: fc.constant(size),
+        vars: fc.array(
+          hostile || size === 0
+            ? fc.record({ type: ref, offset: u32, size: u32 })
+            : fc.integer({ min: 0, max: size }).chain((offset) => fc.record({ type: ref, offset: fc.constant(offset), size: fc.integer({ min: 0, max: size - offset }) })),
+          { maxLength: 4 },
+        ),
+      }),
+    ),
     fc.record({ kind: fc.constant("float" as const), name, size: fc.constantFrom(2, 4, 8, 12, 16) }),
     fc.record({ kind: fc.constant("decl_tag" as const), name, type: ref, componentIdx: fc.integer({ min: -1, max: 10 }), attribute: fc.boolean() }),
     fc.record({ kind: fc.constant("type_tag" as const), name, type: ref, attribute: fc.boolean() }),
@@ -102,6 +117,6 @@ export function arbType(maxId: number): fc.Arbitrary<BtfTypeInit> {
 }
 
 /** A list of 1..maxLength types whose references all resolve. */
-export function arbTypes(maxLength = 20): fc.Arbitrary<BtfTypeInit[]> {
-  return fc.integer({ min: 1, max: maxLength }).chain((n) => fc.array(arbType(n), { minLength: n, maxLength: n }));
+export function arbTypes(maxLength = 20, hostile = false): fc.Arbitrary<BtfTypeInit[]> {
+  return fc.integer({ min: 1, max: maxLength }).chain((n) => fc.array(arbType(n, hostile), { minLength: n, maxLength: n }));
 }
