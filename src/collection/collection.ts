@@ -486,6 +486,12 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
       }
     }
   }
+  for (const n of options.programs ?? spec.autoloadPrograms) {
+    const insns: unknown = spec.programs[n]?.instructions;
+    if (!Array.isArray(insns) || insns.length === 0 || insns.some((i) => typeof i !== "object" || i === null)) {
+      throw new TypeError(`Collection.load: program "${n}": instructions must be a non-empty array of instructions, got ${Array.isArray(insns) ? "an array holding something else" : describeValue(insns)}`);
+    }
+  }
   for (const n of Object.keys(options.programOptions ?? {})) {
     if (!Object.hasOwn(spec.programs, n)) throw new TypeError(`Collection.load: programOptions names no program ${JSON.stringify(n)}`);
     checkOptions(`Collection.load: programOptions.${n}`, options.programOptions![n], ["logLevel", "logSize"]);

@@ -48,7 +48,7 @@ export class CollectionSpec implements CollectionSpecData {
   version?: number;
   btf?: BtfSpec;
   btfExt?: Uint8Array;
-  byteOrder: "little" | "big";
+  readonly #byteOrder: "little" | "big";
   objectName: string;
   /** @internal computes the loadable BTF blob. */
   #loadableBtf?: () => Uint8Array;
@@ -64,8 +64,23 @@ export class CollectionSpec implements CollectionSpecData {
     this.version = data.version;
     this.btf = data.btf;
     this.btfExt = data.btfExt;
-    this.byteOrder = data.byteOrder;
+    this.#byteOrder = data.byteOrder;
     this.objectName = data.objectName;
+  }
+
+  /**
+   * The object's byte order, as its ELF header says. Fixed: every byte of the object (code, BTF,
+   * data) is in this order, so an object for the other order must be rebuilt (`-target bpfel`),
+   * not relabelled. Setting it throws TypeError.
+   */
+  get byteOrder(): "little" | "big" {
+    return this.#byteOrder;
+  }
+  set byteOrder(v: "little" | "big") {
+    if (v === this.#byteOrder) return;
+    throw new TypeError(
+      `CollectionSpec "${this.objectName}": byteOrder is the object's own (${this.#byteOrder}-endian): every instruction, BTF record and data byte is in that order, so it cannot be relabelled ${JSON.stringify(v)}; rebuild the object for this machine`,
+    );
   }
 
   /** @internal set by the parser. */

@@ -41,6 +41,9 @@ export function programFd(p: AttachProgram, what = "program"): number {
     if (typeof fd === "number" && Number.isInteger(fd) && fd >= 0) return fd;
     if (typeof fd === "number" && fd < 0) throw new ClosedError(what);
   }
+  if (p === undefined) {
+    throw new TypeError(`${what}: got undefined, not a program: a Collection's programs holds only the programs it loaded (check the name, and Collection.load's programs option)`);
+  }
   throw new TypeError(`${what}: expected a Program, an Fd or an fd number`);
 }
 
@@ -58,6 +61,18 @@ export function dupFd(n: number, what: string): Fd {
 }
 
 /** A human name for a program in messages: `program "count"` or `program fd 7`. */
+/**
+ * Refuse, before any syscall, a Program whose type this attach kind cannot take (an XDP program
+ * given to attachTracepoint gets a bare EINVAL from the kernel otherwise). A raw fd, or a type
+ * given as a number, is left to the kernel. Throws TypeError naming both.
+ */
+export function expectProgramType(p: AttachProgram, what: string, allowed: readonly string[]): void {
+  if (typeof p !== "object" || p === null || p instanceof Fd) return;
+  const t = (p as { type?: unknown }).type;
+  if (typeof t !== "string" || allowed.includes(t)) return;
+  throw new TypeError(`${what}: ${programLabel(p)} is a ${t} program, but this attaches ${allowed.map((a) => `"${a}"`).join(" or ")} programs (load it with that type, or use the attach function for ${t})`);
+}
+
 export function programLabel(p: AttachProgram): string {
   if (typeof p === "object" && p && !(p instanceof Fd) && typeof p.name === "string" && p.name) return `program ${JSON.stringify(p.name)}`;
   try {

@@ -9,6 +9,7 @@ import type { NetnsRef } from "../sys/netns.js";
 import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
+import { netnsPath } from "../sys/netns-path.js";
 
 /** Options of `attachSkLookup` and `attachFlowDissector`. */
 export interface NetnsOptions {
@@ -20,7 +21,7 @@ export interface NetnsOptions {
 
 function nsPath(ns: NetnsRef | undefined): string {
   if (ns === undefined) return "/proc/thread-self/ns/net";
-  return ns.includes("/") ? ns : `/var/run/netns/${ns}`;
+  return netnsPath(ns);
 }
 
 function attachNetns(kind: "sk_lookup" | "flow_dissector", program: AttachProgram, options: NetnsOptions): Link {

@@ -116,6 +116,13 @@ export function attachToPerfEvent(
     } catch {
       /* the original error matters more */
     }
+    if (e instanceof SyscallError && e.code === "E2BIG") {
+      // The kernel keeps at most BPF_TRACE_MAX_PROGS (64) programs per trace event, counting every process's.
+      const hint = "this event (tracepoint, kprobe or uprobe) already runs 64 BPF programs, the kernel's limit per event (BPF_TRACE_MAX_PROGS): close some of its links first";
+      throw e instanceof BpfError
+        ? new BpfError(e.command, e.errno, { context: `${options.label}: attach`, hint, cause: e })
+        : new SyscallError(e.syscall, e.command, e.errno, { context: `${options.label}: attach`, hint, cause: e });
+    }
     throw e;
   }
 }

@@ -16,14 +16,33 @@ export function probeEventName(kind: "kprobe" | "uprobe", target: string): strin
   return `tsbpf_${kind[0]}${process.pid}_${counter}_${clean}`;
 }
 
-/** The line written to kprobe_events for a probe (pure). */
+/**
+ * Refuse what would change the meaning of a line written to `*_events`: tracefs splits a line at
+ * whitespace and takes each line as one command, so a space or a newline in a path or symbol would
+ * add arguments or whole probe definitions (of the caller's choosing). Throws TypeError.
+ */
+export function checkTracefsWord(what: string, value: string): void {
+  if (typeof value !== "string" || value.length === 0) throw new TypeError(`${what} must be a non-empty string`);
+  const bad = /[\s\x00-\x1f\x7f]/.exec(value);
+  if (bad) {
+    throw new TypeError(
+      `${what} ${JSON.stringify(value)} holds ${JSON.stringify(bad[0])}: tracefs probe definitions are split at whitespace and lines, so it cannot be written there (use a path without whitespace, e.g. a symlink)`,
+    );
+  }
+}
+
+/** The line written to kprobe_events for a probe (pure). Throws TypeError for a symbol with whitespace. */
 export function kprobeEventLine(name: string, symbol: string, offset: number, retprobe: boolean, maxActive = 0): string {
+  checkTracefsWord("kprobe symbol", symbol);
+  checkTracefsWord("probe name", name);
   const kind = retprobe ? (maxActive > 0 ? `r${maxActive}` : "r") : "p";
   return `${kind}:tsbpf/${name} ${symbol}${offset ? `+${offset}` : ""}`;
 }
 
-/** The line written to uprobe_events for a probe (pure). */
+/** The line written to uprobe_events for a probe (pure). Throws TypeError for a path with whitespace or control characters. */
 export function uprobeEventLine(name: string, path: string, offset: number, retprobe: boolean, refCtrOffset = 0): string {
+  checkTracefsWord("uprobe binary path", path);
+  checkTracefsWord("probe name", name);
   const ref = refCtrOffset ? `(0x${refCtrOffset.toString(16)})` : "";
   return `${retprobe ? "r" : "p"}:tsbpf/${name} ${path}:0x${offset.toString(16)}${ref}`;
 }

@@ -5,7 +5,7 @@
  */
 import { PERF_TYPE, perfEventOpen, tracepointId } from "../sys/perf-event.js";
 import { checkOptions } from "../errors.js";
-import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod } from "./perf-link.js";
 
 /** Options of `attachTracepoint`. */
@@ -29,6 +29,7 @@ const KEYS = ["category", "name", "cookie", "method"] as const;
  */
 export function attachTracepoint(program: AttachProgram, options: TracepointOptions): Link {
   checkOptions("attachTracepoint", options, KEYS);
+  expectProgramType(program, "attachTracepoint", ["tracepoint"]);
   const progFd = programFd(program, "attachTracepoint: program");
   const id = tracepointId(options.category, options.name);
   const label = `tracepoint ${options.category}:${options.name} ${programLabel(program)}`;

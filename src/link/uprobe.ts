@@ -8,7 +8,7 @@ import { NativeMemory } from "../sys/libc.js";
 import { hasPmu, PERF_TYPE, perfEventOpen, pmuRetprobeBit, pmuType } from "../sys/perf-event.js";
 import { loadBinary, resolveBinaryPath, symbolFileOffset } from "./elf-symbols.js";
 import { checkOptions } from "../errors.js";
-import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod } from "./perf-link.js";
 import { createTracefsProbe, probeEventName, probeEventsFile, uprobeEventLine } from "./tracefs-probe.js";
 
@@ -53,6 +53,7 @@ export function resolveUprobeTarget(path: string, symbol: string | undefined, of
  */
 export function attachUprobe(program: AttachProgram, options: UprobeOptions): Link {
   checkOptions("attachUprobe", options, KEYS);
+  expectProgramType(program, "attachUprobe", ["kprobe"]);
   const progFd = programFd(program, "attachUprobe: program");
   const target = resolveUprobeTarget(options.path, options.symbol, options.offset);
   const retprobe = options.retprobe ?? false;

@@ -8,7 +8,7 @@ import { linkCreate } from "../sys/link-attr.js";
 import { attrMap, attrU32, NetlinkBuilder, NetlinkSocket, RTM } from "../sys/netlink.js";
 import { getInterface, ifinfomsg, IFLA } from "../sys/rtnetlink.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, CallbackLink, dupFd, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { BpfLink, CallbackLink, dupFd, expectProgramType, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { inNetns, resolveInterface, type InterfaceRef } from "./target.js";
 
@@ -75,6 +75,7 @@ export function attachXdp(program: AttachProgram, options: XdpOptions): Link {
   if (method === "link" && (options.replace !== undefined || options.force)) {
     throw new TypeError("attachXdp: replace and force apply to method \"netlink\"; a link is updated with link.update()");
   }
+  expectProgramType(program, "attachXdp", ["xdp"]);
   const progFd = programFd(program, "attachXdp: program");
   const modeFlags = options.mode ? MODE_FLAGS[options.mode] : 0;
   const label = `xdp ${programLabel(program)} on ${JSON.stringify(options.interface)}`;

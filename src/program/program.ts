@@ -101,10 +101,22 @@ export class Program implements Disposable {
 
   /**
    * Take ownership of an fd that refers to a program (e.g. one inherited from another process).
-   * The Program closes it (also when this throws). Throws TypeError when the fd is not a
-   * program, BpfError when its info cannot be read.
+   * An fd that is not a BPF program (stdin, a file, a map) is refused with TypeError before
+   * anything owns it: it stays open. Once it is known to be a program, the Program owns it and
+   * closes it (also when reading its info throws BpfError).
    */
   static fromFd(fd: number): Program {
+    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) throw new TypeError(`Program.fromFd: ${String(fd)} is not a file descriptor`);
+    let kind: string | undefined;
+    try {
+      kind = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") throw new TypeError(`Program.fromFd: fd ${fd} is not open`);
+      kind = undefined; // no /proc: cannot tell, #adopt asks the kernel
+    }
+    if (kind !== undefined && kind !== "anon_inode:bpf-prog") {
+      throw new TypeError(`Program.fromFd: fd ${fd} is not a BPF program (it is ${kind}); it was left open`);
+    }
     return Program.#adopt(new Fd(fd, "program"), `program fd ${fd}`);
   }
 

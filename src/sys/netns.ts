@@ -5,15 +5,12 @@
 import { SyscallError } from "../errors.js";
 import { openPath } from "./fd.js";
 import { errno, SYS, syscall3 } from "./libc.js";
+import { netnsPath } from "./netns-path.js";
 
 const CLONE_NEWNET = 0x40000000;
 
-/** A network namespace given as a path (`/var/run/netns/x`, `/proc/123/ns/net`) or a name under `/var/run/netns`. */
+/** A network namespace given as an absolute path (`/var/run/netns/x`, `/proc/123/ns/net`) or a name under `/var/run/netns` (see netnsPath). */
 export type NetnsRef = string;
-
-function netnsPath(ns: NetnsRef): string {
-  return ns.includes("/") ? ns : `/var/run/netns/${ns}`;
-}
 
 /**
  * Run `fn` with the calling thread inside network namespace `ns`, then return the thread to

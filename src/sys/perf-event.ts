@@ -158,8 +158,12 @@ const TRACE_NAME = /^[A-Za-z0-9_.-]+$/;
  * which tracepoint is missing.
  */
 export function tracepointId(category: string, name: string): number {
-  if (!TRACE_NAME.test(category) || !TRACE_NAME.test(name)) {
-    throw new TypeError(`tracepoint ${category}:${name}: category and name may only hold letters, digits, "_", "-" and "."`);
+  if (typeof category !== "string" || typeof name !== "string" || !TRACE_NAME.test(category) || !TRACE_NAME.test(name)) {
+    throw new TypeError(`tracepoint ${String(category)}:${String(name)}: category and name may only hold letters, digits, "_", "-" and "."`);
+  }
+  // They are path components under tracefs: "." and ".." would climb out of events/<category>.
+  if (/^\.{1,2}$/.test(category) || /^\.{1,2}$/.test(name)) {
+    throw new TypeError(`tracepoint ${category}:${name}: "." and ".." are not tracepoint names (they would name a directory above the tracepoint)`);
   }
   const path = `${tracefsRoot()}/events/${category}/${name}/id`;
   let text: string;
