@@ -53,7 +53,7 @@ describe("tsbpf inspect (no kernel needed)", () => {
     const r = tsbpf("inspect", bad);
     expect(r.code).toBe(1);
     expect(r.err.trim().split("\n")).toHaveLength(1);
-    expect(r.err).toMatch(/^tsbpf inspect: ELF: /);
+    expect(r.err.startsWith(`tsbpf inspect: ${bad}: ELF: `), r.err).toBe(true); // names the file
     noStack(r.err);
     const missing = tsbpf("inspect", "/nonexistent/x.o");
     expect(missing.code).toBe(1);

@@ -4,7 +4,7 @@ import { afterEach, expect, it } from "vitest";
 import { isBpfError } from "../../src/errors.js";
 import { Program } from "../../src/program/program.js";
 import { objGetInfoByFd, objPin } from "../../src/sys/obj.js";
-import { NativeMemory, SYS, syscall3 } from "../../src/sys/libc.js";
+import { closeFd, NativeMemory, SYS, syscall3 } from "../../src/sys/libc.js";
 import { describeKernel, isFdOpen, uniqueName } from "../helpers/kernel.js";
 import { arrayMap, countingXdp, returns, udpFrame, XDP_PASS } from "./fixtures.js";
 
@@ -86,8 +86,11 @@ describeKernel("Program objects: pin, open, ids, info, stats", () => {
     prog.close();
     const map = arrayMap();
     const n = map.value;
-    expect(() => Program.fromFd(map.disown())).toThrow(/program fd \d+ is not a BPF program/);
-    expect(isFdOpen(n)).toBe(false); // closed by fromFd, which owned it
+    const raw = map.disown();
+    expect(() => Program.fromFd(raw)).toThrow(/^Program\.fromFd: fd \d+ is not a BPF program \(it is anon_inode:bpf-map\); it was left open$/);
+    expect(isFdOpen(n)).toBe(true); // refused before fromFd took it: still the caller's
+    closeFd(raw);
+    expect(isFdOpen(n)).toBe(false);
   });
 
   it("shows up in bpftool with the same name, tag and id", () => {
