@@ -911,8 +911,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   unpin(options: { evenIfReused?: boolean } = {}): void {
     const path = this.#pinned;
     if (!path) return;
-    if (typeof options !== "object" || options === null) throw new TypeError(`${this.#label()}: unpin options must be an object`);
-    for (const k of Object.keys(options)) if (k !== "evenIfReused") throw new TypeError(`${this.#label()}: unpin: unknown option "${k}"`);
+    checkOptions(`${this.#label()}: unpin`, options, ["evenIfReused"]);
     if (this.#pinReused && options.evenIfReused !== true) {
       throw new TsbpfError(
         `${this.#label()}: unpin ${path}: this map reused a pin made by someone else (pinning "by_name"), so it leaves it in place; pass { evenIfReused: true } to remove it anyway`,
