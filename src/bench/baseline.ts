@@ -107,7 +107,7 @@ export async function checkBaseline(program: Program, options: BaselineOptions):
   }
   const ratio = ratioOfSamples(entry.rounds, [...current.rounds], options.level ?? 0.95, 0);
   const regressed = ratio.ci.low > 1 && ratio.ratio > 1 + threshold;
-  const pct = (x: number) => `${((x - 1) * 100).toFixed(1)}%`;
+  const pct = (x: number) => `${x >= 1 ? "+" : ""}${((x - 1) * 100).toFixed(1)}%`;
   const message = `${key}: ${pct(ratio.ratio)} against the baseline (interval ${pct(ratio.ci.low)} … ${pct(ratio.ci.high)} at ${(ratio.ci.level * 100).toFixed(0)}%), threshold +${(threshold * 100).toFixed(1)}%` +
     (regressed ? ": slower. If this is intended, run with --update-baseline (or TSBPF_UPDATE_BASELINE=1)" : "");
   return { key, outcome: regressed ? "regressed" : "passed", current, ratio, message };
