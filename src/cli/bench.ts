@@ -160,9 +160,11 @@ function inputs(args: Args): BenchInput[] | undefined {
 }
 
 function progress(label: string): (round: number, rounds: number, value: number) => void {
+  const tty = process.stderr.isTTY === true;
   return (round, rounds) => {
-    process.stderr.write(`\rbench ${label}: round ${round}/${rounds}`);
-    if (round === rounds) process.stderr.write("\n");
+    // On a terminal one line counts up; in a log, a line every 10 rounds and at the end.
+    if (tty) process.stderr.write(`\rbench ${label}: round ${round}/${rounds}${round === rounds ? "\n" : ""}`);
+    else if (round % 10 === 0 || round === rounds) process.stderr.write(`bench ${label}: round ${round}/${rounds}\n`);
   };
 }
 
@@ -220,7 +222,10 @@ async function run(argv: string[]): Promise<number> {
         const b = loadTarget(args.vs);
         try {
           const c = await compare(a.program, b.program, { ...options, onRound: progress(`${a.label} vs ${b.label}`) });
-          const text = `A = ${a.label}\nB = ${b.label}\n\n${formatComparison(c, { markdown })}\n\nA\n${fence(histogram(c.a), markdown)}\nB\n${fence(histogram(c.b), markdown)}`;
+          const same = c.a.retvals.every((r, i) => r === c.b.retvals[i]);
+          const returns = `return values per input: A ${c.a.retvals.join(",")}; B ${c.b.retvals.join(",")}${same ? " (the same)" : " (they DIFFER: the two programs do not do the same thing)"}`;
+          if (!same) process.stderr.write(`bench: warning: ${returns}\n`);
+          const text = `A = ${a.label}\nB = ${b.label}\n${returns}\n\n${formatComparison(c, { markdown })}\n\nA\n${fence(histogram(c.a), markdown)}\nB\n${fence(histogram(c.b), markdown)}`;
           print(args, { labels: { a: a.label, b: b.label }, ...c }, text);
           return args.failIfSlower && c.ratio.verdict === "slower" ? 1 : 0;
         } finally {
@@ -239,7 +244,7 @@ async function run(argv: string[]): Promise<number> {
         return check.outcome === "regressed" ? 1 : 0;
       }
       const r = await benchmark(a.program, { ...options, onRound: progress(a.label) });
-      print(args, { target: a.label, ...r }, `${formatResults([r], { markdown })}\n\n${fence(histogram(r), markdown)}`);
+      print(args, { target: a.label, ...r }, `${a.label}: return values per input ${r.retvals.join(",")}\n\n${formatResults([r], { markdown })}\n\n${fence(histogram(r), markdown)}`);
       return 0;
     } finally {
       a.coll.close();
