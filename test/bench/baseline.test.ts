@@ -25,10 +25,12 @@ function loop(n: number): Program {
   ` });
 }
 
-const quick = { rounds: 15, warmup: 1, targetCallNs: 50_000, update: false } as const;
+// A generous threshold: baseline and check run at different moments on a machine other tests
+// share, so the same program may measure tens of percent apart; 10x the work still fails.
+const quick = { rounds: 15, warmup: 1, targetCallNs: 50_000, update: false, threshold: 1 } as const;
 
 describeKernel("checkBaseline", () => {
-  itKernel("records, passes, catches a 10x slow-down, and records again on update", async () => {
+  itKernel("records, passes, catches a 10x-work slow-down beyond a 100% threshold, and records again on update", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-baseline-"));
     try {
       const file = join(dir, "bench-baseline.json");
@@ -44,7 +46,7 @@ describeKernel("checkBaseline", () => {
 
       let error: unknown;
       try {
-        await expectNoRegression(slow, { ...quick, file, key: "filter", threshold: 0.05 });
+        await expectNoRegression(slow, { ...quick, file, key: "filter" });
       } catch (e) {
         error = e;
       }
