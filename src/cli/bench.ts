@@ -16,7 +16,7 @@ import { loadCost } from "../bench/load-cost.js";
 import { buildPacket, parsePacketSpec } from "../bench/packet.js";
 import { LINKTYPE_ETHERNET, readCapture } from "../bench/pcap.js";
 import { xdpContext } from "../bench/context.js";
-import type { Program } from "../program/program.js";
+import { Program } from "../program/program.js";
 import type { Command } from "./main.js";
 
 const USAGE = [
@@ -24,7 +24,7 @@ const USAGE = [
   "      [--cpu N|none] [--level 0.95] [--seed N] [--ingress-ifindex N] [--json|--markdown] [--fail-if-slower]",
   "      [--baseline FILE [--update-baseline] [--threshold 0.05]]",
   "bench --cost OBJ [--json|--markdown]",
-  "bench --live --id N [--id N]... [--seconds 10] [--json|--markdown]",
+  "bench --live (--id N | --pin PATH)... [--seconds 10] [--json|--markdown]",
 ].join("\n  tsbpf ");
 
 interface Args {
@@ -48,13 +48,14 @@ interface Args {
   cost: boolean;
   live: boolean;
   ids: number[];
+  pins: string[];
   seconds: number;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { packets: [], json: false, markdown: false, failIfSlower: false, updateBaseline: false, cost: false, live: false, ids: [], seconds: 10 };
+  const a: Args = { packets: [], json: false, markdown: false, failIfSlower: false, updateBaseline: false, cost: false, live: false, ids: [], pins: [], seconds: 10 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -95,6 +96,7 @@ function parseArgs(argv: string[]): Args {
       case "--cost": a.cost = true; break;
       case "--live": a.live = true; break;
       case "--id": a.ids.push(number(1)); break;
+      case "--pin": a.pins.push(value()); break;
       case "--seconds": a.seconds = number(0, false); break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
@@ -104,7 +106,7 @@ function parseArgs(argv: string[]): Args {
   }
   if (a.json && a.markdown) throw new UsageError("--json and --markdown exclude each other");
   if (a.live) {
-    if (a.ids.length === 0) throw new UsageError("--live needs --id N (bpftool prog list shows ids)");
+    if (a.ids.length === 0 && a.pins.length === 0) throw new UsageError("--live needs --id N (bpftool prog list shows ids) or --pin PATH");
   } else if (a.target === undefined) {
     throw new UsageError("name an object: tsbpf bench prog.o[:program]");
   }
@@ -119,10 +121,11 @@ function splitTarget(target: string): { file: string; program?: string } {
 }
 
 /** Load the one program to benchmark from `target`; the caller closes the collection. */
-function loadTarget(target: string): { coll: Collection; program: Program; label: string } {
+function loadTarget(target: string, preferred?: string): { coll: Collection; program: Program; label: string } {
   const { file, program: wanted } = splitTarget(target);
   const spec = CollectionSpec.fromFile(file);
-  let name = wanted;
+  // `--vs other.o` with no program name compares the program of the same name, when there is one.
+  let name = wanted ?? (preferred !== undefined && spec.programs[preferred] !== undefined ? preferred : undefined);
   if (name === undefined) {
     const candidates = spec.autoloadPrograms.filter((n) => {
       try {
@@ -186,15 +189,17 @@ async function run(argv: string[]): Promise<number> {
   const markdown = args.markdown;
 
   if (args.live) {
-    process.stderr.write(`bench: sampling ${args.ids.length} program(s) for ${args.seconds} s …\n`);
+    const pinned = args.pins.map((path) => Program.open(path, { readonly: true }));
     const ac = new AbortController();
     const stop = () => ac.abort();
     process.once("SIGINT", stop);
     try {
-      const live = await liveStats({ ids: args.ids, durationMs: args.seconds * 1000, signal: ac.signal });
+      process.stderr.write(`bench: sampling ${args.ids.length + pinned.length} program(s) for ${args.seconds} s (Ctrl-C ends the window early) …\n`);
+      const live = await liveStats({ ids: args.ids, programs: pinned, durationMs: args.seconds * 1000, signal: ac.signal });
       print(args, live, formatLiveStats(live, { markdown }));
     } finally {
       process.off("SIGINT", stop);
+      for (const p of pinned) p.close();
     }
     return 0;
   }
@@ -219,7 +224,7 @@ async function run(argv: string[]): Promise<number> {
     const a = loadTarget(args.target!);
     try {
       if (args.vs !== undefined) {
-        const b = loadTarget(args.vs);
+        const b = loadTarget(args.vs, splitTarget(a.label).program);
         try {
           const c = await compare(a.program, b.program, { ...options, onRound: progress(`${a.label} vs ${b.label}`) });
           const same = c.a.retvals.every((r, i) => r === c.b.retvals[i]);
