@@ -128,10 +128,12 @@ describeKernel("compare", () => {
     using a = loop(20, "a_loop");
     using b = loop(200, "b_loop");
     for (let i = 0; i < 10; i++) {
-      const c = await compare(a, b, { rounds: 11, warmup: 1, targetCallNs: 50_000, seed: i });
+      // 21 pairs: the interval loses its side of 1 only if 6 pairs flip, which a burst of
+      // softirqs on a loaded machine (it happens here, at load 16 on 2 CPUs) does not do.
+      const c = await compare(a, b, { rounds: 21, warmup: 1, seed: i });
       expect(c.ratio.verdict).toBe("slower");
       expect(c.ratio.ci.low).toBeGreaterThan(2);
-      const back = await compare(b, a, { rounds: 11, warmup: 1, targetCallNs: 50_000, seed: i });
+      const back = await compare(b, a, { rounds: 21, warmup: 1, seed: i });
       expect(back.ratio.verdict).toBe("faster");
     }
   });
@@ -144,7 +146,7 @@ describeKernel("compare", () => {
     // be a coin flip (0.68). The 0.95 rate itself is checked in stats.test.ts over 400 trials.
     const verdicts: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const c = await compare(a, b, { rounds: 15, warmup: 1, targetCallNs: 30_000, seed: 1000 + i, level: 0.99 });
+      const c = await compare(a, b, { rounds: 15, warmup: 1, targetCallNs: 200_000, seed: 1000 + i, level: 0.99 });
       verdicts.push(c.ratio.verdict);
     }
     const same = verdicts.filter((v) => v === "no significant difference").length;
