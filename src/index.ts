@@ -183,3 +183,14 @@ export { RingBufReader, RingBufRecord, type RingBufReaderOptions, type RingBufWa
 export { UserRingBufWriter, UserRingBufSample, type UserRingBufWriterOptions } from "./ringbuf/user-writer.js";
 export { PerfReader, PerfRecord, type PerfReaderOptions, type PerfCallback, type PerfEvent } from "./perf/reader.js";
 export type { WaitStrategy } from "./sys/epoll.js";
+
+// --- bench: the BPF program benchmark harness ---
+export { benchmark, compare, checkBenchmarkable, type BenchmarkOptions, type BenchmarkResult, type BenchInput, type ComparisonResult } from "./bench/benchmark.js";
+export { summarize, quantile, median, mad, medianInterval, outlierIndices, ratioOfPairs, ratioOfSamples, type Summary, type Interval, type RatioEstimate, type Verdict } from "./bench/stats.js";
+export { buildPacket, parsePacketSpec, internetChecksum, headerSize, type PacketOptions, type PacketProtocol } from "./bench/packet.js";
+export { readCapture, writePcap, writePcapng, captureFormat, LINKTYPE_ETHERNET, type CapturedPacket, type ReadCaptureOptions, type PacketToWrite, type WriteCaptureOptions } from "./bench/pcap.js";
+export { xdpContext, skbContext, type XdpContextOptions, type SkbContextOptions } from "./bench/context.js";
+export { loadCost, parseVerifierStats, type ProgramLoadCost, type VerifierStats, type LoadCostOptions } from "./bench/load-cost.js";
+export { liveStats, type LiveStatsOptions, type LiveStatsResult, type LiveProgramStats } from "./bench/live.js";
+export { checkBaseline, expectNoRegression, readBaseline, type BaselineOptions, type BaselineCheck, type BaselineFile, type BaselineEntry } from "./bench/baseline.js";
+export { formatResults, formatComparison, formatLoadCost, formatLiveStats, histogram } from "./bench/format.js";

@@ -7,6 +7,7 @@ import { isTsbpfError } from "../errors.js";
 import type { Command } from "./command.js";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  bench: () => import("./bench.js").then((m) => m.command),
   btf: () => import("./btf.js").then((m) => m.command),
   disasm: () => import("./disasm.js").then((m) => m.command),
   inspect: () => import("./inspect.js").then((m) => m.command),

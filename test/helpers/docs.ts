@@ -26,7 +26,8 @@ export function runExample(code: string): string {
   const source = code.replace(/from "tsbpf"/g, `from ${entry}`).replace(/from "\.\/src\/index\.js"/g, `from ${entry}`);
   const dir = mkdtempSync(join(tmpdir(), "tsbpf-doc-"));
   try {
-    const file = join(dir, "example.ts");
+    // .mts: an ES module whatever the directory says, so examples may use top-level await.
+    const file = join(dir, "example.mts");
     writeFileSync(file, source);
     return execFileSync(join(repoRoot, "node_modules/.bin/tsx"), [file], { encoding: "utf8", cwd: repoRoot });
   } finally {
