@@ -3,27 +3,33 @@
  * are read in place in the mmapped data area; nothing is copied unless the caller copies.
  */
 import { ClosedError, TsbpfError } from "../errors.js";
-import { EpollSet, type WaitStrategy } from "../sys/epoll.js";
+import { FdWatch, UV_READABLE } from "../sys/fd-watch.js";
 import type { Fd } from "../sys/fd.js";
 import { MAP_SHARED, mmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
 import { MAP_TYPES } from "../spec/map-type.js";
 import { BUSY_BIT, DISCARD_BIT, HEADER_SIZE, LENGTH_MASK, loadPosition, PAGE_SIZE, TWO_32 } from "./layout.js";
 import { retireMapping, trackMapping } from "./retire.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "./map-ref.js";
+import { EMPTY, HEAD_BUSY, type IteratorHost, nextTurn, PacedIterator, Pacer } from "./fair.js";
 
-/** Options of `new RingBufReader(map, options)`. */
-export interface RingBufReaderOptions {
-  /**
-   * How async reads wait for data: `"thread"` (default) blocks in epoll_wait on a libuv pool
-   * thread, `"poll"` polls with a zero timeout from timers. See src/sys/epoll.ts for the costs.
-   */
-  wait?: WaitStrategy;
-}
+/**
+ * Options of `new RingBufReader(map, options)`: none yet. Waiting needs no tuning: readers wait
+ * on the event loop's own epoll (src/sys/fd-watch.ts), the fastest design measured.
+ */
+export type RingBufReaderOptions = Record<string, never>;
 
-/** Options of `read()` and `wait()`. */
+/** Options of `read()`, `wait()` (and `waitForSpace()` of the user ring buffer writer). */
 export interface RingBufWaitOptions {
   /** Give up after this many milliseconds (read() resolves undefined, wait() false). Default: wait until close(). */
   timeoutMs?: number;
+  /** Abort the wait: the promise rejects with `signal.reason` (an `AbortError` unless the caller gave one). */
+  signal?: AbortSignal;
+}
+
+/** Options of `records()`. */
+export interface RecordsOptions {
+  /** Abort the iteration: the loop throws `signal.reason`, and the record it held is handed back. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -81,9 +87,6 @@ const L_TWO_32 = TWO_32;
 /** Most records one poll() reads (its `limit` is capped to this int). */
 const MAX_BATCH = 0x7fffffff;
 
-/** Result of looking at the head of the ring without consuming it. */
-const EMPTY = -1;
-const HEAD_BUSY = -2;
 
 /**
  * Reads a `BPF_MAP_TYPE_RINGBUF` map (min kernel 5.8): `poll(cb)` drains synchronously,
@@ -120,14 +123,15 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
   readonly #data: Uint8Array;
   readonly #record: RingBufRecord;
   readonly #ring: DrainState;
-  readonly #epoll: EpollSet;
+  readonly #watch: FdWatch;
+  /** Counts what read() and wait() deliver, to let the event loop turn (see fair.ts). */
+  readonly #pacer = new Pacer();
   #closed = false;
   #iterating = false;
 
   constructor(map: ReaderMap, options: RingBufReaderOptions = {}) {
     checkMapType(map, MAP_TYPES.ringbuf, "ringbuf", "RingBufReader");
-    if (typeof options !== "object" || options === null) throw new TypeError("RingBufReaderOptions must be an object");
-    for (const k of Object.keys(options)) if (k !== "wait") throw new TypeError(`RingBufReaderOptions: unknown option "${k}"`);
+    checkNoOptions(options, "RingBufReaderOptions");
     this.#what = `ring buffer reader of ${mapLabel(map)}`;
     const size = map.maxEntries;
     this.size = size;
@@ -144,8 +148,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
       this.#data = new Uint8Array(this.#producer.buffer, PAGE_SIZE, 2 * size);
       this.#record = new RingBufRecord(new DataView(this.#producer.buffer, PAGE_SIZE, 2 * size));
       this.#ring = new DrainState(this.#prod, this.#cons, size, this.#record, this.#what);
-      this.#epoll = new EpollSet(this.#what, 1, options.wait ?? "thread");
-      this.#epoll.add(fd, 0);
+      this.#watch = new FdWatch([fd], UV_READABLE, this.#what);
     } catch (e) {
       this.#release();
       throw e;
@@ -161,7 +164,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
     if (this.#closed) throw new ClosedError(this.#what);
   }
 
-  /** Whether records are pending, from the mapped positions (no syscall): the "poll" strategy's check. */
+  /** Whether records are pending, from the mapped positions (no syscall): what a wait checks after arming. */
   readonly #hasData = (): boolean => !this.#closed && loadPosition(this.#prod, 0) > this.#loadConsumer();
 
   #loadConsumer(): number {
@@ -218,33 +221,40 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
 
   /**
    * Wait until a record is ready to read (true) or the timeout passes or the reader is closed
-   * (false). Resolves at once when records are already there; otherwise waits on epoll, which
-   * the kernel signals only for submits that ask for a wakeup (the default flags do when the
-   * reader has caught up; BPF_RB_NO_WAKEUP never does). Never blocks the event loop.
+   * (false); rejects with `signal.reason` when `signal` aborts. Resolves at once when records
+   * are already there, except that it lets one turn of the event loop run first every 2 ms of
+   * records (see fair.ts), so a `wait()` + `poll()` loop never starves timers and I/O. Sleeps on
+   * the event loop's epoll, which the kernel signals only for submits that ask for a wakeup
+   * (the default flags do when the reader has caught up; BPF_RB_NO_WAKEUP never does).
    */
   async wait(options: RingBufWaitOptions = {}): Promise<boolean> {
     this.#live();
-    const timeoutMs = checkWaitOptions(options, this.#what);
+    const { timeoutMs, signal } = checkWaitOptions(options, this.#what);
+    signal?.throwIfAborted();
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    if (this.#pacer.dueAfter(1)) await this.#pacer.yield(signal);
     for (;;) {
       if (this.#closed) return false;
       const head = this.#peek();
       if (typeof head === "object") return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
       if (head === HEAD_BUSY) {
-        // The producer is between reserve and submit: epoll would report ready at once (data
-        // is pending), so sleep briefly instead of spinning.
-        await new Promise((r) => setTimeout(r, Math.min(1, left)));
+        // The producer is between reserve and submit (nanoseconds to microseconds): the fd is
+        // readable already, so let the loop turn and look again instead of sleeping.
+        if (Date.now() >= deadline) return false;
+        await nextTurn();
+        signal?.throwIfAborted();
         continue;
       }
-      await this.#epoll.wait(left, this.#hasData);
+      const end = await this.#watch.wait({ ready: this.#hasData, deadline, signal });
+      this.#pacer.reset();
+      if (end !== "ready") return false;
     }
   }
 
   /**
    * The next record as a copy the caller owns, waiting for one when the ring is empty.
-   * Resolves undefined on timeout or when the reader is closed while waiting.
+   * Resolves undefined on timeout or when the reader is closed while waiting; rejects with
+   * `signal.reason` when `signal` aborts. Lets the event loop turn every 2 ms of records.
    */
   async read(options: RingBufWaitOptions = {}): Promise<Uint8Array | undefined> {
     if (!(await this.wait(options)) || this.#closed) return undefined;
@@ -257,32 +267,31 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Records as zero-copy Uint8Array views, in order, waiting (epoll) when the ring is empty. A
-   * yielded view is valid until the loop asks for the next record (the reader then hands its
-   * space back to producers): copy it (`bytes.slice()`) to keep it. Ends when the reader is
-   * closed. One iteration at a time per reader.
+   * Records as zero-copy Uint8Array views, in order, waiting (on the event loop) when the ring
+   * is empty: `for await (const bytes of reader.records({ signal }))`. A yielded view is valid
+   * until the loop asks for the next record (the reader then hands its space back to
+   * producers): copy it (`bytes.slice()`) to keep it. The loop ends when the reader is closed,
+   * throws `signal.reason` when `signal` aborts, and lets the event loop turn every 2 ms or
+   * 16384 records (fair.ts). Records are taken from the ring in place with no syscall and no
+   * copy while any are ready. One iteration at a time per reader.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+  records(options: RecordsOptions = {}): AsyncIterableIterator<Uint8Array> {
     this.#live();
+    const signal = checkRecordsOptions(options, this.#what);
     if (this.#iterating) throw new TypeError(`${this.#what}: already being iterated`);
     this.#iterating = true;
-    try {
-      for (;;) {
-        if (this.#closed) return;
-        const head = this.#peek();
-        if (typeof head === "number") {
-          if (!(await this.wait())) return;
-          continue;
-        }
-        try {
-          yield new Uint8Array(this.#data.buffer, this.#data.byteOffset + head.offset, head.length);
-        } finally {
-          if (!this.#closed) this.#storeConsumer(head.next, head.cons);
-        }
-      }
-    } finally {
-      this.#iterating = false;
-    }
+    return new RingBufIterator(this.#ring, this.#data, signal, {
+      closed: () => this.#closed,
+      wait: (sig) => this.#watch.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
+      done: () => {
+        this.#iterating = false;
+      },
+    });
+  }
+
+  /** `for await (const bytes of reader)`: the same as `records()` without a signal. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    return this.records();
   }
 
   /**
@@ -297,7 +306,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
   }
 
   #release(): void {
-    this.#epoll?.close();
+    this.#watch?.close();
     if (this.#producer) retireMapping(this.#producer);
     if (this.#consumer) retireMapping(this.#consumer);
     this.#producer = undefined;
@@ -405,11 +414,91 @@ export const publish: (words: Uint32Array, pos: number, previous: number) => voi
         if (lo < (previous >>> 0)) Atomics.store(words, 1, Math.floor(pos / L_TWO_32));
       };
 
-/** Validate RingBufWaitOptions; returns the timeout. */
-export function checkWaitOptions(options: RingBufWaitOptions, what: string): number | undefined {
+/** Validate RingBufWaitOptions. */
+export function checkWaitOptions(options: RingBufWaitOptions, what: string): { timeoutMs?: number; signal?: AbortSignal } {
   if (typeof options !== "object" || options === null) throw new TypeError(`${what}: wait options must be an object`);
-  for (const k of Object.keys(options)) if (k !== "timeoutMs") throw new TypeError(`${what}: unknown wait option "${k}"`);
+  for (const k of Object.keys(options)) if (k !== "timeoutMs" && k !== "signal") throw new TypeError(`${what}: unknown wait option "${k}" (known: timeoutMs, signal)`);
   const t = options.timeoutMs;
   if (t !== undefined && !(typeof t === "number" && t >= 0)) throw new RangeError(`${what}: timeoutMs must be a non-negative number`);
-  return t;
+  return { timeoutMs: t, signal: checkSignal(options.signal, what) };
+}
+
+/** Validate RecordsOptions; returns the signal. */
+export function checkRecordsOptions(options: RecordsOptions, what: string): AbortSignal | undefined {
+  if (typeof options !== "object" || options === null) throw new TypeError(`${what}: records() options must be an object`);
+  for (const k of Object.keys(options)) if (k !== "signal") throw new TypeError(`${what}: unknown records() option "${k}" (known: signal)`);
+  return checkSignal(options.signal, what);
+}
+
+function checkSignal(signal: unknown, what: string): AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${what}: signal must be an AbortSignal`);
+  return signal;
+}
+
+/** Reject every key of a reader's options object: readers have no options left to tune. */
+export function checkNoOptions(options: unknown, name: string): void {
+  if (typeof options !== "object" || options === null) throw new TypeError(`${name} must be an object`);
+  for (const k of Object.keys(options)) {
+    const hint = k === "wait" ? ": readers always wait on the event loop's own epoll now (no strategy to choose)" : "";
+    throw new TypeError(`${name}: unknown option "${k}"${hint}`);
+  }
+}
+
+/**
+ * The iterator of RingBufReader.records() (the protocol and pacing are PacedIterator's): takes
+ * each record in place and hands its space back when the next one is asked for.
+ */
+class RingBufIterator extends PacedIterator<Uint8Array> {
+  readonly #ring: DrainState;
+  readonly #buffer: ArrayBufferLike;
+  readonly #base: number;
+  /** Position after the record handed out last, published on the next call; -1: none held. */
+  #held = -1;
+  #heldFrom = 0;
+  #prod = 0;
+
+  constructor(ring: DrainState, data: Uint8Array, signal: AbortSignal | undefined, host: IteratorHost) {
+    super(signal, host);
+    this.#ring = ring;
+    this.#buffer = data.buffer;
+    this.#base = data.byteOffset;
+  }
+
+  protected handBack(): void {
+    if (this.#held >= 0) publish(this.#ring.consWords, this.#held, this.#heldFrom);
+    this.#held = -1;
+  }
+
+  /** Publish the record held, then the next ready record in place, or EMPTY / HEAD_BUSY. */
+  protected take(): Uint8Array | number {
+    const ring = this.#ring;
+    const consWords = ring.consWords;
+    if (this.#held >= 0) {
+      publish(consWords, this.#held, this.#heldFrom);
+      this.#held = -1;
+    }
+    const words = ring.words;
+    const mask = ring.mask;
+    let cons = (PLAIN_ORDERED ? consWords[1] : Atomics.load(consWords, 1)) * L_TWO_32 + (PLAIN_ORDERED ? consWords[0] : Atomics.load(consWords, 0));
+    for (;;) {
+      if (cons >= this.#prod) {
+        this.#prod = loadPosition(words, 0);
+        if (cons >= this.#prod) return EMPTY;
+      }
+      const off = cons & mask;
+      const index = (L_PAGE + off) >>> 2;
+      const header = PLAIN_ORDERED ? words[index] : Atomics.load(words, index);
+      if (header & L_BUSY) return HEAD_BUSY;
+      const length = header & L_LENGTH;
+      if (length > ring.maxLength) throw corruptRecord(ring, cons, length);
+      const next = cons + ((length + L_HEADER + 7) & ~7);
+      if ((header & L_DISCARD) === 0) {
+        this.#held = next;
+        this.#heldFrom = cons;
+        return new Uint8Array(this.#buffer, this.#base + off + L_HEADER, length);
+      }
+      publish(consWords, next, cons);
+      cons = next;
+    }
+  }
 }

@@ -1,0 +1,158 @@
+/**
+ * Fair streaming, shared by every reader: a loop over a ring that never empties would run in
+ * microtasks forever (an awaited promise that is already resolved does not return to the event
+ * loop), so timers, I/O and HTTP servers in the same process would stop. Readers count what
+ * they deliver and, every YIELD_RECORDS records or YIELD_MS milliseconds, let one turn of the
+ * event loop run (setImmediate: timers and I/O run before the reader continues).
+ *
+ * The numbers (measured by benchmarks/readers.ts, see docs/readers.md): a yield costs one
+ * event-loop turn, ~5–20 µs, so yielding every 2 ms costs under 1% of a busy reader's time and
+ * bounds the lag a streaming reader adds to a timer at ~2 ms plus the loop body's own time.
+ */
+
+/** Most records a reader delivers between two turns of the event loop. */
+export const YIELD_RECORDS = 16384;
+/** Longest time (ms) a reader delivers records without letting the event loop turn. */
+export const YIELD_MS = 2;
+/** Records between two looks at the clock (a power of two). */
+const CLOCK_EVERY = 64;
+
+/** Counts records delivered since the event loop last ran, and says when to let it run. */
+export class Pacer {
+  #count = 0;
+  #since = performance.now();
+
+  /** Count one record; true when the caller should yield (`yield()`) before delivering more. */
+  due(): boolean {
+    const n = ++this.#count;
+    if ((n & (CLOCK_EVERY - 1)) !== 0) return false;
+    return n >= YIELD_RECORDS || performance.now() - this.#since >= YIELD_MS;
+  }
+
+  /** Count `records` delivered at once (a poll() batch) and look at the clock; true when due. */
+  dueAfter(records: number): boolean {
+    this.#count += records;
+    return this.#count >= YIELD_RECORDS || performance.now() - this.#since >= YIELD_MS;
+  }
+
+  /** The event loop just ran (a wait slept, or a yield). */
+  reset(): void {
+    this.#count = 0;
+    this.#since = performance.now();
+  }
+
+  /** Let one turn of the event loop run, then start counting again. Rejects with the signal's reason on abort. */
+  async yield(signal?: AbortSignal): Promise<void> {
+    await nextTurn();
+    signal?.throwIfAborted();
+    this.reset();
+  }
+}
+
+/** Resolve after one turn of the event loop (timers and I/O get to run). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** What `PacedIterator.take()` returns when the ring holds no ready record: wait for a wakeup. */
+export const EMPTY = -1;
+/** … when the record at the head is still being written: look again after one loop turn. */
+export const HEAD_BUSY = -2;
+
+/** What a PacedIterator needs from its reader. */
+export interface IteratorHost {
+  /** Whether the reader is closed (the iteration then ends). */
+  closed(): boolean;
+  /** Sleep until the reader's rings hold a record (the reader's FdWatch.wait). */
+  wait(signal: AbortSignal | undefined): Promise<"ready" | "timeout" | "closed">;
+  /** The iteration ended (the reader may be iterated again). */
+  done(): void;
+}
+
+const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
+
+/**
+ * The async iterator of every reader's `records()`: takes records in place while the rings
+ * hold some (no syscall, no await beyond the iterator protocol's own promise), and takes the
+ * path that awaits only when the pacer says the event loop must turn, or the rings are empty
+ * (then it sleeps on the reader's FdWatch). A subclass says how to take one record and how to
+ * hand back the one it holds.
+ */
+export abstract class PacedIterator<T> implements AsyncIterableIterator<T> {
+  readonly #signal: AbortSignal | undefined;
+  readonly #host: IteratorHost;
+  readonly #pacer = new Pacer();
+  #done = false;
+  #inFlight: Promise<IteratorResult<T>> | undefined;
+
+  constructor(signal: AbortSignal | undefined, host: IteratorHost) {
+    this.#signal = signal;
+    this.#host = host;
+  }
+
+  /** Hand back the record delivered last (if any), then return the next ready one, EMPTY or HEAD_BUSY. */
+  protected abstract take(): T | number;
+  /** Hand back the record delivered last, if any (the reader is still open). */
+  protected abstract handBack(): void;
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#inFlight) return (this.#inFlight = this.#inFlight.then(() => this.next()));
+    if (this.#done) return Promise.resolve(DONE);
+    try {
+      if (this.#signal?.aborted) throw this.#signal.reason;
+      if (this.#host.closed()) return Promise.resolve(this.#finish());
+      const due = this.#pacer.due();
+      if (!due) {
+        const r = this.take();
+        if (typeof r !== "number") return Promise.resolve({ value: r, done: false });
+      }
+      const p = this.#slow(due).finally(() => {
+        this.#inFlight = undefined;
+      });
+      this.#inFlight = p;
+      return p;
+    } catch (e) {
+      this.#finish();
+      return Promise.reject(e);
+    }
+  }
+
+  /** The path that awaits: one turn of the event loop first when `due`, then waits while the rings are empty. */
+  async #slow(due: boolean): Promise<IteratorResult<T>> {
+    try {
+      if (due) await this.#pacer.yield(this.#signal);
+      for (;;) {
+        if (this.#host.closed()) return this.#finish();
+        const r = this.take();
+        if (typeof r !== "number") return { value: r, done: false };
+        if (r === HEAD_BUSY) {
+          await nextTurn();
+          this.#signal?.throwIfAborted();
+          continue;
+        }
+        if ((await this.#host.wait(this.#signal)) === "closed") return this.#finish();
+        this.#pacer.reset();
+      }
+    } catch (e) {
+      this.#finish();
+      throw e;
+    }
+  }
+
+  /** End the iteration: hand back the record held (unless the reader closed), release the reader. */
+  #finish(): IteratorResult<T> {
+    if (this.#done) return DONE;
+    this.#done = true;
+    if (!this.#host.closed()) this.handBack();
+    this.#host.done();
+    return DONE;
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    return Promise.resolve(this.#finish());
+  }
+}
