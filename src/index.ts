@@ -179,10 +179,9 @@ export { attachBySection, planAttach, type AttachPlan } from "./link/auto.js";
 export { attachLircMode2, type LircMode2Options } from "./link/lirc.js";
 
 // --- readers ---
-export { RingBufReader, RingBufRecord, type RingBufReaderOptions, type RingBufWaitOptions, type RingBufCallback } from "./ringbuf/reader.js";
+export { RingBufReader, RingBufRecord, type RingBufReaderOptions, type RingBufWaitOptions, type RecordsOptions, type RingBufCallback } from "./ringbuf/reader.js";
 export { UserRingBufWriter, UserRingBufSample, type UserRingBufWriterOptions } from "./ringbuf/user-writer.js";
 export { PerfReader, PerfRecord, type PerfReaderOptions, type PerfCallback, type PerfEvent } from "./perf/reader.js";
-export type { WaitStrategy } from "./sys/epoll.js";
 
 // --- bench: the BPF program benchmark harness ---
 export { benchmark, compare, checkBenchmarkable, type BenchmarkOptions, type BenchmarkResult, type BenchInput, type ComparisonResult } from "./bench/benchmark.js";

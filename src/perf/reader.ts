@@ -4,7 +4,7 @@
  */
 import { ClosedError, TsbpfError } from "../errors.js";
 import { BpfCmd } from "../sys/bpf.js";
-import { EpollSet, type WaitStrategy } from "../sys/epoll.js";
+import { FdWatch, UV_READABLE } from "../sys/fd-watch.js";
 import type { Fd } from "../sys/fd.js";
 import { MAP_SHARED, mmap, NativeMemory, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
 import { failMapCall, MapElemAttr } from "../sys/map-attr.js";
@@ -12,7 +12,8 @@ import { onlineCpus, PERF_COUNT_SW, PERF_EVENT_IOC, PERF_SAMPLE_RAW, PERF_TYPE, 
 import { MAP_TYPES } from "../spec/map-type.js";
 import { loadPosition, PAGE_SIZE, TWO_32 } from "../ringbuf/layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "../ringbuf/map-ref.js";
-import { checkWaitOptions, PLAIN_ORDERED, type RingBufWaitOptions } from "../ringbuf/reader.js";
+import { checkRecordsOptions, checkWaitOptions, PLAIN_ORDERED, type RecordsOptions, type RingBufWaitOptions } from "../ringbuf/reader.js";
+import { EMPTY, type IteratorHost, PacedIterator, Pacer } from "../ringbuf/fair.js";
 import { retireMapping, trackMapping } from "../ringbuf/retire.js";
 
 /** Options of `new PerfReader(map, options)`. */
@@ -25,8 +26,6 @@ export interface PerfReaderOptions {
   watermarkBytes?: number;
   /** CPUs to read (each must be below the map's max_entries). Default: every online CPU. */
   cpus?: readonly number[];
-  /** How async reads wait: `"thread"` (default) or `"poll"` (see src/sys/epoll.ts). */
-  wait?: WaitStrategy;
 }
 
 /** `PERF_RECORD_LOST`. */
@@ -40,7 +39,7 @@ const TAIL_WORD = 1032 / 4;
 // bindings into getter calls; see src/ringbuf/reader.ts).
 const L_PLAIN = PLAIN_ORDERED;
 const L_TWO_32 = TWO_32;
-const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus", "wait"]);
+const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus"]);
 
 /**
  * One record during a `poll()` callback, reused for every record. A sample's payload is at
@@ -89,14 +88,6 @@ export type PerfEvent =
   | { readonly type: "sample"; readonly cpu: number; readonly data: Uint8Array }
   | { readonly type: "lost"; readonly cpu: number; readonly lost: number };
 
-/** A record found at a ring's tail by the iterator, not yet consumed. */
-interface Peeked {
-  ring: Ring;
-  event: PerfEvent;
-  tail: number;
-  next: number;
-}
-
 interface Ring {
   cpu: number;
   event: Fd;
@@ -135,7 +126,9 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
   readonly #elem: MapElemAttr;
   readonly #key: NativeMemory;
   readonly #value: NativeMemory;
-  readonly #epoll: EpollSet;
+  #watch: FdWatch | undefined;
+  /** Counts what read() and wait() deliver, to let the event loop turn (see ringbuf/fair.ts). */
+  readonly #pacer = new Pacer();
   #lost = 0;
   #closed = false;
   #iterating = false;
@@ -160,8 +153,10 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     this.#fd = dupMapFd(map, what);
     this.#elem = new MapElemAttr(this.#fd.value, this.#key.address, this.#value.address);
     try {
-      this.#epoll = new EpollSet(what, cpus.length, opts.wait);
       for (const cpu of cpus) this.#openRing(cpu, opts);
+      // One watch over every CPU's event fd, each polled directly by the event loop's epoll (a
+      // perf event's poll clears its wakeup flag, so no nested epoll set sits in between).
+      this.#watch = new FdWatch(this.#rings.map((r) => r.event.value), UV_READABLE, what);
     } catch (e) {
       this.#release();
       throw e;
@@ -199,7 +194,6 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     const dataSize = Number(head.getBigUint64(1048, true)) || this.ringSize;
     const ring: Ring = { cpu, event, mapping, words, data: new DataView(mapping.buffer, dataOffset, dataSize), dataOffset, dataSize };
     this.#rings.push(ring);
-    this.#epoll.add(event.value, this.#rings.length - 1);
     this.#key.view.setUint32(0, cpu, true);
     this.#value.view.setUint32(0, event.value, true);
     const r = this.#elem.update(0);
@@ -211,7 +205,12 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     return this.#closed;
   }
 
-  /** Samples the kernel dropped (ring full), summed over the "lost" records read so far. */
+  /**
+   * Samples the kernel dropped because a CPU's ring was full, summed over the `PERF_RECORD_LOST`
+   * records this reader has read so far (by poll(), read() or records()). The kernel writes
+   * one such record into the ring that lost samples once it has room again, so the count is
+   * complete once the rings are drained.
+   */
   get lostSamples(): number {
     return this.#lost;
   }
@@ -322,23 +321,29 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
 
   /**
    * Wait until some CPU's ring holds a record (true), or the timeout passes or the reader is
-   * closed (false). The kernel signals after `wakeupEvents` samples (or `watermarkBytes`).
-   * Never blocks the event loop.
+   * closed (false); rejects with `signal.reason` when `signal` aborts. The kernel signals after
+   * `wakeupEvents` samples (or `watermarkBytes`). Sleeps on the event loop's own epoll, after
+   * re-checking every ring once the wait is armed (so a record written while the reader was
+   * going to sleep is never slept through); lets the event loop turn every 2 ms of records.
    */
   async wait(options: RingBufWaitOptions = {}): Promise<boolean> {
     this.#live();
-    const timeoutMs = checkWaitOptions(options, this.#what);
+    const { timeoutMs, signal } = checkWaitOptions(options, this.#what);
+    signal?.throwIfAborted();
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
-    for (;;) {
-      if (this.#closed) return false;
-      if (this.#pending()) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await this.#epoll.wait(left, () => !this.#closed && this.#pending());
-    }
+    if (this.#pacer.dueAfter(1)) await this.#pacer.yield(signal);
+    if (this.#closed) return false;
+    const end = await this.#watch!.wait({ ready: this.#hasData, deadline, signal });
+    if (end !== "ready") return false;
+    return !this.#closed;
   }
 
-  /** The next record as a PerfEvent whose data the caller owns (a copy), waiting when every ring is empty; undefined on timeout or close. */
+  readonly #hasData = (): boolean => !this.#closed && this.#pending();
+
+  /**
+   * The next record as a PerfEvent whose data the caller owns (a copy), waiting when every ring
+   * is empty; undefined on timeout or close, rejects with `signal.reason` on abort.
+   */
   async read(options: RingBufWaitOptions = {}): Promise<PerfEvent | undefined> {
     if (!(await this.wait(options)) || this.#closed) return undefined;
     let out: PerfEvent | undefined;
@@ -350,80 +355,31 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
   }
 
   /**
-   * Records as PerfEvents, CPU by CPU in turn, waiting (epoll) when every ring is empty; ends
-   * when the reader is closed. A sample's `data` is a zero-copy view of the ring (or of a
-   * scratch copy for a record that wraps), valid until the loop asks for the next event: the
-   * reader then hands the space back to the kernel. Copy it (`data.slice()`) to keep it. One
-   * iteration at a time per reader.
+   * Records as PerfEvents, waiting (on the event loop) when every ring is empty:
+   * `for await (const event of reader.records({ signal }))`. Rings are read in turn, up to
+   * RING_TURN records from one before the next. A sample's `data` is a zero-copy view of the
+   * ring (or of a copy for a record that wraps around the ring's end), valid until the loop asks
+   * for the next event: the reader then hands the space back to the kernel. Copy it
+   * (`data.slice()`) to keep it. Ends when the reader is closed; throws `signal.reason` on
+   * abort; lets the event loop turn every 2 ms or 16384 records. One iteration at a time.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<PerfEvent, void, undefined> {
+  records(options: RecordsOptions = {}): AsyncIterableIterator<PerfEvent> {
     this.#live();
+    const signal = checkRecordsOptions(options, this.#what);
     if (this.#iterating) throw new TypeError(`${this.#what}: already being iterated`);
     this.#iterating = true;
-    let turn = 0;
-    try {
-      for (;;) {
-        if (this.#closed) return;
-        let found: Peeked | undefined;
-        for (let i = 0; i < this.#rings.length && !found; i++) {
-          const ring = this.#rings[(turn + i) % this.#rings.length];
-          found = this.#peekRing(ring);
-        }
-        if (!found) {
-          if (!(await this.wait())) return;
-          continue;
-        }
-        turn = (this.#rings.indexOf(found.ring) + 1) % this.#rings.length;
-        try {
-          yield found.event;
-        } finally {
-          if (!this.#closed) storeTail(found.ring.words, found.next, found.tail);
-        }
-      }
-    } finally {
-      this.#iterating = false;
-    }
+    return new PerfIterator(this.#rings, this.#what, (lost) => (this.#lost += lost), signal, {
+      closed: () => this.#closed,
+      wait: (sig) => this.#watch!.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
+      done: () => {
+        this.#iterating = false;
+      },
+    });
   }
 
-  /** The record at a ring's tail as a PerfEvent over ring memory, not yet consumed; other record types are consumed on the way. */
-  #peekRing(ring: Ring): Peeked | undefined {
-    const words = ring.words;
-    let tail = Atomics.load(words, TAIL_WORD + 1) * L_TWO_32 + Atomics.load(words, TAIL_WORD);
-    const head = loadPosition(words, HEAD_WORD);
-    while (tail < head) {
-      const off = tail & (ring.dataSize - 1);
-      const type = ring.data.getUint32(off, true);
-      const recSize = ring.data.getUint16(off + 6, true);
-      if (recSize < 8 || recSize > ring.dataSize || tail + recSize > head) {
-        throw new TsbpfError(`${this.#what}: CPU ${ring.cpu}: record of ${recSize} bytes at position ${tail} does not fit the ring (corrupt ring?)`);
-      }
-      let view = ring.data;
-      let base = off;
-      if (off + recSize > ring.dataSize) {
-        // A fresh buffer: the event may outlive the next peek of another ring.
-        view = new DataView(new ArrayBuffer(recSize));
-        const dst = new Uint8Array(view.buffer);
-        const first = ring.dataSize - off;
-        dst.set(new Uint8Array(ring.data.buffer, ring.data.byteOffset + off, first), 0);
-        dst.set(new Uint8Array(ring.data.buffer, ring.data.byteOffset, recSize - first), first);
-        base = 0;
-      }
-      const next = tail + recSize;
-      if (type === RECORD_SAMPLE && recSize >= 12) {
-        const len = view.getUint32(base + 8, true);
-        if (12 + len > recSize) throw new TsbpfError(`${this.#what}: CPU ${ring.cpu}: sample claims ${len} bytes in a ${recSize}-byte record (corrupt ring?)`);
-        const data = new Uint8Array(view.buffer, view.byteOffset + base + 12, len);
-        return { ring, next, tail, event: { type: "sample", cpu: ring.cpu, data } };
-      }
-      if (type === RECORD_LOST && recSize >= 24) {
-        const lost = Number(view.getBigUint64(base + 16, true));
-        this.#lost += lost;
-        return { ring, next, tail, event: { type: "lost", cpu: ring.cpu, lost } };
-      }
-      storeTail(words, next, tail);
-      tail = next;
-    }
-    return undefined;
+  /** `for await (const event of reader)`: the same as `records()` without a signal. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<PerfEvent> {
+    return this.records();
   }
 
   /** Remove the reader's events from the map, unmap the rings and close every fd. Idempotent. */
@@ -434,7 +390,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
   }
 
   #release(): void {
-    this.#epoll?.close();
+    this.#watch?.close();
     for (const ring of this.#rings) {
       if (!this.#fd.closed) {
         // Empty the slots this reader filled, so programs stop writing to a closed ring (the
@@ -474,12 +430,15 @@ interface CheckedOptions {
   wakeupEvents: number;
   watermarkBytes?: number;
   cpus?: readonly number[];
-  wait: WaitStrategy;
 }
 
 function checkOptions(options: PerfReaderOptions, what: string): CheckedOptions {
   if (typeof options !== "object" || options === null) throw new TypeError(`${what}: PerfReaderOptions must be an object`);
-  for (const k of Object.keys(options)) if (!OPTION_KEYS.has(k)) throw new TypeError(`${what}: unknown option "${k}"`);
+  for (const k of Object.keys(options)) {
+    if (OPTION_KEYS.has(k)) continue;
+    const hint = k === "wait" ? ": readers always wait on the event loop's own epoll now (no strategy to choose)" : "";
+    throw new TypeError(`${what}: unknown option "${k}"${hint}`);
+  }
   const pages = options.pages ?? 8;
   if (!Number.isInteger(pages) || pages < 1 || pages > 1 << 16 || (pages & (pages - 1)) !== 0) {
     throw new RangeError(`${what}: pages must be a power of two from 1 to 65536, got ${pages}`);
@@ -497,7 +456,108 @@ function checkOptions(options: PerfReaderOptions, what: string): CheckedOptions 
     cpus = [...new Set(options.cpus)];
     for (const c of cpus) if (!Number.isInteger(c) || c < 0) throw new RangeError(`${what}: bad CPU number ${c}`);
   }
-  const wait = options.wait ?? "thread";
-  if (wait !== "thread" && wait !== "poll") throw new TypeError(`${what}: wait must be "thread" or "poll"`);
-  return { pages, wakeupEvents, watermarkBytes: options.watermarkBytes, cpus, wait };
+  return { pages, wakeupEvents, watermarkBytes: options.watermarkBytes, cpus };
+}
+
+/** Most records the iterator takes from one CPU's ring before it looks at the next ring. */
+export const RING_TURN = 256;
+
+/**
+ * The iterator of PerfReader.records() (protocol and pacing: PacedIterator): takes records in
+ * place, ring after ring, up to RING_TURN from each in turn, and hands a record's space back
+ * to the kernel (data_tail) when the next one is asked for.
+ */
+class PerfIterator extends PacedIterator<PerfEvent> {
+  readonly #rings: readonly Ring[];
+  readonly #what: string;
+  readonly #countLost: (lost: number) => void;
+  /** The ring whose record was handed out last, and its tail before/after it. */
+  #heldRing: Ring | undefined;
+  #heldTail = 0;
+  #heldNext = 0;
+  #turn = 0;
+  #taken = 0;
+
+  constructor(rings: readonly Ring[], what: string, countLost: (lost: number) => void, signal: AbortSignal | undefined, host: IteratorHost) {
+    super(signal, host);
+    this.#rings = rings;
+    this.#what = what;
+    this.#countLost = countLost;
+  }
+
+  protected handBack(): void {
+    const ring = this.#heldRing;
+    if (ring) storeTail(ring.words, this.#heldNext, this.#heldTail);
+    this.#heldRing = undefined;
+  }
+
+  protected take(): PerfEvent | number {
+    this.handBack();
+    const rings = this.#rings;
+    const n = rings.length;
+    for (let i = 0; i <= n; i++) {
+      if (this.#taken >= RING_TURN) {
+        this.#turn = (this.#turn + 1) % n;
+        this.#taken = 0;
+      }
+      const event = this.#takeFrom(rings[this.#turn]);
+      if (event) {
+        this.#taken++;
+        return event;
+      }
+      this.#turn = (this.#turn + 1) % n;
+      this.#taken = 0;
+    }
+    return EMPTY;
+  }
+
+  /** The record at a ring's tail as a PerfEvent over ring memory, held (not yet consumed); other record types are consumed on the way. */
+  #takeFrom(ring: Ring): PerfEvent | undefined {
+    const words = ring.words;
+    let tail = (L_PLAIN ? words[TAIL_WORD + 1] : Atomics.load(words, TAIL_WORD + 1)) * L_TWO_32 + (L_PLAIN ? words[TAIL_WORD] : Atomics.load(words, TAIL_WORD));
+    const head = loadPosition(words, HEAD_WORD);
+    const size = ring.dataSize;
+    const data = ring.data;
+    while (tail < head) {
+      const off = tail & (size - 1);
+      const type = data.getUint32(off, true);
+      const recSize = data.getUint16(off + 6, true);
+      if (recSize < 8 || recSize > size || tail + recSize > head) {
+        throw new TsbpfError(`${this.#what}: CPU ${ring.cpu}: record of ${recSize} bytes at position ${tail} does not fit the ring (corrupt ring?)`);
+      }
+      let view = data;
+      let base = off;
+      if (off + recSize > size) {
+        // Wraps around the end (the perf ring is mapped once): join the parts in a fresh buffer.
+        view = new DataView(new ArrayBuffer(recSize));
+        const dst = new Uint8Array(view.buffer);
+        const first = size - off;
+        dst.set(new Uint8Array(data.buffer, data.byteOffset + off, first), 0);
+        dst.set(new Uint8Array(data.buffer, data.byteOffset, recSize - first), first);
+        base = 0;
+      }
+      const next = tail + recSize;
+      if (type === RECORD_SAMPLE && recSize >= 12) {
+        const len = view.getUint32(base + 8, true);
+        if (12 + len > recSize) throw new TsbpfError(`${this.#what}: CPU ${ring.cpu}: sample claims ${len} bytes in a ${recSize}-byte record (corrupt ring?)`);
+        this.#hold(ring, tail, next);
+        return { type: "sample", cpu: ring.cpu, data: new Uint8Array(view.buffer, view.byteOffset + base + 12, len) };
+      }
+      if (type === RECORD_LOST && recSize >= 24) {
+        const lost = Number(view.getBigUint64(base + 16, true));
+        this.#countLost(lost);
+        this.#hold(ring, tail, next);
+        return { type: "lost", cpu: ring.cpu, lost };
+      }
+      storeTail(words, next, tail);
+      tail = next;
+    }
+    return undefined;
+  }
+
+  #hold(ring: Ring, tail: number, next: number): void {
+    this.#heldRing = ring;
+    this.#heldTail = tail;
+    this.#heldNext = next;
+  }
 }

@@ -4,20 +4,18 @@
  * place in the mmapped ring.
  */
 import { ClosedError } from "../errors.js";
-import { EPOLLOUT, EpollSet, type WaitStrategy } from "../sys/epoll.js";
+import { FdWatch, UV_WRITABLE } from "../sys/fd-watch.js";
 import type { Fd } from "../sys/fd.js";
 import { MAP_SHARED, mmap, PROT_READ, PROT_WRITE, type Mapping } from "../sys/libc.js";
 import { MAP_TYPES } from "../spec/map-type.js";
 import { BUSY_BIT, DISCARD_BIT, HEADER_SIZE, LENGTH_MASK, loadPosition, PAGE_SIZE, recordSpan, TWO_32 } from "./layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "./map-ref.js";
 import { retireMapping, trackMapping } from "./retire.js";
-import { checkWaitOptions, type RingBufWaitOptions } from "./reader.js";
+import { checkNoOptions, checkWaitOptions, type RingBufWaitOptions } from "./reader.js";
+import { nextTurn } from "./fair.js";
 
-/** Options of `new UserRingBufWriter(map, options)`. */
-export interface UserRingBufWriterOptions {
-  /** How `waitForSpace()` waits: `"thread"` (default) or `"poll"` (see src/sys/epoll.ts). */
-  wait?: WaitStrategy;
-}
+/** Options of `new UserRingBufWriter(map, options)`: none yet (waiting needs no tuning, see RingBufReaderOptions). */
+export type UserRingBufWriterOptions = Record<string, never>;
 
 /**
  * A reserved record: write the payload into `bytes` (or through `view` at `offset`), then
@@ -91,15 +89,14 @@ export class UserRingBufWriter implements Disposable {
   #producer: Mapping | undefined;
   readonly #cons: Uint32Array;
   readonly #prod: Uint32Array;
-  readonly #epoll: EpollSet;
+  readonly #watch: FdWatch;
   /** Producer position, kept here: this writer is the only producer. */
   #pos: number;
   #closed = false;
 
   constructor(map: ReaderMap, options: UserRingBufWriterOptions = {}) {
     checkMapType(map, MAP_TYPES.user_ringbuf, "user_ringbuf", "UserRingBufWriter");
-    if (typeof options !== "object" || options === null) throw new TypeError("UserRingBufWriterOptions must be an object");
-    for (const k of Object.keys(options)) if (k !== "wait") throw new TypeError(`UserRingBufWriterOptions: unknown option "${k}"`);
+    checkNoOptions(options, "UserRingBufWriterOptions");
     this.#what = `user ring buffer writer of ${mapLabel(map)}`;
     this.size = map.maxEntries;
     this.#mask = this.size - 1;
@@ -114,8 +111,7 @@ export class UserRingBufWriter implements Disposable {
       this.#cons = new Uint32Array(this.#consumer.buffer, 0, 2);
       this.#prod = new Uint32Array(this.#producer.buffer);
       this.#pos = loadPosition(this.#prod, 0);
-      this.#epoll = new EpollSet(this.#what, 1, options.wait ?? "thread");
-      this.#epoll.add(fd, 0, EPOLLOUT);
+      this.#watch = new FdWatch([fd], UV_WRITABLE, this.#what);
     } catch (e) {
       this.#release();
       throw e;
@@ -190,24 +186,32 @@ export class UserRingBufWriter implements Disposable {
 
   /**
    * Wait until a record of `length` bytes fits (true), or the timeout passes or the writer is
-   * closed (false). The kernel signals space after a drain. Never blocks the event loop.
+   * closed (false); rejects with `signal.reason` when `signal` aborts. The kernel signals space
+   * after a program drains records; the wait sleeps on the event loop's own epoll and re-checks
+   * the free space after arming. Never blocks the event loop.
    */
   async waitForSpace(length: number, options: RingBufWaitOptions = {}): Promise<boolean> {
     this.#live();
     const span = this.#checkLength(length);
-    const timeoutMs = checkWaitOptions(options, this.#what);
+    const { timeoutMs, signal } = checkWaitOptions(options, this.#what);
+    signal?.throwIfAborted();
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    const fits = (): boolean => !this.#closed && this.#pos + span - loadPosition(this.#cons, 0) <= this.size;
     for (;;) {
       if (this.#closed) return false;
-      if (this.#pos + span - loadPosition(this.#cons, 0) <= this.size) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      // EPOLLOUT is level-triggered on "some space": wait a little between checks when the
-      // space is there but not enough for this record.
-      const ready = await this.#epoll.wait(Math.min(left, 100));
-      if (ready.length > 0 && this.#pos + span - loadPosition(this.#cons, 0) > this.size) {
-        await new Promise((r) => setTimeout(r, Math.min(1, left)));
+      if (fits()) return true;
+      // The fd is writable (level-triggered) while any space is free: when some is but not
+      // enough for this record, look again after a short pause rather than on every loop turn.
+      const someFree = this.#pos - loadPosition(this.#cons, 0) < this.size;
+      if (someFree) {
+        if (Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 1));
+        signal?.throwIfAborted();
+        continue;
       }
+      const end = await this.#watch.wait({ ready: () => this.#closed || this.#pos - loadPosition(this.#cons, 0) < this.size, deadline, signal });
+      if (end !== "ready") return end === "timeout" ? fits() : false;
+      await nextTurn(); // the consumer may still be freeing more (a drain in progress)
     }
   }
 
@@ -219,7 +223,7 @@ export class UserRingBufWriter implements Disposable {
   }
 
   #release(): void {
-    this.#epoll?.close();
+    this.#watch?.close();
     if (this.#producer) retireMapping(this.#producer);
     if (this.#consumer) retireMapping(this.#consumer);
     this.#producer = undefined;

@@ -232,7 +232,7 @@ describeKernel("RingBufReader", () => {
     const before = openFdCount();
     const maps = mapCount();
     const reader = new RingBufReader(coll.maps.rb);
-    expect(openFdCount()).toBe(before + 2); // map dup, epoll
+    expect(openFdCount()).toBe(before + 2); // map dup, and the event loop watch's own dup
     let kept: Uint8Array | undefined;
     produce(coll, "rb_output", { count: 1, first: 77 });
     for await (const b of reader) {

@@ -1,0 +1,108 @@
+/** FdWatch (src/sys/fd-watch.ts): readiness on the event loop's own epoll, the arm-then-check protocol, timeouts, close, abort. */
+import { expect, it } from "vitest";
+import { Fd } from "../../src/sys/fd.js";
+import { eventLoopWaits, FdWatch, UV_READABLE } from "../../src/sys/fd-watch.js";
+import { NativeMemory, SYS, syscall3 } from "../../src/sys/libc.js";
+import { describeKernel, openFdCount } from "../helpers/kernel.js";
+
+/** A non-blocking eventfd to make readable on demand. */
+function eventfd(): Fd {
+  const fd = syscall3(290, 0, 0o4000 | 0o2000000, 0);
+  if (fd < 0) throw new Error("eventfd2 failed");
+  return new Fd(fd, "test eventfd");
+}
+
+const eight = new NativeMemory(8);
+function signal(fd: Fd): void {
+  eight.view.setBigUint64(0, 1n, true);
+  expect(syscall3(SYS.write, fd.value, eight.address, 8)).toBe(8);
+}
+function drain(fd: Fd): void {
+  syscall3(SYS.read, fd.value, eight.address, 8);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describeKernel("FdWatch", () => {
+  it("uses the event loop's own epoll under Node (no thread, no timers)", () => {
+    expect(eventLoopWaits()).toBe(true);
+  });
+
+  it("wakes on readiness, re-checks the caller's memory, and ends with timeout when nothing comes", async () => {
+    using ev = eventfd();
+    using watch = new FdWatch([ev.value], UV_READABLE, "test watch");
+    let flag = false;
+    const ready = (): boolean => flag;
+    expect(await watch.wait({ ready, deadline: Date.now() + 20 })).toBe("timeout");
+    // A wakeup without the condition (spurious for the caller) does not end the wait...
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 2);
+    const waiting = watch.wait({ ready, deadline: Infinity });
+    setTimeout(() => signal(ev), 10);
+    setTimeout(() => {
+      drain(ev);
+      flag = true;
+      signal(ev);
+    }, 60);
+    const started = Date.now();
+    expect(await waiting).toBe("ready");
+    clearInterval(timer);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(ticks).toBeGreaterThan(5); // the event loop ran timers all along
+  });
+
+  it("finds what arrived before it was armed without sleeping (arm, then check)", async () => {
+    using ev = eventfd();
+    using watch = new FdWatch([ev.value], UV_READABLE, "test watch");
+    // The condition already holds and no wakeup will ever come: the check after arming sees it.
+    expect(await watch.wait({ ready: () => true, deadline: Infinity })).toBe("ready");
+  });
+
+  it("close() ends a pending wait at once, and abort rejects it with the signal's reason", async () => {
+    const before = openFdCount();
+    using ev = eventfd();
+    const watch = new FdWatch([ev.value], UV_READABLE, "test watch");
+    expect(openFdCount()).toBe(before + 2); // the eventfd and the watch's own dup of it
+    const pending = watch.wait({ ready: () => false, deadline: Infinity });
+    await sleep(10);
+    watch.close();
+    expect(await pending).toBe("closed");
+    expect(openFdCount()).toBe(before + 1);
+    watch.close();
+
+    using again = new FdWatch([ev.value], UV_READABLE, "test watch");
+    const ac = new AbortController();
+    const aborted = again.wait({ ready: () => false, deadline: Infinity, signal: ac.signal });
+    setTimeout(() => ac.abort(), 10);
+    await expect(aborted).rejects.toMatchObject({ name: "AbortError" });
+    const reason = new Error("stop");
+    await expect(again.wait({ ready: () => false, deadline: Infinity, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+
+  it("refuses a second wait in flight", async () => {
+    using ev = eventfd();
+    using watch = new FdWatch([ev.value], UV_READABLE, "test watch");
+    const first = watch.wait({ ready: () => false, deadline: Date.now() + 30 });
+    await expect(watch.wait({ ready: () => false, deadline: Infinity })).rejects.toThrow(/already in flight/);
+    expect(await first).toBe("timeout");
+  });
+
+  it("a watch that fires while nobody waits stops watching, and the next wait still sees the condition", async () => {
+    using ev = eventfd();
+    using watch = new FdWatch([ev.value], UV_READABLE, "test watch");
+    let flag = false;
+    expect(await watch.wait({ ready: () => flag, deadline: Date.now() + 5 })).toBe("timeout"); // armed, left idle
+    signal(ev); // fires with no waiter (level-triggered: it would fire on every loop turn if still watched)
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (++ticks === 10) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 1);
+    });
+    flag = true;
+    expect(await watch.wait({ ready: () => flag, deadline: Date.now() + 1000 })).toBe("ready");
+  });
+});
