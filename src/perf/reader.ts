@@ -156,7 +156,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       for (const cpu of cpus) this.#openRing(cpu, opts);
       // One watch over every CPU's event fd, each polled directly by the event loop's epoll (a
       // perf event's poll clears its wakeup flag, so no nested epoll set sits in between).
-      this.#watch = new FdWatch(this.#rings.map((r) => r.event.value), UV_READABLE, what);
+      this.#watch = new FdWatch(this.#rings.map((r) => r.event.value), UV_READABLE, what, false);
     } catch (e) {
       this.#release();
       throw e;

@@ -148,7 +148,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
       this.#data = new Uint8Array(this.#producer.buffer, PAGE_SIZE, 2 * size);
       this.#record = new RingBufRecord(new DataView(this.#producer.buffer, PAGE_SIZE, 2 * size));
       this.#ring = new DrainState(this.#prod, this.#cons, size, this.#record, this.#what);
-      this.#watch = new FdWatch([fd], UV_READABLE, this.#what);
+      this.#watch = new FdWatch([fd], UV_READABLE, this.#what, true);
     } catch (e) {
       this.#release();
       throw e;

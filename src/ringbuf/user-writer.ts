@@ -111,7 +111,7 @@ export class UserRingBufWriter implements Disposable {
       this.#cons = new Uint32Array(this.#consumer.buffer, 0, 2);
       this.#prod = new Uint32Array(this.#producer.buffer);
       this.#pos = loadPosition(this.#prod, 0);
-      this.#watch = new FdWatch([fd], UV_WRITABLE, this.#what);
+      this.#watch = new FdWatch([fd], UV_WRITABLE, this.#what, true);
     } catch (e) {
       this.#release();
       throw e;

@@ -26,6 +26,13 @@ export const UV_READABLE = 1;
 export const UV_WRITABLE = 2;
 /** `UV_POLL` in `uv_handle_type` (uv.h). */
 const UV_POLL = 8;
+/**
+ * Offsets in a `uv_poll_t` (libuv 1.x on 64-bit Linux, 160 bytes) of its io watcher's `events`
+ * (what libuv has registered with epoll: 0 until the loop's next poll phase adds the fd) and
+ * `fd`. The fd offset is checked against the fd given to uv_poll_init before `events` is trusted.
+ */
+const IO_EVENTS_OFFSET = 148;
+const IO_FD_OFFSET = 152;
 
 interface Uv {
   currentLoop(): unknown;
@@ -128,6 +135,14 @@ export interface WatchWaitOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Test seam (not exported by the package): called at the two points of a wait where a wakeup
+ * can race the waiter, so a test can put a record (and steal its wakeup) exactly there and
+ * prove nothing is slept through. `beforeArm` runs after the caller found nothing and before
+ * the watch is armed; `afterCheck` after the armed check found nothing, before sleeping.
+ */
+export const raceHooks: { beforeArm?: () => void; afterCheck?: () => void } = {};
+
 /** Longest pause between two checks of the timer fallback. */
 const FALLBACK_MAX_MS = 10;
 
@@ -142,19 +157,28 @@ export class FdWatch implements Disposable {
   readonly #what: string;
   readonly #held: Held = { handles: [], fds: [] };
   readonly #events: number;
+  readonly #level: boolean;
   /** Whether the handles are started (watched by the loop's epoll). */
   #started = false;
+  /** Whether the uv_poll_t layout was recognised (IO_FD_OFFSET holds the fd): `#inEpoll()` can be read. */
+  #layoutKnown = true;
+  /** Sleeps left, after a fresh start with an unknown layout, that are capped at 1 ms. */
+  #settleChecks = 0;
   #waiter: ((end: WaitEnd) => void) | undefined;
   #closed = false;
 
   /**
-   * Watch `fds` for `events` (UV_READABLE or UV_WRITABLE). The watch polls its own duplicates
-   * of the fds, so the caller may close its fds in any order. Throws SyscallError when libuv
-   * refuses an fd.
+   * Watch `fds` for `events` (UV_READABLE or UV_WRITABLE). `level`: the fds stay ready while
+   * data is pending (a BPF ring buffer), so a watch that fires while nobody waits stops, or it
+   * would fire on every loop turn; otherwise each readiness is a one-time flag that a poll clears
+   * (a perf event), and the watch stays registered for the reader's life (unreferenced while
+   * idle). The watch polls its own duplicates of the fds, so the caller may close its fds in
+   * any order. Throws SyscallError when libuv refuses an fd.
    */
-  constructor(fds: readonly number[], events: number, what: string) {
+  constructor(fds: readonly number[], events: number, what: string, level: boolean) {
     this.#what = what;
     this.#events = events;
+    this.#level = level;
     const lib = loadUv();
     if (!lib) return;
     const loop = lib.currentLoop();
@@ -172,6 +196,7 @@ export class FdWatch implements Disposable {
         const handle = Buffer.allocUnsafeSlow(lib.handleSize).fill(0);
         const r = lib.pollInit(loop, handle, own.value);
         if (r < 0) throw new SyscallError("uv_poll_init", "uv_poll_init", -r, { context: `${what}: watch fd ${fd} on the event loop` });
+        if (lib.handleSize !== 160 || handle.readInt32LE(IO_FD_OFFSET) !== own.value) this.#layoutKnown = false;
         watches.set(Number(koffi.address(handle)), new WeakRef(this));
         this.#held.handles.push(handle);
       }
@@ -187,7 +212,7 @@ export class FdWatch implements Disposable {
     if (w) {
       this.#waiter = undefined;
       w("ready");
-    } else {
+    } else if (this.#level) {
       // Nobody waits: stop watching, or a level-triggered fd would fire on every loop turn. The
       // next wait arms again and checks memory before it sleeps, so nothing is lost.
       this.#stop();
@@ -195,11 +220,18 @@ export class FdWatch implements Disposable {
     if (status < 0) this.#stop(); // an error on the fd: the caller's memory check decides
   }
 
-  #start(): void {
+  /**
+   * Start the handles (or just reference them again); true when they were stopped. libuv adds
+   * a started fd to its epoll set only at the next poll phase, and for a perf event that add
+   * itself polls the fd and so takes a wakeup that came before it: the caller must look at its
+   * memory once more after that loop turn.
+   */
+  #start(): boolean {
     const lib = uv;
     const handles = this.#held.handles;
-    if (!lib || handles.length === 0) return;
-    if (!this.#started) {
+    if (!lib || handles.length === 0) return false;
+    const fresh = !this.#started;
+    if (fresh) {
       for (let i = 0; i < handles.length; i++) {
         const r = lib.pollStart(handles[i], this.#events, lib.pollCb);
         if (r < 0) throw new SyscallError("uv_poll_start", "uv_poll_start", -r, { context: `${this.#what}: watch an fd on the event loop` });
@@ -207,6 +239,19 @@ export class FdWatch implements Disposable {
       this.#started = true;
     }
     for (const h of handles) lib.ref(h);
+    return fresh;
+  }
+
+  /**
+   * Whether libuv has added every fd to its epoll set. It does so only at the loop's next poll
+   * phase after a start, and for a perf event that add itself polls the fd, which clears a
+   * wakeup that came before it (and epoll then reports nothing): until the add is done, a wait
+   * must look at its memory again after each loop turn. Unknown layout: never trusted (false).
+   */
+  #inEpoll(): boolean {
+    if (!this.#layoutKnown) return false;
+    for (const h of this.#held.handles) if (h.readUInt32LE(IO_EVENTS_OFFSET) === 0) return false;
+    return true;
   }
 
   /** Keep watching (a streaming reader waits again soon) but let the process exit meanwhile. */
@@ -232,18 +277,28 @@ export class FdWatch implements Disposable {
     let fallbackDelay = 0;
     for (;;) {
       if (this.#closed) return "closed";
-      this.#start(); // arm …
+      raceHooks.beforeArm?.();
+      const fresh = this.#start(); // arm …
       if (ready()) {
-        // … then check: data that arrived before the watch was armed is found here.
+        // … then check: data that arrived before the watch was armed is found here, even when
+        // its wakeup was taken by someone else (a perf event's poll clears its wakeup flag).
         this.#idle();
         return "ready";
       }
+      raceHooks.afterCheck?.();
       const left = deadline - Date.now();
       if (left <= 0) {
         this.#idle();
         return "timeout";
       }
-      const end = await this.#sleep(left, signal, uv ? undefined : fallbackDelay);
+      // Until libuv has added the fds to its epoll set (next poll phase), a wakeup can be lost
+      // (see #inEpoll): look again after each loop turn, or each millisecond (unknown layout:
+      // a few times after a fresh start).
+      if (fresh) this.#settleChecks = 3;
+      let short: number | undefined;
+      if (!uv) short = fallbackDelay;
+      else if (!this.#level && !this.#inEpoll()) short = this.#layoutKnown ? 0 : this.#settleChecks-- > 0 ? 1 : undefined;
+      const end = await this.#sleep(left, signal, short);
       fallbackDelay = Math.min(Math.max(1, fallbackDelay * 2), FALLBACK_MAX_MS);
       if (end === "closed") return "closed";
       if (end === "aborted") {
@@ -254,8 +309,8 @@ export class FdWatch implements Disposable {
     }
   }
 
-  /** Sleep until a callback, `ms`, close or abort. `fallbackMs` set: no libuv, sleep that long instead. */
-  #sleep(ms: number, signal: AbortSignal | undefined, fallbackMs: number | undefined): Promise<WaitEnd | "aborted"> {
+  /** Sleep until a callback, `ms`, close or abort; at most `shortMs` when set (0: one loop turn). */
+  #sleep(ms: number, signal: AbortSignal | undefined, shortMs: number | undefined): Promise<WaitEnd | "aborted"> {
     return new Promise<WaitEnd | "aborted">((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       let immediate: NodeJS.Immediate | undefined;
@@ -269,9 +324,9 @@ export class FdWatch implements Disposable {
       const onAbort = (): void => finish("aborted");
       this.#waiter = finish;
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (fallbackMs === 0) immediate = setImmediate(() => finish("timeout"));
+      if (shortMs === 0) immediate = setImmediate(() => finish("timeout"));
       else {
-        const t = fallbackMs === undefined ? ms : Math.min(ms, fallbackMs);
+        const t = shortMs === undefined ? ms : Math.min(ms, shortMs);
         if (t !== Infinity) timer = setTimeout(() => finish("timeout"), Math.min(t, 0x7fffffff));
       }
     });
