@@ -1,0 +1,230 @@
+/**
+ * `npm run bench:readers`: streaming from a real BPF producer, tsbpf's readers beside libbpf's
+ * ring_buffer__poll / perf_buffer__poll in C, in the same run.
+ *
+ * The producer is benchmarks/c/stream_producer (getppid(2) in a tight loop, pinned to CPU 0);
+ * bpf/readers/stream.o's tracepoint turns each call into one 16-byte record. Each reader runs
+ * pinned to CPU 1: libbpf in benchmarks/c/stream_libbpf, tsbpf in this process, through
+ * `for await` (the idiomatic path) and `wait()` + `poll()` (the lowest level). Measured per
+ * run: CPU time of the reading process (getrusage: every thread, kernel included) per record
+ * received, records lost (ring full: the program's `dropped` counter; perf: PERF_RECORD_LOST),
+ * and, for tsbpf, the event loop's lag: how late a 10 ms setInterval in the same process fires
+ * (p99, max). Scenarios: paced at 100k records/s, and an unpaced burst.
+ *
+ *   npm run bench:readers              3 rounds per row (medians), ~1 min
+ *   npm run bench:readers -- --quick   1 round, fewer records (a smoke run, ~10 s)
+ *
+ * Writes benchmarks/results/readers.json (readers-quick.json for --quick).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
+import { join } from "node:path";
+import { Collection } from "../src/collection/collection.js";
+import { CollectionSpec } from "../src/elf/collection-spec.js";
+import { attachTracepoint } from "../src/link/tracepoint.js";
+import { PerfReader } from "../src/perf/reader.js";
+import { RingBufReader } from "../src/ringbuf/reader.js";
+import { BENCH_DIR, BUILD_DIR, buildC } from "./harness.js";
+
+const OBJECT = join(BENCH_DIR, "../bpf/readers/stream.o");
+const PRODUCER = join(BUILD_DIR, "stream_producer");
+const PRODUCER_CPU = 0;
+const READER_CPU = 1;
+/** Perf ring pages per CPU, the same for libbpf and tsbpf. */
+const PERF_PAGES = 64;
+const LAG_INTERVAL_MS = 10;
+
+type Kind = "ringbuf" | "perf";
+type Consumer = "libbpf (C)" | "for await" | "wait() + poll()" | "no reader (lag baseline)";
+
+interface Scenario {
+  kind: Kind;
+  /** Calls per second; 0 for an unpaced burst. */
+  rate: number;
+  calls: number;
+}
+
+interface Run {
+  records: number;
+  /** Records the kernel could not deliver: program-side drops (ringbuf) or PERF_RECORD_LOST samples (perf). */
+  lost: number;
+  produced: number;
+  cpuNs: number;
+  wallNs: number;
+  lagP99Ms?: number;
+  lagMaxMs?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+function runLibbpf(s: Scenario): Run {
+  const out = execFileSync(
+    "taskset",
+    ["-c", String(READER_CPU), join(BUILD_DIR, "stream_libbpf"), s.kind, OBJECT, PRODUCER, String(s.rate), String(s.calls), String(PERF_PAGES), String(PRODUCER_CPU)],
+    { encoding: "utf8" },
+  );
+  const r = JSON.parse(out.trim().split("\n").pop()!) as { records: number; lost: number; produced: number; dropped: number; cpuNs: number; wallNs: number };
+  return { records: r.records, lost: s.kind === "perf" ? r.lost : r.dropped, produced: r.produced, cpuNs: r.cpuNs, wallNs: r.wallNs };
+}
+
+/** Lateness of a periodic timer, for the event loop's lag. */
+function lagMeter(): { stop(): { p99: number; max: number } } {
+  const lags: number[] = [];
+  let last = performance.now();
+  const t = setInterval(() => {
+    const now = performance.now();
+    lags.push(Math.max(0, now - last - LAG_INTERVAL_MS));
+    last = now;
+  }, LAG_INTERVAL_MS);
+  return {
+    stop() {
+      clearInterval(t);
+      const s = [...lags].sort((a, b) => a - b);
+      return { p99: s.length ? s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] : 0, max: s.length ? s[s.length - 1] : 0 };
+    },
+  };
+}
+
+async function runTsbpf(s: Scenario, consumer: Consumer): Promise<Run> {
+  using coll = Collection.load(CollectionSpec.fromFile(OBJECT));
+  const child = spawn(PRODUCER, [String(s.rate), String(s.calls)], { stdio: ["pipe", "pipe", "inherit"] });
+  execFileSync("taskset", ["-cp", String(PRODUCER_CPU), String(child.pid)], { stdio: "ignore" });
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  coll.maps.config.set(0, child.pid!);
+  using link = attachTracepoint(coll.programs[s.kind === "perf" ? "perf_getppid" : "rb_getppid"], { category: "syscalls", name: "sys_enter_getppid" });
+  void link;
+  const reader = s.kind === "perf" ? new PerfReader(coll.maps.events, { pages: PERF_PAGES }) : new RingBufReader(coll.maps.rb);
+  let records = 0;
+  let producerDone = false;
+  void exited.then(() => (producerDone = true));
+  // After the producer exits: close the reader once 3 looks 10 ms apart find nothing new.
+  const ender = (async () => {
+    await exited;
+    let seen = -1;
+    for (let quiet = 0; quiet < 3; ) {
+      await new Promise((r) => setTimeout(r, 10));
+      quiet = records === seen ? quiet + 1 : 0;
+      seen = records;
+    }
+    reader.close();
+  })();
+  const lag = lagMeter();
+  const cpu0 = process.cpuUsage();
+  const wall0 = process.hrtime.bigint();
+  child.stdin.write("go\n");
+  if (consumer === "no reader (lag baseline)") {
+    // The machine's own share of the lag: the same timer and producer, nothing read.
+    await exited;
+    reader.close();
+  } else if (consumer === "for await") {
+    if (reader instanceof PerfReader) {
+      for await (const e of reader) if (e.type === "sample") records++;
+    } else {
+      for await (const bytes of reader) {
+        void bytes;
+        records++;
+      }
+    }
+  } else {
+    const count = (): void => {
+      records++;
+    };
+    const countPerf = (r: { type: string }): void => {
+      if (r.type === "sample") records++;
+    };
+    while (!reader.closed) {
+      if (!(await reader.wait({ timeoutMs: 100 }))) {
+        if (producerDone && reader.closed) break;
+        continue;
+      }
+      if (reader instanceof PerfReader) reader.poll(countPerf);
+      else reader.poll(count);
+    }
+  }
+  await ender;
+  const cpu = process.cpuUsage(cpu0);
+  const wallNs = Number(process.hrtime.bigint() - wall0);
+  const { p99, max } = lag.stop();
+  const lost = reader instanceof PerfReader ? reader.lostSamples : Number(coll.variables.dropped.value);
+  const produced = Number(coll.variables.produced.value);
+  return { records, lost, produced, cpuNs: (cpu.user + cpu.system) * 1000, wallNs, lagP99Ms: p99, lagMaxMs: max };
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  for (const a of process.argv.slice(2)) if (a !== "--quick") throw new Error(`unknown argument ${a} (see the header of benchmarks/readers.ts)`);
+  if (process.getuid?.() !== 0) throw new Error("the benchmarks need root (bpf(2) is root-only here)");
+  buildC();
+  execFileSync("taskset", ["-a", "-cp", String(READER_CPU), String(process.pid)], { stdio: "ignore" });
+  const rounds = quick ? 1 : 3;
+  const paced = quick ? 30_000 : 100_000;
+  const burst = quick ? 100_000 : 300_000;
+  const scenarios: Scenario[] = [
+    { kind: "ringbuf", rate: 100_000, calls: paced },
+    { kind: "ringbuf", rate: 0, calls: burst },
+    { kind: "perf", rate: 100_000, calls: paced },
+    { kind: "perf", rate: 0, calls: burst },
+  ];
+  const consumers: Consumer[] = ["libbpf (C)", "for await", "wait() + poll()", "no reader (lag baseline)"];
+  const rows: { scenario: string; consumer: Consumer; records: number; produced: number; lost: number; lostPct: number; cpuNsPerRecord: number; ratio: number; lagP99Ms?: number; lagMaxMs?: number }[] = [];
+  await runTsbpf({ kind: "ringbuf", rate: 0, calls: 20_000 }, "for await"); // warm up the JIT
+  for (const s of scenarios) {
+    const name = `${s.kind} ${s.rate ? `paced ${s.rate / 1000}k/s` : "burst"} (${s.calls / 1000}k calls)`;
+    const perConsumer = new Map<Consumer, Run[]>();
+    // Alternate the consumers round by round so each sees the same machine state.
+    for (let round = 0; round < rounds; round++) {
+      for (const c of consumers) {
+        const run = c === "libbpf (C)" ? runLibbpf(s) : await runTsbpf(s, c);
+        perConsumer.set(c, [...(perConsumer.get(c) ?? []), run]);
+        process.stderr.write(`  ${name} ${c}: ${run.records} records, ${(run.cpuNs / Math.max(1, run.records)).toFixed(0)} ns CPU/record, lag max ${run.lagMaxMs?.toFixed(1) ?? "-"} ms\n`);
+      }
+    }
+    const cost = (r: Run): number => (r.records > 0 ? r.cpuNs / r.records : 0);
+    const cBase = median(perConsumer.get("libbpf (C)")!.map(cost));
+    for (const c of consumers) {
+      const runs = perConsumer.get(c)!;
+      const per = median(runs.map(cost));
+      const mid = runs.find((r) => cost(r) === per)!;
+      rows.push({
+        scenario: name,
+        consumer: c,
+        records: mid.records,
+        produced: mid.produced,
+        lost: mid.lost,
+        lostPct: (100 * mid.lost) / Math.max(1, mid.produced),
+        cpuNsPerRecord: per,
+        ratio: per / cBase,
+        lagP99Ms: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.lagP99Ms!)),
+        lagMaxMs: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.lagMaxMs!)),
+      });
+    }
+  }
+  const header = ["scenario", "reader", "records", "lost", "CPU/record", "× libbpf", "lag p99", "lag max"];
+  const table = rows.map((r) => [
+    r.scenario,
+    r.consumer,
+    String(r.records),
+    `${r.lost} (${r.lostPct.toFixed(2)}%)`,
+    r.records ? `${(r.cpuNsPerRecord / 1000).toFixed(2)} µs` : "",
+    r.records ? `${r.ratio.toFixed(2)}×` : "",
+    r.lagP99Ms === undefined ? "" : `${r.lagP99Ms.toFixed(1)} ms`,
+    r.lagMaxMs === undefined ? "" : `${r.lagMaxMs.toFixed(1)} ms`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  console.log([line(header), widths.map((w) => "-".repeat(w)).join("  "), ...table.map(line)].join("\n"));
+  console.log(`\nlag: lateness of a ${LAG_INTERVAL_MS} ms setInterval in the reading process, worst of ${rounds} round(s); CPU/record: median of ${rounds}`);
+  mkdirSync(join(BENCH_DIR, "results"), { recursive: true });
+  const file = quick ? "readers-quick.json" : "readers.json";
+  writeFileSync(join(BENCH_DIR, "results", file), `${JSON.stringify({ date: new Date().toISOString(), kernel: release(), node: process.version, rounds, rows }, null, 2)}\n`);
+  console.log(`results written to benchmarks/results/${file}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exitCode = 1;
+});
