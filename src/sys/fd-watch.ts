@@ -150,7 +150,7 @@ const FALLBACK_MAX_MS = 10;
  * Watches one or more fds (a reader's ring fds) for readiness on the calling thread's event
  * loop. `wait()` resolves once the caller's `ready()` check holds, the deadline passes, or the
  * watch closes; it never blocks the event loop. While nobody waits the handles do not keep the
- * process alive. One wait at a time. close() ends a pending wait ("closed") and releases the
+ * process alive. Several waits may sleep at once. close() ends pending waits ("closed") and releases the
  * handles; the caller closes the fds afterwards.
  */
 export class FdWatch implements Disposable {
@@ -164,7 +164,8 @@ export class FdWatch implements Disposable {
   #layoutKnown = true;
   /** Sleeps left, after a fresh start with an unknown layout, that are capped at 1 ms. */
   #settleChecks = 0;
-  #waiter: ((end: WaitEnd) => void) | undefined;
+  /** Waits sleeping now (several may: a read() beside an iteration); a callback wakes them all. */
+  readonly #waiters = new Set<(end: WaitEnd) => void>();
   #closed = false;
 
   /**
@@ -208,10 +209,8 @@ export class FdWatch implements Disposable {
 
   /** @internal The poll callback of one of this watch's handles. */
   _fired(status: number): void {
-    const w = this.#waiter;
-    if (w) {
-      this.#waiter = undefined;
-      w("ready");
+    if (this.#waiters.size > 0) {
+      for (const w of [...this.#waiters]) w("ready");
     } else if (this.#level) {
       // Nobody waits: stop watching, or a level-triggered fd would fire on every loop turn. The
       // next wait arms again and checks memory before it sleeps, so nothing is lost.
@@ -272,7 +271,6 @@ export class FdWatch implements Disposable {
    */
   async wait(options: WatchWaitOptions): Promise<WaitEnd> {
     const { ready, deadline, signal } = options;
-    if (this.#waiter) throw new TypeError(`${this.#what}: a wait is already in flight (await it before waiting again)`);
     signal?.throwIfAborted();
     let fallbackDelay = 0;
     for (;;) {
@@ -318,11 +316,11 @@ export class FdWatch implements Disposable {
         if (timer) clearTimeout(timer);
         if (immediate) clearImmediate(immediate);
         signal?.removeEventListener("abort", onAbort);
-        if (this.#waiter === finish) this.#waiter = undefined;
+        this.#waiters.delete(finish);
         resolve(end);
       };
       const onAbort = (): void => finish("aborted");
-      this.#waiter = finish;
+      this.#waiters.add(finish);
       signal?.addEventListener("abort", onAbort, { once: true });
       if (shortMs === 0) immediate = setImmediate(() => finish("timeout"));
       else {
@@ -337,11 +335,9 @@ export class FdWatch implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     registry.unregister(this);
-    const w = this.#waiter;
-    this.#waiter = undefined;
     this.#started = false;
     release(this.#held);
-    w?.("closed");
+    for (const w of [...this.#waiters]) w("closed");
   }
 
   [Symbol.dispose](): void {
