@@ -144,7 +144,8 @@ describe("ELF and CollectionSpec fuzzing: a spec or a typed error, never anythin
       { numRuns: runs(30_000) },
       ),
     );
-  });
+    // ~20 s of CPU: on a shared 2-core machine its wall time can pass the default 60 s.
+  }, 240_000);
 
   it("the other byte order (header flag flipped, with and without other edits)", () => {
     fc.assert(
