@@ -5,7 +5,7 @@
  * interleaves the rounds of two programs in random order per pair and gives B's time over A's
  * with a confidence interval and a verdict.
  */
-import { NotSupportedError } from "../errors.js";
+import { checkOptions, NotSupportedError } from "../errors.js";
 import type { Program } from "../program/program.js";
 import type { PreparedRun } from "../program/test-run.js";
 import { currentCpu, setThreadAffinity, threadAffinity } from "../sys/sched.js";
@@ -138,10 +138,8 @@ interface Resolved {
 }
 
 function resolveOptions(options: BenchmarkOptions): Resolved {
-  if (typeof options !== "object" || options === null) throw new TypeError("benchmark: options must be an object");
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new TypeError(`benchmark: unknown option ${JSON.stringify(key)} (known: ${[...OPTION_KEYS].join(", ")})`);
-  }
+  checkOptions("benchmark", options, OPTION_KEYS);
+  if (options === undefined || options === null) throw new TypeError("benchmark: options must be an object");
   const level = options.level ?? 0.95;
   if (!(level > 0 && level < 1)) throw new RangeError(`benchmark: level must be in (0, 1), got ${level}`);
   const minDifference = options.minDifference ?? 0.01;
@@ -177,9 +175,7 @@ class Subject {
     if (!Array.isArray(list) || list.length === 0) throw new RangeError("benchmark: inputs must be a non-empty array");
     for (const [i, input] of list.entries()) {
       if (typeof input !== "object" || input === null) throw new TypeError(`benchmark: inputs[${i}] must be an object`);
-      for (const key of Object.keys(input)) {
-        if (key !== "data" && key !== "ctx") throw new TypeError(`benchmark: inputs[${i}]: unknown field ${JSON.stringify(key)} (data, ctx)`);
-      }
+      checkOptions(`benchmark: inputs[${i}]`, input, ["data", "ctx"], "field");
     }
     this.#inputs = list;
   }

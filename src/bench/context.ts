@@ -4,6 +4,7 @@
  * lwt_*). Only the fields the kernel lets a test run set are offered; the rest stay zero, as
  * the kernel demands (it answers EINVAL otherwise). Pure: layouts as of Linux 6.18 UAPI.
  */
+import { checkOptions } from "../errors.js";
 
 /** Fields of `struct xdp_md` a test run may set. */
 export interface XdpContextOptions {
@@ -23,15 +24,10 @@ function u32(value: unknown, name: string): number {
   return value;
 }
 
-function checkKeys(options: object, known: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new TypeError(`${what}: unknown field ${JSON.stringify(key)} (known: ${known.join(", ")})`);
-  }
-}
 
 /** A `struct xdp_md` for `ctx_in` of an XDP test run (Linux 5.15). Throws TypeError/RangeError. */
 export function xdpContext(options: XdpContextOptions = {}): Uint8Array {
-  checkKeys(options, ["ingressIfindex", "rxQueueIndex"], "xdpContext");
+  checkOptions("xdpContext", options, ["ingressIfindex", "rxQueueIndex"], "field");
   const out = new Uint8Array(XDP_MD_SIZE);
   const v = new DataView(out.buffer);
   if (options.ingressIfindex !== undefined) v.setUint32(12, u32(options.ingressIfindex, "ingressIfindex"), true);
@@ -70,7 +66,7 @@ const SKB = { mark: 8, priority: 32, ingress_ifindex: 36, ifindex: 40, cb: 48, t
 
 /** A `struct __sk_buff` for `ctx_in` of an skb test run (Linux 5.2). Throws TypeError/RangeError. */
 export function skbContext(options: SkbContextOptions = {}): Uint8Array {
-  checkKeys(options, ["mark", "priority", "ingressIfindex", "ifindex", "cb", "tstamp", "wireLen", "gsoSegs", "gsoSize", "hwtstamp"], "skbContext");
+  checkOptions("skbContext", options, ["mark", "priority", "ingressIfindex", "ifindex", "cb", "tstamp", "wireLen", "gsoSegs", "gsoSize", "hwtstamp"], "field");
   const out = new Uint8Array(SK_BUFF_SIZE);
   const v = new DataView(out.buffer);
   const set = (at: number, value: number | undefined, name: string) => {

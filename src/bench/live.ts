@@ -3,7 +3,7 @@
  * run_time_ns and run_cnt counters, which are sampled at the start and end of a window. The
  * stats fd is closed when the window ends (counting costs a little per run).
  */
-import { NotSupportedError } from "../errors.js";
+import { checkOptions, NotSupportedError } from "../errors.js";
 import { Program } from "../program/program.js";
 
 /** What one program did during the window. */
@@ -61,9 +61,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * for bad options, BpfError (ENOENT for an unknown id, EPERM without CAP_SYS_ADMIN).
  */
 export async function liveStats(options: LiveStatsOptions): Promise<LiveStatsResult> {
-  for (const key of Object.keys(options)) {
-    if (!["ids", "programs", "durationMs", "signal"].includes(key)) throw new TypeError(`liveStats: unknown option ${JSON.stringify(key)} (ids, programs, durationMs, signal)`);
-  }
+  checkOptions("liveStats", options, ["ids", "programs", "durationMs", "signal"]);
   const durationMs = options.durationMs ?? 1000;
   if (!(durationMs >= 0 && Number.isFinite(durationMs))) throw new RangeError(`liveStats: durationMs must be a non-negative number, got ${durationMs}`);
   const opened: Program[] = [];

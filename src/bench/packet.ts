@@ -4,6 +4,7 @@
  * of a chosen size. Pure: bytes in, bytes out. `parsePacketSpec` reads the CLI's
  * `udp,size=64` form.
  */
+import { checkOptions } from "../errors.js";
 
 /** The L4 protocol of a built packet. `"icmp"` is ICMPv6 over IPv6. */
 export type PacketProtocol = "udp" | "tcp" | "icmp" | "none";
@@ -166,10 +167,7 @@ function resolveVersion(options: PacketOptions): 4 | 6 {
  * field.
  */
 export function buildPacket(options: PacketOptions = {}): Uint8Array {
-  if (typeof options !== "object" || options === null) throw new TypeError("packet: options must be an object");
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new TypeError(`packet: unknown option ${JSON.stringify(key)} (known: ${[...OPTION_KEYS].join(", ")})`);
-  }
+  checkOptions("packet", options, OPTION_KEYS);
   const protocol = options.protocol ?? "udp";
   if (!["udp", "tcp", "icmp", "none"].includes(protocol)) throw new TypeError(`packet: unknown protocol ${JSON.stringify(protocol)} (udp, tcp, icmp, none)`);
   const version = resolveVersion(options);

@@ -1,7 +1,7 @@
 /**
  * benchmark() and compare() on the real kernel: rounds on a pinned CPU, inputs and contexts,
  * a program doing provably more work (10× the loop iterations) detected as slower every time,
- * and a program against an identical copy called "no significant difference" in at least 95%
+ * and a program against itself called "no significant difference" in at least 95%
  * of 40 comparisons.
  */
 import { expect } from "vitest";
@@ -138,9 +138,12 @@ describeKernel("compare", () => {
     }
   });
 
-  itKernel("calls a program and an identical copy no different in at least 38 of 40 comparisons", async () => {
+  itKernel("calls a program against itself no different in at least 38 of 40 comparisons", async () => {
+    // The same kernel program on both sides (a second fd): two separate loads of one program
+    // can differ for real (JIT'd code lands at different addresses and alignments), and at
+    // 1 ms rounds the harness resolves that; here the work is identical by construction.
     using a = loop(50, "same_a");
-    using b = loop(50, "same_b");
+    using b = a.clone();
     // An exact test at level L calls identical programs different up to 1 − L of the time, so
     // "≥ 38 of 40" is asked at L = 0.99: P(Bin(40, 0.01) ≤ 2) = 0.993, where at 0.95 it would
     // be a coin flip (0.68). The 0.95 rate itself is checked in stats.test.ts over 400 trials.
