@@ -78,11 +78,12 @@ describeKernel("tsbpf bench", () => {
       const rec = tsbpf("bpf/bench/blocklist_v2.o", "--packet", "udp", "--baseline", file, "--rounds", "11");
       expect(rec.out).toMatch(/recorded .* ns\/run as the baseline/);
       expect(rec.code).toBe(0);
-      // Threshold 1 (+100%): the check and the baseline run at different moments on a shared
-      // machine; v1's 4x the time of v2 fails all the same.
+      // v1 scans 128 entries where v2 takes 8 steps: 1.6x (loaded machine) to 4x (quiet) the
+      // time. The regression check asks for +25%, well under that; the checks after the update
+      // compare v1 with itself at different moments, so they allow +100% of noise.
       const v1 = ["bpf/bench/blocklist_v1.o:filter", "--packet", "udp", "--baseline", file, "--rounds", "11", "--threshold", "1"];
       // The baseline is keyed by program name ("filter"): v1 under v2's entry is a slow-down.
-      const regressed = tsbpf(...v1);
+      const regressed = tsbpf(...v1.slice(0, -1), "0.25");
       expect(regressed.out, `baseline run:\n${rec.out}\ncheck:\n${regressed.out}\n${readFileSync(file, "utf8")}`).toMatch(/slower\. If this is intended, run with --update-baseline/);
       expect(regressed.code).toBe(1);
       expect(tsbpf(...v1, "--update-baseline").code).toBe(0);
