@@ -40,7 +40,7 @@ export {
 } from "./asm/builder.js";
 export type { Reg, Operand, Target, Label, InstructionItem, AtomicOpName } from "./asm/builder.js";
 export { asm, assemble } from "./asm/assembler.js";
-export { link, symbolOffsets } from "./asm/link.js";
+export { linkInstructions, symbolOffsets } from "./asm/link.js";
 export type { LinkOptions } from "./asm/link.js";
 export { formatInstruction } from "./asm/format.js";
 export type { Dialect, FormatOptions } from "./asm/format.js";
@@ -76,7 +76,7 @@ export type {
 // --- core ---
 export { applyCoreAndKsyms, coreRecordsOf } from "./collection/core-apply.js";
 export type { CoreAndKsymsOptions, CoreAndKsymsResult, CoreInput } from "./collection/core-apply.js";
-export { applyCoreRelocations, poisonInstruction, POISON_CALL_CORE } from "./btf/core/relocate.js";
+export { applyCoreRelocations, POISON_CALL_CORE } from "./btf/core/relocate.js";
 export type { AppliedCoreRelocation, CoreRelocationRecord, ApplyCoreOptions } from "./btf/core/relocate.js";
 export { CoreTargets } from "./btf/core/candidates.js";
 export type { CoreTarget, CoreCandidate, CoreTargetsOptions } from "./btf/core/candidates.js";
@@ -86,8 +86,6 @@ export { resolveKsyms, patchKsyms, POISON_CALL_KFUNC_BASE } from "./btf/core/ksy
 export type { KsymResolution, KsymExtern, ResolveKsymsOptions } from "./btf/core/ksym.js";
 export { kallsymsLookup, clearKallsymsCache } from "./btf/core/kallsyms.js";
 export { fieldsAreCompat, typesAreCompat, typesMatch } from "./btf/core/compat.js";
-export { prepareCore, coreTargetsFor } from "./collection/core-prepare.js";
-export type { PreparedCore } from "./collection/core-prepare.js";
 
 // --- maps ---
 export { BpfMap, MapBatchCursor } from "./map/bpf-map.js";

@@ -7,10 +7,11 @@
  * The checker is proved on a fixture tree (test/fixtures/architecture/src) that holds one
  * deliberate mistake of each kind: it must report exactly those.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { circles, importGraph, rankViolations } from "./helpers/import-graph.js";
-import { ENTRY_RANK, LAYERS, rankOf } from "./helpers/layers.js";
+import { ENTRY_RANK, LAYERS, rankOf, renderLayers, withRenderedLayers } from "./helpers/layers.js";
 
 const SRC = join(__dirname, "../src");
 const FIXTURE = join(__dirname, "fixtures/architecture/src");
@@ -25,6 +26,14 @@ describe("the rank table", () => {
     expect([rank("features"), rank("map"), rank("program"), rank("collection")]).toEqual([6, 7, 7, 8]);
     expect([rank("link"), rank("ringbuf"), rank("perf"), rank("gen"), rank("bench"), rank("verifier"), rank("cli")]).toEqual([9, 9, 9, 10, 10, 10, 11]);
     expect(rankOf("index.ts")).toBe(ENTRY_RANK);
+  });
+});
+
+describe("docs/architecture.md", () => {
+  it("holds the table written from the same data (npm run docs:architecture rewrites it)", () => {
+    const doc = readFileSync(join(__dirname, "../docs/architecture.md"), "utf8");
+    expect(doc).toContain(renderLayers());
+    expect(withRenderedLayers(doc)).toBe(doc);
   });
 });
 

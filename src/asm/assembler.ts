@@ -1,7 +1,7 @@
 /**
  * The text assembler: parses the syntax llvm-objdump prints for BPF (and the tsbpf dialect of
  * `formatInstruction`) into Instructions. Labels become `symbol`s, jumps and calls to names
- * become references that `link()` resolves later.
+ * become references that `linkInstructions()` resolves later.
  *
  * ```ts
  * const insns = asm`
@@ -649,7 +649,7 @@ class Parser {
 /**
  * Parses assembler text into instructions (see the module comment for the syntax). Labels
  * become `symbol`s; names used as jump or call targets become references, resolved by
- * `link()`. Throws ParseError with line, column and what was expected.
+ * `linkInstructions()`. Throws ParseError with line, column and what was expected.
  */
 export function assemble(text: string): Instruction[] {
   return new Parser(tokenize([text], [])).parse();

@@ -13,7 +13,7 @@
  * ```
  *
  * Registers are the strings `"r0"`…`"r10"` (constants `R0`…`R10`), so that a register and an
- * immediate can never be confused. Jump targets are a label name (resolved by `link()`) or a
+ * immediate can never be confused. Jump targets are a label name (resolved by `linkInstructions()`) or a
  * numeric offset in slots. Functions check their arguments and throw TypeError/RangeError
  * naming the bad one.
  */

@@ -23,7 +23,7 @@ export function countSlots(insns: readonly Pick<Instruction, "opcode">[]): numbe
 /**
  * Encodes instructions into kernel format (`struct bpf_insn[]`), little-endian unless `order`
  * says otherwise. Symbolic references are not resolved here: the current fields are written
- * (see `link()` for jumps and calls; the loader fills map fds). Throws RangeError naming the
+ * (see `linkInstructions()` for jumps and calls; the loader fills map fds). Throws RangeError naming the
  * instruction when a field does not fit its bits.
  */
 export function encodeInstructions(insns: readonly Instruction[], order: ByteOrder = "little"): Uint8Array {

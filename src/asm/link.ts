@@ -40,7 +40,7 @@ export function symbolOffsets(insns: readonly Instruction[]): Map<string, number
  * (unless `allowUnresolved`) or an offset does not fit (a `goto` beyond ±32767 slots needs
  * `gotol`).
  */
-export function link(insns: readonly Instruction[], options: LinkOptions = {}): Instruction[] {
+export function linkInstructions(insns: readonly Instruction[], options: LinkOptions = {}): Instruction[] {
   const at = symbolOffsets(insns);
   const out: Instruction[] = [];
   let slot = 0;

@@ -5,7 +5,7 @@
  * caller turns maps into fds.
  */
 import type { Instruction } from "../asm/instruction.js";
-import { link } from "../asm/link.js";
+import { linkInstructions } from "../asm/link.js";
 import * as op from "../asm/opcodes.js";
 import { TsbpfError } from "../errors.js";
 
@@ -21,7 +21,7 @@ export function slotCount(insn: Instruction): number {
 
 /**
  * A copy of `insns` with every reference it can resolve filled in; the input is not changed.
- * Labels (jumps, bpf2bpf calls, callback addresses) are linked by the assembler's `link()`.
+ * Labels (jumps, bpf2bpf calls, callback addresses) are linked by the assembler's `linkInstructions()`.
  * Throws TypeError naming the instruction for a map reference with no map, or a reference kind
  * (`ksym`, `extern`) that only the collection loader can resolve; TsbpfError for a label that
  * is not in the list.
@@ -29,7 +29,7 @@ export function slotCount(insn: Instruction): number {
 export function resolveReferences(insns: readonly Instruction[], mapFd: MapFdLookup, what = "program"): Instruction[] {
   let linked: Instruction[];
   try {
-    linked = link(insns);
+    linked = linkInstructions(insns);
   } catch (e) {
     if (e instanceof TsbpfError) throw new TsbpfError(`${what}: ${e.message}`, { cause: e });
     throw e;

@@ -65,3 +65,31 @@ export function rankOf(rel: string): number | undefined {
 export function unitOf(rel: string): string {
   return rel.split("/")[0];
 }
+
+/** The markers between which docs/architecture.md holds the table written by renderLayers(). */
+export const DOC_BEGIN = "<!-- layers: written by `npm run docs:architecture` from test/helpers/layers.ts; do not edit -->";
+export const DOC_END = "<!-- /layers -->";
+
+/** The rank table as the Markdown of docs/architecture.md. */
+export function renderLayers(): string {
+  const rows = LAYERS.map((l) => {
+    const where = l.paths.map((p) => (p.endsWith(".ts") ? `\`src/${p}\`` : `\`src/${p}/\``)).join(", ");
+    return `| ${l.rank} | ${l.name} | ${where} | ${l.owns} | ${l.kernel ? "yes" : "no"} |`;
+  });
+  return [
+    DOC_BEGIN,
+    "| rank | layer | where | owns | may reach the kernel |",
+    "|---|---|---|---|---|",
+    ...rows,
+    `| ${ENTRY_RANK} | entry points | ${ENTRY_FILES.map((f) => `\`src/${f}\``).join(", ")} | what the package exports | — |`,
+    DOC_END,
+  ].join("\n");
+}
+
+/** docs/architecture.md with its table section replaced by renderLayers(). Throws when the markers are missing. */
+export function withRenderedLayers(doc: string): string {
+  const a = doc.indexOf(DOC_BEGIN);
+  const b = doc.indexOf(DOC_END);
+  if (a < 0 || b < a) throw new Error("docs/architecture.md: the layers markers are missing");
+  return doc.slice(0, a) + renderLayers() + doc.slice(b + DOC_END.length);
+}

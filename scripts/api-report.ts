@@ -1,0 +1,79 @@
+/**
+ * The public API of the package as a reviewed file: every export of src/index.ts with its kind
+ * and declared type, sorted, written to api/tsbpf.api.md (`npm run api:report`).
+ * test/api-report.test.ts fails when the committed report differs from what this renders, so
+ * every change of the public API shows up in review.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import ts from "typescript";
+
+const ROOT = join(import.meta.dirname, "..");
+const ERROR_STATICS = new Set(["captureStackTrace", "prepareStackTrace", "stackTraceLimit", "prototype"]);
+
+/** Public member names: no `#private` ones, well-known symbols as `[name]` (their ids vary). */
+function names(props: readonly ts.Symbol[]): string[] {
+  return props
+    .map((p) => p.name.replace(/^__@(\w+)@\d+$/, "[$1]"))
+    .filter((n) => !n.startsWith("#") && !ERROR_STATICS.has(n))
+    .sort();
+}
+
+/** The report's text for the entry file `src/<entry>`. */
+export function renderApiReport(entry = "index.ts"): string {
+  const file = join(ROOT, "src", entry);
+  const program = ts.createProgram([file], {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
+    types: ["node"],
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file)!;
+  const module = checker.getSymbolAtLocation(source)!;
+  const lines: string[] = [];
+  for (const exp of checker.getExportsOfModule(module)) {
+    const sym = exp.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exp) : exp;
+    const decl = sym.declarations?.[0];
+    const flags = sym.flags;
+    const kind =
+      flags & ts.SymbolFlags.Class ? "class" :
+      flags & ts.SymbolFlags.Function ? "function" :
+      flags & ts.SymbolFlags.Interface ? "interface" :
+      flags & ts.SymbolFlags.TypeAlias ? "type" :
+      flags & ts.SymbolFlags.Enum ? "enum" :
+      flags & ts.SymbolFlags.Variable ? "const" : "namespace";
+    let text: string;
+    if (kind === "interface" || kind === "type" || kind === "class") {
+      const t = checker.getDeclaredTypeOfSymbol(sym);
+      const members = names(checker.getPropertiesOfType(t));
+      text = kind === "type" ? checker.typeToString(t, undefined, ts.TypeFormatFlags.NoTruncation) : `{ ${members.join("; ")} }`;
+      if (kind === "class") {
+        const statics = names(checker.getPropertiesOfType(checker.getTypeOfSymbolAtLocation(sym, decl ?? source)));
+        if (statics.length) text += ` static { ${statics.join("; ")} }`;
+      }
+    } else {
+      text = checker.typeToString(checker.getTypeOfSymbolAtLocation(sym, decl ?? source), undefined, ts.TypeFormatFlags.NoTruncation);
+    }
+    lines.push(`- ${kind} \`${exp.name}\`: \`${text.replace(/\s+/g, " ")}\``);
+  }
+  lines.sort();
+  return [
+    `# API report: \`tsbpf\` (src/${entry})`,
+    "",
+    "Written by `npm run api:report`; test/api-report.test.ts fails when it is stale. Review every change.",
+    "",
+    `${lines.length} exports.`,
+    "",
+    ...lines,
+    "",
+  ].join("\n");
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
+  writeFileSync(join(ROOT, "api/tsbpf.api.md"), renderApiReport());
+}
