@@ -33,9 +33,14 @@ export interface DumpCOptions {
   guard?: string;
   /** Wrap the header in the preserve_access_index pragma (default true). */
   preserveAccessIndex?: boolean;
+  /**
+   * Declare every kfunc (a FUNC tagged `bpf_kfunc`) as `extern … __weak __ksym;`, as bpftool
+   * does, inside `#ifndef BPF_NO_KFUNC_PROTOTYPES` (default true).
+   */
+  kfuncs?: boolean;
 }
 
-const KNOWN = new Set(["guard", "preserveAccessIndex"]);
+const KNOWN = new Set(["guard", "preserveAccessIndex", "kfuncs"]);
 
 const enum State {
   None = 0,
@@ -59,7 +64,7 @@ const MAX_DECLARATOR_DEPTH = 256;
  */
 export function dumpC(spec: BtfSpec, options?: DumpCOptions): string {
   if (options) checkOptions("dumpC", options, KNOWN);
-  return new CDumper(spec).dump(options?.guard ?? "__VMLINUX_H__", options?.preserveAccessIndex ?? true);
+  return new CDumper(spec).dump(options?.guard ?? "__VMLINUX_H__", options?.preserveAccessIndex ?? true, options?.kfuncs ?? true);
 }
 
 class CDumper {
@@ -92,7 +97,7 @@ class CDumper {
     return this.#spec.typeById(id);
   }
 
-  dump(guard: string, pai: boolean): string {
+  dump(guard: string, pai: boolean, kfuncs: boolean): string {
     this.#assignNames();
     this.#markReferences();
     for (let id = 1; id <= this.#last; id++) this.#order(id, false, 0);
@@ -104,9 +109,36 @@ class CDumper {
       );
     }
     for (const id of this.#queue) this.#emit(id);
+    if (kfuncs) this.#kfuncs();
     if (pai) out.push("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n");
     out.push(`#endif /* ${guard} */\n`);
     return out.join("");
+  }
+
+  /** `extern` prototypes of the kernel's kfuncs (FUNCs with a `bpf_kfunc` decl tag), in id order. */
+  #kfuncs(): void {
+    const ids = new Set<number>();
+    for (let id = 1; id <= this.#last; id++) {
+      const t = this.#t(id);
+      if (t.kind === "decl_tag" && t.name === "bpf_kfunc" && t.componentIdx === -1 && this.#t(t.type).kind === "func") ids.add(t.type);
+    }
+    if (ids.size === 0) return;
+    const out = this.#out;
+    out.push("#ifndef BPF_NO_KFUNC_PROTOTYPES\n#ifndef __ksym\n#define __ksym __attribute__((section(\".ksyms\")))\n#endif\n\n");
+    out.push("#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\n");
+    const seen = new Set<string>();
+    for (const id of [...ids].sort((a, b) => a - b)) {
+      const fn = this.#t(id);
+      if (fn.kind !== "func" || seen.has(fn.name)) continue;
+      seen.add(fn.name);
+      const proto = this.#t(fn.type);
+      if (proto.kind !== "func_proto") continue;
+      const params = proto.params.map((p, i) =>
+        i === proto.params.length - 1 && p.type === 0 && p.name === "" ? "..." : this.#declare(p.type, p.name, "", 0),
+      );
+      out.push(`extern ${this.#declare(proto.returnType, `${fn.name}(${params.length ? params.join(", ") : "void"})`, "", 0)} __weak __ksym;\n`);
+    }
+    out.push("\n#endif\n\n");
   }
 
   // --- names -------------------------------------------------------------------------------

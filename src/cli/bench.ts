@@ -17,7 +17,7 @@ import { buildPacket, parsePacketSpec } from "../bench/packet.js";
 import { LINKTYPE_ETHERNET, readCapture } from "../bench/pcap.js";
 import { xdpContext } from "../bench/context.js";
 import { Program } from "../program/program.js";
-import type { Command } from "./command.js";
+import type { LegacyCommand as Command } from "./command.js";
 
 const USAGE = [
   "bench OBJ[:PROG] [--vs OBJ2[:PROG]] [--pcap FILE] [--packet SPEC]... [--rounds N] [--repeat N] [--warmup N]",

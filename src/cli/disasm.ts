@@ -10,8 +10,8 @@ import { parseBtfExt, type BtfLineInfo } from "../btf/ext.js";
 import { parseBtf } from "../btf/spec.js";
 import type { Instruction } from "../asm/instruction.js";
 import { EM, type ElfFile, type ElfSection, type ElfSymbol, parseElf, SHF, SHT, STT } from "../elf/elf-file.js";
-import { ParseError } from "../errors.js";
-import type { Command } from "./command.js";
+import { ParseError, TsbpfError } from "../errors.js";
+import { arg, flag, noMoreArgs, str, UsageError, type Command } from "./command.js";
 
 /** Options of `disassembleObject`. */
 export interface DisassembleObjectOptions {
@@ -110,55 +110,43 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectO
   return `${out.join("\n")}\n`;
 }
 
-const USAGE = "disasm <object.o> [--section NAME]... [--helpers] [--maps] [--source] [--tsbpf] [--mattr=+alu32]";
-
-/** The `disasm` subcommand. */
+/** The `disasm` command. */
 export const command: Command = {
-  usage: USAGE,
-  summary: "print the instructions of a BPF object as llvm-objdump -d --no-show-raw-insn does",
-  run(args: string[]): number {
-    const sections: string[] = [];
-    const flags = { helpers: false, maps: false, source: false, tsbpf: false, alu32: false };
-    let file: string | undefined;
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (a === "--section" || a === "-j") {
-        const name = args[++i];
-        if (name === undefined) {
-          console.error(`tsbpf disasm: ${a} needs a section name\nusage: tsbpf ${USAGE}`);
-          return 2;
-        }
-        sections.push(name);
-      } else if (a.startsWith("--section=")) {
-        sections.push(a.slice("--section=".length));
-      } else if (a === "--helpers" || a === "--maps" || a === "--source" || a === "--tsbpf") {
-        flags[a.slice(2) as keyof typeof flags] = true;
-      } else if (a === "--mattr=+alu32" || a === "--alu32") {
-        flags.alu32 = true;
-      } else if (a === "--help" || a === "-h") {
-        console.log(`usage: tsbpf ${USAGE}`);
-        return 0;
-      } else if (a.startsWith("-") || file !== undefined) {
-        console.error(`tsbpf disasm: unexpected argument "${a}"\nusage: tsbpf ${USAGE}`);
-        return 2;
-      } else {
-        file = a;
-      }
-    }
-    if (file === undefined) {
-      console.error(`usage: tsbpf ${USAGE}`);
-      return 2;
-    }
+  summary: "disassemble a BPF object as llvm-objdump -d --no-show-raw-insn does",
+  args: "<object.o>",
+  description: "Prints the code sections of a BPF object in llvm-objdump's layout: same headers, symbol labels,\ninstruction numbers and text.",
+  options: {
+    section: { type: "string", short: "j", multiple: true, value: "NAME", description: "only this section (like llvm-objdump --section)" },
+    helpers: { type: "boolean", description: "append helper names to helper calls" },
+    maps: { type: "boolean", description: "append the symbol each relocation points at" },
+    source: { type: "boolean", description: "print source lines from BTF line info" },
+    tsbpf: { type: "boolean", description: "the lossless tsbpf dialect instead of llvm-objdump-19's text" },
+    mattr: { type: "string", value: "+alu32", description: "w registers for 32-bit memory operations" },
+    alu32: { type: "boolean", description: "same as --mattr=+alu32" },
+  },
+  examples: ["tsbpf disasm bpf/xdp_tail.o --section xdp --helpers"],
+  run(ctx) {
+    const file = arg(ctx, 0, "<object.o>");
+    noMoreArgs(ctx, 1);
+    const mattr = str(ctx, "mattr");
+    if (mattr !== undefined && mattr !== "+alu32") throw new UsageError(`--mattr takes +alu32, not "${mattr}"`);
+    const sections = ctx.options.section as string[] | undefined;
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file);
     } catch (e) {
-      console.error(`tsbpf disasm: cannot read ${file}: ${(e as Error).message}`);
-      return 1;
+      throw new TsbpfError(`cannot read ${file}: ${(e as Error).message}`);
     }
-    process.stdout.write(
-      disassembleObject(bytes, { ...flags, sections: sections.length > 0 ? sections : undefined, fileName: file }),
+    ctx.write(
+      disassembleObject(bytes, {
+        helpers: flag(ctx, "helpers"),
+        maps: flag(ctx, "maps"),
+        source: flag(ctx, "source"),
+        tsbpf: flag(ctx, "tsbpf"),
+        alu32: flag(ctx, "alu32") || mattr === "+alu32",
+        sections: sections?.length ? sections : undefined,
+        fileName: file,
+      }),
     );
-    return 0;
   },
 };

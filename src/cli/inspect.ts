@@ -7,7 +7,7 @@ import type { BtfSpec } from "../btf/spec.js";
 import { countSlots } from "../asm/encoding.js";
 import { CollectionSpec } from "../elf/collection-spec.js";
 import { readBtfExt } from "../elf/btf-ext-records.js";
-import type { Command } from "./command.js";
+import { arg, noMoreArgs, table, type Command } from "./command.js";
 
 /** A C-like name of a BTF type ("struct hist_key", "__u32", "u8[16]"), bounded in depth. */
 export function btfTypeName(btf: BtfSpec | undefined, id: number | undefined, depth = 0): string | undefined {
@@ -109,11 +109,6 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
-function table(rows: string[][]): string[] {
-  if (rows.length === 0) return [];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd());
-}
 
 /** The human-readable report. */
 export function formatSpec(d: ReturnType<typeof describeSpec>): string {
@@ -169,30 +164,15 @@ export function formatSpec(d: ReturnType<typeof describeSpec>): string {
   return out.join("\n");
 }
 
+/** The `inspect` command. */
 export const command: Command = {
-  usage: "inspect <object.o> [--json]",
   summary: "show the programs, maps, variables, externs and BTF of a BPF object (no kernel needed)",
-  run(args: string[]): number {
-    const json = args.includes("--json");
-    const files = args.filter((a) => a !== "--json");
-    const bad = files.find((a) => a.startsWith("-"));
-    if (bad || files.length !== 1) {
-      console.error(`usage: tsbpf ${command.usage}`);
-      return 2;
-    }
-    let spec: CollectionSpec;
-    try {
-      spec = CollectionSpec.fromFile(files[0]);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") {
-        console.error(`tsbpf inspect: cannot read ${files[0]}: ${code}`);
-        return 1;
-      }
-      throw e;
-    }
-    const d = describeSpec(spec);
-    console.log(json ? JSON.stringify(d, null, 2) : formatSpec(d));
-    return 0;
+  args: "<object.o>",
+  run(ctx) {
+    const file = arg(ctx, 0, "<object.o>");
+    noMoreArgs(ctx, 1);
+    const d = describeSpec(CollectionSpec.fromFile(file));
+    if (ctx.json) ctx.printJson(d);
+    else ctx.out(formatSpec(d));
   },
 };

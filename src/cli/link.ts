@@ -1,17 +1,9 @@
 /**
- * `tsbpf link`: the kernel's links and what is attached to an interface.
- *
- *   tsbpf link list [--json]              every bpf_link: id, type, program, facts
- *   tsbpf link show <id> [--json]         one link
- *   tsbpf link pin <id> <path>            pin a link on bpffs
- *   tsbpf link detach <id>                BPF_LINK_DETACH (the program stops; pins stay)
- *   tsbpf link net <iface> [--netns NS] [--json]   XDP, tcx and tc programs of an interface
+ * `tsbpf link`: the kernel's bpf_links (`list`, `show`, `pin`, `detach`), like `bpftool link`.
  */
 import { Link, type LinkInfo } from "../link/link.js";
-import { queryTc } from "../link/tc.js";
-import { queryTcx } from "../link/tcx.js";
-import { queryXdp } from "../link/xdp.js";
-import type { Command } from "./command.js";
+import { arg, noMoreArgs, UsageError, type Command, type Context } from "./command.js";
+import { bpftoolFields } from "./json-names.js";
 
 function line(i: LinkInfo): string {
   const { type, id, programId, ...rest } = i;
@@ -22,70 +14,61 @@ function line(i: LinkInfo): string {
   return `${id}: ${type}  prog ${programId}${facts ? `  ${facts}` : ""}`;
 }
 
-const json = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
-
-function parseId(s: string | undefined): number {
-  const n = Number(s);
-  if (!s || !Number.isInteger(n) || n <= 0) throw new TypeError(`expected a link id, got ${JSON.stringify(s)}`);
-  return n;
+/** Open a link by id or pinned path. The caller closes it. */
+function openLink(ctx: Context): Link {
+  const target = arg(ctx, 0, "<id|pinned path>");
+  if (/^\d+$/.test(target)) return Link.fromId(Number(target));
+  if (target.startsWith("/")) return Link.open(target);
+  throw new UsageError(`"${target}" is neither a link id nor a pinned path`);
 }
 
-/** The `tsbpf link` subcommand. */
-export const command: Command = {
-  usage: "link list|show <id>|pin <id> <path>|detach <id>|net <iface> [--netns NS] [--json]",
-  summary: "list, show, pin and detach links; show what an interface has attached",
-  run(args) {
-    const asJson = args.includes("--json");
-    const rest = args.filter((a) => a !== "--json");
-    const [sub, ...more] = rest;
-    switch (sub) {
-      case undefined:
-      case "list": {
-        const all = Link.list();
-        console.log(asJson ? json(all) : all.map(line).join("\n"));
-        return 0;
-      }
-      case "show": {
-        using l = Link.fromId(parseId(more[0]));
-        const i = l.info();
-        console.log(asJson ? json(i) : line(i));
-        return 0;
-      }
-      case "pin": {
-        if (!more[1]) throw new TypeError("usage: tsbpf link pin <id> <path>");
-        using l = Link.fromId(parseId(more[0]));
-        l.pin(more[1]);
-        return 0;
-      }
-      case "detach": {
-        using l = Link.fromId(parseId(more[0]));
-        l.detach();
-        return 0;
-      }
-      case "net": {
-        const iface = more[0];
-        if (!iface) throw new TypeError("usage: tsbpf link net <iface> [--netns NS]");
-        const nsAt = more.indexOf("--netns");
-        const netns = nsAt >= 0 ? more[nsAt + 1] : undefined;
-        const out = {
-          xdp: queryXdp(iface, netns),
-          tcx: { ingress: queryTcx(iface, "ingress", netns), egress: queryTcx(iface, "egress", netns) },
-          tc: { ingress: queryTc(iface, "ingress", netns), egress: queryTc(iface, "egress", netns) },
-        };
-        if (asJson) console.log(json(out));
-        else {
-          console.log(`xdp: ${out.xdp.attached}${out.xdp.programId ? ` prog ${out.xdp.programId}` : ""}`);
-          for (const d of ["ingress", "egress"] as const) {
-            const t = out.tcx[d];
-            console.log(`tcx/${d}: ${t.programIds.map((p, i) => `prog ${p}${t.linkIds[i] ? ` link ${t.linkIds[i]}` : ""}`).join(", ") || "-"}`);
-            console.log(`tc/${d}: ${out.tc[d].map((f) => `pref ${f.priority} handle 0x${f.handle.toString(16)} ${f.name ?? ""} prog ${f.programId}${f.directAction ? " da" : ""}`).join(", ") || "-"}`);
-          }
-        }
-        return 0;
-      }
-      default:
-        console.error(`tsbpf link: unknown subcommand ${JSON.stringify(sub)}\nusage: tsbpf ${command.usage}`);
-        return 2;
-    }
+function print(ctx: Context, infos: LinkInfo[], one: boolean): void {
+  if (ctx.json) ctx.printJson(one ? bpftoolFields(infos[0]) : infos.map((i) => bpftoolFields(i)));
+  else for (const i of infos) ctx.out(line(i));
+}
+
+const list: Command = {
+  summary: "list every bpf_link: id, type, program and type-specific facts",
+  run(ctx) {
+    noMoreArgs(ctx, 0);
+    print(ctx, Link.list(), false);
   },
+};
+
+const show: Command = {
+  summary: "show one link by id or pinned path (all links without an argument)",
+  args: "[<id|pinned path>]",
+  run(ctx) {
+    if (ctx.args.length === 0) return list.run!(ctx);
+    noMoreArgs(ctx, 1);
+    using l = openLink(ctx);
+    print(ctx, [l.info()], true);
+  },
+};
+
+const pin: Command = {
+  summary: "pin a link on bpffs, so it outlives its owner",
+  args: "<id|pinned path> <path>",
+  run(ctx) {
+    const path = arg(ctx, 1, "<path>");
+    noMoreArgs(ctx, 2);
+    using l = openLink(ctx);
+    l.pin(path);
+  },
+};
+
+const detach: Command = {
+  summary: "detach a link (BPF_LINK_DETACH): the program stops; pins and fds stay valid",
+  args: "<id|pinned path>",
+  run(ctx) {
+    noMoreArgs(ctx, 1);
+    using l = openLink(ctx);
+    l.detach();
+  },
+};
+
+/** The `tsbpf link` command. */
+export const command: Command = {
+  summary: "list, show, pin and detach links",
+  subcommands: { list, show, pin, detach },
 };

@@ -1,53 +1,65 @@
 #!/usr/bin/env node
 /**
- * The `tsbpf` command line. Each subcommand lives in its own file in src/cli/ and registers
- * itself in COMMANDS below.
+ * The `tsbpf` command line. Each command lives in its own file in src/cli/, exports
+ * `command: Command` (see command.ts), and is registered below with ONE line:
+ *
+ *   name: { summary: "what it does, lowercase", load: () => import("./name.js").then((m) => m.command) },
+ *
+ * Commands load lazily, so `tsbpf --help` never imports koffi or a big module.
+ * Exit codes: 0 success, 1 the operation failed, 2 bad usage (see docs/cli.md).
  */
-import { isTsbpfError } from "../errors.js";
-import type { Command } from "./command.js";
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { legacy, runCli, type CommandEntry, type Io } from "./command.js";
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  bench: () => import("./bench.js").then((m) => m.command),
-  btf: () => import("./btf.js").then((m) => m.command),
-  disasm: () => import("./disasm.js").then((m) => m.command),
-  inspect: () => import("./inspect.js").then((m) => m.command),
-  load: () => import("./load.js").then((m) => m.command),
-  link: () => import("./link.js").then((m) => m.command),
-  map: () => import("./map.js").then((m) => m.command),
+/** Every `tsbpf` command, by name. */
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  bench: { summary: "benchmark a program with BPF_PROG_TEST_RUN against packets, a capture or a baseline", load: () => import("./bench.js").then((m) => legacy(m.command)) },
+  btf: { summary: "list, show and dump BTF objects (vmlinux.h with --format c)", load: () => import("./btf.js").then((m) => m.command) },
+  cgroup: { summary: "show, attach and detach cgroup programs", load: () => import("./cgroup.js").then((m) => m.command) },
+  disasm: { summary: "disassemble a BPF object as llvm-objdump -d does", load: () => import("./disasm.js").then((m) => m.command) },
+  inspect: { summary: "show what a BPF object holds (no kernel needed)", load: () => import("./inspect.js").then((m) => m.command) },
+  link: { summary: "list, show, pin and detach links", load: () => import("./link.js").then((m) => m.command) },
+  load: { summary: "load (and pin) every map and program of a BPF object", load: () => import("./load.js").then((m) => m.command) },
+  map: { summary: "list, dump, look up and change maps, read ring buffers", load: () => import("./map.js").then((m) => m.command) },
+  net: { summary: "list, attach and detach XDP, tcx and tc programs of interfaces", load: () => import("./net.js").then((m) => m.command) },
+  prog: { summary: "list, show, dump, run, profile and pin loaded programs", load: () => import("./prog.js").then((m) => m.command) },
+  struct_ops: { summary: "list, register and unregister struct_ops maps", load: () => import("./struct-ops.js").then((m) => m.command) },
 };
 
-function usage(): string {
-  return ["usage: tsbpf <command> [args]", "", "commands:", ...Object.keys(COMMANDS).sort().map((c) => `  ${c}`)].join("\n");
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  if (!name || name === "--help" || name === "-h") {
-    console.log(usage());
-    return name ? 0 : 2;
-  }
-  const load = COMMANDS[name];
-  if (!load) {
-    console.error(`tsbpf: unknown command "${name}"\n${usage()}`);
-    return 2;
-  }
-  const cmd = await load();
-  try {
-    return await cmd.run(args);
-  } catch (e) {
-    // Expected failures print one line, no stack trace.
-    if (isTsbpfError(e)) {
-      console.error(`tsbpf ${name}: ${e.message}`);
-      return 1;
+/** The package version (from package.json). */
+export function version(): string {
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { version: string }).version;
+    } catch {
+      // try the next layout (sources vs dist/)
     }
-    throw e;
+  }
+  return "unknown";
+}
+
+/** Run `tsbpf` in this process with these arguments; resolves to the exit code. */
+export function main(argv: readonly string[], io: Io = process): Promise<number> {
+  return runCli(argv, COMMANDS, io, version());
+}
+
+function isEntry(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+if (isEntry()) {
+  // A reader that went away (`tsbpf ... | head`) is not a failure of ours: stop writing quietly.
+  for (const s of [process.stdout, process.stderr]) s.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+  // Never process.exit(): it would drop what a slow pipe has not taken yet. Node exits by
+  // itself once stdout has drained and nothing else is pending.
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -7,7 +7,8 @@
 import { BpfError } from "../errors.js";
 import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../spec/program-type.js";
 import { Fd } from "../sys/fd.js";
-import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
+import { BPF_F, linkCreate, progDetach, progQuery } from "../sys/link-attr.js";
+import { getFdById } from "../sys/obj.js";
 import { openPath } from "../sys/fd.js";
 import { BpfLink, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
@@ -197,3 +198,22 @@ export function queryCgroup(cgroup: CgroupRef, attachType: CgroupAttachType | nu
   }
 }
 
+/**
+ * Detach the program with id `programId` from a cgroup hook when it was attached with
+ * BPF_PROG_ATTACH (a link-attached one is detached through its link). Min kernel 4.10. Throws
+ * BpfError (ENOENT when it is not attached there).
+ */
+export function detachCgroup(cgroup: CgroupRef, attachType: CgroupAttachType | number, programId: number): void {
+  const at = attachTypeNumber(attachType);
+  const cg = openCgroup(cgroup, "detachCgroup");
+  try {
+    const prog = getFdById("prog", programId);
+    try {
+      progDetach({ target: cg.value, progFd: prog.value, attachType: at, flags: 0 }, `${cg.name}: detach program ${programId} from ${attachTypeName(at) ?? at}`);
+    } finally {
+      prog.close();
+    }
+  } finally {
+    cg.release();
+  }
+}

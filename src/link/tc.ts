@@ -198,3 +198,18 @@ export function queryTc(iface: InterfaceRef, dir: "ingress" | "egress", netns?: 
     return out;
   });
 }
+
+/**
+ * Remove the cls_bpf filter with this priority and handle from an interface's clsact
+ * direction, whoever added it (`tc filter del`). Throws NetlinkError (ENOENT when there is none).
+ */
+export function detachTc(iface: InterfaceRef, dir: "ingress" | "egress", filter: { priority: number; handle: number }, netns?: NetnsRef): void {
+  checkU(filter.priority, 1, 0xffff, "priority");
+  checkU(filter.handle, 1, 0xffffffff, "handle");
+  inNetns(netns, () => {
+    const ifindex = resolveInterface(iface, "detachTc");
+    using sock = NetlinkSocket.open();
+    const body = new NetlinkBuilder(tcmsg({ ifindex, handle: filter.handle, parent: clsactParent(dir), info: filterInfo(filter.priority) })).string(TCA_KIND, "bpf").finish();
+    sock.request(RTM.DELTFILTER, 0, body, { context: `tc ${dir} filter pref ${filter.priority} handle ${filter.handle} on ${JSON.stringify(iface)}: detach` });
+  });
+}

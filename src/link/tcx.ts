@@ -4,7 +4,8 @@
  * what is attached (BPF_PROG_QUERY with link ids and revision).
  */
 import { ATTACH_TYPES } from "../spec/program-type.js";
-import { BPF_F, linkCreate, progQuery } from "../sys/link-attr.js";
+import { BPF_F, linkCreate, progDetach, progQuery } from "../sys/link-attr.js";
+import { getFdById } from "../sys/obj.js";
 import type { NetnsRef } from "../sys/netns.js";
 import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
@@ -110,4 +111,22 @@ export function queryTcx(iface: InterfaceRef, dir: "ingress" | "egress", netns?:
     const r = progQuery(ifindex, attachType, 0, `tcx ${dir} on ${JSON.stringify(iface)}: query`);
     return { programIds: r.progIds, linkIds: r.linkIds, revision: r.revision };
   });
+}
+
+/**
+ * Detach the program with id `programId` from an interface's tcx hook when it was attached
+ * with BPF_PROG_ATTACH (a link-attached one is detached through its link). Throws BpfError
+ * (ENOENT when it is not attached there).
+ */
+export function detachTcx(iface: InterfaceRef, dir: "ingress" | "egress", programId: number, netns?: NetnsRef): void {
+  const attachType = direction(dir, "detachTcx");
+  const prog = getFdById("prog", programId);
+  try {
+    inNetns(netns, () => {
+      const ifindex = resolveInterface(iface, "detachTcx");
+      progDetach({ target: ifindex, progFd: prog.value, attachType, flags: 0 }, `tcx ${dir} program ${programId} on ${JSON.stringify(iface)}: detach`);
+    });
+  } finally {
+    prog.close();
+  }
 }

@@ -3,6 +3,7 @@
  * Linux 5.9) or by rtnetlink (IFLA_XDP, any kernel with XDP), in generic, driver or offload
  * mode. Also: which XDP programs an interface has.
  */
+import { TsbpfError } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
 import { attrMap, attrU32, NetlinkBuilder, NetlinkSocket, RTM } from "../sys/netlink.js";
@@ -183,5 +184,23 @@ export function queryXdp(iface: InterfaceRef, netns?: NetnsRef): XdpQueryResult 
       r.programId = s ?? d ?? h;
     }
     return r;
+  });
+}
+
+/**
+ * Remove the XDP program attached by netlink to an interface in `mode` (default: the mode it
+ * is attached in), whoever attached it — what `ip link set dev X xdp off` does. A program
+ * attached by a bpf_link cannot be removed this way (EBUSY): detach its link. Throws
+ * NetlinkError, TsbpfError when nothing is attached.
+ */
+export function detachXdp(iface: InterfaceRef, options: { mode?: XdpMode; netns?: NetnsRef } = {}): void {
+  checkOptions("detachXdp", options, ["mode", "netns"]);
+  inNetns(options.netns, () => {
+    const ifindex = resolveInterface(iface, "detachXdp");
+    const q = queryXdp(ifindex);
+    const mode = options.mode ?? (q.attached === "driver" || q.attached === "generic" || q.attached === "offload" ? q.attached : undefined);
+    if (q.attached === "none") throw new TsbpfError(`xdp on ${JSON.stringify(iface)}: detach: no XDP program is attached`);
+    if (!mode) throw new TsbpfError(`xdp on ${JSON.stringify(iface)}: detach: programs are attached in several modes; name one`);
+    setXdp(ifindex, -1, MODE_FLAGS[mode], undefined, `xdp on ${JSON.stringify(iface)}: detach`);
   });
 }

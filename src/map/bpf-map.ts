@@ -12,7 +12,7 @@ import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
 import { ElemFlags, failMapCall, MapBatchAttr, mapCreate, MapElemAttr, MAP_INFO_SIZE, readMapInfo, type RawMapInfo } from "../sys/map-attr.js";
 import { MapFlags } from "../spec/map-spec.js";
-import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin, unpinIfSame } from "../sys/obj.js";
+import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin, readEach, unpinIfSame } from "../sys/obj.js";
 import { raiseMemlockLimit } from "../sys/rlimit.js";
 import { checkMapSpec, fdOf, kernelMapName, type MapSpec, specType } from "../spec/map-spec.js";
 import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName, type PerCpuMapTypeName } from "../spec/map-type.js";
@@ -434,6 +434,15 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   }
 
   /**
+   * The info of every map in the kernel, in id order (BPF_MAP_GET_NEXT_ID, then
+   * BPF_OBJ_GET_INFO_BY_FD on each). Maps freed while listing are skipped. Open one with
+   * `BpfMap.fromId(info.id)`. Min kernel 4.13. Throws BpfError (EPERM without CAP_SYS_ADMIN).
+   */
+  static list(): MapInfo[] {
+    return readEach("map", (fd, id) => readInfo(fd, `map id ${id}`));
+  }
+
+  /**
    * Wrap an fd of an existing map; the BpfMap takes ownership of `fd` (it is closed on error
    * too). Throws BpfError when the fd is not a map.
    */
@@ -545,6 +554,27 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     if (r >= 0) return true;
     if (r === -ENOENT) return false;
     return this.#fail(BpfCmd.BPF_MAP_DELETE_ELEM, r, "delete");
+  }
+
+  /**
+   * The key after `key` in the kernel's order (BPF_MAP_GET_NEXT_KEY), the first key when `key`
+   * is undefined, or undefined after the last one. A key that is not in the map gives the first
+   * key (hash maps) as the kernel decides. Throws BpfError, ClosedError.
+   */
+  nextKey(key?: K): K | undefined {
+    if (this.#closed) this.#live();
+    if (this.#keyless) this.#requireKeyed("nextKey");
+    const next = new NativeMemory(Math.max(this.keySize, 8));
+    let attr: MapElemAttr;
+    if (key === undefined) attr = new MapElemAttr(this.#fd.value, 0, next.address);
+    else {
+      this.keyCodec.encode(key, this.#keyView, 0);
+      attr = new MapElemAttr(this.#fd.value, this.#keyMem.address, next.address);
+    }
+    const r = attr.nextKey();
+    if (r === -ENOENT) return undefined;
+    if (r < 0) return this.#fail(BpfCmd.BPF_MAP_GET_NEXT_KEY, r, "next key");
+    return this.keyCodec.decode(next.view, 0);
   }
 
   /** Whether `key` has a value (a lookup that discards the value). */

@@ -7,7 +7,7 @@ import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import type { BtfTypeInit } from "../btf/types.js";
 import { btfBytes, btfInfo, btfLoad, type BtfInfo, type BtfLoadOptions } from "../sys/btf-attr.js";
 import type { Fd } from "../sys/fd.js";
-import { getFdById } from "../sys/obj.js";
+import { getFdById, readEach } from "../sys/obj.js";
 
 export type { BtfInfo, BtfLoadOptions } from "../sys/btf-attr.js";
 
@@ -50,6 +50,15 @@ export class Btf implements Disposable {
   /** Open loaded BTF by its kernel id (BPF_BTF_GET_FD_BY_ID). Min kernel 5.0. Throws BpfError (ENOENT). */
   static fromId(id: number): Btf {
     return new Btf(getFdById("btf", id));
+  }
+
+  /**
+   * The info of every BTF object in the kernel (vmlinux, modules, programs' and maps' BTF), in
+   * id order (BPF_BTF_GET_NEXT_ID, then BPF_OBJ_GET_INFO_BY_FD on each); objects freed while
+   * listing are skipped. Open one with `Btf.fromId(info.id)`. Min kernel 5.0. Throws BpfError.
+   */
+  static list(): BtfInfo[] {
+    return readEach("btf", (fd) => btfInfo(fd));
   }
 
   /** The kernel's info on this BTF (BPF_OBJ_GET_INFO_BY_FD). Throws BpfError, ClosedError. */

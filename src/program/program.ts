@@ -4,11 +4,12 @@
  */
 import { readlinkSync } from "node:fs";
 import { Fd } from "../sys/fd.js";
-import { BPF_F_RDONLY, getFdById, objGet, objPin } from "../sys/obj.js";
+import { BPF_F_RDONLY, getFdById, objGet, objPin, readEach } from "../sys/obj.js";
 import { enableStats, progBindMap } from "../sys/prog-attr.js";
 import { decodeInstructions } from "../asm/encoding.js";
 import type { Instruction } from "../asm/instruction.js";
 import { readProgramInfo, readTranslatedBytes, type ProgramInfo } from "./info.js";
+import { readProgramDebugInfo, type ProgramDebugInfo } from "./line-info.js";
 import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import { programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
@@ -97,6 +98,15 @@ export class Program implements Disposable {
    */
   static fromId(id: number): Program {
     return Program.#adopt(getFdById("prog", id), `program id ${id}`);
+  }
+
+  /**
+   * The info of every program loaded in the kernel, in id order (BPF_PROG_GET_NEXT_ID, then
+   * BPF_OBJ_GET_INFO_BY_FD on each). Programs unloaded while listing are skipped. Open one with
+   * `Program.fromId(info.id)`. Min kernel 4.13. Throws BpfError (EPERM without CAP_SYS_ADMIN).
+   */
+  static list(): ProgramInfo[] {
+    return readEach("prog", (fd, id) => readProgramInfo(fd, `program id ${id}`));
   }
 
   /**
@@ -198,6 +208,15 @@ export class Program implements Disposable {
   translatedInstructions(): Instruction[] {
     const bytes = readTranslatedBytes(this.#fd, this.#what());
     return bytes.length === 0 ? [] : decodeInstructions(bytes);
+  }
+
+  /**
+   * The program's line info, func info and JIT facts as the kernel keeps them (libbpf's
+   * bpf_prog_linfo role): map a translated instruction or a JIT'd address to its source line
+   * through the program's BTF (`Btf.fromId(btfId)`). Min kernel 5.0. Throws BpfError, ClosedError.
+   */
+  debugInfo(): ProgramDebugInfo {
+    return readProgramDebugInfo(this.#fd, this.#what());
   }
 
   /**

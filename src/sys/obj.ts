@@ -160,6 +160,30 @@ export function listIds(kind: ObjectKind): number[] {
 }
 
 /**
+ * Read something (usually the info) of every object of `kind`: walks the ids, opens each,
+ * calls `read` with the fd, closes it. Objects that vanish between the walk and the open
+ * (ENOENT) are skipped; any other error is thrown. Min kernel 4.13.
+ */
+export function readEach<T>(kind: ObjectKind, read: (fd: Fd, id: number) => T): T[] {
+  const out: T[] = [];
+  for (const id of listIds(kind)) {
+    let fd: Fd;
+    try {
+      fd = getFdById(kind, id);
+    } catch (e) {
+      if (e instanceof BpfError && e.code === "ENOENT") continue;
+      throw e;
+    }
+    try {
+      out.push(read(fd, id));
+    } finally {
+      fd.close();
+    }
+  }
+  return out;
+}
+
+/**
  * Open the object of `kind` with this id (BPF_*_GET_FD_BY_ID). `openFlags` is 0,
  * BPF_F_RDONLY or BPF_F_WRONLY (maps only). Returns a new Fd that the caller owns and closes.
  * Min kernel 4.13. Throws BpfError (ENOENT when no such id exists).

@@ -4,39 +4,26 @@ import { asm } from "../../src/asm/assembler.js";
 import * as b from "../../src/asm/builder.js";
 import { decodeForListing, disassemble } from "../../src/asm/disassemble.js";
 import { encodeInstructions } from "../../src/asm/encoding.js";
-import { command, disassembleObject } from "../../src/cli/disasm.js";
+import { disassembleObject } from "../../src/cli/disasm.js";
+import { cli } from "../cli/run.js";
 import { isParseError } from "../../src/errors.js";
 import { readFileSync } from "node:fs";
 
 const root = join(import.meta.dirname, "../..");
 
-function capture(args: string[]): { code: number; out: string; err: string } {
-  let out = "";
-  let err = "";
-  const w = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  const l = vi.spyOn(console, "log").mockImplementation((s) => void (out += `${String(s)}\n`));
-  const e = vi.spyOn(console, "error").mockImplementation((s) => void (err += `${String(s)}\n`));
-  try {
-    const code = command.run(args) as number;
-    return { code, out, err };
-  } finally {
-    w.mockRestore();
-    l.mockRestore();
-    e.mockRestore();
-  }
-}
+const capture = (args: string[]) => cli("disasm", ...args);
 
 afterEach(() => vi.restoreAllMocks());
 
 describe("tsbpf disasm", () => {
-  it("prints the listing of an object and filters sections by --section, --section= and -j", () => {
+  it("prints the listing of an object and filters sections by --section, --section= and -j", async () => {
     const file = join(root, "bpf/subprograms.o");
-    const all = capture([file]);
+    const all = await capture([file]);
     expect(all.code).toBe(0);
     expect(all.out).toContain("Disassembly of section .text:");
     expect(all.out).toContain("Disassembly of section xdp:");
     for (const args of [["--section", "xdp"], ["--section=xdp"], ["-j", "xdp"]]) {
-      const one = capture([file, ...args]);
+      const one = await capture([file, ...args]);
       expect(one.out).toContain("Disassembly of section xdp:");
       expect(one.out).not.toContain("Disassembly of section .text:");
       expect(one.out).toContain("<calc_xdp>:");
@@ -44,18 +31,18 @@ describe("tsbpf disasm", () => {
   });
 
   it.each([
-    [[], "usage"],
-    [["--section"], "needs a section name"],
+    [[], "missing <object.o>"],
+    [["--section"], "Option '-j, --section <value>' argument missing"],
     [["a.o", "b.o"], 'unexpected argument "b.o"'],
-    [["--bogus", "a.o"], 'unexpected argument "--bogus"'],
-  ])("exits 2 with a usage message for %j", (args, message) => {
-    const r = capture(args);
+    [["--bogus", "a.o"], "Unknown option '--bogus'"],
+  ])("exits 2 with a usage message for %j", async (args, message) => {
+    const r = await capture(args);
     expect(r.code).toBe(2);
     expect(r.err).toContain(message);
   });
 
-  it("reports an unreadable file and exits 1", () => {
-    const r = capture([join(root, "bpf/does-not-exist.o")]);
+  it("reports an unreadable file and exits 1", async () => {
+    const r = await capture([join(root, "bpf/does-not-exist.o")]);
     expect(r.code).toBe(1);
     expect(r.err).toContain("cannot read");
   });

@@ -28,6 +28,7 @@ const LIBBPF_REFUSES = new Map([
 const LIBBPF_TOO_OLD = new Map([
   // `.struct_ops.link` (BPF_F_LINK struct_ops maps) arrived in libbpf 1.2.
   ["struct_ops.o", /skipping unrecognized data section\(\d+\) \.struct_ops\.link/],
+  ["cli/struct_ops_cc.o", /skipping unrecognized data section\(\d+\) \.struct_ops\.link/],
   // `?.struct_ops*` (maps not created by default) arrived in libbpf 1.4.
   ["struct_ops_optional.o", /skipping unrecognized data section\(\d+\) \?\.struct_ops\.link/],
 ]);

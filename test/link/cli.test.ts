@@ -1,32 +1,111 @@
+/**
+ * `tsbpf net`, `tsbpf link` and `tsbpf cgroup` against the kernel: what they list is what the
+ * library and bpftool see; attach and detach act on a veth in a test namespace and on a test
+ * cgroup, and leave nothing behind.
+ */
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { rmSync } from "node:fs";
 import { expect } from "vitest";
 import { attachTc } from "../../src/link/tc.js";
-import { attachXdp } from "../../src/link/xdp.js";
+import { attachXdp, queryXdp } from "../../src/link/xdp.js";
+import { queryTcx } from "../../src/link/tcx.js";
+import { queryCgroup } from "../../src/link/cgroup.js";
+import { cli } from "../cli/run.js";
+import { hasTool, uniqueName } from "../helpers/kernel.js";
+import { TestCgroup } from "./cgroup-env.js";
 import { describeKernel, itKernel } from "./kit.js";
 import { VethEnv } from "./net-env.js";
 import { retProgram } from "./progs.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const tsbpf = (...args: string[]) =>
-  execFileSync(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/cli/main.ts"), ...args], { encoding: "utf8" });
+const json = async (...args: string[]): Promise<any> => {
+  const r = await cli(...args, "--json");
+  expect(r.err).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.out);
+};
+const bpftool = (...args: string[]): any => JSON.parse(execFileSync("bpftool", ["-j", ...args], { encoding: "utf8" }));
 
-describeKernel("tsbpf link", () => {
-  itKernel("shows a link and what an interface has attached, as the library reports them", () => {
+describeKernel("tsbpf link, net and cgroup", () => {
+  itKernel("link show/list give the library's facts with bpftool's names; net list shows an interface's programs", async () => {
     using env = new VethEnv();
     using xdp = retProgram("xdp", 2, "cli_xdp");
     using tc = retProgram("sched_cls", 0, "cli_tc");
     using l = attachXdp(xdp, { interface: env.ifB, netns: env.b.name });
     using f = attachTc(tc, { interface: env.ifB, direction: "egress", netns: env.b.name, priority: 3 });
-    const shown = JSON.parse(tsbpf("link", "show", String(l.id), "--json"));
-    expect(shown).toEqual(JSON.parse(JSON.stringify(l.info())));
-    expect(tsbpf("link", "show", String(l.id))).toMatch(new RegExp(`^${l.id}: xdp  prog ${xdp.info().id}  ifindex \\d+`));
-    const net = JSON.parse(tsbpf("link", "net", env.ifB, "--netns", env.b.name, "--json"));
-    expect(net.xdp.programId).toBe(xdp.info().id);
-    expect(net.tc.egress).toEqual([{ priority: 3, handle: 1, kind: "bpf", programId: tc.info().id, name: "cli_tc", directAction: true }]);
+    const shown = await json("link", "show", String(l.id));
+    expect(shown).toMatchObject({ id: l.id, type: "xdp", prog_id: xdp.info().id });
+    if (hasTool("bpftool", ["version"])) {
+      const theirs = bpftool("link", "show", "id", String(l.id));
+      for (const k of ["id", "type", "prog_id"]) expect([k, shown[k]]).toEqual([k, theirs[k]]);
+    }
+    expect((await cli("link", "show", String(l.id))).out).toMatch(new RegExp(`^${l.id}: xdp  prog ${xdp.info().id}  ifindex \\d+`));
+    const net = await json("net", "list", env.ifB, "--netns", env.b.name);
+    expect(net.xdp.map((x: { prog_id: number }) => x.prog_id)).toEqual([xdp.info().id]);
+    expect(net.tc_egress).toEqual([{ prio: 3, handle: 1, kind: "bpf", prog_id: tc.info().id, name: "cli_tc", direct_action: true }]);
     expect(f.info()).toMatchObject({ priority: 3 });
-    const list = JSON.parse(tsbpf("link", "list", "--json")) as Array<{ id: number }>;
+    const list = (await json("link", "list")) as Array<{ id: number }>;
     expect(list.map((x) => x.id)).toContain(l.id);
+    // link detach stops the program; the link object stays until closed.
+    expect((await cli("link", "detach", String(l.id))).code).toBe(0);
+    expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+  }, 30000);
+
+  itKernel("net attach and detach: xdp by netlink, tcx by BPF_PROG_ATTACH and by a pinned link, tc filters", async () => {
+    using env = new VethEnv();
+    using xdp = retProgram("xdp", 2, "cli_nxdp");
+    using cls = retProgram("sched_cls", 0, "cli_ncls");
+    const ns = ["--netns", env.b.name];
+    const xid = String(xdp.info().id);
+    const cid = String(cls.info().id);
+    expect((await cli("net", "attach", "xdpgeneric", xid, env.ifB, ...ns)).code).toBe(0);
+    expect(queryXdp(env.ifB, env.b.name)).toMatchObject({ attached: "generic", programId: xdp.info().id });
+    expect((await cli("net", "detach", "xdpgeneric", env.ifB, ...ns)).code).toBe(0);
+    expect(queryXdp(env.ifB, env.b.name).attached).toBe("none");
+    const nothing = await cli("net", "detach", "xdp", env.ifB, ...ns);
+    expect(nothing.code).toBe(1);
+    expect(nothing.err).toMatch(/no XDP program is attached/);
+
+    expect((await cli("net", "attach", "tcx_ingress", cid, env.ifB, ...ns)).code).toBe(0);
+    expect(queryTcx(env.ifB, "ingress", env.b.name).programIds).toEqual([cls.info().id]);
+    expect((await json("net", "list", env.ifB, ...ns)).tcx_ingress).toEqual([{ prog_id: cls.info().id }]);
+    expect((await cli("net", "detach", "tcx_ingress", env.ifB, cid, ...ns)).code).toBe(0);
+    expect(queryTcx(env.ifB, "ingress", env.b.name).programIds).toEqual([]);
+
+    const pin = `/sys/fs/bpf/${uniqueName("clitcx")}`;
+    try {
+      expect((await cli("net", "attach", "tcx_egress", cid, env.ifB, "--pin", pin, ...ns)).code).toBe(0);
+      const q = queryTcx(env.ifB, "egress", env.b.name);
+      expect(q.programIds).toEqual([cls.info().id]);
+      expect(q.linkIds[0]).toBeGreaterThan(0);
+    } finally {
+      rmSync(pin, { force: true });
+    }
+    expect(queryTcx(env.ifB, "egress", env.b.name).programIds).toEqual([]); // the pin held the link
+
+    expect((await cli("net", "attach", "tc_ingress", cid, env.ifB, "--priority", "7", "--handle", "2", ...ns)).code).toBe(0);
+    expect((await json("net", "list", env.ifB, ...ns)).tc_ingress).toMatchObject([{ prio: 7, handle: 2, prog_id: cls.info().id }]);
+    expect((await cli("net", "detach", "tc_ingress", env.ifB, "--priority", "7", "--handle", "2", ...ns)).code).toBe(0);
+    expect((await json("net", "list", env.ifB, ...ns)).tc_ingress).toEqual([]);
+  }, 30000);
+
+  itKernel("cgroup attach, show (as bpftool shows it), tree and detach", async () => {
+    using cg = new TestCgroup();
+    using prog = retProgram("cgroup_skb", 1, "cli_cgskb", "cgroup_inet_egress");
+    const id = prog.info().id;
+    expect((await cli("cgroup", "attach", cg.path, "egress", String(id))).code).toBe(0);
+    expect(queryCgroup(cg.path, "cgroup_inet_egress").programIds).toEqual([id]);
+    const shown = await json("cgroup", "show", cg.path);
+    expect(shown).toEqual([{ id, attach_type: "cgroup_inet_egress", attach_flags: "multi", name: "cli_cgskb" }]);
+    if (hasTool("bpftool", ["version"])) {
+      const theirs = bpftool("cgroup", "show", cg.path) as { id: number; attach_type: string; name: string }[];
+      expect(theirs.map((t) => [t.id, t.name])).toEqual([[id, "cli_cgskb"]]);
+    }
+    const tree = (await json("cgroup", "tree", cg.path)) as { cgroup: string; programs: { id: number }[] }[];
+    expect(tree).toEqual([{ cgroup: cg.path, programs: shown }]);
+    expect((await cli("cgroup", "detach", cg.path, "cgroup_inet_egress", String(id))).code).toBe(0);
+    expect(queryCgroup(cg.path, "cgroup_inet_egress").programIds).toEqual([]);
+    const bad = await cli("cgroup", "attach", cg.path, "nonsense", String(id));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/is not a cgroup attach type/);
   }, 30000);
 });

@@ -1,0 +1,415 @@
+/**
+ * `tsbpf prog`: loaded programs, like `bpftool prog` — list, show (by id, name, tag or pin),
+ * dump xlated/jited with source lines from the program's BTF, run (BPF_PROG_TEST_RUN), profile
+ * (run count and time with BPF_ENABLE_STATS over a window), pin, and tracelog (trace_pipe).
+ */
+import { createReadStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { formatInstruction } from "../asm/format.js";
+import { encodeInstructions, instructionSlots } from "../asm/encoding.js";
+import type { BtfSpec } from "../btf/spec.js";
+import { TsbpfError } from "../errors.js";
+import type { ProgramInfo } from "../program/info.js";
+import type { KernelLineInfo } from "../program/line-info.js";
+import { Program } from "../program/program.js";
+import { Btf } from "../map/btf.js";
+import { arg, flag, noMoreArgs, str, UsageError, type Command, type Context } from "./command.js";
+import { programJson } from "./json-names.js";
+
+const KERNEL_NAME_MAX = 15;
+
+/** Parse bytes given as hex ("01 02", "0x0102", "01:02"). */
+export function parseHex(text: string, what: string): Uint8Array {
+  const clean = text.replace(/0x/gi, "").replace(/[\s:,]/g, "");
+  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new UsageError(`${what}: "${text}" is not hex bytes`);
+  return Uint8Array.from(Buffer.from(clean, "hex"));
+}
+
+const btfCache = new Map<number, BtfSpec | null>();
+/** The parsed BTF object `id`, or undefined when it cannot be read. */
+export function btfById(id: number): BtfSpec | undefined {
+  if (!id) return undefined;
+  if (!btfCache.has(id)) {
+    try {
+      using b = Btf.fromId(id);
+      btfCache.set(id, b.spec());
+    } catch {
+      btfCache.set(id, null);
+    }
+  }
+  return btfCache.get(id) ?? undefined;
+}
+
+/**
+ * The program's full name: the kernel keeps 15 bytes, so a longer name is read from the BTF
+ * FUNC of its first func info record (bpftool does the same).
+ */
+export function fullName(p: Program, info: ProgramInfo): string {
+  if (info.name.length < KERNEL_NAME_MAX || !info.btfId) return info.name;
+  try {
+    const first = p.debugInfo().funcInfo[0];
+    const btf = btfById(info.btfId);
+    const name = first && btf ? btf.typeById(first.typeId).name : "";
+    return name.startsWith(info.name) ? name : info.name;
+  } catch {
+    return info.name;
+  }
+}
+
+interface Found {
+  prog: Program;
+  info: ProgramInfo;
+  fullName: string;
+}
+
+/** Open the programs a PROG argument names: `<id>`, `id <id>`, `tag <tag>`, `name <name>`, `pinned <path>` or a path. */
+function findPrograms(ctx: Context, from = 0): { found: Found[]; used: number } {
+  const a = arg(ctx, from, "<prog> (an id, id N, name NAME, tag TAG, pinned PATH or a bpffs path)");
+  const open = (p: Program): Found => {
+    const info = p.info();
+    return { prog: p, info, fullName: fullName(p, info) };
+  };
+  if (/^\d+$/.test(a)) return { found: [open(Program.fromId(Number(a)))], used: 1 };
+  if (a.startsWith("/")) return { found: [open(Program.open(a))], used: 1 };
+  const v = arg(ctx, from + 1, `the ${a} of the program`);
+  switch (a) {
+    case "id":
+      if (!/^\d+$/.test(v)) throw new UsageError(`"${v}" is not a program id`);
+      return { found: [open(Program.fromId(Number(v)))], used: 2 };
+    case "pinned":
+      return { found: [open(Program.open(v))], used: 2 };
+    case "tag":
+    case "name": {
+      const found: Found[] = [];
+      for (const info of Program.list()) {
+        if (a === "tag" ? info.tag !== v.toLowerCase() : !(info.name === v || (info.name.length >= KERNEL_NAME_MAX && v.startsWith(info.name)))) continue;
+        try {
+          const f = open(Program.fromId(info.id));
+          if (a === "name" && f.fullName !== v && info.name !== v) {
+            f.prog.close();
+            continue;
+          }
+          found.push(f);
+        } catch {
+          // unloaded since the listing
+        }
+      }
+      if (found.length === 0) throw new TsbpfError(`no program has ${a} "${v}"`);
+      return { found, used: 2 };
+    }
+    default:
+      throw new UsageError(`"${a}" is not a program: give an id, id N, name NAME, tag TAG, pinned PATH or a bpffs path`);
+  }
+}
+
+/** Exactly one program (refuses a name or tag that several programs share). */
+function oneProgram(ctx: Context, from = 0): { f: Found; used: number } {
+  const { found, used } = findPrograms(ctx, from);
+  if (found.length > 1) {
+    for (const f of found) f.prog.close();
+    throw new TsbpfError(`${found.length} programs match (ids ${found.map((f) => f.info.id).join(", ")}): name one by id`);
+  }
+  return { f: found[0], used };
+}
+
+function text(i: ProgramInfo, full: string): string[] {
+  const name = full !== i.name ? `  name ${full}` : i.name ? `  name ${i.name}` : "";
+  const lines = [`${i.id}: ${i.type}${name}  tag ${i.tag}${i.gplCompatible ? "  gpl" : ""}${i.runCount ? `  run_time_ns ${i.runTimeNs} run_cnt ${i.runCount}` : ""}`];
+  lines.push(`\tloaded_at ${i.loadTimeNs}ns after boot  uid ${i.createdByUid}`);
+  lines.push(`\txlated ${i.translatedSize}B  ${i.jitedSize ? `jited ${i.jitedSize}B` : "not jited"}${i.mapIds.length ? `  map_ids ${i.mapIds.join(",")}` : ""}`);
+  if (i.btfId) lines.push(`\tbtf_id ${i.btfId}`);
+  return lines;
+}
+
+function print(ctx: Context, list: { info: ProgramInfo; fullName: string }[], single: boolean): void {
+  if (ctx.json) {
+    const rows = list.map((f) => programJson(f.info, { fullName: f.fullName }));
+    ctx.printJson(single && rows.length === 1 ? rows[0] : rows);
+  } else for (const f of list) for (const l of text(f.info, f.fullName)) ctx.out(l);
+}
+
+const list: Command = {
+  summary: "list every loaded program",
+  run(ctx) {
+    noMoreArgs(ctx, 0);
+    const rows: { info: ProgramInfo; fullName: string }[] = [];
+    for (const info of Program.list()) {
+      let full = info.name;
+      if (info.name.length >= KERNEL_NAME_MAX) {
+        try {
+          using p = Program.fromId(info.id);
+          full = fullName(p, info);
+        } catch {
+          // gone since the listing
+        }
+      }
+      rows.push({ info, fullName: full });
+    }
+    print(ctx, rows, false);
+  },
+};
+
+const show: Command = {
+  summary: "show programs by id, name, tag or pin (all without an argument)",
+  args: "[<id> | id <id> | name <name> | tag <tag> | pinned <path> | <path>]",
+  description: "A name matches the kernel's 15-byte name or the full name from BTF; it may match several programs.",
+  run(ctx) {
+    if (ctx.args.length === 0) return list.run!(ctx);
+    const { found, used } = findPrograms(ctx);
+    try {
+      noMoreArgs(ctx, used);
+      print(ctx, found, /^\d+$|^\//.test(ctx.args[0]) || ctx.args[0] === "id" || ctx.args[0] === "pinned");
+    } finally {
+      for (const f of found) f.prog.close();
+    }
+  },
+};
+
+/** The source line of each translated slot that starts one, from the program's BTF. */
+function sourceLines(p: Program, btfId: number): Map<number, string> {
+  const out = new Map<number, string>();
+  const btf = btfById(btfId);
+  if (!btf) return out;
+  const fmt = (l: KernelLineInfo) => {
+    const file = safeString(btf, l.fileNameOff);
+    const text = safeString(btf, l.lineOff).trim();
+    return `; ${text}${file ? ` [${file.split("/").pop()}:${l.line}${l.column ? `:${l.column}` : ""}]` : ""}`;
+  };
+  for (const l of p.debugInfo().lineInfo) out.set(l.insnOff, fmt(l));
+  return out;
+}
+
+function safeString(btf: BtfSpec, off: number): string {
+  try {
+    return btf.string(off);
+  } catch {
+    return "";
+  }
+}
+
+const xlated: Command = {
+  summary: "print the instructions as the verifier rewrote them, with source lines from BTF",
+  args: "<prog>",
+  options: {
+    "no-source": { type: "boolean", description: "leave out the source lines" },
+    file: { type: "string", value: "FILE", description: "write the raw instructions (8 bytes each) to FILE instead" },
+  },
+  run(ctx) {
+    const { f, used } = oneProgram(ctx);
+    using p = f.prog;
+    noMoreArgs(ctx, used);
+    const file = str(ctx, "file");
+    const insns = p.translatedInstructions();
+    if (insns.length === 0) throw new TsbpfError(`program ${f.info.id}: the kernel hides its instructions from this process (needs CAP_SYS_ADMIN)`);
+    if (file) {
+      writeFileSync(file, encodeInstructions(insns));
+      return;
+    }
+    const lines = flag(ctx, "no-source") ? new Map<number, string>() : sourceLines(p, f.info.btfId);
+    const rows: { slot: number; text: string; source?: string }[] = [];
+    let slot = 0;
+    for (const insn of insns) {
+      rows.push({ slot, text: formatInstruction(insn, { dialect: "tsbpf" }), ...(lines.has(slot) ? { source: lines.get(slot)!.slice(2) } : {}) });
+      slot += instructionSlots(insn);
+    }
+    if (ctx.json) {
+      // bpftool's fields ("src", "disasm"), plus the slot number.
+      ctx.printJson(rows.map((r) => ({ ...(r.source !== undefined ? { src: r.source.replace(/ \[[^\]]*\]$/, "") } : {}), disasm: r.text, pc: r.slot })));
+      return;
+    }
+    const out: string[] = [];
+    for (const r of rows) {
+      if (r.source !== undefined) out.push(`; ${r.source}`);
+      out.push(`${String(r.slot).padStart(5)}: ${r.text}`);
+    }
+    ctx.write(`${out.join("\n")}\n`);
+  },
+};
+
+const jited: Command = {
+  summary: "print the JIT'd machine code as hex, grouped by source line (kernel line info)",
+  args: "<prog>",
+  description: "Each group starts with the source line and the JIT'd address range it compiled to; the bytes are\nprinted 16 to a line. (tsbpf has no x86 disassembler: pipe the bytes to one with --file.)",
+  options: { file: { type: "string", value: "FILE", description: "write the raw machine code to FILE instead" } },
+  run(ctx) {
+    const { f, used } = oneProgram(ctx);
+    using p = f.prog;
+    noMoreArgs(ctx, used);
+    const d = p.debugInfo();
+    if (d.jitedCode.length === 0) throw new TsbpfError(`program ${f.info.id}: no JIT'd code to show (not JIT'd, or kernel addresses are hidden)`);
+    const file = str(ctx, "file");
+    if (file) {
+      writeFileSync(file, d.jitedCode);
+      return;
+    }
+    const btf = btfById(f.info.btfId);
+    // Offsets of each line into the code: function start (ksym) + address - that function's ksym.
+    const starts: number[] = [];
+    let acc = 0;
+    for (const len of d.jitedFunctionLengths) {
+      starts.push(acc);
+      acc += len;
+    }
+    const funcOf = (addr: bigint) => {
+      let best = 0;
+      d.jitedFunctionAddresses.forEach((a, i) => {
+        if (a <= addr && a >= d.jitedFunctionAddresses[best]) best = i;
+      });
+      return best;
+    };
+    const marks = d.jitedLineAddresses.map((addr, i) => {
+      const fi = funcOf(addr);
+      return { off: starts[fi] + Number(addr - d.jitedFunctionAddresses[fi]), line: d.lineInfo[i] };
+    }).filter((m) => m.off >= 0 && m.off <= d.jitedCode.length).sort((a, b) => a.off - b.off);
+    if (marks.length === 0 || marks[0].off !== 0) marks.unshift({ off: 0, line: undefined as never });
+    const rows: { offset: number; length: number; src?: string; bytes: string }[] = [];
+    marks.forEach((m, i) => {
+      const end = i + 1 < marks.length ? marks[i + 1].off : d.jitedCode.length;
+      if (end <= m.off && i + 1 < marks.length) return;
+      const src = m.line && btf ? `${safeString(btf, m.line.lineOff).trim()} [${safeString(btf, m.line.fileNameOff).split("/").pop()}:${m.line.line}]` : undefined;
+      rows.push({ offset: m.off, length: end - m.off, ...(src ? { src } : {}), bytes: Buffer.from(d.jitedCode.subarray(m.off, end)).toString("hex") });
+    });
+    if (ctx.json) {
+      ctx.printJson(rows);
+      return;
+    }
+    const out: string[] = [];
+    for (const r of rows) {
+      if (r.src) out.push(`; ${r.src}`);
+      for (let o = 0; o < r.length; o += 16) {
+        const chunk = r.bytes.slice(o * 2, Math.min(r.length, o + 16) * 2).match(/../g)!.join(" ");
+        out.push(`${(r.offset + o).toString(16).padStart(6)}: ${chunk}`);
+      }
+    }
+    ctx.write(`${out.join("\n")}\n`);
+  },
+};
+
+const dump: Command = {
+  summary: "print a program's translated instructions or JIT'd code",
+  subcommands: { xlated, jited },
+};
+
+const run: Command = {
+  summary: "run a program once or many times with BPF_PROG_TEST_RUN and print its return value",
+  args: "<prog>",
+  options: {
+    "data-in": { type: "string", value: "FILE", description: "input packet/data from FILE (- for stdin)" },
+    data: { type: "string", value: "HEX", description: "input data as hex bytes" },
+    "ctx-in": { type: "string", value: "FILE", description: "input context from FILE" },
+    ctx: { type: "string", value: "HEX", description: "input context as hex bytes" },
+    "data-out": { type: "string", value: "FILE", description: "write the output data to FILE" },
+    repeat: { type: "string", value: "N", description: "run N times; the duration is the mean" },
+  },
+  examples: ["tsbpf prog run id 42 --data 0000000000000000 --repeat 1000"],
+  run(ctx) {
+    const { f, used } = oneProgram(ctx);
+    using p = f.prog;
+    noMoreArgs(ctx, used);
+    const read = (file: string) => Uint8Array.from(readFileSync(file === "-" ? 0 : file));
+    const data = str(ctx, "data-in") !== undefined ? read(str(ctx, "data-in")!) : str(ctx, "data") !== undefined ? parseHex(str(ctx, "data")!, "--data") : undefined;
+    const c = str(ctx, "ctx-in") !== undefined ? read(str(ctx, "ctx-in")!) : str(ctx, "ctx") !== undefined ? parseHex(str(ctx, "ctx")!, "--ctx") : undefined;
+    const repeatText = str(ctx, "repeat");
+    const repeat = repeatText === undefined ? undefined : Number(repeatText);
+    if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 0 && repeat <= 0xffffffff)) throw new UsageError(`--repeat takes a count, not "${repeatText}"`);
+    const r = p.run({ ...(data ? { data } : {}), ...(c ? { ctx: c } : {}), ...(repeat ? { repeat } : {}) });
+    const out = str(ctx, "data-out");
+    if (out && r.data) writeFileSync(out, r.data);
+    const hex = (b?: Uint8Array) => (b ? Buffer.from(b).toString("hex") : undefined);
+    if (ctx.json) ctx.printJson({ retval: r.retval, duration: r.durationNs, ...(r.data && !out ? { data_out: hex(r.data) } : {}), ...(r.ctx ? { ctx_out: hex(r.ctx) } : {}) });
+    else {
+      ctx.out(`Return value: ${r.retval}, duration${repeat ? " (average)" : ""}: ${r.durationNs}ns`);
+      if (r.data && !out && r.data.length) ctx.out(`data_out: ${hex(r.data)}`);
+      if (r.ctx) ctx.out(`ctx_out: ${hex(r.ctx)}`);
+    }
+  },
+};
+
+/** Wait `ms`, or less when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+const profile: Command = {
+  summary: "count a program's runs and run time over a window (BPF_ENABLE_STATS)",
+  args: "<prog>",
+  description: "Turns run-time statistics on for the window (the kernel counts only while someone holds them on),\nand prints the runs, the time spent and the mean time per run. Ctrl-C ends the window early.",
+  options: { duration: { type: "string", value: "SECONDS", description: "length of the window (default 1)" } },
+  async run(ctx) {
+    const { f, used } = oneProgram(ctx);
+    using p = f.prog;
+    noMoreArgs(ctx, used);
+    const secs = Number(str(ctx, "duration") ?? "1");
+    if (!(secs > 0 && secs <= 86400)) throw new UsageError(`--duration takes seconds, not "${str(ctx, "duration")}"`);
+    using _stats = Program.enableStats();
+    const before = p.info();
+    const t0 = process.hrtime.bigint();
+    await sleep(secs * 1000, ctx.signal);
+    const after = p.info();
+    const windowNs = process.hrtime.bigint() - t0;
+    const runs = after.runCount - before.runCount;
+    const ns = after.runTimeNs - before.runTimeNs;
+    const r = { id: f.info.id, name: f.fullName, window_ns: windowNs, run_cnt: runs, run_time_ns: ns, avg_ns: runs ? Number(ns / runs) : 0 };
+    if (ctx.json) ctx.printJson(r);
+    else ctx.out(`${r.id}: ${r.name}  ${runs} runs in ${(Number(windowNs) / 1e9).toFixed(2)}s  run_time ${ns}ns  ${runs ? `${r.avg_ns}ns per run` : ""}`.trimEnd());
+  },
+};
+
+const pin: Command = {
+  summary: "pin a program on bpffs",
+  args: "<prog> <path>",
+  run(ctx) {
+    const { f, used } = oneProgram(ctx);
+    using p = f.prog;
+    const path = arg(ctx, used, "<path>");
+    noMoreArgs(ctx, used + 1);
+    p.pin(path);
+  },
+};
+
+const TRACE_PIPE = ["/sys/kernel/tracing/trace_pipe", "/sys/kernel/debug/tracing/trace_pipe"];
+
+const tracelog: Command = {
+  summary: "print bpf_printk output (the kernel's trace_pipe) until Ctrl-C",
+  description: "Reads tracefs' trace_pipe, which every bpf_printk/bpf_trace_printk writes to. Reading consumes:\nonly one reader sees each line.",
+  options: { duration: { type: "string", value: "SECONDS", description: "stop after this long" } },
+  async run(ctx) {
+    noMoreArgs(ctx, 0);
+    const path = TRACE_PIPE.find((p) => existsSync(p));
+    if (!path) throw new TsbpfError("tracelog: no trace_pipe (mount tracefs: mount -t tracefs tracefs /sys/kernel/tracing)");
+    const secs = str(ctx, "duration") === undefined ? undefined : Number(str(ctx, "duration"));
+    if (secs !== undefined && !(secs > 0)) throw new UsageError(`--duration takes seconds, not "${str(ctx, "duration")}"`);
+    const stream = createReadStream(path, { encoding: "utf8" });
+    const stop = new AbortController();
+    const timer = secs !== undefined ? setTimeout(() => stop.abort(), secs * 1000) : undefined;
+    const onAbort = () => stop.abort();
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.on("data", (chunk) => ctx.write(String(chunk)));
+        stream.on("error", reject);
+        stream.on("end", resolve);
+        stop.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+    } finally {
+      if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", onAbort);
+      // A blocked read of trace_pipe holds a libuv worker: destroying the stream lets it go.
+      stream.destroy();
+    }
+  },
+};
+
+/** The `tsbpf prog` command. */
+export const command: Command = {
+  summary: "list, show, dump, run, profile and pin loaded programs",
+  subcommands: { list, show, dump, run, profile, pin, tracelog },
+};
