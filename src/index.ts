@@ -55,6 +55,7 @@ export type { BtfBuilderOptions } from "./btf/marshal.js";
 export { skipQualifiers, skipModifiers, typeSize, typeAlignment } from "./btf/query.js";
 export { BTF_KIND } from "./btf/types.js";
 export { codecFromBtf } from "./btf/codec.js";
+export type { BtfCodecOptions } from "./btf/codec.js";
 export { dumpC } from "./btf/c-dump.js";
 export type { DumpCOptions } from "./btf/c-dump.js";
 export { dumpRaw } from "./btf/raw-dump.js";
