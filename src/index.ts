@@ -194,3 +194,28 @@ export { loadCost, parseVerifierStats, type ProgramLoadCost, type VerifierStats,
 export { liveStats, type LiveStatsOptions, type LiveStatsResult, type LiveProgramStats } from "./bench/live.js";
 export { checkBaseline, expectNoRegression, readBaseline, type BaselineOptions, type BaselineCheck, type BaselineFile, type BaselineEntry } from "./bench/baseline.js";
 export { formatResults, formatComparison, formatLoadCost, formatLiveStats, histogram } from "./bench/format.js";
+
+// --- gen (typed bindings; the runtime that modules written by `tsbpf gen` import) ---
+export { generateBindings, pascalCase, type GenerateOptions } from "./gen/generate.js";
+export {
+  GeneratedSpec,
+  GeneratedCollection,
+  LinkGroup,
+  TypedRingBufReader,
+  TypedPerfReader,
+  embeddedObject,
+  sidecarObject,
+  type BindingShape,
+  type BindingMeta,
+  type CharsAsBytes,
+  type CharArrayOptions,
+  type SpecVariableOf,
+  type VariableOf,
+  type ConstantOf,
+  type SpecVariables,
+  type LiveVariables,
+  type MapsOfType,
+  type AttachAllOptions,
+  type TypedPerfEvent,
+} from "./gen/runtime.js";
+export { PROGRAM_KIND, type ProgramKindMark } from "./program/program-type.js";

@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   bench: () => import("./bench.js").then((m) => m.command),
   btf: () => import("./btf.js").then((m) => m.command),
   disasm: () => import("./disasm.js").then((m) => m.command),
+  gen: () => import("./gen.js").then((m) => m.command),
   inspect: () => import("./inspect.js").then((m) => m.command),
   load: () => import("./load.js").then((m) => m.command),
   link: () => import("./link.js").then((m) => m.command),
