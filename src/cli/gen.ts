@@ -6,10 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { CollectionSpec } from "../elf/collection-spec.js";
 import { TsbpfError } from "../errors.js";
-import { generateBindings, type GenerateOptions } from "../gen/generate.js";
+import { generateBindings, TYPE_ANCHOR_PREFIX, type GenerateOptions } from "../gen/generate.js";
 import type { Command } from "./main.js";
 
 const USAGE = [
@@ -62,21 +62,66 @@ function parse(argv: string[]): Args | string {
   return a;
 }
 
-/** Compile `src` for the BPF target as a BPF build needs (BTF, -O2, the target arch), reproducibly. */
-export function compileBpf(cc: string, src: string, out: string, cflags: readonly string[]): void {
+/** Flags every BPF build needs (BTF, -O2, the target arch), and reproducible debug paths. */
+function baseFlags(extraMaps: readonly string[]): string[] {
   const multiarch = "/usr/include/x86_64-linux-gnu";
-  const args = [
+  return [
     "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86",
     ...(existsSync(multiarch) ? ["-I", multiarch] : []),
+    ...extraMaps.map((d) => `-fdebug-prefix-map=${d}=.`),
     `-fdebug-prefix-map=${process.cwd()}=.`, "-fdebug-compilation-dir=.",
-    ...cflags, "-c", src, "-o", out,
   ];
+}
+
+function runCc(cc: string, args: string[], what: string): void {
   try {
-    execFileSync(cc, args, { stdio: ["ignore", "inherit", "pipe"] });
+    execFileSync(cc, args, { stdio: ["ignore", "ignore", "pipe"] });
   } catch (e) {
     const err = e as { stderr?: Buffer; code?: string; message: string };
     const why = err.code === "ENOENT" ? `${cc} is not installed (apt-get install clang-19, or --cc another clang)` : (err.stderr?.toString().trim() || err.message);
-    throw new TsbpfError(`compile ${src} with ${cc}: ${why}`);
+    throw new TsbpfError(`${what} with ${cc}: ${why}`);
+  }
+}
+
+
+/**
+ * Compile `src` for the BPF target. clang writes BTF only for types that globals and function
+ * signatures use, so for each of `types` (an event struct the program only reserves in a ring
+ * buffer…) one unused pointer variable named `__tsbpf_type_<name>` is added to the build, not
+ * to the C: the type reaches BTF and the generated bindings, no dummy variable in the source.
+ */
+export function compileBpf(cc: string, src: string, out: string, cflags: readonly string[], types: readonly string[] = []): void {
+  if (types.length === 0) {
+    runCc(cc, [...baseFlags([]), ...cflags, "-c", src, "-o", out], `compile ${src}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-cc-"));
+  try {
+    const abs = resolve(src);
+    const flags = [...baseFlags([dir]), "-I", dirname(abs), ...cflags];
+    const anchors: string[] = [];
+    for (const t of types) {
+      const named = /^(struct|union|enum)\s+/.test(t.trim()) ? [t.trim()] : [`struct ${t}`, `union ${t}`, `enum ${t}`, t];
+      const ident = t.trim().replace(/^(struct|union|enum)\s+/, "").replace(/\W/g, "_");
+      const decl = (c: string) => `${c} *${TYPE_ANCHOR_PREFIX}${ident} __attribute__((used));`;
+      // which kind the name is: the first declaration that compiles
+      const found = named.find((c) => {
+        writeFileSync(join(dir, "probe.c"), `#include ${JSON.stringify(abs)}\n${decl(c)}\n`);
+        try {
+          execFileSync(cc, [...flags, "-fsyntax-only", join(dir, "probe.c")], { stdio: "ignore" });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (!found) throw new TsbpfError(`--type ${t}: ${src} declares no struct, union, enum or typedef of that name`);
+      anchors.push(decl(found));
+    }
+    const unit = join(dir, basename(abs));
+    writeFileSync(unit, `#include ${JSON.stringify(abs)}\n${anchors.join("\n")}\n`);
+    runCc(cc, [...flags, "-c", unit, "-o", out], `compile ${src}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -89,46 +134,54 @@ export const command: Command = {
       console.error(`tsbpf gen: ${a}\nusage: tsbpf ${USAGE}`);
       return 2;
     }
-    let objectPath = a.input!;
-    let scratch: string | undefined;
-    try {
-      if (a.cc) {
-        const obj = objectPath.replace(/\.c$/, "") + ".o";
-        // --check compiles aside, so a stale committed object is not overwritten
-        const target = a.check ? join((scratch = mkdtempSync(join(tmpdir(), "tsbpf-gen-"))), basename(obj)) : obj;
-        compileBpf(a.cc, objectPath, target, a.cflags);
-        objectPath = obj;
-        return emit(a, obj, readFileSync(target));
-      }
-      let bytes: Uint8Array;
+    const input = a.input!;
+    if (a.cc) {
+      // As bpf2go: the object is written beside the generated module (prog.bpf.c → prog.bpf.ts + prog.bpf.o).
+      const out = a.out ?? input.replace(/\.c$/, "") + ".ts";
+      const obj = out === "-" ? input.replace(/\.c$/, "") + ".o" : out.replace(/\.[cm]?ts$/, "") + ".o";
+      // --check compiles aside, so a stale committed object is not overwritten
+      const scratch = a.check ? mkdtempSync(join(tmpdir(), "tsbpf-gen-")) : undefined;
       try {
-        bytes = readFileSync(objectPath);
-      } catch (e) {
-        console.error(`tsbpf gen: cannot read ${objectPath}: ${(e as { code?: string }).code ?? (e as Error).message}`);
-        return 1;
+        const target = scratch ? join(scratch, basename(obj)) : obj;
+        compileBpf(a.cc, input, target, a.cflags, a.types);
+        return emit({ ...a, out }, input, obj, readFileSync(target), true);
+      } finally {
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
       }
-      return emit(a, objectPath, bytes);
-    } finally {
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
     }
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(input);
+    } catch (e) {
+      console.error(`tsbpf gen: cannot read ${input}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+      return 1;
+    }
+    return emit(a, input, input, bytes, false);
   },
 };
 
-function emit(a: Args, objectPath: string, bytes: Uint8Array): number {
-  const spec = CollectionSpec.fromBytes(bytes, { name: basename(objectPath).split(".")[0] || "obj" }); // as fromFile names it
-  const out = a.out ?? objectPath.replace(/\.o$/, "") + ".ts";
-  const sidecar = out.replace(/\.[cm]?ts$/, "") + ".o";
+/**
+ * Generate and write (or check) the module. `source` is what the header names (the object, or
+ * the C file with --cc); `objectFile` the object the bytes are (written there with --cc).
+ */
+function emit(a: Args, source: string, objectFile: string, bytes: Uint8Array, compiled: boolean): number {
+  const spec = CollectionSpec.fromBytes(bytes, { name: basename(objectFile).split(".")[0] || "obj" }); // as fromFile names it
+  const out = a.out ?? objectFile.replace(/\.o$/, "") + ".ts";
+  // the object a sidecar module reads: the compiled one beside it, else a copy beside it
+  const sidecar = compiled ? objectFile : out.replace(/\.[cm]?ts$/, "") + ".o";
   const flags = [
+    ...(a.cc ? ["--cc", a.cc] : []),
     ...(a.name ? ["--name", a.name] : []),
     ...a.types.flatMap((t) => ["--type", t]),
     ...(a.sidecar ? ["--sidecar"] : []),
     ...(a.importFrom ? ["--import", a.importFrom] : []),
   ];
   const options: GenerateOptions = {
-    objectPath,
+    objectPath: source,
+    objectFile: basename(objectFile),
     types: a.types,
     objectSource: a.sidecar ? { kind: "sidecar", path: `./${basename(sidecar)}` } : { kind: "embed" },
-    commandLine: `tsbpf gen ${flags.length ? `${flags.join(" ")} ` : ""}${objectPath}`,
+    commandLine: `tsbpf gen ${flags.length ? `${flags.join(" ")} ` : ""}${source}${a.cflags.length ? ` -- ${a.cflags.join(" ")}` : ""}`,
   };
   if (a.name) options.name = a.name;
   if (a.importFrom) options.importFrom = a.importFrom;
@@ -149,7 +202,7 @@ function emit(a: Args, objectPath: string, bytes: Uint8Array): number {
   if (a.check) {
     const stale: string[] = [];
     if (!existsSync(out) || readFileSync(out, "utf8") !== text) stale.push(out);
-    if (a.sidecar && (!existsSync(sidecar) || !Buffer.from(readFileSync(sidecar)).equals(Buffer.from(bytes)))) stale.push(sidecar);
+    if ((a.sidecar || compiled) && (!existsSync(sidecar) || !Buffer.from(readFileSync(sidecar)).equals(Buffer.from(bytes)))) stale.push(sidecar);
     if (stale.length) {
       console.error(`tsbpf gen --check: ${stale.join(" and ")} ${stale.length > 1 ? "are" : "is"} stale: run ${options.commandLine}${a.out ? ` --out ${a.out}` : ""}`);
       return 1;
@@ -157,7 +210,7 @@ function emit(a: Args, objectPath: string, bytes: Uint8Array): number {
     return 0;
   }
   writeFileSync(out, text);
-  if (a.sidecar) writeFileSync(sidecar, bytes);
-  console.error(`tsbpf gen: wrote ${relative(process.cwd(), out) || out}${a.sidecar ? ` and ${relative(dirname(out), sidecar) ? sidecar : sidecar}` : ""}`);
+  if (a.sidecar && !compiled) writeFileSync(sidecar, bytes);
+  console.error(`tsbpf gen: wrote ${out}${a.sidecar || compiled ? ` and ${sidecar}` : ""}`);
   return 0;
 }

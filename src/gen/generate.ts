@@ -21,8 +21,10 @@ import { GEN_VERSION } from "./version.js";
 
 /** Options of generateBindings. */
 export interface GenerateOptions {
-  /** The object as the header names it (`bpf/opensnoop.o`). */
+  /** What the header names: the object (`bpf/opensnoop.o`), or the C file it was compiled from. */
   objectPath: string;
+  /** The object's file name, for the spec's name and messages. Default: the last part of objectPath. */
+  objectFile?: string;
   /** Base name of the generated types (`Opensnoop` → `OpensnoopPrograms`, `Opensnoop`…). Default: from the object's name. */
   name?: string;
   /** C types to declare besides those maps and variables use (`event` or `struct event`), as bpf2go's `-type`. */
@@ -34,6 +36,12 @@ export interface GenerateOptions {
   /** The command line recorded in the header's second line (without the object). */
   commandLine?: string;
 }
+
+/**
+ * Prefix of the unused variables `tsbpf gen --cc` adds to the build so that `--type` types reach
+ * BTF (clang writes BTF only for types globals and functions use); bindings leave them out.
+ */
+export const TYPE_ANCHOR_PREFIX = "__tsbpf_type_";
 
 /** Maps that take no key (`push`/`pop`/`peek`, or `contains` for bloom filters). */
 const KEYLESS: ReadonlySet<MapTypeName> = new Set<MapTypeName>(["queue", "stack", "bloom_filter"]);
@@ -110,7 +118,12 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
       found = btf.typeByName(name, k as "struct");
       if (found) break;
     }
-    if (!found) throw new TypeError(`tsbpf gen: --type ${raw}: no such type in the BTF of ${options.objectPath}`);
+    if (!found) {
+      throw new TypeError(
+        `tsbpf gen: --type ${raw}: no such type in the BTF of ${options.objectPath} (clang writes BTF only for types that globals and functions use): ` +
+          `generate from the C with --cc, which adds the type to the build, or declare a global that uses it`,
+      );
+    }
     extraTypes.push(found);
   }
 
@@ -128,7 +141,7 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
     } catch {
       how = "; not attached by attachAll";
     }
-    programLines.push(`  /** SEC(${JSON.stringify(p.section)}): a ${kind ?? `type ${p.type}`} program${p.autoload ? "" : ", loaded only when asked for (options.programs)"}${how} */`);
+    programLines.push(`  /** SEC(${JSON.stringify(p.section)}), program type ${kind ?? p.type}${p.autoload ? "" : "; loaded only when asked for (options.programs)"}${how} */`);
     programLines.push(`  readonly ${propName(name)}${p.autoload ? "" : "?"}: tsbpf.Program${kind ? `<${JSON.stringify(kind)}>` : ""};`);
   }
 
@@ -145,6 +158,7 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
   const varLines: string[] = [];
   const constants: string[] = [];
   for (const name of Object.keys(spec.variables).sort()) {
+    if (name.startsWith(TYPE_ANCHOR_PREFIX)) continue;
     const v = spec.variables[name]!;
     const t = shapeOf(v.typeId, v.size);
     if (v.readonly) constants.push(name);
@@ -156,11 +170,16 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
   // Declarations of the named types reached, and of the --type ones: walk until no new names appear.
   for (const t of extraTypes) if (t.kind !== "typedef") nameOf(t);
   const decls: string[] = [];
-  const typesRecord: { key: string; ts: string; kind: string; cname: string }[] = [];
+  const typesRecord: { key: string; ts: string; kind: string; cname: string; isEnum?: boolean }[] = [];
   const done = new Set<number>();
   const typedefDecls: string[] = [];
   for (const t of extraTypes) {
     if (t.kind !== "typedef") continue;
+    const target = safeSkip(btf!, t.type);
+    if (target && typedefNames.get(target.id) === t.name) {
+      nameOf(target); // `typedef struct {…} name`: declared once, under the typedef's name
+      continue;
+    }
     const tsName = (() => {
       let n = pascalCase(t.name);
       if (used.has(n)) n = `${n}Typedef`;
@@ -201,20 +220,21 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
         const what = t.kind === "union" ? " Decoded with every member; encoding writes the first member present." : "";
         decls.push(`/** ${t.kind} ${escapeDoc(cname)} (${t.size} bytes).${what} */\nexport interface ${ts} ${body}`);
       } else continue;
-      const kind = t.kind === "enum64" ? "enum64" : t.kind;
-      typesRecord.push({ key: cname, ts, kind, cname });
+      // a type named by its typedef is found again through the typedef
+      const kind = "name" in t && t.name ? t.kind : "typedef";
+      typesRecord.push({ key: cname, ts, kind, cname, isEnum: t.kind === "enum" || t.kind === "enum64" });
     }
   }
   // C name → TS type for readers and codecs; a name two kinds share gets its kind in front.
   const seen = new Map<string, number>();
   for (const r of typesRecord) seen.set(r.key, (seen.get(r.key) ?? 0) + 1);
   const typeEntries = typesRecord
-    .filter((r) => r.kind !== "enum" && r.kind !== "enum64")
+    .filter((r) => !r.isEnum)
     .map((r) => ({ ...r, key: (seen.get(r.key) ?? 0) > 1 ? `${r.kind} ${r.key}` : r.key }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   const sha256 = createHash("sha256").update(objectBytes).digest("hex");
-  const objectName = options.objectPath.split("/").pop() ?? options.objectPath;
+  const objectName = options.objectFile ?? options.objectPath.split("/").pop() ?? options.objectPath;
   const meta = [
     `const meta: tsbpf.BindingMeta = {`,
     `  object: ${JSON.stringify(objectName)},`,

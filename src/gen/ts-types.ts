@@ -73,8 +73,8 @@ export function tsTypeOf(btf: BtfTypeSource, id: number, nameOf: NameOf, depth =
       if (t.bool && t.size === 1) return { t: "boolean" };
       return t.size >= 8 ? { t: "bigint" } : { t: "number" };
     case "enum":
-      return t.size === 8 ? { t: "bigint" } : { t: "number" };
     case "enum64":
+      nameOf(t); // declared beside (its enumerators), though values read as plain numbers
       return t.size === 8 ? { t: "bigint" } : { t: "number" };
     case "float":
       return t.size === 4 || t.size === 8 ? { t: "number" } : { t: "bytes" };
