@@ -100,6 +100,7 @@ export function compileBpf(cc: string, src: string, out: string, cflags: readonl
     const abs = resolve(src);
     const flags = [...baseFlags([dir]), "-I", dirname(abs), ...cflags];
     const anchors: string[] = [];
+    let lastError = "";
     for (const t of types) {
       const named = /^(struct|union|enum)\s+/.test(t.trim()) ? [t.trim()] : [`struct ${t}`, `union ${t}`, `enum ${t}`, t];
       const ident = t.trim().replace(/^(struct|union|enum)\s+/, "").replace(/\W/g, "_");
@@ -108,13 +109,14 @@ export function compileBpf(cc: string, src: string, out: string, cflags: readonl
       const found = named.find((c) => {
         writeFileSync(join(dir, "probe.c"), `#include ${JSON.stringify(abs)}\n${decl(c)}\n`);
         try {
-          execFileSync(cc, [...flags, "-fsyntax-only", join(dir, "probe.c")], { stdio: "ignore" });
+          execFileSync(cc, [...flags, "-fsyntax-only", join(dir, "probe.c")], { stdio: "pipe" });
           return true;
-        } catch {
+        } catch (e) {
+          lastError = String((e as { stderr?: Buffer }).stderr ?? "").trim().split("\n")[0] ?? "";
           return false;
         }
       });
-      if (!found) throw new TsbpfError(`--type ${t}: ${src} declares no struct, union, enum or typedef of that name`);
+      if (!found) throw new TsbpfError(`--type ${t}: ${src} declares no struct, union, enum or typedef of that name (${cc}: ${lastError})`);
       anchors.push(decl(found));
     }
     const unit = join(dir, basename(abs));
