@@ -17,6 +17,7 @@ import { planAttach } from "../link/auto.js";
 import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName } from "../map/map-type.js";
 import { programTypeName } from "../program/program-type.js";
 import { cName, escapeDoc, propName, renderMembers, renderType, tsTypeOf, type TsType } from "./ts-types.js";
+import { TYPE_ANCHOR_PREFIX } from "./anchor.js";
 import { GEN_VERSION } from "./version.js";
 
 /** Options of generateBindings. */
@@ -37,11 +38,7 @@ export interface GenerateOptions {
   commandLine?: string;
 }
 
-/**
- * Prefix of the unused variables `tsbpf gen --cc` adds to the build so that `--type` types reach
- * BTF (clang writes BTF only for types globals and functions use); bindings leave them out.
- */
-export const TYPE_ANCHOR_PREFIX = "__tsbpf_type_";
+export { TYPE_ANCHOR_PREFIX };
 
 /** Maps that take no key (`push`/`pop`/`peek`, or `contains` for bloom filters). */
 const KEYLESS: ReadonlySet<MapTypeName> = new Set<MapTypeName>(["queue", "stack", "bloom_filter"]);

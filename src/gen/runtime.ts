@@ -17,6 +17,7 @@ import { TsbpfError } from "../errors.js";
 import type { BpfMap } from "../map/bpf-map.js";
 import { attachBySection, planAttach } from "../link/auto.js";
 import type { Link } from "../link/link.js";
+import { TYPE_ANCHOR_PREFIX } from "./anchor.js";
 import { PerfReader, type PerfReaderOptions } from "../perf/reader.js";
 import { RingBufReader, type RingBufReaderOptions, type RingBufWaitOptions } from "../ringbuf/reader.js";
 
@@ -272,6 +273,7 @@ export class GeneratedSpec<S extends BindingShape> {
     const btf = this.spec.btf;
     const vars: Record<string, SpecVariableOf<unknown>> = {};
     for (const [name, v] of Object.entries(this.spec.variables)) {
+      if (name.startsWith(TYPE_ANCHOR_PREFIX)) continue; // added by gen --cc so a type reaches BTF
       const codec = variableCodec(btf, v.typeId, v.size);
       const view = () => {
         const b = v.bytes;
@@ -333,7 +335,7 @@ export class GeneratedCollection<S extends BindingShape> implements Disposable {
     const vars: Record<string, VariableOf<unknown>> = {};
     for (const [name, live] of Object.entries(collection.variables)) {
       const sv = spec.variables[name];
-      if (!sv) continue;
+      if (!sv || name.startsWith(TYPE_ANCHOR_PREFIX)) continue;
       const codec = variableCodec(btf, sv.typeId, sv.size);
       const at = live.offset;
       vars[name] = {
