@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 /**
  * The golden bindings of test/gen/golden/: each case is one `tsbpf gen` command line, run by
  * `npm run gen:golden` (test/gen/regenerate.ts) to rewrite them and by golden.test.ts with
@@ -29,3 +31,15 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     "core/core_task",
   ].map((o) => ({ name: o.replace("/", "_"), args: [`bpf/${o}.o`, "--out", `${G}/${o.replace("/", "_")}.ts`] })),
 ];
+
+/** Every committed object in bpf/ (the generator must handle them all). */
+export function bpfObjects(dir = "bpf"): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory() && e.name !== "include") out.push(...bpfObjects(p));
+    else if (e.name.endsWith(".o")) out.push(p);
+  }
+  return out.sort();
+}
+

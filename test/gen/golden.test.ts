@@ -2,7 +2,7 @@
  * `tsbpf gen`: golden outputs (fail on drift), determinism, the header, and the agreement of the
  * generated types with what the runtime codecs decode. No kernel needed.
  */
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -14,18 +14,7 @@ import { generateBindings, pascalCase } from "../../src/gen/generate.js";
 import { conforms, tsTypeOf } from "../../src/gen/ts-types.js";
 import { GEN_VERSION } from "../../src/gen/version.js";
 import { hasTool } from "../helpers/kernel.js";
-import { GOLDEN_CASES } from "./cases.js";
-
-/** Every committed object in bpf/ (the generator must handle them all). */
-export function bpfObjects(dir = "bpf"): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory() && e.name !== "include") out.push(...bpfObjects(p));
-    else if (e.name.endsWith(".o")) out.push(p);
-  }
-  return out.sort();
-}
+import { bpfObjects, GOLDEN_CASES } from "./cases.js";
 
 /** Run the gen command, capturing what it prints to stderr. */
 function gen(args: string[]): { code: number; stderr: string } {
