@@ -218,4 +218,4 @@ export {
   type AttachAllOptions,
   type TypedPerfEvent,
 } from "./gen/runtime.js";
-export { PROGRAM_KIND, type ProgramKindMark } from "./program/program-type.js";
+export { PROGRAM_KIND, type ProgramKindMark } from "./spec/program-type.js";

@@ -12,10 +12,10 @@ import { skipQualifiers } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
 import type { BtfType } from "../btf/types.js";
 import type { CollectionSpec } from "../elf/collection-spec.js";
-import type { ElfMapSpec } from "../elf/spec-types.js";
+import type { MapSpec } from "../spec/map-spec.js";
 import { planAttach } from "../link/auto.js";
-import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName } from "../map/map-type.js";
-import { programTypeName } from "../program/program-type.js";
+import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName } from "../spec/map-type.js";
+import { programTypeName } from "../spec/program-type.js";
 import { cName, escapeDoc, propName, renderMembers, renderType, tsTypeOf, type TsType } from "./ts-types.js";
 import { TYPE_ANCHOR_PREFIX } from "./anchor.js";
 import { GEN_VERSION } from "./version.js";
@@ -133,13 +133,14 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
     programKinds[name] = typeof p.type === "string" ? p.type : String(p.type);
     let how = "";
     try {
+      if (p.section === undefined) throw new TypeError("no section");
       const plan = planAttach(p.section);
       how = plan.needs.length ? `; attachAll attaches it when given ${plan.needs.join(", ")}` : "; attachAll attaches it";
     } catch {
       how = "; not attached by attachAll";
     }
-    programLines.push(`  /** SEC(${JSON.stringify(p.section)}), program type ${kind ?? p.type}${p.autoload ? "" : "; loaded only when asked for (options.programs)"}${how} */`);
-    programLines.push(`  readonly ${propName(name)}${p.autoload ? "" : "?"}: tsbpf.Program${kind ? `<${JSON.stringify(kind)}>` : ""};`);
+    programLines.push(`  /** SEC(${JSON.stringify(p.section ?? "")}), program type ${kind ?? p.type}${p.autoload !== false ? "" : "; loaded only when asked for (options.programs)"}${how} */`);
+    programLines.push(`  readonly ${propName(name)}${p.autoload !== false ? "" : "?"}: tsbpf.Program${kind ? `<${JSON.stringify(kind)}>` : ""};`);
   }
 
   // Maps.
@@ -340,7 +341,7 @@ function enumDecl(t: Extract<BtfType, { kind: "enum" | "enum64" }>, ts: string, 
 }
 
 /** The BpfMap type of a map, as Collection.load creates it, and a line of doc. */
-function mapType(m: ElfMapSpec, shapeOf: (id: number | undefined, size: number | undefined) => TsType, btf: BtfSpec | undefined): { type: string; doc: string } {
+function mapType(m: MapSpec, shapeOf: (id: number | undefined, size: number | undefined) => TsType, btf: BtfSpec | undefined): { type: string; doc: string } {
   const typeName = typeof m.type === "string" ? m.type : mapTypeName(m.type);
   const label = typeName ?? `type ${m.type}`;
   const entries = m.maxEntries !== undefined ? `, ${m.maxEntries} entries` : "";
