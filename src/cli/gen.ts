@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { CollectionSpec } from "../elf/collection-spec.js";
 import { TsbpfError } from "../errors.js";
 import { generateBindings, TYPE_ANCHOR_PREFIX, type GenerateOptions } from "../gen/generate.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 const USAGE = [
   "gen <object.o> [--out FILE.ts] [--name Name] [--type NAME]... [--embed | --sidecar] [--import MODULE] [--check]",
