@@ -55,6 +55,7 @@ export type { BtfBuilderOptions } from "./btf/marshal.js";
 export { skipQualifiers, skipModifiers, typeSize, typeAlignment } from "./btf/query.js";
 export { BTF_KIND } from "./btf/types.js";
 export { codecFromBtf } from "./btf/codec.js";
+export type { BtfCodecOptions } from "./btf/codec.js";
 export { dumpC } from "./btf/c-dump.js";
 export type { DumpCOptions } from "./btf/c-dump.js";
 export { dumpRaw } from "./btf/raw-dump.js";
@@ -191,3 +192,28 @@ export { loadCost, parseVerifierStats, type ProgramLoadCost, type VerifierStats,
 export { liveStats, type LiveStatsOptions, type LiveStatsResult, type LiveProgramStats } from "./bench/live.js";
 export { checkBaseline, expectNoRegression, readBaseline, type BaselineOptions, type BaselineCheck, type BaselineFile, type BaselineEntry } from "./bench/baseline.js";
 export { formatResults, formatComparison, formatLoadCost, formatLiveStats, histogram } from "./bench/format.js";
+
+// --- gen (typed bindings; the runtime that modules written by `tsbpf gen` import) ---
+export { generateBindings, pascalCase, type GenerateOptions } from "./gen/generate.js";
+export {
+  GeneratedSpec,
+  GeneratedCollection,
+  LinkGroup,
+  TypedRingBufReader,
+  TypedPerfReader,
+  embeddedObject,
+  sidecarObject,
+  type BindingShape,
+  type BindingMeta,
+  type CharsAsBytes,
+  type CharArrayOptions,
+  type SpecVariableOf,
+  type VariableOf,
+  type ConstantOf,
+  type SpecVariables,
+  type LiveVariables,
+  type MapsOfType,
+  type AttachAllOptions,
+  type TypedPerfEvent,
+} from "./gen/runtime.js";
+export { PROGRAM_KIND, type ProgramKindMark } from "./spec/program-type.js";

@@ -9,7 +9,8 @@
  * | 64-bit ints, enum64, pointers   | bigint (encode also takes a safe integer)    |
  * | `__int128`                      | bigint                                       |
  * | float, double                   | number                                       |
- * | `char x[n]`, `__u8 x[n]`        | Uint8Array of n bytes                        |
+ * | `char x[n]`                     | string: UTF-8 up to the first NUL (all n bytes when none); `charArrays: "bytes"` gives the Uint8Array |
+ * | `__u8 x[n]`, `signed char x[n]` | Uint8Array of n bytes                        |
  * | other arrays                    | array of n elements                          |
  * | struct                          | object by member name (anonymous struct/union members flattened, as C reads them) |
  * | union                           | decode: object with every member; encode: writes the first member present (declaration order) |
@@ -17,6 +18,15 @@
  * | datasec (`.data`, `.bss`…)      | object by variable name                      |
  *
  * Numbers are in host byte order, as the kernel stores map data. Pure.
+ *
+ * `char` arrays are strings: decoding reads the bytes up to the first NUL (all of them when
+ * there is none) as UTF-8, an invalid sequence becoming U+FFFD; encoding writes the string's
+ * UTF-8 and zero-fills the rest, and refuses a string whose UTF-8 is longer than the array or
+ * holds a NUL. Text that is not UTF-8 (or bytes after the NUL) needs the escape hatch:
+ * `codecFromBtf(btf, id, { charArrays: "bytes" })` gives every `char` array as a Uint8Array.
+ *
+ * Encode errors name the struct by name and the member path, e.g.
+ * `struct policy_key: member "addr": struct in_addr: missing member "s_addr"`.
  */
 import {
   array as arrayCodec,
@@ -38,6 +48,15 @@ import {
 import { ParseError } from "../errors.js";
 import { skipQualifiers, type BtfTypeSource } from "./query.js";
 import type { BtfMember, BtfType } from "./types.js";
+
+/** Options of codecFromBtf. */
+export interface BtfCodecOptions {
+  /**
+   * How `char x[n]` arrays are shaped: `"string"` (default; UTF-8 up to the first NUL) or
+   * `"bytes"` (a Uint8Array of the n bytes, as `__u8` arrays are).
+   */
+  charArrays?: "string" | "bytes";
+}
 
 /** How deeply structs, unions and arrays may nest before the BTF is called hostile. */
 const MAX_NESTING = 64;
@@ -63,9 +82,45 @@ function checkSize(size: number, id: number): void {
  * const value = codecFromBtf(spec, spec.typeByName("event", "struct")!);
  * value.decode(new DataView(buf.buffer), 0); // { pid: 42, comm: Uint8Array(16), ts: 123n }
  */
-export function codecFromBtf<T = unknown>(btf: BtfTypeSource, type: number | BtfType): Codec<T> {
+export function codecFromBtf<T = unknown>(btf: BtfTypeSource, type: number | BtfType, options: BtfCodecOptions = {}): Codec<T> {
   const id = typeof type === "number" ? type : type.id;
-  return build({ btf, memo: new Map(), fields: 0 }, id, 0) as Codec<T>;
+  for (const k of Object.keys(options)) if (k !== "charArrays") throw new TypeError(`codecFromBtf: unknown option "${k}"`);
+  const chars = options.charArrays ?? "string";
+  if (chars !== "string" && chars !== "bytes") throw new TypeError(`codecFromBtf: charArrays must be "string" or "bytes", got ${describe(chars)}`);
+  return build({ btf, memo: new Map(), fields: 0, charStrings: chars === "string" }, id, 0) as Codec<T>;
+}
+
+/** Whether `t` is C's plain `char` (a 1-byte int named "char", or flagged BTF_INT_CHAR). */
+export function isCharType(t: BtfType): boolean {
+  return t.kind === "int" && t.size === 1 && !t.bool && (t.char || t.name === "char");
+}
+
+/**
+ * A `char x[n]` as a string: UTF-8 up to the first NUL (all n bytes when there is none);
+ * encoding zero-fills after the text and takes up to n bytes of UTF-8 without a NUL.
+ */
+function charString(n: number): Codec<string> {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const what = `char[${n}]`;
+  return {
+    size: n,
+    align: 1,
+    encode(value, view, offset) {
+      if (typeof value !== "string") throw new TypeError(`${what}: expected a string, got ${describe(value)}`);
+      const b = enc.encode(value);
+      if (b.includes(0)) throw new TypeError(`${what}: the string contains a NUL character`);
+      if (b.length > n) throw new RangeError(`${what}: ${b.length} bytes of UTF-8 do not fit in ${n}`);
+      const dst = new Uint8Array(view.buffer, view.byteOffset + offset, n);
+      dst.fill(0);
+      dst.set(b);
+    },
+    decode(view, offset) {
+      const src = new Uint8Array(view.buffer, view.byteOffset + offset, n);
+      const nul = src.indexOf(0);
+      return dec.decode(nul < 0 ? src : src.subarray(0, nul));
+    },
+  };
 }
 
 function describe(value: unknown): string {
@@ -87,6 +142,8 @@ interface Ctx {
   memo: Map<number, Codec<unknown>>;
   /** Fields created so far: bounded, since hostile BTF can nest anonymous types exponentially. */
   fields: number;
+  /** Whether `char` arrays are strings (else bytes). */
+  charStrings: boolean;
 }
 
 /** How many struct fields one codec may have in all (real map values have a few hundred). */
@@ -123,6 +180,7 @@ function buildNew(cx: Ctx, id: number, depth: number): Codec<unknown> {
       const elem = skipQualifiers(btf, t.type);
       if (elem.kind === "int" && elem.size === 1 && !elem.bool) {
         checkSize(t.nelems, t.id);
+        if (cx.charStrings && isCharType(elem)) return charString(t.nelems) as Codec<unknown>;
         return bytes(t.nelems) as Codec<unknown>;
       }
       const ec = build(cx, t.type, d);
@@ -132,7 +190,7 @@ function buildNew(cx: Ctx, id: number, depth: number): Codec<unknown> {
     case "struct":
     case "union":
       checkSize(t.size, t.id);
-      return compositeCodec(cx, t.kind === "union", t.size, t.members, t.id, nest(depth, t.id));
+      return compositeCodec(cx, t.kind === "union", t.size, t.members, t.id, nest(depth, t.id), t.name);
     case "var":
       return build(cx, t.type, nest(depth, t.id));
     case "datasec": {
@@ -144,7 +202,7 @@ function buildNew(cx: Ctx, id: number, depth: number): Codec<unknown> {
         if (vt.kind !== "var") continue; // funcs in .ksyms have no storage
         fields.push({ name: vt.name, offset: v.offset, codec: build(cx, vt.type, d) });
       }
-      return objectCodec(fields, t.size, false, `datasec "${t.name}"`);
+      return objectCodec(fields, t.size, false, `datasec ${t.name}`);
     }
     default:
       // Asking for a codec of a function is misuse; a struct member or array element of such a
@@ -272,7 +330,7 @@ function collectFields(cx: Ctx, members: readonly BtfMember[], baseBit: number, 
       if (mt.kind === "struct" || mt.kind === "union") {
         if (bitOffset % 8 !== 0) throw new ParseError(`BTF: an anonymous ${mt.kind} in [${id}] starts at bit ${bitOffset}, not at a byte`);
         if (mt.kind === "union") {
-          out.push({ name: "", offset: bitOffset / 8, codec: compositeCodec(cx, true, mt.size, mt.members, mt.id, nest(depth, mt.id)) });
+          out.push({ name: "", offset: bitOffset / 8, codec: compositeCodec(cx, true, mt.size, mt.members, mt.id, nest(depth, mt.id), mt.name) });
         } else {
           collectFields(cx, mt.members, bitOffset, mt.id, nest(depth, mt.id), out);
         }
@@ -306,10 +364,10 @@ function typeBits(t: BtfType): number {
   throw new ParseError(`BTF: a ${t.kind} member at a bit offset that is not a whole byte: only integers and enums can be bitfields (malformed BTF)`);
 }
 
-function compositeCodec(cx: Ctx, isUnion: boolean, size: number, members: readonly BtfMember[], id: number, depth: number): Codec<unknown> {
+function compositeCodec(cx: Ctx, isUnion: boolean, size: number, members: readonly BtfMember[], id: number, depth: number, name: string): Codec<unknown> {
   const fields: Field[] = [];
   collectFields(cx, members, 0, id, depth, fields);
-  return objectCodec(fields, size, isUnion, `${isUnion ? "union" : "struct"} [${id}]`);
+  return objectCodec(fields, size, isUnion, `${isUnion ? "union" : "struct"} ${name || `[${id}] (anonymous)`}`);
 }
 
 /**
@@ -352,7 +410,13 @@ function objectCodec(fields: Field[], size: number, isUnion: boolean, what: stri
       return;
     }
     if (!(f.name in rec)) throw new TypeError(`${what}: missing member "${f.name}"`);
-    f.codec.encode(rec[f.name], view, base + f.offset);
+    try {
+      f.codec.encode(rec[f.name], view, base + f.offset);
+    } catch (e) {
+      // say where: `struct outer: member "inner": struct inner: missing member "x"`
+      if (e instanceof Error && !e.message.startsWith(what)) e.message = `${what}: member "${f.name}": ${e.message}`;
+      throw e;
+    }
   };
   const anyOf = (rec: Record<string, unknown>, f: Field) => ((f.codec as ObjectCodec).fieldNames ?? []).some((n) => n in rec);
 

@@ -313,7 +313,8 @@ export class Collection implements Disposable {
         const fdBytes = new Uint8Array(4);
         new DataView(fdBytes.buffer).setUint32(0, target.fd, le);
         try {
-          map.set(k, fdBytes);
+          // the key as the map's codec reads it (a number when the key has BTF, else these bytes)
+          map.set(map.keyCodec.decode(new DataView(k.buffer), 0), fdBytes);
         } catch (e) {
           throw annotate(e, `map "${key}": values[${index}] = ${v.kind} "${v.name}"`);
         }
@@ -401,14 +402,17 @@ export class Collection implements Disposable {
     const withBtf = this.btf !== undefined && (m.btfValueTypeId ?? 0) !== 0;
     try {
       const mapSpec = toMapSpec(m, withBtf ? this.btf : undefined);
-      addBtfCodecs(mapSpec, m, objectBtf);
+      addBtfCodecs(mapSpec, key, m, objectBtf);
       return this.#own(BpfMap.create(mapSpec, pinPath ? { pinPath } : {}));
     } catch (e) {
       if (withBtf && isBpfError(e)) {
         // The kernel refuses this map's BTF (EINVAL for a type it cannot check, ENOTSUPP for
         // sockmap/sockhash values…): retry without, as libbpf does for any error.
         try {
-          return this.#own(BpfMap.create(toMapSpec(m, undefined), pinPath ? { pinPath } : {}));
+          // The kernel keeps no BTF for it, but the object's BTF still shapes keys and values.
+          const plain = toMapSpec(m, undefined);
+          addBtfCodecs(plain, key, m, objectBtf);
+          return this.#own(BpfMap.create(plain, pinPath ? { pinPath } : {}));
         } catch (e2) {
           throw annotate(e2, `map "${key}"`);
         }
@@ -520,17 +524,41 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
 
 /**
  * Typed keys and values from the object's BTF for maps defined in `.maps` (u32 → number,
- * u64 → bigint, structs → objects…). Global data maps, fd maps (prog arrays, maps of maps…)
- * and maps without BTF types keep raw bytes; a type the codec cannot express does too.
+ * u64 → bigint, structs → objects, `char[n]` → string…). fd-holding maps (prog arrays, maps of
+ * maps, sockmap/sockhash…) get their key from BTF and keep raw bytes as values (the kernel
+ * reads an fd and returns an id); global data maps and maps without BTF types keep raw bytes;
+ * a type the codec cannot express does too. Encode errors name the map and the side:
+ * `map "policy": key: struct policy_key: missing member "pad"`.
  */
-function addBtfCodecs(out: MapSpec<any, any>, m: MapSpec, btf: BtfSpec | undefined): void {
+function addBtfCodecs(out: MapSpec<any, any>, key: string, m: MapSpec, btf: BtfSpec | undefined): void {
   if (!btf || m.kind !== "btf") return;
   const typeName = typeof m.type === "string" ? m.type : mapTypeName(m.type);
-  if (typeName === undefined || FD_MAP_TYPES.has(typeName)) return;
-  const key = btfCodec(btf, m.btfKeyTypeId, m.keySize);
-  const value = btfCodec(btf, m.btfValueTypeId, m.valueSize);
-  if (key) out.key = key;
-  if (value) out.value = value;
+  if (typeName === undefined) return;
+  const k = btfCodec(btf, m.btfKeyTypeId, m.keySize);
+  if (k) out.key = labelled(k, `map "${key}": key`);
+  if (FD_MAP_TYPES.has(typeName)) return;
+  const v = btfCodec(btf, m.btfValueTypeId, m.valueSize);
+  if (v) out.value = labelled(v, `map "${key}": value`);
+}
+
+/** `codec` whose encode errors start with `what` (the class and the rest of the message are kept). */
+export function labelled<T>(codec: Codec<T>, what: string): Codec<T> {
+  const inner = codec.encode;
+  const out: Codec<T> = {
+    size: codec.size,
+    decode: codec.decode,
+    encode(value, view, offset) {
+      try {
+        inner.call(codec, value, view, offset);
+      } catch (e) {
+        if (e instanceof Error && !e.message.startsWith(what)) e.message = `${what}: ${e.message}`;
+        throw e;
+      }
+    },
+  };
+  if (codec.align !== undefined) (out as { align?: number }).align = codec.align;
+  if (codec.decodeMany) out.decodeMany = codec.decodeMany;
+  return out;
 }
 
 /**

@@ -120,7 +120,7 @@ const ATTACH_FLAGS = { multi: BPF_F.ALLOW_MULTI, override: BPF_F.ALLOW_OVERRIDE,
  * Throws TypeError for bad options, BpfError (EINVAL: wrong program type for the hook, an
  * expected_attach_type mismatch for sock_addr programs, or an anchor given the wrong way).
  */
-export function attachCgroup(program: AttachProgram, options: CgroupOptions): Link {
+export function attachCgroup(program: AttachProgram<"cgroup_skb" | "cgroup_sock" | "cgroup_sock_addr" | "sock_ops" | "cgroup_device" | "cgroup_sysctl" | "cgroup_sockopt" | "lsm">, options: CgroupOptions): Link {
   checkOptions("attachCgroup", options, KEYS);
   const attachType = attachTypeNumber(options.attachType);
   const atName = attachTypeName(attachType) ?? String(attachType);

@@ -111,7 +111,7 @@ class IterBpfLink extends BpfLink implements IterLink {
  * Attach an iterator program. Returns an IterLink: read() runs it. Min kernel 5.8 (map scope
  * 5.9, task/cgroup scope 6.1). Throws TypeError for bad options, BpfError.
  */
-export function attachIter(program: AttachProgram, options: IterOptions = {}): IterLink {
+export function attachIter(program: AttachProgram<"tracing">, options: IterOptions = {}): IterLink {
   checkOptions("attachIter", options, ["map", "task", "cgroup"]);
   const progFd = programFd(program, "attachIter: program");
   const info = encodeIterInfo(options);

@@ -68,7 +68,7 @@ export function encodeKprobeMulti(options: KprobeMultiOptions): { count: number;
  * functions. Min kernel 5.18. Throws NotSupportedError when the kernel lacks kprobe_multi
  * (EOPNOTSUPP: built without kprobes or fprobe), BpfError (ESRCH/ENOENT: unknown symbol).
  */
-export function attachKprobeMulti(program: AttachProgram, options: KprobeMultiOptions): Link {
+export function attachKprobeMulti(program: AttachProgram<"kprobe">, options: KprobeMultiOptions): Link {
   checkOptions("attachKprobeMulti", options, KEYS);
   const progFd = programFd(program, "attachKprobeMulti: program");
   const enc = encodeKprobeMulti(options);

@@ -75,7 +75,7 @@ export function kprobesAvailable(): boolean {
  * kernel has neither the kprobe PMU nor kprobe_events; TypeError for bad options;
  * SyscallError (ENOENT: no such function) from the kernel.
  */
-export function attachKprobe(program: AttachProgram, options: KprobeOptions): Link {
+export function attachKprobe(program: AttachProgram<"kprobe">, options: KprobeOptions): Link {
   checkOptions("attachKprobe", options, KEYS);
   if (typeof options.symbol !== "string" || !/^[A-Za-z0-9_.]+$/.test(options.symbol)) {
     throw new TypeError("attachKprobe: symbol must be a kernel function name");

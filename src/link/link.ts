@@ -20,13 +20,20 @@ import {
   type LinkTypeName,
 } from "../sys/link-attr.js";
 import { getFdById, listIds, objGet, objPin } from "../sys/obj.js";
-import { attachTypeName } from "../spec/program-type.js";
+import { attachTypeName, type PROGRAM_KIND, type ProgramKindMark, type ProgramTypeName } from "../spec/program-type.js";
 
 /** @internal The seal. Not exported from the package index. */
 export const LINK_SEAL: unique symbol = Symbol("tsbpf.link");
 
-/** A program as the attach functions accept it: a `Program`, anything with its fd, or a raw fd number. */
-export type AttachProgram = number | Fd | { readonly fd: number | Fd; readonly name?: string };
+/**
+ * A program as the attach functions accept it: a `Program`, anything with its fd, or a raw fd
+ * number. `K` narrows the kinds a typed `Program<K>` may have (`attach.xdp` takes
+ * `AttachProgram<"xdp">`, so a `Program<"tracepoint">` is a compile error there).
+ */
+export type AttachProgram<K extends ProgramTypeName = ProgramTypeName> =
+  | number
+  | Fd
+  | { readonly fd: number | Fd; readonly name?: string; readonly [PROGRAM_KIND]?: ProgramKindMark<K> };
 
 /** The raw fd of an AttachProgram. Throws ClosedError for a closed program, TypeError for anything else. */
 export function programFd(p: AttachProgram, what = "program"): number {

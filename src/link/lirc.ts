@@ -18,7 +18,7 @@ export interface LircMode2Options {
  * Attach a lirc_mode2 program to a lirc device. Min kernel 4.18 (CONFIG_BPF_LIRC_MODE2).
  * Throws TypeError, SyscallError (opening the device), BpfError.
  */
-export function attachLircMode2(program: AttachProgram, options: LircMode2Options): Link {
+export function attachLircMode2(program: AttachProgram<"lirc_mode2">, options: LircMode2Options): Link {
   checkOptions("attachLircMode2", options, ["device"]);
   if (typeof options.device !== "string" || !options.device.startsWith("/")) throw new TypeError("attachLircMode2: device must be an absolute path such as /dev/lirc0");
   const progFd = programFd(program, "attachLircMode2: program");

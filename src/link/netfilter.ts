@@ -39,7 +39,7 @@ const KEYS = ["family", "hook", "priority", "defrag", "netns"] as const;
  * BpfError (EINVAL for a reserved priority or a hook the family lacks; EBUSY when another
  * program holds the same priority with defrag).
  */
-export function attachNetfilter(program: AttachProgram, options: NetfilterOptions): Link {
+export function attachNetfilter(program: AttachProgram<"netfilter">, options: NetfilterOptions): Link {
   checkOptions("attachNetfilter", options, KEYS);
   if (!Object.hasOwn(NF_FAMILIES, options.family)) throw new TypeError('attachNetfilter: family must be "ipv4" or "ipv6"');
   if (!Object.hasOwn(NF_HOOKS, options.hook)) throw new TypeError(`attachNetfilter: hook must be one of ${Object.keys(NF_HOOKS).join(", ")}`);

@@ -32,7 +32,7 @@ function side(s: unknown): number {
  * Attach a program to a netkit device. Returns a bpf_link Link. Min kernel 6.7.
  * Throws TypeError for bad options, BpfError (ENXIO/EINVAL when the device is not netkit).
  */
-export function attachNetkit(program: AttachProgram, options: NetkitOptions): Link {
+export function attachNetkit(program: AttachProgram<"sched_cls">, options: NetkitOptions): Link {
   checkOptions("attachNetkit", options, KEYS);
   const attachType = side(options.side);
   const progFd = programFd(program, "attachNetkit: program");

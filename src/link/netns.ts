@@ -54,7 +54,7 @@ function attachNetns(kind: "sk_lookup" | "flow_dissector", program: AttachProgra
  * listening/receiving socket and may pick one (bpf_sk_assign). Several can be attached.
  * Min kernel 5.9. Throws BpfError.
  */
-export function attachSkLookup(program: AttachProgram, options: NetnsOptions = {}): Link {
+export function attachSkLookup(program: AttachProgram<"sk_lookup">, options: NetnsOptions = {}): Link {
   return attachNetns("sk_lookup", program, options);
 }
 
@@ -62,7 +62,7 @@ export function attachSkLookup(program: AttachProgram, options: NetnsOptions = {
  * Attach a flow dissector program to a network namespace (one per namespace). Min kernel 5.8
  * for links, 4.20 with method "attach". Throws BpfError (E2BIG when one is attached already).
  */
-export function attachFlowDissector(program: AttachProgram, options: NetnsOptions = {}): Link {
+export function attachFlowDissector(program: AttachProgram<"flow_dissector">, options: NetnsOptions = {}): Link {
   return attachNetns("flow_dissector", program, options);
 }
 

@@ -64,7 +64,7 @@ class PerCpuLink extends LinkBase {
  * 4.9. Throws TypeError for bad options, SyscallError (ENOENT: the machine has no such
  * hardware event, e.g. in a VM), BpfError.
  */
-export function attachPerfEvent(program: AttachProgram, options: PerfEventOptions): Link {
+export function attachPerfEvent(program: AttachProgram<"perf_event">, options: PerfEventOptions): Link {
   checkOptions("attachPerfEvent", options, KEYS);
   const progFd = programFd(program, "attachPerfEvent: program");
   const ev = options.event;

@@ -21,7 +21,7 @@ const NAME = /^[A-Za-z0-9_]{1,127}$/;
  * Attach a raw_tracepoint program to a tracepoint by name. Returns a bpf_link Link. Min
  * kernel 4.17 (cookie 6.10). Throws TypeError, BpfError (ENOENT: no such tracepoint).
  */
-export function attachRawTracepoint(program: AttachProgram, options: RawTracepointOptions): Link {
+export function attachRawTracepoint(program: AttachProgram<"raw_tracepoint" | "raw_tracepoint_writable">, options: RawTracepointOptions): Link {
   checkOptions("attachRawTracepoint", options, ["name", "cookie"]);
   if (typeof options.name !== "string" || !NAME.test(options.name)) throw new TypeError("attachRawTracepoint: name must be a tracepoint name like \"sys_enter\"");
   const progFd = programFd(program, "attachRawTracepoint: program");
@@ -34,7 +34,7 @@ export function attachRawTracepoint(program: AttachProgram, options: RawTracepoi
  * Attach a tp_btf program (its target was fixed at load by attachBtfId, see
  * `kernelBtfTarget`). Returns a bpf_link Link. Min kernel 5.5. Throws BpfError.
  */
-export function attachTpBtf(program: AttachProgram, options: { cookie?: bigint } = {}): Link {
+export function attachTpBtf(program: AttachProgram<"tracing">, options: { cookie?: bigint } = {}): Link {
   checkOptions("attachTpBtf", options, ["cookie"]);
   const progFd = programFd(program, "attachTpBtf: program");
   const label = `tp_btf ${programLabel(program)}`;

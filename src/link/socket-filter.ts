@@ -41,7 +41,7 @@ function setsockopt(fd: number, opt: number, value: number | undefined, context:
  * Attach a socket filter to a socket. Close detaches it (SO_DETACH_BPF); closing the socket
  * drops it too. The Link does not own the socket. Throws TypeError, SyscallError.
  */
-export function attachSocketFilter(program: AttachProgram, options: SocketFilterOptions): Link {
+export function attachSocketFilter(program: AttachProgram<"socket_filter">, options: SocketFilterOptions): Link {
   checkOptions("attachSocketFilter", options, ["socket", "kind"]);
   const sock = options.socket;
   if (!Number.isInteger(sock) || sock < 0) throw new TypeError("attachSocketFilter: socket must be a file descriptor number");

@@ -30,7 +30,7 @@ const TYPES: readonly SockmapAttachType[] = ["sk_msg_verdict", "sk_skb_stream_pa
  * Min kernel 4.14 (links 6.10). Throws TypeError, BpfError (EBUSY: a program is attached to
  * that hook of the map already; EINVAL: wrong program type).
  */
-export function attachSockmap(program: AttachProgram, options: SockmapOptions): Link {
+export function attachSockmap(program: AttachProgram<"sk_msg" | "sk_skb">, options: SockmapOptions): Link {
   checkOptions("attachSockmap", options, ["map", "attachType", "method"]);
   if (!TYPES.includes(options.attachType)) throw new TypeError(`attachSockmap: attachType must be one of ${TYPES.join(", ")}`);
   const mapFd = typeof options.map === "number" ? options.map : options.map?.fd;

@@ -96,7 +96,7 @@ function checkU(n: number | undefined, lo: number, hi: number, what: string): vo
  * (the qdisc stays: other filters may use it; see removeClsact). Min kernel 4.5. Throws TypeError for bad options,
  * NetlinkError with the kernel's message (EEXIST when a filter has this priority and handle).
  */
-export function attachTc(program: AttachProgram, options: TcOptions): Link {
+export function attachTc(program: AttachProgram<"sched_cls" | "sched_act">, options: TcOptions): Link {
   checkOptions("attachTc", options, KEYS);
   if (options.direction !== "ingress" && options.direction !== "egress") throw new TypeError('attachTc: direction must be "ingress" or "egress"');
   checkU(options.priority, 1, 0xffff, "priority");

@@ -42,7 +42,7 @@ function direction(d: unknown, what: string): number {
  * with `method: "attach"` a BPF_PROG_ATTACH attachment that close detaches. Min kernel 6.6. Throws TypeError for bad options, BpfError (ENOENT: anchor not attached;
  * ESTALE: revision changed; EEXIST: program already attached there).
  */
-export function attachTcx(program: AttachProgram, options: TcxOptions): Link {
+export function attachTcx(program: AttachProgram<"sched_cls">, options: TcxOptions): Link {
   checkOptions("attachTcx", options, KEYS);
   const attachType = direction(options.direction, "attachTcx");
   const progFd = programFd(program, "attachTcx: program");

@@ -27,7 +27,7 @@ const KEYS = ["category", "name", "cookie", "method"] as const;
  * 4.7 (link and cookie 5.15). Throws TypeError for bad names, TsbpfError when the tracepoint
  * does not exist, SyscallError/BpfError from the kernel.
  */
-export function attachTracepoint(program: AttachProgram, options: TracepointOptions): Link {
+export function attachTracepoint(program: AttachProgram<"tracepoint">, options: TracepointOptions): Link {
   checkOptions("attachTracepoint", options, KEYS);
   expectProgramType(program, "attachTracepoint", ["tracepoint"]);
   const progFd = programFd(program, "attachTracepoint: program");

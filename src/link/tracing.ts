@@ -38,7 +38,7 @@ function trampHint(e: number): string | undefined {
  * kernel 5.5 (LSM 5.7, cookie 5.19). Throws BpfError (EPERM with a hint when trampolines are
  * refused).
  */
-export function attachTracing(program: AttachProgram, options: TracingOptions = {}): Link {
+export function attachTracing(program: AttachProgram<"tracing">, options: TracingOptions = {}): Link {
   checkOptions("attachTracing", options, ["cookie", "attachType"]);
   const progFd = programFd(program, "attachTracing: program");
   const label = `tracing ${programLabel(program)}`;
@@ -62,7 +62,7 @@ export function attachTracing(program: AttachProgram, options: TracingOptions = 
  * Attach a loaded LSM program (type lsm, expected attach type lsm_mac) to its hook. Min kernel
  * 5.7. Throws BpfError.
  */
-export function attachLsm(program: AttachProgram): Link {
+export function attachLsm(program: AttachProgram<"lsm">): Link {
   const progFd = programFd(program, "attachLsm: program");
   const label = `lsm ${programLabel(program)}`;
   try {
@@ -87,7 +87,7 @@ export interface FreplaceOptions {
  * Attach an ext (freplace) program, replacing a global function of another BPF program.
  * Min kernel 5.6 (other targets than the load-time one: 5.10). Throws TypeError, BpfError.
  */
-export function attachFreplace(program: AttachProgram, options: FreplaceOptions = {}): Link {
+export function attachFreplace(program: AttachProgram<"ext">, options: FreplaceOptions = {}): Link {
   checkOptions("attachFreplace", options, ["target", "targetBtfId"]);
   const progFd = programFd(program, "attachFreplace: program");
   if ((options.target === undefined) !== (options.targetBtfId === undefined)) throw new TypeError("attachFreplace: give target and targetBtfId together");

@@ -46,7 +46,7 @@ function u64Array(values: readonly (number | bigint)[]): NativeMemory {
  * places of a binary. Min kernel 6.6 (pid filter 6.6). Throws TypeError, TsbpfError (missing
  * symbol), BpfError (EINVAL: wrong expected attach type; ESRCH: no such pid).
  */
-export function attachUprobeMulti(program: AttachProgram, options: UprobeMultiOptions): Link {
+export function attachUprobeMulti(program: AttachProgram<"kprobe">, options: UprobeMultiOptions): Link {
   checkOptions("attachUprobeMulti", options, KEYS);
   const progFd = programFd(program, "attachUprobeMulti: program");
   const path = resolveBinaryPath(options.path);

@@ -51,7 +51,7 @@ export function resolveUprobeTarget(path: string, symbol: string | undefined, of
  * cookie 5.15). Throws TypeError for bad options, TsbpfError when the symbol is missing,
  * SyscallError/BpfError from the kernel.
  */
-export function attachUprobe(program: AttachProgram, options: UprobeOptions): Link {
+export function attachUprobe(program: AttachProgram<"kprobe">, options: UprobeOptions): Link {
   checkOptions("attachUprobe", options, KEYS);
   expectProgramType(program, "attachUprobe", ["kprobe"]);
   const progFd = programFd(program, "attachUprobe: program");

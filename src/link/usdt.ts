@@ -256,7 +256,7 @@ class UsdtLink extends LinkBase {
  * of its argument specs. Min kernel 4.20 for semaphores; 5.15 for cookies. Throws TsbpfError
  * when the binary has no such probe, ParseError for argument forms usdt.bpf.h cannot read.
  */
-export function attachUsdt(program: AttachProgram, options: UsdtOptions): Link {
+export function attachUsdt(program: AttachProgram<"kprobe">, options: UsdtOptions): Link {
   checkOptions("attachUsdt", options, KEYS);
   if (!options.specsMap || typeof options.specsMap.fd !== "number") throw new TypeError("attachUsdt: specsMap must be the program's __bpf_usdt_specs map");
   const path = resolveBinaryPath(options.path);

@@ -68,7 +68,7 @@ function xdpHint(errno: number): string | undefined {
  * Throws TypeError for bad options, NetlinkError/BpfError from the kernel (EBUSY when another
  * program holds the interface).
  */
-export function attachXdp(program: AttachProgram, options: XdpOptions): Link {
+export function attachXdp(program: AttachProgram<"xdp">, options: XdpOptions): Link {
   checkOptions("attachXdp", options, KEYS);
   const method = options.method ?? "link";
   if (method !== "link" && method !== "netlink") throw new TypeError(`attachXdp: method must be "link" or "netlink"`);

@@ -12,7 +12,7 @@ import { readProgramInfo, readTranslatedBytes, type ProgramInfo } from "./info.j
 import { readProgramDebugInfo, type ProgramDebugInfo } from "./line-info.js";
 import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
-import { programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
+import { programTypeNumber, type PROGRAM_KIND, type ProgramKindMark, type ProgramTypeName } from "../spec/program-type.js";
 import { PreparedRun, TestRunner, type RunOptions, type RunResult } from "./test-run.js";
 import { checkOptions } from "../errors.js";
 
@@ -50,8 +50,14 @@ function mapFd(map: MapFdLike): number {
   return typeof map.fd === "number" ? map.fd : map.fd.value;
 }
 
-/** A program loaded into the kernel. */
-export class Program implements Disposable {
+/**
+ * A program loaded into the kernel. `K` is its kind when the type system knows it (generated
+ * bindings give `Program<"xdp">`), so attach functions refuse a program of another kind at
+ * compile time; plain `Program` is a program of any kind, accepted everywhere as before.
+ */
+export class Program<K extends ProgramTypeName = ProgramTypeName> implements Disposable {
+  /** Phantom: the kind in the type only (see PROGRAM_KIND); absent at run time. */
+  declare readonly [PROGRAM_KIND]?: ProgramKindMark<K>;
   readonly #fd: Fd;
   #runner: TestRunner | undefined;
   /** The name the kernel keeps (at most 15 bytes), "" when loaded without one. */

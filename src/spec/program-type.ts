@@ -46,6 +46,19 @@ export const PROGRAM_TYPES = {
 /** A program type by name, e.g. `"xdp"`, `"socket_filter"`, `"sched_cls"`. */
 export type ProgramTypeName = keyof typeof PROGRAM_TYPES;
 
+/**
+ * The key of a phantom property that carries a program's kind in its TypeScript type only
+ * (`Program<"xdp">`), so `attach.xdp(tracepointProgram)` is a compile error. Never set at run time.
+ */
+export const PROGRAM_KIND: unique symbol = Symbol("tsbpf.programKind");
+
+/**
+ * The phantom kind of `Program<K>`: `K` for a program whose kind is known (generated bindings),
+ * `any` for `Program` of every kind, so an untyped Program still goes wherever it went before.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ProgramKindMark<K extends ProgramTypeName> = [ProgramTypeName] extends [K] ? any : K;
+
 /** `enum bpf_attach_type` of Linux 6.18. */
 export const ATTACH_TYPES = {
   cgroup_inet_ingress: 0,

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isParseError } from "../../src/errors.js";
-import { codecFromBtf } from "../../src/btf/codec.js";
+import { codecFromBtf, isCharType } from "../../src/btf/codec.js";
 import { kernelBtf } from "../../src/features/kernel-btf.js";
 import { marshalBtf } from "../../src/btf/marshal.js";
 import { skipQualifiers, type BtfTypeSource } from "../../src/btf/query.js";
@@ -46,6 +46,10 @@ function arbValue(btf: BtfTypeSource, id: number, depth = 0): fc.Arbitrary<unkno
       return fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
     case "array": {
       const e = skipQualifiers(btf, t.type);
+      if (isCharType(e)) {
+        // char[n] is a string: ASCII without NUL, up to n bytes, round-trips exactly
+        return fc.uint8Array({ min: 1, max: 127, maxLength: t.nelems }).map((b) => String.fromCharCode(...b));
+      }
       if (e.kind === "int" && e.size === 1 && !e.bool) return fc.uint8Array({ minLength: t.nelems, maxLength: t.nelems });
       return fc.array(arbValue(btf, t.type, depth + 1), { minLength: t.nelems, maxLength: t.nelems });
     }
@@ -102,7 +106,7 @@ describe("codecFromBtf", () => {
     expect(v.b).toBe(0n); // enum64 -> bigint
     expect(v.col).toBe(0); // enum -> number
     expect(v.matrix).toEqual([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]);
-    expect((v.bits as Record<string, unknown>).name).toBeInstanceOf(Uint8Array); // char[16] -> bytes
+    expect((v.bits as Record<string, unknown>).name).toBe(""); // char[16] -> string
     expect(v.anon).toEqual({ anon_x: 0, ax: 0, ay: 0 }); // anonymous union flattened
     expect(v.v).toEqual({ u: 0, f: 0, d: 0, raw: new Uint8Array(8) }); // union: every member
   });
@@ -128,7 +132,7 @@ int main(void) {
       expect(codec.size).toBe(c.length);
       const v = codec.decode(new DataView(c.buffer, c.byteOffset, c.length), 0);
       expect(v).toMatchObject({ a: 5, b: 17, c: -100, d: 0x123456789n });
-      expect(Buffer.from(v.name as Uint8Array).subarray(0, 3)).toEqual(Buffer.from("hi\0"));
+      expect(v.name).toBe("hi");
       expect(Buffer.from(enc(codec, v)).equals(c)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -182,13 +186,47 @@ int main(void) {
     const codec = codecFromBtf(spec, spec.typeByName("bits", "struct")!);
     const buf = new Uint8Array(codec.size).fill(0xaa);
     const view = new DataView(buf.buffer);
-    const good = { a: 1, b: 1, c: 1, d: 1n, name: new Uint8Array(16) };
+    const good = { a: 1, b: 1, c: 1, d: 1n, name: "x" };
     expect(() => codec.encode({ ...good, a: 8 }, view, 0)).toThrow(RangeError); // 3 bits
     expect(() => codec.encode({ ...good, c: -2049 }, view, 0)).toThrow(RangeError); // 12 signed bits
-    expect(() => codec.encode({ ...good, name: new Uint8Array(3) }, view, 0)).toThrow(RangeError);
+    expect(() => codec.encode({ ...good, name: "x".repeat(17) }, view, 0)).toThrow(RangeError);
+    expect(() => codec.encode({ ...good, name: new Uint8Array(16) }, view, 0)).toThrow(/struct bits: member "name": char\[16\]: expected a string/);
     const { d: _, ...noD } = good;
     expect(() => codec.encode(noD, view, 0)).toThrow(/missing member "d"/);
     expect(buf.every((x) => x === 0xaa)).toBe(true);
+  });
+
+  it("gives char[n] as a UTF-8 string up to the first NUL, and bytes on request", () => {
+    const t = spec.typeByName("bits", "struct")!;
+    const codec = codecFromBtf<Record<string, unknown>>(spec, t);
+    const raw = codecFromBtf<Record<string, unknown>>(spec, t, { charArrays: "bytes" });
+    const nameOffset = codec.size - 16;
+    const at = (bytes: number[]) => {
+      const b = new Uint8Array(codec.size);
+      b.set(bytes, nameOffset);
+      return new DataView(b.buffer);
+    };
+    expect(codec.decode(at([0x68, 0x69, 0, 0x7a]), 0).name).toBe("hi"); // stops at the NUL
+    expect(codec.decode(at(Array(16).fill(0x61)), 0).name).toBe("a".repeat(16)); // no NUL: all 16 bytes
+    expect(codec.decode(at([0xc3, 0xa9]), 0).name).toBe("é"); // UTF-8
+    expect(codec.decode(at([0xff, 0x41]), 0).name).toBe("\ufffdA"); // invalid UTF-8: U+FFFD
+    const bytes = raw.decode(at([0xff, 0x41, 0, 0x7a]), 0).name;
+    expect(bytes).toEqual(Uint8Array.from([0xff, 0x41, 0, 0x7a, ...Array(12).fill(0)])); // escape hatch: every byte
+    const good = { a: 1, b: 1, c: 1, d: 1n };
+    expect(enc(codec, { ...good, name: "a".repeat(16) }).subarray(nameOffset)).toEqual(new Uint8Array(16).fill(0x61));
+    expect(() => enc(codec, { ...good, name: "é".repeat(9) })).toThrow(/18 bytes of UTF-8 do not fit in 16/);
+    expect(() => enc(codec, { ...good, name: "a\0b" })).toThrow(/contains a NUL/);
+    expect(() => codecFromBtf(spec, t, { charArrays: "latin1" as "bytes" })).toThrow(TypeError);
+    expect(() => codecFromBtf(spec, t, { chars: 1 } as object)).toThrow(/unknown option "chars"/);
+  });
+
+  it("names the struct and the member path in encode errors", () => {
+    const holder = codecFromBtf<Record<string, unknown>>(spec, spec.typeByName("holder", "struct")!);
+    const v = holder.decode(new DataView(new ArrayBuffer(holder.size)), 0);
+    const bits = v.bits as Record<string, unknown>;
+    const { d: _d, ...noD } = bits;
+    expect(() => enc(holder, { ...v, bits: noD })).toThrow('struct holder: member "bits": struct bits: missing member "d"');
+    expect(() => enc(holder, { ...v, bits: { ...bits, name: 7 } })).toThrow('struct holder: member "bits": struct bits: member "name": char[16]: expected a string, got 7');
   });
 
   it("gives a datasec as an object by variable name", () => {
