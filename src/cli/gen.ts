@@ -107,7 +107,7 @@ export function compileBpf(cc: string, src: string, out: string, cflags: readonl
       const decl = (c: string) => `${c} *${TYPE_ANCHOR_PREFIX}${ident} __attribute__((used));`;
       // which kind the name is: the first declaration that compiles
       const found = named.find((c) => {
-        writeFileSync(join(dir, "probe.c"), `#include ${JSON.stringify(abs)}\n${decl(c)}\n`);
+        writeFileSync(join(dir, "probe.c"), `#include ${JSON.stringify(basename(abs))}\n${decl(c)}\n`);
         try {
           execFileSync(cc, [...flags, "-fsyntax-only", join(dir, "probe.c")], { stdio: "pipe" });
           return true;
@@ -119,8 +119,10 @@ export function compileBpf(cc: string, src: string, out: string, cflags: readonl
       if (!found) throw new TsbpfError(`--type ${t}: ${src} declares no struct, union, enum or typedef of that name (${cc}: ${lastError})`);
       anchors.push(decl(found));
     }
-    const unit = join(dir, basename(abs));
-    writeFileSync(unit, `#include ${JSON.stringify(abs)}\n${anchors.join("\n")}\n`);
+    // The unit names the source by its base name (found through -I): DWARF keeps an MD5 of
+    // every file, so an absolute path would make the object differ between checkouts.
+    const unit = join(dir, `with-types-${basename(abs)}`);
+    writeFileSync(unit, `#include ${JSON.stringify(basename(abs))}\n${anchors.join("\n")}\n`);
     runCc(cc, [...flags, "-c", unit, "-o", out], `compile ${src}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
