@@ -8,6 +8,9 @@ export {
   SyscallError,
   BpfError,
   VerifierError,
+  type VerifierExplanation,
+  type VerifierContext,
+  type VerifierSourceLine,
   NotSupportedError,
   ClosedError,
   ParseError,
@@ -217,3 +220,10 @@ export {
   type TypedPerfEvent,
 } from "./gen/runtime.js";
 export { PROGRAM_KIND, type ProgramKindMark } from "./spec/program-type.js";
+// --- verifier ---
+import "./verifier/install.js";
+export { parseVerifierLog, parseState, stateBefore, LogInstruction } from "./verifier/parse.js";
+export type { VerifierLog, LogSourceLine, LogBranch, LogSubprogram, VerifierStats as VerifierLogStats, RegisterState } from "./verifier/parse.js";
+export { explainVerifierLog, explanationSentence, sourceLineAt, subprogramAt } from "./verifier/explain.js";
+export { CATALOGUE } from "./verifier/catalogue.js";
+export type { CatalogueEntry } from "./verifier/catalogue.js";

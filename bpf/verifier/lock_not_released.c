@@ -22,8 +22,8 @@ int lock_not_released(struct __sk_buff *skb)
 	if (!v)
 		return 0;
 	bpf_spin_lock(&v->lock);
-	if (skb->len > 100)
-		return 1; // REJECTED
+	if (skb->len > 100) // REJECTED: this path returns with the lock held
+		return 1;
 	v->n++;
 	bpf_spin_unlock(&v->lock);
 	return 0;
