@@ -41,6 +41,8 @@ export interface CatalogueEntry {
   readonly pattern: string;
   /** A log line that this entry recognises (used by the docs and tests). */
   readonly example: string;
+  /** The instruction the verifier stops at in `example`, when the entry looks at it (default `exit`). */
+  readonly exampleInstruction?: string;
   /** Further categories this entry may report (see EntryVerdict.category). */
   readonly variants?: readonly string[];
   explain(input: EntryInput): EntryVerdict | undefined;
@@ -159,6 +161,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     title: "register read before it was written",
     pattern: String.raw`R(\d+) !read_ok`,
     example: "R9 !read_ok",
+    exampleInstruction: "r0 = r9",
     explain: ({ match }) => ({
       cause: `R${match[1]} is read before anything wrote it on this path (at entry only R1 (the context) and R10 (the frame pointer) are set, and a call clobbers R1–R5)`,
       fix: `write R${match[1]} before reading it, and reload R1–R5 after each call; in C, initialise the variable on every path`,
@@ -387,6 +390,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     title: "write to a read-only context field",
     pattern: String.raw`invalid bpf_context access off=(\d+) size=(\d+)`,
     example: "invalid bpf_context access off=0 size=4",
+    exampleInstruction: "*(u32 *)(r1 +0) = r2",
     explain: ({ match, failing, programType }) =>
       isStore(failing)
         ? {
