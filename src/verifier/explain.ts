@@ -120,7 +120,8 @@ export function explainVerifierLog(log: string | readonly string[] | VerifierLog
         for (const r of wanted) if (state[r] !== undefined) registers[r] = state[r];
         if (Object.keys(registers).length === 0) registers = undefined;
       }
-      const subprogram = slot === undefined ? undefined : subprogramAt(context.subprograms, slot);
+      const funcs = context.subprograms ?? parsed.subprograms.map((f) => ({ name: `func#${f.index}`, start: f.start }));
+      const subprogram = slot === undefined ? undefined : subprogramAt(funcs, slot);
       return {
         category: verdict.category ?? entry.id,
         title: entry.title,

@@ -87,3 +87,26 @@ describe("catalogue", () => {
     expect(parseVerifierLog("").errorLines).toEqual([]);
   });
 });
+
+describeKernel("the parser over the log of every rejected program", () => {
+  itKernel.each(WRONG_PROGRAMS)("%s: parses, with the error, the stats and the instruction it stopped at", (name) => {
+    const error = rejectionOf(name);
+    const log = parseVerifierLog(error.log);
+    expect(log.errorLines.length).toBeGreaterThan(0);
+    expect(log.error).toBe(log.errorLines[0]);
+    expect(log.stats?.insnLimit).toBe(1_000_000);
+    // Errors found while walking (most of them) name the instruction the verifier stopped at.
+    if (log.stats!.processedInsns > 0 && log.instructions.length > 0) {
+      const last = log.failingInstruction!;
+      expect(last.index).toBeGreaterThanOrEqual(0);
+      expect(last.text.length).toBeGreaterThan(0);
+      expect(error.log[last.line]).toContain(`${last.index}: (`);
+    }
+    for (const insn of log.instructions.slice(-50)) {
+      for (const [k, v] of Object.entries(insn.after)) {
+        expect(k).toMatch(/^(R\d+|fp-\d+|refs)$/);
+        expect(v.length).toBeGreaterThan(0);
+      }
+    }
+  }, 180_000);
+});
