@@ -127,7 +127,7 @@ export function explainVerifierLog(log: string | readonly string[] | VerifierLog
         title: entry.title,
         cause: verdict.cause,
         fix: verdict.fix,
-        error: m[0].split("\n")[0],
+        error: parsed.errorLines.find((l) => l.includes(m[0].split("\n")[0])) ?? m[0],
         ...(slot !== undefined ? { instruction: { index: slot, ...(walked ? { text: walked.text } : {}) } } : {}),
         ...(source ? { source } : {}),
         ...(registers ? { registers } : {}),
