@@ -227,3 +227,9 @@ export type { VerifierLog, LogSourceLine, LogBranch, LogSubprogram, VerifierStat
 export { explainVerifierLog, explanationSentence, sourceLineAt, subprogramAt } from "./verifier/explain.js";
 export { CATALOGUE } from "./verifier/catalogue.js";
 export type { CatalogueEntry } from "./verifier/catalogue.js";
+
+// --- logs from BPF programs ---
+export { readTracePipe, parseTraceLine, matchesTraceFilter, tracePipePath } from "./tracelog/trace-pipe.js";
+export type { TraceLine, TraceFilter, TracePipeOptions } from "./tracelog/trace-pipe.js";
+export { readBpfStream, watchBpfStream, bpfStreamsSupported } from "./tracelog/stream.js";
+export type { BpfStreamName, BpfStreamWatchOptions, ProgramFdSource } from "./tracelog/stream.js";
