@@ -5,11 +5,11 @@
  * the ELF reader), so they match the instruction slots the verifier prints.
  */
 import type { BtfSpec } from "../btf/spec.js";
-import type { ElfProgramSpec } from "../elf/spec-types.js";
+import type { ProgramSpec } from "../spec/program-spec.js";
 import type { VerifierContext, VerifierSourceLine } from "../errors.js";
 
 /** Line info and functions of `p`, read from `btf` (the object's BTF, whose strings the records index). */
-export function verifierSourceContext(p: ElfProgramSpec, btf: BtfSpec | undefined): VerifierContext {
+export function verifierSourceContext(p: ProgramSpec, btf: BtfSpec | undefined): VerifierContext {
   if (!btf) return {};
   const out: { sourceLines?: VerifierSourceLine[]; subprograms?: { name: string; start: number }[] } = {};
   try {
