@@ -6,6 +6,9 @@
 
 extern int bpf_stream_vprintk_impl(int stream_id, const char *fmt__str, const void *args, __u32 len__sz, void *aux__prog) __ksym __weak;
 
+// The stream to write (BPF_STREAM_STDOUT); a global .rodata constant user space could change.
+const volatile int stream_id = 1;
+
 static __always_inline __u32 tag_of(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -29,7 +32,7 @@ int stream_tag(struct xdp_md *ctx)
 {
 	static const char fmt[] = "tsbpf-stream tag=%u\n";
 	__u64 args[1] = { tag_of(ctx) };
-	int err = bpf_stream_vprintk_impl(1, fmt, args, sizeof(args), 0);
+	int err = bpf_stream_vprintk_impl(stream_id, fmt, args, sizeof(args), 0);
 	return err < 0 ? 100 - err : XDP_PASS; // 100 + errno tells the test why it failed
 }
 
