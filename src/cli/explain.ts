@@ -13,7 +13,7 @@ import { isVerifierError, type VerifierContext, type VerifierError, type Verifie
 import { explainVerifierLog } from "../verifier/explain.js";
 import "../verifier/install.js";
 import { parseVerifierLog } from "../verifier/parse.js";
-import type { Command } from "./main.js";
+import type { Command } from "./command.js";
 
 const USAGE = "explain <object.o>[:PROGRAM] [--json] | explain --log FILE [--object <object.o>[:PROGRAM]] [--json]";
 
