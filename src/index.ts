@@ -229,7 +229,7 @@ export { CATALOGUE } from "./verifier/catalogue.js";
 export type { CatalogueEntry } from "./verifier/catalogue.js";
 
 // --- logs from BPF programs ---
-export { readTracePipe, parseTraceLine, matchesTraceFilter, tracePipePath } from "./tracelog/trace-pipe.js";
-export type { TraceLine, TraceFilter, TracePipeOptions } from "./tracelog/trace-pipe.js";
-export { readBpfStream, watchBpfStream, bpfStreamsSupported } from "./tracelog/stream.js";
-export type { BpfStreamName, BpfStreamWatchOptions, ProgramFdSource } from "./tracelog/stream.js";
+export { readTracePipe, parseTraceLine, matchesTraceFilter, tracePipePath } from "./trace/trace-pipe.js";
+export type { TraceLine, TraceFilter, TracePipeOptions } from "./trace/trace-pipe.js";
+export { readBpfStream, watchBpfStream, bpfStreamsSupported } from "./trace/stream.js";
+export type { BpfStreamName, BpfStreamWatchOptions, ProgramFdSource } from "./trace/stream.js";
