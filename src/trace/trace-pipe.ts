@@ -1,13 +1,12 @@
 /**
  * Reading `bpf_printk` output: tracefs' `trace_pipe` as an async iterator of parsed lines,
- * filtered by pid, task name, CPU or text. The file is opened non-blocking and waited on with
- * epoll, so reading never blocks the event loop nor holds a thread while idle beyond the shared
- * epoll waiter. trace_pipe is one consuming reader for the whole machine: what one reader
+ * filtered by pid, task name, CPU or text. The file is opened non-blocking and watched by the event loop's own epoll (FdWatch), so reading never blocks the event loop
+ * nor holds a thread. trace_pipe is one consuming reader for the whole machine: what one reader
  * takes, another does not see.
  */
 import { closeSync, constants, existsSync, openSync, readSync } from "node:fs";
 import { ClosedError, NotSupportedError, SyscallError } from "../errors.js";
-import { EpollSet, type WaitStrategy } from "../sys/epoll.js";
+import { FdWatch, UV_READABLE } from "../sys/fd-watch.js";
 
 /** One line of trace_pipe: `<task>-<pid> [<cpu>] <flags> <timestamp>: <event>: <message>`. */
 export interface TraceLine {
@@ -46,8 +45,6 @@ export interface TracePipeOptions extends TraceFilter {
   signal?: AbortSignal;
   /** The trace_pipe file. Default: /sys/kernel/tracing/trace_pipe, else /sys/kernel/debug/tracing/trace_pipe. */
   path?: string;
-  /** How to wait for data (see EpollSet). Default "thread". */
-  waitStrategy?: WaitStrategy;
 }
 
 const LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+\.\d+):\s+([^:\s]+):\s?(.*)$/;
@@ -86,7 +83,7 @@ export function tracePipePath(): string | undefined {
   return undefined;
 }
 
-const FILTER_KEYS = new Set(["pid", "task", "cpu", "text", "event", "signal", "path", "waitStrategy"]);
+const FILTER_KEYS = new Set(["pid", "task", "cpu", "text", "event", "signal", "path"]);
 const CHUNK = 64 * 1024;
 /** A partial line longer than this is delivered as it is (trace lines are short; this bounds memory). */
 const MAX_LINE = 64 * 1024;
@@ -112,22 +109,26 @@ export async function* readTracePipe(options: TracePipeOptions = {}): AsyncGener
     const n = -((e as NodeJS.ErrnoException).errno ?? -5);
     throw new SyscallError("open", "open", n, { context: `trace pipe ${path}`, hint: code === "EACCES" || code === "EPERM" ? "reading trace_pipe needs root" : undefined, cause: e });
   }
-  const epoll = new EpollSet(`trace pipe ${path}`, 1, options.waitStrategy ?? "thread");
-  const onAbort = () => epoll.close(); // ends a wait in flight
+  const watch = new FdWatch([fd], UV_READABLE, `trace pipe ${path}`, true);
+  const onAbort = () => watch.close(); // ends a wait in flight
   signal?.addEventListener("abort", onAbort, { once: true });
   const buf = Buffer.allocUnsafe(CHUNK);
   let partial = "";
+  let pendingBytes = 0; // bytes a wait's readiness check already read into buf
   try {
-    epoll.add(fd, 1);
     for (;;) {
       if (signal?.aborted) return;
-      let n: number;
-      try {
-        n = readSync(fd, buf, 0, CHUNK, null);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-        n = -1;
-      }
+      // A non-blocking read: -1 when the pipe is empty (EAGAIN).
+      const tryRead = (): number => {
+        try {
+          return readSync(fd, buf, 0, CHUNK, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+          return -1;
+        }
+      };
+      let n = pendingBytes > 0 ? pendingBytes : tryRead();
+      pendingBytes = 0;
       if (n > 0) {
         const text = partial + buf.toString("utf8", 0, n);
         const lines = text.split("\n");
@@ -145,9 +146,15 @@ export async function* readTracePipe(options: TracePipeOptions = {}): AsyncGener
         await new Promise<void>((r) => setImmediate(r));
         continue;
       }
-      if (epoll.closed) return;
       try {
-        await epoll.wait();
+        // The check reads: what it gets is handled on the next turn of the loop above.
+        let got = -1;
+        const end = await watch.wait({ ready: () => (got = tryRead()) > 0, deadline: Infinity });
+        if (end === "closed") return;
+        if (got > 0) {
+          pendingBytes = got;
+          continue;
+        }
       } catch (e) {
         if (signal?.aborted || e instanceof ClosedError) return;
         throw e;
@@ -155,7 +162,7 @@ export async function* readTracePipe(options: TracePipeOptions = {}): AsyncGener
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);
-    epoll.close();
+    watch.close();
     closeSync(fd);
   }
 }
