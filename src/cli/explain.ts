@@ -13,7 +13,7 @@ import { isVerifierError, type VerifierContext, type VerifierError, type Verifie
 import { explainVerifierLog } from "../verifier/explain.js";
 import "../verifier/install.js";
 import { parseVerifierLog } from "../verifier/parse.js";
-import type { Command } from "./command.js";
+import type { LegacyCommand } from "./command.js";
 
 const USAGE = "explain <object.o>[:PROGRAM] [--json] | explain --log FILE [--object <object.o>[:PROGRAM]] [--json]";
 
@@ -109,7 +109,7 @@ function explainObject(target: string, json: boolean): number {
   return results.every((r) => r.loaded) ? 0 : 1;
 }
 
-export const command: Command = {
+export const command: LegacyCommand = {
   usage: USAGE,
   summary: "load a BPF object and explain each verifier rejection (or explain a saved log): source line, cause, fix",
   run(args: string[]): number {
