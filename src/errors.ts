@@ -146,19 +146,95 @@ export class BpfError extends SyscallError {
 /** How many log lines a VerifierError's message shows. */
 const VERIFIER_TAIL_LINES = 8;
 
+/** A source line of a program, from its `.BTF.ext` line info: the code that starts at instruction slot `insn`. */
+export interface VerifierSourceLine {
+  readonly insn: number;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly text: string;
+}
+
 /**
- * The verifier refused a program. `log` holds every line of the verifier's log; the message
- * shows the last lines and says how many were left out.
+ * What a rejected load knew besides the log, for explaining it: the program's type and license,
+ * its instructions as loaded (opcode, src and imm are enough), its line info resolved to text
+ * and its functions' start slots.
+ */
+export interface VerifierContext {
+  readonly programType?: string | number;
+  readonly license?: string;
+  readonly instructions?: readonly { readonly opcode: number; readonly src: number; readonly imm: number | bigint }[];
+  readonly sourceLines?: readonly VerifierSourceLine[];
+  readonly subprograms?: readonly { readonly name: string; readonly start: number }[];
+}
+
+/** Why the verifier refused a program, in words: see docs/verifier.md for the catalogue of categories. */
+export interface VerifierExplanation {
+  /** The catalogue entry (`"null-map-value"`, `"packet-bounds"`…). */
+  readonly category: string;
+  /** A few words naming the problem. */
+  readonly title: string;
+  /** What is wrong, in one sentence. */
+  readonly cause: string;
+  /** What to change. */
+  readonly fix: string;
+  /** The verifier's own error line that was recognised. */
+  readonly error: string;
+  /** The instruction slot the explanation is about, with its text when the log shows it. */
+  readonly instruction?: { readonly index: number; readonly text?: string };
+  /** Its source line: file, line, column (from .BTF.ext; the log's own quotes have no column) and text. */
+  readonly source?: { readonly file?: string; readonly line?: number; readonly column?: number; readonly text?: string };
+  /** The verifier's state of the registers involved, before the instruction. */
+  readonly registers?: Readonly<Record<string, string>>;
+  /** The function (main program or subprogram) that holds the instruction, when known. */
+  readonly subprogram?: string;
+}
+
+type Explainer = (log: readonly string[], context: VerifierContext) => VerifierExplanation | undefined;
+let explainer: Explainer | undefined;
+
+/**
+ * @internal Install the explainer (src/verifier does, when the package entry is imported), so
+ * errors.ts needs nothing from the layers above it.
+ */
+export function setVerifierExplainer(fn: Explainer | undefined): void {
+  explainer = fn;
+}
+
+function formatExplanation(e: VerifierExplanation): string {
+  const where = e.source?.file !== undefined && e.source.line !== undefined
+    ? ` at ${e.source.file}:${e.source.line}${e.source.column ? `:${e.source.column}` : ""}`
+    : e.instruction ? ` at instruction ${e.instruction.index}` : "";
+  const out = [`\n  ${e.title}${where}${e.subprogram ? ` (in ${e.subprogram})` : ""} [${e.category}]`];
+  if (e.source?.text) out.push(`    | ${e.source.text}`);
+  out.push(`  cause: ${e.cause}`, `  fix: ${e.fix}`);
+  if (e.instruction?.text !== undefined) {
+    const regs = e.registers ? Object.entries(e.registers).map(([k, v]) => `${k}=${v}`).join(" ") : "";
+    out.push(`  instruction ${e.instruction.index}: ${e.instruction.text}${regs ? `  (${regs})` : ""}`);
+  }
+  return out.join("\n");
+}
+
+/**
+ * The verifier refused a program. `log` holds every line of the verifier's log; `explanation`
+ * says, for the rejections of the catalogue (docs/verifier.md), what is wrong, where and what to
+ * change. The message shows the explanation, then the last lines of the log and how many were
+ * left out.
  */
 export class VerifierError extends BpfError {
   readonly log: readonly string[];
-  /** Whether the log buffer was too small for the whole log (the log is then the head). */
+  /** Whether the log is incomplete: the kernel's log exceeded the largest buffer it accepts. */
   readonly truncated: boolean;
+  #context: VerifierContext;
+  #explanation: VerifierExplanation | null | undefined;
+  #prefix = "";
+  #head: string;
+  #tail: string;
   constructor(
     command: string,
     errno: number,
     log: string,
-    options?: { context?: string; truncated?: boolean },
+    options?: { context?: string; truncated?: boolean; program?: VerifierContext },
   ) {
     const lines = log.split("\n").map((l) => l.trimEnd()).filter((l) => l.length > 0);
     const tail = lines.slice(-VERIFIER_TAIL_LINES);
@@ -169,9 +245,56 @@ export class VerifierError extends BpfError {
     // EPERM with a log is a permission check after verification started, not a verdict on the code.
     const hint = errno === 1 ? `${permissionHint()}; the log is what the kernel printed before refusing` : "verifier rejected the program";
     super(command, errno, { context: options?.context, hint });
-    this.message += detail;
+    this.#head = this.message;
+    this.#tail = detail + (options?.truncated ? "\n  (the log is incomplete: it exceeded the kernel's largest log buffer)" : "");
     this.log = lines;
     this.truncated = options?.truncated ?? false;
+    this.#context = options?.program ?? {};
+    // The message is built when read, so context added later (line info) shows in it.
+    Object.defineProperty(this, "message", {
+      configurable: true,
+      enumerable: false,
+      get: () => this.#message(),
+      set: (v: string) => {
+        // `e.message = \`${what}: ${e.message}\`` (how callers add their context) keeps the rest live.
+        const now = this.#message();
+        if (typeof v === "string" && v.endsWith(now)) this.#prefix = v.slice(0, v.length - now.length) + this.#prefix;
+        else Object.defineProperty(this, "message", { value: v, configurable: true, writable: true, enumerable: false });
+      },
+    });
+  }
+
+  #message(): string {
+    const e = this.explanation;
+    return `${this.#prefix}${this.#head}${e ? formatExplanation(e) : ""}${this.#tail}`;
+  }
+
+  /**
+   * Why the verifier refused the program, when the rejection is one tsbpf knows (see
+   * docs/verifier.md); undefined otherwise, or when the explainer is not installed (it is
+   * whenever the "tsbpf" entry point is imported). Computed on first read.
+   */
+  get explanation(): VerifierExplanation | undefined {
+    if (this.#explanation === undefined) {
+      if (!explainer) return undefined;
+      try {
+        this.#explanation = explainer(this.log, this.#context) ?? null;
+      } catch {
+        this.#explanation = null; // an explanation is a help, never a second failure
+      }
+    }
+    return this.#explanation ?? undefined;
+  }
+
+  /** What the load knew about the program (type, license, instructions, line info). */
+  get program(): VerifierContext {
+    return this.#context;
+  }
+
+  /** @internal Add what a caller knows about the program (e.g. line info from the object), and explain again. */
+  addProgramContext(context: VerifierContext): void {
+    this.#context = { ...this.#context, ...context };
+    this.#explanation = undefined;
   }
 }
 

@@ -8,6 +8,9 @@ export {
   SyscallError,
   BpfError,
   VerifierError,
+  type VerifierExplanation,
+  type VerifierContext,
+  type VerifierSourceLine,
   NotSupportedError,
   ClosedError,
   ParseError,
@@ -217,3 +220,16 @@ export {
   type TypedPerfEvent,
 } from "./gen/runtime.js";
 export { PROGRAM_KIND, type ProgramKindMark } from "./spec/program-type.js";
+// --- verifier ---
+import "./verifier/install.js";
+export { parseVerifierLog, parseState, stateBefore, LogInstruction } from "./verifier/parse.js";
+export type { VerifierLog, LogSourceLine, LogBranch, LogSubprogram, VerifierStats as VerifierLogStats, RegisterState } from "./verifier/parse.js";
+export { explainVerifierLog, explanationSentence, sourceLineAt, subprogramAt } from "./verifier/explain.js";
+export { CATALOGUE } from "./verifier/catalogue.js";
+export type { CatalogueEntry } from "./verifier/catalogue.js";
+
+// --- logs from BPF programs ---
+export { readTracePipe, parseTraceLine, matchesTraceFilter, tracePipePath } from "./trace/trace-pipe.js";
+export type { TraceLine, TraceFilter, TracePipeOptions } from "./trace/trace-pipe.js";
+export { readBpfStream, watchBpfStream, bpfStreamsSupported } from "./trace/stream.js";
+export type { BpfStreamName, BpfStreamWatchOptions, ProgramFdSource } from "./trace/stream.js";

@@ -14,7 +14,7 @@ import type { CollectionSpec } from "../elf/collection-spec.js";
 import { zeroContentsUntouched } from "../elf/data-sections.js";
 import { fillKconfig } from "../elf/kconfig.js";
 import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
-import { isBpfError, isTsbpfError, NotSupportedError, TsbpfError, checkOptions } from "../errors.js";
+import { isBpfError, isTsbpfError, isVerifierError, NotSupportedError, TsbpfError, checkOptions } from "../errors.js";
 import { BpfMap } from "../map/bpf-map.js";
 import type { MapSpec } from "../spec/map-spec.js";
 import { MapFlags } from "../spec/map-spec.js";
@@ -35,6 +35,7 @@ import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.
 import { LD_IMM64 } from "../asm/opcodes.js";
 import { checkMapLimit, DEFAULT_MAX_MAP_BYTES } from "./limits.js";
 import { describeValue } from "../spec/map-spec.js";
+import { verifierSourceContext } from "./verifier-context.js";
 
 /** Per-program load options. */
 export interface ProgramLoadSettings {
@@ -292,6 +293,7 @@ export class Collection implements Disposable {
         const prog = this.#own(Program.load(loadSpec, opts));
         this.programs[name] = prog;
       } catch (e) {
+        if (isVerifierError(e)) e.addProgramContext(verifierSourceContext(p, spec.btf));
         throw annotate(core.explain(name, e), `program "${name}"`);
       }
     }

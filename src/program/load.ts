@@ -198,6 +198,10 @@ export function loadProgram(spec: ProgramSpec, options: ProgramLoadOptions = {})
     if (r.fd >= 0) return { fd: new Fd(r.fd, what), name, type, typeNumber, log: logLevel ? log : undefined };
     const context = `${what}: load`;
     if (log.trim().length === 0) throw new BpfError("BPF_PROG_LOAD", r.errno, { context });
-    throw new VerifierError("BPF_PROG_LOAD", r.errno, log, { context, truncated: needMore });
+    throw new VerifierError("BPF_PROG_LOAD", r.errno, log, {
+      context,
+      truncated: needMore,
+      program: { programType: type, license: attr.license, instructions: spec.instructions },
+    });
   }
 }
