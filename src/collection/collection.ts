@@ -30,7 +30,7 @@ import { codecFromBtf } from "../btf/codec.js";
 import type { Codec } from "../codec.js";
 import { FD_MAP_TYPES, mapTypeName } from "../spec/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
-import { runningKernelConfig } from "./kconfig-source.js";
+import { runningKernelConfig } from "../features/system.js";
 import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.js";
 import { LD_IMM64 } from "../asm/opcodes.js";
 import { checkMapLimit, DEFAULT_MAX_MAP_BYTES } from "./limits.js";
