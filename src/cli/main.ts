@@ -18,6 +18,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   btf: { summary: "list, show and dump BTF objects (vmlinux.h with --format c)", load: () => import("./btf.js").then((m) => m.command) },
   cgroup: { summary: "show, attach and detach cgroup programs", load: () => import("./cgroup.js").then((m) => m.command) },
   disasm: { summary: "disassemble a BPF object as llvm-objdump -d does", load: () => import("./disasm.js").then((m) => m.command) },
+  feature: { summary: "probe what the running kernel supports (bpftool feature probe's answers and JSON keys)", load: () => import("./feature.js").then((m) => legacy(m.command)) },
   gen: { summary: "write typed TypeScript bindings for a BPF object (bpf2go / skeleton role)", load: () => import("./gen.js").then((m) => legacy(m.command)) },
   inspect: { summary: "show what a BPF object holds (no kernel needed)", load: () => import("./inspect.js").then((m) => m.command) },
   link: { summary: "list, show, pin and detach links", load: () => import("./link.js").then((m) => m.command) },

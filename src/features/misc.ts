@@ -15,6 +15,7 @@ import { BPF_F_SLEEPABLE, BPF_F_TEST_RUN_ON_CPU, PROG_INFO, TestRunAttr } from "
 import { loadKept, tryLoad } from "./calls.js";
 import { probeHelper } from "./helpers.js";
 import { probeMapType } from "./map-types.js";
+import { probeProgramType } from "./program-types.js";
 import { cachedProbe, classifyErrno, supported, unsupported, type Outcome, type ProbeResult } from "./probe.js";
 
 const EBADF = 9;
@@ -140,3 +141,10 @@ export const probeJit: () => ProbeResult = cachedProbe("JIT compilation", "3.16"
     p.fd.close();
   }
 });
+
+/**
+ * Netfilter programs and links (BPF_PROG_TYPE_NETFILTER, BPF_LINK_TYPE_NETFILTER came in one
+ * release): probed by the program type, since a link probe would hook the caller's netns.
+ * Linux 6.4. Cached.
+ */
+export const probeNetfilter: () => ProbeResult = cachedProbe("netfilter programs and links", "6.4", () => as(probeProgramType("netfilter")));

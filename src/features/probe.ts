@@ -7,6 +7,7 @@
  * older mechanism on a refusal — the older one would be refused too, or do something else.
  */
 import { BpfError, errnoName, NotSupportedError } from "../errors.js";
+import { refusalReason } from "./system.js";
 
 /** What a probe found. */
 export type ProbeStatus = "supported" | "unsupported" | "refused";
@@ -65,17 +66,6 @@ export function classifyErrno(errno: number, command: string): Outcome | undefin
     default:
       return undefined;
   }
-}
-
-let refusalWhy: (() => string) | undefined;
-
-/** @internal The capability module says why an EPERM came (set once, to avoid an import cycle). */
-export function setRefusalReason(why: () => string): void {
-  refusalWhy = why;
-}
-
-function refusalReason(): string {
-  return refusalWhy?.() ?? "refused by missing privilege, a sandbox or an LSM policy";
 }
 
 /** How many probe bodies have run in this process (for tests of the cache). */

@@ -7,7 +7,6 @@ import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { gunzipSync } from "node:zlib";
 import { parseKconfig, type KconfigFacts } from "../elf/kconfig.js";
-import { setRefusalReason } from "./probe.js";
 
 /** Linux capability names by number (`capability.h`, Linux 6.18). */
 const CAP_NAMES = [
@@ -70,11 +69,12 @@ export function hasBpfPrivilege(): boolean {
   return e.has("CAP_BPF") || e.has("CAP_SYS_ADMIN");
 }
 
-setRefusalReason(() =>
-  hasBpfPrivilege()
+/** Why the kernel answered EPERM, judged by what this process holds. */
+export function refusalReason(): string {
+  return hasBpfPrivilege()
     ? "refused although this process holds CAP_BPF/CAP_SYS_ADMIN: a sandbox or LSM policy (seccomp, SELinux, the BPF LSM) forbids it"
-    : "this process lacks CAP_BPF (and CAP_SYS_ADMIN): run as root or grant the capabilities",
-);
+    : "this process lacks CAP_BPF (and CAP_SYS_ADMIN): run as root or grant the capabilities";
+}
 
 /** The BPF sysctls bpftool reports; each is undefined when unreadable. */
 export interface BpfSysctls {
