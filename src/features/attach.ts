@@ -6,9 +6,9 @@
  * `iter/bpf_map_elem`).
  */
 import { exit, mov64 } from "../asm/builder.js";
-import { kernelBtf } from "../btf/kernel.js";
+import { kernelBtf } from "./kernel-btf.js";
 import { isBpfError, isNotSupportedError } from "../errors.js";
-import { ATTACH_TYPES, PROGRAM_TYPES } from "../program/program-type.js";
+import { ATTACH_TYPES, PROGRAM_TYPES } from "../spec/program-type.js";
 import { NativeMemory } from "../sys/libc.js";
 import { linkCreate, type LinkCreateTarget } from "../sys/link-attr.js";
 import { loadKept, tryLoad, type ProbeProgram } from "./calls.js";

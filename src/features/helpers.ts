@@ -6,7 +6,7 @@
  */
 import { call, exit, mov64 } from "../asm/builder.js";
 import { HELPER_NAMES, helperId } from "../asm/helpers.js";
-import type { ProgramTypeName } from "../program/program-type.js";
+import type { ProgramTypeName } from "../spec/program-type.js";
 import { tryLoad } from "./calls.js";
 import { HELPER_MIN_KERNEL } from "./helper-versions.js";
 import { ProbeCache, refused, supported, unsupported, type Outcome, type ProbeResult } from "./probe.js";

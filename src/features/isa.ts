@@ -5,7 +5,7 @@
  */
 import { exit, gotol, jeq32, jlt, jlt32, jne, mov64, sub64 } from "../asm/builder.js";
 import type { Instruction } from "../asm/instruction.js";
-import { PROGRAM_TYPES } from "../program/program-type.js";
+import { PROGRAM_TYPES } from "../spec/program-type.js";
 import { tryLoad } from "./calls.js";
 import { cachedProbe, classifyErrno, supported, type Outcome, type ProbeResult } from "./probe.js";
 

@@ -4,7 +4,7 @@
  * close it.
  */
 import { marshalBtf } from "../btf/marshal.js";
-import { MAP_TYPES, type MapTypeName } from "../map/map-type.js";
+import { MAP_TYPES, type MapTypeName } from "../spec/map-type.js";
 import { btfLoad } from "../sys/btf-attr.js";
 import { MapFlags, type MapCreateAttr } from "../sys/map-attr.js";
 import { createMapKept, tryCreateMap } from "./calls.js";

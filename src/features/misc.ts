@@ -5,9 +5,9 @@
  * feature answers the right way.
  */
 import { callKfunc, exit, jeq, mov64 } from "../asm/builder.js";
-import { kernelBtf } from "../btf/kernel.js";
+import { kernelBtf } from "./kernel-btf.js";
 import { isNotSupportedError } from "../errors.js";
-import { PROGRAM_TYPES } from "../program/program-type.js";
+import { PROGRAM_TYPES } from "../spec/program-type.js";
 import { BpfCmd, bpfCallRaw } from "../sys/bpf.js";
 import { NativeMemory } from "../sys/libc.js";
 import { objGetInfoByFd } from "../sys/obj.js";

@@ -6,7 +6,7 @@
  */
 import { exit, mov64 } from "../asm/builder.js";
 import { kernelVersionCode } from "../elf/kconfig.js";
-import { ATTACH_TYPES, PROGRAM_TYPES, type ProgramTypeName } from "../program/program-type.js";
+import { ATTACH_TYPES, PROGRAM_TYPES, type ProgramTypeName } from "../spec/program-type.js";
 import { BPF_F_SLEEPABLE } from "../sys/prog-attr.js";
 import { release } from "node:os";
 import { tryLoad, type ProbeProgram } from "./calls.js";

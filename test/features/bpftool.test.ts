@@ -16,7 +16,7 @@ import {
   type BpftoolFeatureReport,
   type ProbedMapType,
 } from "../../src/features/index.js";
-import type { ProgramTypeName } from "../../src/program/program-type.js";
+import type { ProgramTypeName } from "../../src/spec/program-type.js";
 import { describeKernel, hasTool, itKernel } from "../helpers/kernel.js";
 
 /**

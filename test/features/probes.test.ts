@@ -24,7 +24,7 @@ import { cachedProbe, classifyErrno, ProbeCache, supported, unsupported } from "
 import { parseCapabilityMask } from "../../src/features/system.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program } from "../../src/program/program.js";
-import { kernelBtf } from "../../src/btf/kernel.js";
+import { kernelBtf } from "../../src/features/kernel-btf.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 
 describe("probe results without a kernel", () => {
