@@ -9,7 +9,7 @@ import { probeBoundedLoops, probeIsaV2, probeIsaV3, probeIsaV4, probeLargeInsnLi
 import { ALL_MAP_TYPES, MAP_FLAG_PROBES, probeMapFlag, probeMapType, type ProbedMapFlag } from "./map-types.js";
 import {
   probeArena, probeBpfCookie, probeBpfLoop, probeJit, probeKfuncs, probeMemcgAccounting, probeRingBuffer, probeSleepable,
-  probeNetfilter, probeTestRunOnCpu, probeTokens, probeUserRingBuffer,
+  probeHardwarePerfEvents, probeNetfilter, probeTestRunOnCpu, probeTokens, probeUserRingBuffer,
 } from "./misc.js";
 import type { ProbeResult } from "./probe.js";
 import { ALL_PROGRAM_TYPES, probeProgramType } from "./program-types.js";
@@ -26,7 +26,7 @@ export { isaVersion, probeBoundedLoops, probeIsaV2, probeIsaV3, probeIsaV4, prob
 export { BTF_FEATURE_NAMES, probeBtf, probeBtfFeatures, probeBtfKind } from "./btf.js";
 export {
   probeArena, probeBpfCookie, probeBpfLoop, probeJit, probeKfuncs, probeMemcgAccounting, probeRingBuffer, probeSleepable,
-  probeNetfilter, probeTestRunOnCpu, probeTokens, probeUserRingBuffer,
+  probeHardwarePerfEvents, probeNetfilter, probeTestRunOnCpu, probeTokens, probeUserRingBuffer,
 } from "./misc.js";
 export { LINK_KIND_MIN_KERNEL, probeBpfLinks, probeLinkKind, probeTracingAttach, TRACING_ATTACH } from "./attach.js";
 export type { ProbedLinkKind, ProbedTracingAttach } from "./attach.js";
@@ -54,7 +54,7 @@ export function probeAll(): Record<ProbeFamily, ProbeResult[]> {
     tracing: [...(Object.keys(TRACING_ATTACH) as ProbedTracingAttach[]).map((a) => probeTracingAttach(a)), probeTracingAttach("trace_iter", "bpf_map_elem")],
     misc: [
       probeBpfCookie(), probeBpfLoop(), probeRingBuffer(), probeUserRingBuffer(), probeKfuncs(), probeTokens(), probeArena(),
-      probeSleepable(), probeTestRunOnCpu(), probeNetfilter(), probeMemcgAccounting(), probeJit(),
+      probeSleepable(), probeTestRunOnCpu(), probeNetfilter(), probeMemcgAccounting(), probeJit(), probeHardwarePerfEvents(),
     ],
   };
 }

@@ -6,11 +6,12 @@
  */
 import { callKfunc, exit, jeq, mov64 } from "../asm/builder.js";
 import { kernelBtf } from "./kernel-btf.js";
-import { isNotSupportedError } from "../errors.js";
+import { isNotSupportedError, isSyscallError } from "../errors.js";
 import { PROGRAM_TYPES } from "../spec/program-type.js";
 import { BpfCmd, bpfCallRaw } from "../sys/bpf.js";
 import { NativeMemory } from "../sys/libc.js";
 import { objGetInfoByFd } from "../sys/obj.js";
+import { perfEventOpen } from "../sys/perf-event.js";
 import { BPF_F_SLEEPABLE, BPF_F_TEST_RUN_ON_CPU, PROG_INFO, TestRunAttr } from "../sys/prog-attr.js";
 import { loadKept, tryLoad } from "./calls.js";
 import { probeHelper } from "./helpers.js";
@@ -148,3 +149,19 @@ export const probeJit: () => ProbeResult = cachedProbe("JIT compilation", "3.16"
  * Linux 6.4. Cached.
  */
 export const probeNetfilter: () => ProbeResult = cachedProbe("netfilter programs and links", "6.4", () => as(probeProgramType("netfilter")));
+
+/**
+ * Hardware performance counters (a CPU cycles event by perf_event_open): virtual machines
+ * often expose no CPU PMU, and the kernel answers ENOENT. Linux 2.6.31. Cached.
+ */
+export const probeHardwarePerfEvents: () => ProbeResult = cachedProbe("hardware performance counters", "2.6.31", () => {
+  try {
+    perfEventOpen({ type: 0 /* PERF_TYPE_HARDWARE */, config: 0n /* cycles */, samplePeriod: 100000n, disabled: true }, -1, 0, "hardware PMU probe").close();
+    return supported();
+  } catch (e) {
+    if (!isSyscallError(e)) throw e;
+    if (e.code === "ENOENT" || e.code === "EOPNOTSUPP") return unsupported(e.errno, `${e.code} from perf_event_open: this machine exposes no CPU PMU (common in virtual machines)`);
+    if (e.code === "EPERM" || e.code === "EACCES") return { status: "refused", errno: e.errno, detail: `${e.code} from perf_event_open: needs CAP_PERFMON (or a lower kernel.perf_event_paranoid)` };
+    throw e;
+  }
+});
