@@ -30,6 +30,7 @@ import { codecFromBtf } from "../btf/codec.js";
 import type { Codec } from "../codec.js";
 import { FD_MAP_TYPES, mapTypeName } from "../spec/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
+import { btfForKernel, mapFlagsForKernel } from "./kernel-fallbacks.js";
 import { runningKernelConfig } from "../features/system.js";
 import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.js";
 import { LD_IMM64 } from "../asm/opcodes.js";
@@ -185,7 +186,8 @@ export class Collection implements Disposable {
     const le = spec.byteOrder === "little";
     // BTF first, so maps can carry key/value types. A kernel that refuses it gets maps and
     // programs without BTF, as libbpf does.
-    const blob = spec.btf ? spec.loadableBtf() : undefined;
+    const loadable = spec.btf ? spec.loadableBtf() : undefined;
+    const blob = loadable ? btfForKernel(loadable) : undefined;
     if (blob) {
       try {
         this.btf = this.#own(Btf.load(blob, { name: `BTF of ${spec.objectName}` }));
@@ -589,7 +591,7 @@ function toMapSpec(m: MapSpec, btf: Btf | undefined): MapSpec {
   if (m.keySize !== undefined) out.keySize = m.keySize;
   if (m.valueSize !== undefined) out.valueSize = m.valueSize;
   if (m.maxEntries !== undefined) out.maxEntries = m.maxEntries;
-  if (m.flags !== undefined) out.flags = m.flags;
+  if (m.flags !== undefined) out.flags = mapFlagsForKernel(m.flags);
   if (m.numaNode !== undefined) out.numaNode = m.numaNode;
   if (m.mapExtra !== undefined) out.mapExtra = m.mapExtra;
   if (m.pinning !== undefined) out.pinning = m.pinning;

@@ -45,6 +45,7 @@ export const LINK_KIND_MIN_KERNEL = {
   netkit: "6.7",
   uprobe_multi: "6.6",
   kprobe_multi: "5.18",
+  perf_event: "5.15",
 } as const;
 
 /** A link kind probeLinkKind can ask about. */
@@ -70,6 +71,9 @@ const LINK_PROBES: Record<ProbedLinkKind, () => Outcome> = {
       [EBADF],
     );
   },
+  // fd -1 is no perf event: EBADF from a kernel with perf_event links, EINVAL before 5.15
+  perf_event: () =>
+    linkProbe({ progType: PROGRAM_TYPES.tracepoint, insns: R0_EXIT }, 0xffffffff, ATTACH_TYPES.perf_event, { kind: "perf_event", cookie: 0n }, [EBADF]),
   // a real attach to vprintk, closed at once; EOPNOTSUPP without CONFIG_FPROBE
   kprobe_multi: () => {
     const name = Buffer.from("vprintk\0");

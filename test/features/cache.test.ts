@@ -14,12 +14,15 @@ import { describeKernel, hasTool, itKernel } from "../helpers/kernel.js";
 const CHILD = `
 import { writeSync } from "node:fs";
 import { bpftoolReport, probeAll, probeBodiesRun, probeHelper, probeTracingAttach } from ${JSON.stringify(join(repoRoot, "src/features/index.ts"))};
+import { BpfMap } from ${JSON.stringify(join(repoRoot, "src/map/bpf-map.ts"))};
 const all = () => { bpftoolReport({ full: true }); probeAll(); probeHelper("xdp", "redirect"); probeTracingAttach("trace_iter", "bpf_map"); };
 writeSync(1, "MARK start\\n");
 all();
 writeSync(1, "MARK first " + probeBodiesRun() + "\\n");
 all();
 writeSync(1, "MARK second " + probeBodiesRun() + "\\n");
+BpfMap.create({ type: "array", keySize: 4, valueSize: 4, maxEntries: 1 }).close();
+writeSync(1, "MARK map\\n");
 `;
 
 interface Trace {
@@ -38,7 +41,7 @@ const enabled = hasTool("strace", ["-V"]);
     dir = mkdtempSync(join(tmpdir(), "tsbpf-probe-"));
     writeFileSync(join(dir, "child.ts"), CHILD);
     const out = join(dir, "strace.txt");
-    const r = spawnSync("strace", ["-f", "-e", "trace=bpf,close,write", "-o", out, join(repoRoot, "node_modules/.bin/tsx"), join(dir, "child.ts")], {
+    const r = spawnSync("strace", ["-f", "-e", "trace=bpf,close,write,prlimit64", "-o", out, join(repoRoot, "node_modules/.bin/tsx"), join(dir, "child.ts")], {
       encoding: "utf8",
       cwd: repoRoot,
     });
@@ -63,6 +66,13 @@ const enabled = hasTool("strace", ["-V"]);
   itKernel("the second round makes no bpf(2) call and runs no probe body", () => {
     expect(trace.between("first", "second").filter((l) => /\bbpf\(/.test(l))).toEqual([]);
     expect(trace.bodies.second).toBe(trace.bodies.first);
+  });
+
+  itKernel("creating a map leaves RLIMIT_MEMLOCK alone: the probe found memory-cgroup accounting (5.11+)", () => {
+    const lines = trace.between("second", "map");
+    expect(lines.filter((l) => /\bbpf\(BPF_MAP_CREATE/.test(l))).toHaveLength(1);
+    // prlimit64(0, RLIMIT_MEMLOCK, {new limit}, …) would be the raise; reading it is NULL-new
+    expect(lines.filter((l) => /prlimit64\(0, RLIMIT_MEMLOCK, \{/.test(l))).toEqual([]);
   });
 
   itKernel("every fd a probe got from bpf(2) is closed before the round ends", () => {
