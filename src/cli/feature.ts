@@ -40,7 +40,7 @@ function why(r: ProbeResult): string {
 }
 
 function status(r: ProbeResult): string {
-  return r.status === "supported" ? "available" : r.status === "refused" ? "NOT available (refused)" : "NOT available";
+  return r.status === "supported" ? "available" : "NOT available";
 }
 
 /** The report as bpftool's plain text, with refusals explained, then tsbpf's own probes. */
