@@ -8,7 +8,7 @@ import { marshalBtf } from "../btf/marshal.js";
 import { parseBtf } from "../btf/spec.js";
 import { BTF_FEATURE_NAMES, probeBtf, probeBtfKind } from "../features/btf.js";
 import { probeMapFlag, type ProbedMapFlag } from "../features/map-types.js";
-import { MapFlags } from "../sys/map-attr.js";
+import { MapFlags } from "../spec/map-spec.js";
 
 /**
  * The object's BTF as this kernel can load it: unchanged when the kernel has every kind it

@@ -6,6 +6,7 @@
  */
 import { call, exit, mov64 } from "../asm/builder.js";
 import { HELPER_NAMES, helperId } from "../asm/helpers.js";
+import { checkOptions } from "../errors.js";
 import type { ProgramTypeName } from "../spec/program-type.js";
 import { tryLoad } from "./calls.js";
 import { HELPER_MIN_KERNEL } from "./helper-versions.js";
@@ -85,7 +86,7 @@ export interface AvailableHelpersOptions {
  * cannot be probed. Cached per process.
  */
 export function availableHelpers(type: ProgramTypeName, options: AvailableHelpersOptions = {}): string[] {
-  for (const k of Object.keys(options)) if (k !== "full") throw new TypeError(`availableHelpers: unknown option "${k}"`);
+  checkOptions("availableHelpers", options, ["full"]);
   if (HELPER_PROBE_UNSUPPORTED_TYPES.has(type)) return [];
   const out: string[] = [];
   for (let id = 1; id < HELPER_NAMES.length; id++) {

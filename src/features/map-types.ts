@@ -6,7 +6,8 @@
 import { marshalBtf } from "../btf/marshal.js";
 import { MAP_TYPES, type MapTypeName } from "../spec/map-type.js";
 import { btfLoad } from "../sys/btf-attr.js";
-import { MapFlags, type MapCreateAttr } from "../sys/map-attr.js";
+import { MapFlags } from "../spec/map-spec.js";
+import type { MapCreateAttr } from "../sys/map-attr.js";
 import { createMapKept, tryCreateMap } from "./calls.js";
 import { classifyErrno, cachedProbe, ProbeCache, supported, type Outcome, type ProbeResult } from "./probe.js";
 

@@ -5,6 +5,7 @@
  * tables do not know yet (netfilter programs, arena maps, ISA v4) appear under keys of the same
  * pattern. The full three-way answers (with "refused") sit beside it in `probeAll()`.
  */
+import { checkOptions } from "../errors.js";
 import { BpfCmd, bpfCallRaw } from "../sys/bpf.js";
 import { availableHelpers, HELPER_PROBE_UNSUPPORTED_TYPES } from "./helpers.js";
 import { probeBoundedLoops, probeIsaV2, probeIsaV3, probeIsaV4, probeLargeInsnLimit } from "./isa.js";
@@ -60,7 +61,7 @@ function configValue(raw: string | undefined): string | null {
  * probes themselves for "refused". Each probe is cached, so a second report makes no syscall.
  */
 export function bpftoolReport(options: BpftoolReportOptions = {}): BpftoolFeatureReport {
-  for (const k of Object.keys(options)) if (k !== "full") throw new TypeError(`bpftoolReport: unknown option "${k}"`);
+  checkOptions("bpftoolReport", options, ["full"]);
   const s = bpfSysctls();
   const system_config: Record<string, number | string | null> = {
     unprivileged_bpf_disabled: s.unprivilegedBpfDisabled ?? -1,

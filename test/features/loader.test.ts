@@ -10,7 +10,7 @@ import { btfForKernel, mapFlagsForKernel } from "../../src/collection/kernel-fal
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { probeBpfLinks, probeLinkKind, probeMapFlag } from "../../src/features/index.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
-import { MapFlags } from "../../src/sys/map-attr.js";
+import { MapFlags } from "../../src/spec/map-spec.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 
 const OBJ = join(__dirname, "../../bpf/features/perf_sizes.o");
