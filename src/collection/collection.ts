@@ -32,6 +32,7 @@ import { FD_MAP_TYPES, mapTypeName } from "../spec/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
 import { btfForKernel, mapFlagsForKernel } from "./kernel-fallbacks.js";
 import { runningKernelConfig } from "../features/system.js";
+import { probeBpfCookie } from "../features/misc.js";
 import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.js";
 import { LD_IMM64 } from "../asm/opcodes.js";
 import { checkMapLimit, DEFAULT_MAX_MAP_BYTES } from "./limits.js";
@@ -247,7 +248,10 @@ export class Collection implements Disposable {
       if (m.kind === "kconfig") {
         contents = contents.slice();
         try {
-          fillKconfig(contents, externs, spec.btf!, runningKernelConfig(), le);
+          // LINUX_HAS_BPF_COOKIE from the probe, as libbpf does, not from the release number
+          const usesCookie = externs.some((x) => x.name === "LINUX_HAS_BPF_COOKIE");
+          const facts = usesCookie ? { ...runningKernelConfig(), hasBpfCookie: probeBpfCookie().status === "supported" } : runningKernelConfig();
+          fillKconfig(contents, externs, spec.btf!, facts, le);
         } catch (e) {
           throw annotate(e, `map "${key}"`);
         }
