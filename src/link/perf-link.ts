@@ -4,7 +4,7 @@
  * BPF_PERF_EVENT, Linux 5.15, which also carries a BPF cookie) or, on older kernels, the
  * program set on the event with PERF_EVENT_IOC_SET_BPF.
  */
-import { NotSupportedError, SyscallError } from "../errors.js";
+import { BpfError, NotSupportedError, SyscallError } from "../errors.js";
 import { probeLinkKind } from "../features/attach.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import type { Fd } from "../sys/fd.js";
