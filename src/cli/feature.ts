@@ -5,7 +5,7 @@
  * refusal (EPERM from missing privilege, a sandbox or an LSM) is said as such, not as "missing".
  */
 import { bpftoolReport, probeAll, type ProbeFamily, type ProbeResult } from "../features/index.js";
-import type { Command } from "./command.js";
+import type { LegacyCommand as Command } from "./command.js";
 
 const USAGE = "feature probe [kernel] [full] [--json] [--pretty]";
 
