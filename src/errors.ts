@@ -298,17 +298,30 @@ export class VerifierError extends BpfError {
   }
 }
 
-/** The running kernel lacks a feature. `feature` names it; `minKernel` when known ("5.8"). */
+/**
+ * The running kernel lacks a feature, or refuses it. `feature` names it; `minKernel` is the
+ * first mainline release that has it ("5.8"). `refused` is true when the kernel knows the
+ * feature but answered EPERM (missing privilege, a sandbox or an LSM policy): upgrading the
+ * kernel will not help, changing the policy or the privileges will.
+ */
 export class NotSupportedError extends TsbpfError {
   readonly feature: string;
   readonly minKernel?: string;
-  constructor(feature: string, options?: { minKernel?: string; detail?: string; cause?: unknown }) {
-    const since = options?.minKernel ? ` (requires Linux ${options.minKernel} or later)` : "";
-    super(`${feature} is not supported by this kernel${since}${options?.detail ? `: ${options.detail}` : ""}`, {
+  readonly refused: boolean;
+  constructor(feature: string, options?: { minKernel?: string; detail?: string; refused?: boolean; cause?: unknown }) {
+    const refused = options?.refused ?? false;
+    const since = options?.minKernel
+      ? refused
+        ? ` (the kernel has it since Linux ${options.minKernel}, but refused it)`
+        : ` (requires Linux ${options.minKernel} or later)`
+      : "";
+    const what = refused ? "is refused on this system" : "is not supported by this kernel";
+    super(`${feature} ${what}${since}${options?.detail ? `: ${options.detail}` : ""}`, {
       cause: options?.cause,
     });
     this.feature = feature;
     this.minKernel = options?.minKernel;
+    this.refused = refused;
   }
 }
 

@@ -69,7 +69,6 @@ export type { DatasecLayout, BtfFeatures } from "./btf/fixup.js";
 export { kernelBtf, moduleBtf, kernelModulesWithBtf, releaseKernelBtf } from "./features/kernel-btf.js";
 export type { KernelBtfOptions } from "./features/kernel-btf.js";
 export { Btf } from "./map/btf.js";
-export { probeBtfFeatures } from "./features/btf.js";
 export type { BtfLoadOptions, BtfInfo } from "./map/btf.js";
 export type {
   BtfKind, BtfType, BtfTypeInit, BtfTypeOfKind, BtfInt, BtfPtr, BtfArray, BtfStruct, BtfUnion, BtfComposite,
@@ -233,3 +232,18 @@ export { readTracePipe, parseTraceLine, matchesTraceFilter, tracePipePath } from
 export type { TraceLine, TraceFilter, TracePipeOptions } from "./trace/trace-pipe.js";
 export { readBpfStream, watchBpfStream, bpfStreamsSupported } from "./trace/stream.js";
 export type { BpfStreamName, BpfStreamWatchOptions, ProgramFdSource } from "./trace/stream.js";
+
+// --- feature probes ---
+export {
+  probeAll, bpftoolReport, requireFeature, notSupported, probeProgramType, probeMapType, probeMapFlag, probeHelper,
+  availableHelpers, probeIsaV2, probeIsaV3, probeIsaV4, isaVersion, probeLargeInsnLimit, probeBoundedLoops, probeBtf,
+  probeBtfKind, probeBtfFeatures, probeBpfCookie, probeBpfLoop, probeRingBuffer, probeUserRingBuffer, probeKfuncs,
+  probeTokens, probeArena, probeSleepable, probeTestRunOnCpu, probeNetfilter, probeMemcgAccounting, probeJit,
+  probeHardwarePerfEvents, probeBpfLinks, probeLinkKind, probeTracingAttach, probeBpfSyscall, capabilities,
+  hasBpfPrivilege, bpfSysctls, PROGRAM_TYPE_MIN_KERNEL, MAP_TYPE_MIN_KERNEL, MAP_FLAG_PROBES, LINK_KIND_MIN_KERNEL,
+  TRACING_ATTACH,
+} from "./features/index.js";
+export type {
+  ProbeResult, ProbeStatus, ProbeFamily, ProbedMapType, ProbedMapFlag, ProbedLinkKind, ProbedTracingAttach,
+  AvailableHelpersOptions, BpftoolFeatureReport, BpftoolReportOptions, Capabilities, CapabilityName, BpfSysctls,
+} from "./features/index.js";

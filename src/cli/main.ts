@@ -19,6 +19,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   cgroup: { summary: "show, attach and detach cgroup programs", load: () => import("./cgroup.js").then((m) => m.command) },
   disasm: { summary: "disassemble a BPF object as llvm-objdump -d does", load: () => import("./disasm.js").then((m) => m.command) },
   explain: { summary: "load a BPF object and explain each verifier rejection (or a saved log): source line, cause, fix", load: () => import("./explain.js").then((m) => legacy(m.command)) },
+  feature: { summary: "probe what the running kernel supports (bpftool feature probe's answers and JSON keys)", load: () => import("./feature.js").then((m) => legacy(m.command)) },
   gen: { summary: "write typed TypeScript bindings for a BPF object (bpf2go / skeleton role)", load: () => import("./gen.js").then((m) => legacy(m.command)) },
   inspect: { summary: "show what a BPF object holds (no kernel needed)", load: () => import("./inspect.js").then((m) => m.command) },
   link: { summary: "list, show, pin and detach links", load: () => import("./link.js").then((m) => m.command) },

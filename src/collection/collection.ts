@@ -30,7 +30,9 @@ import { codecFromBtf } from "../btf/codec.js";
 import type { Codec } from "../codec.js";
 import { FD_MAP_TYPES, mapTypeName } from "../spec/map-type.js";
 import { resolveAttachBtfId } from "./attach-target.js";
-import { runningKernelConfig } from "./kconfig-source.js";
+import { btfForKernel, mapFlagsForKernel } from "./kernel-fallbacks.js";
+import { runningKernelConfig } from "../features/system.js";
+import { probeBpfCookie } from "../features/misc.js";
 import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.js";
 import { LD_IMM64 } from "../asm/opcodes.js";
 import { checkMapLimit, DEFAULT_MAX_MAP_BYTES } from "./limits.js";
@@ -186,7 +188,8 @@ export class Collection implements Disposable {
     const le = spec.byteOrder === "little";
     // BTF first, so maps can carry key/value types. A kernel that refuses it gets maps and
     // programs without BTF, as libbpf does.
-    const blob = spec.btf ? spec.loadableBtf() : undefined;
+    const loadable = spec.btf ? spec.loadableBtf() : undefined;
+    const blob = loadable ? btfForKernel(loadable) : undefined;
     if (blob) {
       try {
         this.btf = this.#own(Btf.load(blob, { name: `BTF of ${spec.objectName}` }));
@@ -246,7 +249,10 @@ export class Collection implements Disposable {
       if (m.kind === "kconfig") {
         contents = contents.slice();
         try {
-          fillKconfig(contents, externs, spec.btf!, runningKernelConfig(), le);
+          // LINUX_HAS_BPF_COOKIE from the probe, as libbpf does, not from the release number
+          const usesCookie = externs.some((x) => x.name === "LINUX_HAS_BPF_COOKIE");
+          const facts = usesCookie ? { ...runningKernelConfig(), hasBpfCookie: probeBpfCookie().status === "supported" } : runningKernelConfig();
+          fillKconfig(contents, externs, spec.btf!, facts, le);
         } catch (e) {
           throw annotate(e, `map "${key}"`);
         }
@@ -591,7 +597,7 @@ function toMapSpec(m: MapSpec, btf: Btf | undefined): MapSpec {
   if (m.keySize !== undefined) out.keySize = m.keySize;
   if (m.valueSize !== undefined) out.valueSize = m.valueSize;
   if (m.maxEntries !== undefined) out.maxEntries = m.maxEntries;
-  if (m.flags !== undefined) out.flags = m.flags;
+  if (m.flags !== undefined) out.flags = mapFlagsForKernel(m.flags);
   if (m.numaNode !== undefined) out.numaNode = m.numaNode;
   if (m.mapExtra !== undefined) out.mapExtra = m.mapExtra;
   if (m.pinning !== undefined) out.pinning = m.pinning;

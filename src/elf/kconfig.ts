@@ -36,6 +36,11 @@ export function kernelVersionCode(release: string): number {
 export interface KconfigFacts {
   /** Kernel config entries (from /proc/config.gz or /boot/config-$(uname -r)); undefined when unavailable. */
   config?: Map<string, string>;
+  /**
+   * Whether the kernel has BPF cookies (`bpf_get_attach_cookie`), as probed by the loader; the
+   * release number decides only when this is left out.
+   */
+  hasBpfCookie?: boolean;
   /** `uname -r`. */
   release: string;
 }
@@ -52,7 +57,7 @@ export function fillKconfig(contents: Uint8Array, externs: readonly ExternSpec[]
     const what = `extern "${e.name}"`;
     let raw: string | undefined;
     if (e.name === "LINUX_KERNEL_VERSION") raw = String(version);
-    else if (e.name === "LINUX_HAS_BPF_COOKIE") raw = version >= (5 << 16) + (15 << 8) ? "y" : "n";
+    else if (e.name === "LINUX_HAS_BPF_COOKIE") raw = (facts.hasBpfCookie ?? version >= (5 << 16) + (15 << 8)) ? "y" : "n";
     else if (e.name === "LINUX_HAS_SYSCALL_WRAPPER") raw = version >= (4 << 16) + (17 << 8) ? "y" : "n";
     else if (e.name.startsWith("CONFIG_")) {
       if (!facts.config) {

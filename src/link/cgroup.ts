@@ -4,7 +4,7 @@
  * Linux 5.7), falling back to BPF_PROG_ATTACH with the multi/override flags on kernels
  * without cgroup links. Also: which programs a cgroup has.
  */
-import { BpfError } from "../errors.js";
+import { probeBpfLinks } from "../features/attach.js";
 import { attachTypeName, attachTypeNumber, type AttachTypeName } from "../spec/program-type.js";
 import { Fd } from "../sys/fd.js";
 import { BPF_F, linkCreate, progDetach, progQuery } from "../sys/link-attr.js";
@@ -136,15 +136,11 @@ export function attachCgroup(program: AttachProgram<"cgroup_skb" | "cgroup_sock"
   const cg = openCgroup(options.cgroup, "attachCgroup");
   const label = `cgroup ${atName} ${programLabel(program)} on ${cg.name}`;
   try {
-    if (method !== "attach") {
-      try {
-        const extra = order.flags || order.expectedRevision ? { kind: "mprog" as const, relative: order.relative, expectedRevision: order.expectedRevision } : { kind: "none" as const };
-        const fd = linkCreate({ progFd, target: cg.value, attachType, flags: order.flags, extra }, `${label}: attach`);
-        return new BpfLink(fd, "cgroup", label);
-      } catch (e) {
-        // Kernels before 5.7 have no cgroup links (EINVAL); ordering needs links, so no fallback then.
-        if (method === "link" || !(e instanceof BpfError) || e.code !== "EINVAL" || order.flags) throw e;
-      }
+    // A link when the kernel has cgroup links (probed once: 5.7) or ordering asks for one.
+    if (method === "link" || (method === "auto" && (order.flags !== 0 || probeBpfLinks().status !== "unsupported"))) {
+      const extra = order.flags || order.expectedRevision ? { kind: "mprog" as const, relative: order.relative, expectedRevision: order.expectedRevision } : { kind: "none" as const };
+      const fd = linkCreate({ progFd, target: cg.value, attachType, flags: order.flags, extra }, `${label}: attach`);
+      return new BpfLink(fd, "cgroup", label);
     }
     let flags: number = ATTACH_FLAGS[flagName as keyof typeof ATTACH_FLAGS];
     let replaceFd: number | undefined;

@@ -85,7 +85,7 @@ export function attachKprobe(program: AttachProgram<"kprobe">, options: KprobeOp
   const progFd = programFd(program, "attachKprobe: program");
   const retprobe = options.retprobe ?? false;
   const kind = retprobe ? "kretprobe" : "kprobe";
-  if (!kprobesAvailable()) throw new NotSupportedError("kprobes", { detail: KPROBES_MISSING });
+  if (!kprobesAvailable()) throw new NotSupportedError("kprobes", { minKernel: "4.1", detail: KPROBES_MISSING });
   const candidates = kprobeCandidates(options.symbol, options.syscall ?? false);
   let lastError: unknown;
   for (const symbol of candidates) {

@@ -198,7 +198,7 @@ export abstract class LinkBase implements Link {
     this.checkOpen();
     const fd = this.fd;
     if (!fd) {
-      throw new NotSupportedError(`pinning a ${this.type} attachment`, { detail: "only bpf_links can be pinned; attach with a kernel that offers a link for this kind" });
+      throw new NotSupportedError(`pinning a ${this.type} attachment`, { minKernel: "5.7", detail: "only bpf_links can be pinned; attach with a kernel that offers a link for this kind" });
     }
     objPin(fd, path, this.describe());
     this.#pinned = path;
@@ -217,7 +217,7 @@ export abstract class LinkBase implements Link {
 
   update(_program: AttachProgram, _options?: { expected?: AttachProgram }): void {
     this.checkOpen();
-    throw new NotSupportedError(`updating the program of a ${this.type} attachment`, { detail: "close it and attach the new program instead" });
+    throw new NotSupportedError(`updating the program of a ${this.type} attachment`, { minKernel: "5.7", detail: "close it and attach the new program instead" });
   }
 
   detach(): void {

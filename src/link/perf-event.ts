@@ -102,7 +102,7 @@ export function attachPerfEvent(program: AttachProgram<"perf_event">, options: P
       } catch (e) {
         // ENOENT for a hardware event: the machine has no CPU PMU (VMs often expose none).
         if (e instanceof SyscallError && e.code === "ENOENT" && (attr.type === PERF_TYPE.hardware || attr.type === PERF_TYPE.hw_cache)) {
-          throw new NotSupportedError("hardware performance counters", { detail: "perf_event_open found no such hardware event: this machine exposes no CPU PMU (common in virtual machines)", cause: e });
+          throw new NotSupportedError("hardware performance counters", { minKernel: "2.6.31", detail: "perf_event_open found no such hardware event: this machine exposes no CPU PMU (common in virtual machines)", cause: e });
         }
         throw e;
       }

@@ -5,6 +5,7 @@
  * program set on the event with PERF_EVENT_IOC_SET_BPF.
  */
 import { BpfError, NotSupportedError, SyscallError } from "../errors.js";
+import { probeLinkKind } from "../features/attach.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import type { Fd } from "../sys/fd.js";
 import { linkCreate } from "../sys/link-attr.js";
@@ -86,19 +87,16 @@ export function attachToPerfEvent(
   const method = options.method ?? "auto";
   const cookie = options.cookie ?? 0n;
   try {
-    if (method !== "ioctl") {
-      try {
-        const link = linkCreate(
-          { progFd, target: event.value, attachType: ATTACH_TYPES.perf_event, flags: 0, extra: { kind: "perf_event", cookie } },
-          `${options.label}: attach`,
-        );
-        return new PerfEventLink(event, link, options.label, options.facts, options.cleanup);
-      } catch (e) {
-        // Before 5.15 BPF_LINK_CREATE knows no perf events: EINVAL. Fall back unless a link was demanded.
-        if (method === "link" || !(e instanceof BpfError) || e.code !== "EINVAL") throw e;
-        if (cookie !== 0n) throw new NotSupportedError("BPF cookies on perf events", { minKernel: "5.15", cause: e });
-      }
+    // A link when the kernel has perf_event links (probed once: 5.15), else the ioctls.
+    const links = probeLinkKind("perf_event");
+    if (method === "link" || (method === "auto" && links.status !== "unsupported")) {
+      const link = linkCreate(
+        { progFd, target: event.value, attachType: ATTACH_TYPES.perf_event, flags: 0, extra: { kind: "perf_event", cookie } },
+        `${options.label}: attach`,
+      );
+      return new PerfEventLink(event, link, options.label, options.facts, options.cleanup);
     }
+    if (cookie !== 0n) throw new NotSupportedError("BPF cookies on perf events", { minKernel: "5.15", detail: "they need a perf_event link", refused: links.status === "refused" });
     try {
       perfEventIoctl(event, PERF_EVENT_IOC.SET_BPF, progFd, `${options.label}: attach`);
     } catch (e) {

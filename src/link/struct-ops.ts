@@ -233,7 +233,7 @@ export function attachStructOps(options: StructOpsOptions | BpfMap<any, any>): S
       );
       return Object.assign(l, {
         updateMap(): void {
-          throw new NotSupportedError("updating a struct_ops registered by map update", { detail: 'attach with method "link" (Linux 6.4) to swap maps' });
+          throw new NotSupportedError("updating a struct_ops registered by map update", { minKernel: "6.4", detail: 'attach with method "link" (Linux 6.4) to swap maps' });
         },
       });
     }

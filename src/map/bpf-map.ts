@@ -13,7 +13,7 @@ import { NativeMemory } from "../sys/libc.js";
 import { ElemFlags, failMapCall, MapBatchAttr, mapCreate, MapElemAttr, MAP_INFO_SIZE, readMapInfo, type RawMapInfo } from "../sys/map-attr.js";
 import { MapFlags } from "../spec/map-spec.js";
 import { BPF_F_RDONLY, BPF_F_WRONLY, getFdById, objGet, objGetInfoByFd, objPin, readEach, unpinIfSame } from "../sys/obj.js";
-import { raiseMemlockLimit } from "../sys/rlimit.js";
+import { raiseMemlockLimitIfCharged } from "../features/memlock.js";
 import { checkMapSpec, fdOf, kernelMapName, type MapSpec, specType } from "../spec/map-spec.js";
 import { FD_MAP_TYPES, mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName, type PerCpuMapTypeName } from "../spec/map-type.js";
 import { MmapArrayView, type MmapOptions } from "./mmap-view.js";
@@ -310,9 +310,14 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   static create<K = Uint8Array, V = Uint8Array>(spec: MapSpec<K, V>, options?: MapCreateOptions): BpfMap<K, V>;
   static create<K, V>(spec: MapSpec<K, V>, options: MapCreateOptions = {}): BpfMap<K, unknown> {
     const sizes = checkMapSpec(spec as MapSpec<unknown, unknown>);
-    // A perf event array without a size gets one slot per possible CPU, as libbpf and
-    // cilium/ebpf give it: that is what a perf buffer reader fills.
-    if (sizes.maxEntries === 0 && specType(spec).typeName === "perf_event_array") sizes.maxEntries = possibleCpus();
+    if (specType(spec).typeName === "perf_event_array") {
+      // A perf event array without a size gets one slot per possible CPU, as libbpf and
+      // cilium/ebpf give it: that is what a perf buffer reader fills. Its key (a CPU index) and
+      // value (a perf event fd) are u32s, which many objects leave 0; cilium fills them in too.
+      if (sizes.maxEntries === 0) sizes.maxEntries = possibleCpus();
+      if (sizes.keySize === 0) sizes.keySize = 4;
+      if (sizes.valueSize === 0) sizes.valueSize = 4;
+    }
     if (typeof options !== "object" || options === null) throw new TypeError("MapCreateOptions must be an object");
     checkOptions("MapCreateOptions", options, ["pinPath"]);
     const { type, typeName } = specType(spec);
@@ -338,7 +343,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
       }
     }
 
-    raiseMemlockLimit();
+    raiseMemlockLimitIfCharged();
     let flags = sizes.flags;
     let innerFd = 0;
     let innerTemp: BpfMap<unknown, unknown> | undefined;

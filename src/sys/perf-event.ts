@@ -147,7 +147,7 @@ const TRACEFS_CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 /** The tracefs mount point, or throws NotSupportedError when tracefs is not mounted. */
 export function tracefsRoot(): string {
   for (const p of TRACEFS_CANDIDATES) if (existsSync(`${p}/events`)) return p;
-  throw new NotSupportedError("tracefs", { detail: "mount it: mount -t tracefs tracefs /sys/kernel/tracing" });
+  throw new NotSupportedError("tracefs", { minKernel: "4.1", detail: "mount it: mount -t tracefs tracefs /sys/kernel/tracing" });
 }
 
 const TRACE_NAME = /^[A-Za-z0-9_.-]+$/;

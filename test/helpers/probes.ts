@@ -1,20 +1,16 @@
 /**
- * What this machine refuses, found out at run time. The sandbox's policy moves (arena maps and
- * iter/bpf_map_elem programs were refused from one day to the next), so no test trusts a list:
- * a kernel test of such a feature first calls `machineRefuses(feature)`, which makes the
- * smallest object of that kind. When the machine allows it, the full test runs; when it refuses
- * it with the error a sandbox or a missing config gives, the test asserts that its own
- * operation gets exactly that refusal, and the refusal is recorded: global-setup prints every
- * probed refusal of the run in one summary at the end. Any other error fails the test.
+ * What this machine refuses, found out at run time through tsbpf's own feature probes
+ * (src/features). The sandbox's policy moves (arena maps and iter/bpf_map_elem programs were
+ * refused from one day to the next), so no test trusts a list: a kernel test of such a feature
+ * first calls `machineRefuses(feature)`, which asks the probe (the smallest object of that kind,
+ * cached per process). When the machine allows it, the full test runs; when the probe says
+ * refused or unsupported with the error a sandbox or a missing config gives, the test asserts
+ * that its own operation gets exactly that refusal, and the refusal is recorded: global-setup
+ * prints every probed refusal of the run in one summary at the end. Any other answer fails.
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BpfMap } from "../../src/map/bpf-map.js";
-import { MapFlags } from "../../src/spec/map-spec.js";
-import { Program } from "../../src/program/program.js";
-import { instructions, mov64, exit } from "../../src/asm/builder.js";
-import { kernelBtfTarget } from "../../src/link/btf-target.js";
-import { perfEventOpen } from "../../src/sys/perf-event.js";
+import { notSupported, probeArena, probeHardwarePerfEvents, probeTracingAttach, type ProbeResult } from "../../src/features/index.js";
 
 /** How the machine refused a probe: the error's code and message, and what it means. */
 export interface Refusal {
@@ -27,49 +23,31 @@ export interface Refusal {
 }
 
 interface FeatureProbe {
-  /** What the smallest use of the feature is; throws what the machine answers. */
-  readonly attempt: () => void;
-  /** The error codes that mean "this machine refuses it" (anything else is a failure). */
+  /** The tsbpf probe of the smallest use of the feature (cached per process). */
+  readonly probe: () => ProbeResult;
+  /** The errno names that mean "this machine refuses it" (anything else is a failure). */
   readonly refusedWith: readonly string[];
   readonly reason: string;
 }
 
-const ret0 = () => instructions(mov64("r0", 0), exit());
-
 const PROBES = {
   arenaMaps: {
-    attempt: () => BpfMap.create({ name: "probe_arena", type: "arena", maxEntries: 1, flags: MapFlags.MMAPABLE }).close(),
+    probe: probeArena,
     refusedWith: ["EPERM"],
     reason: "BPF_MAP_CREATE of an arena map is refused with EPERM by this machine's sandbox (the kernel has arena maps)",
   },
   iterMapElem: {
-    attempt: () =>
-      Program.load({
-        name: "probe_iter_elem",
-        type: "tracing",
-        expectedAttachType: "trace_iter",
-        attachBtfId: kernelBtfTarget("iter", "bpf_map_elem"),
-        license: "GPL",
-        instructions: ret0(),
-      }).close(),
+    probe: () => probeTracingAttach("trace_iter", "bpf_map_elem"),
     refusedWith: ["EPERM"],
     reason: "BPF_PROG_LOAD of an iter/bpf_map_elem program is refused with EPERM by this machine's sandbox",
   },
   trampolines: {
-    attempt: () =>
-      Program.load({
-        name: "probe_fentry",
-        type: "tracing",
-        expectedAttachType: "trace_fentry",
-        attachBtfId: kernelBtfTarget("fentry", "do_unlinkat"),
-        license: "GPL",
-        instructions: ret0(),
-      }).close(),
+    probe: () => probeTracingAttach("trace_fentry", "do_unlinkat"),
     refusedWith: ["EPERM"],
     reason: "fentry/fexit/fmod_ret/lsm/freplace are refused at BPF_PROG_LOAD with EPERM and an empty log by this machine's sandbox",
   },
   hardwarePerf: {
-    attempt: () => perfEventOpen({ type: 0 /* PERF_TYPE_HARDWARE */, config: 0n /* cycles */, samplePeriod: 100000n, disabled: true }, -1, 0, "probe").close(),
+    probe: probeHardwarePerfEvents,
     refusedWith: ["ENOENT", "EOPNOTSUPP"],
     reason: "this VM exposes no CPU PMU: perf_event_open of a hardware event gives ENOENT",
   },
@@ -93,14 +71,14 @@ function codeOf(e: unknown): string | undefined {
  */
 export function machineRefuses(feature: ProbedFeature): Refusal | undefined {
   if (cache.has(feature)) return cache.get(feature);
-  const probe: FeatureProbe = PROBES[feature];
+  const p: FeatureProbe = PROBES[feature];
+  const r = p.probe();
   let refusal: Refusal | undefined;
-  try {
-    probe.attempt();
-  } catch (e) {
-    const code = codeOf(e);
-    if (code === undefined || !probe.refusedWith.includes(code)) throw e;
-    refusal = { feature, code, message: (e as Error).message, reason: probe.reason };
+  if (r.status !== "supported") {
+    if (r.errno === undefined || !p.refusedWith.includes(r.errno)) {
+      throw new Error(`probe of ${feature}: ${r.status} with ${r.errno ?? "no errno"} (${r.detail ?? "no detail"}), not one of ${p.refusedWith.join("/")}`);
+    }
+    refusal = { feature, code: r.errno, message: notSupported(r).message, reason: p.reason };
     record(refusal);
   }
   cache.set(feature, refusal);

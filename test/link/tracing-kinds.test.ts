@@ -189,7 +189,8 @@ describeKernel("kprobes on this machine (known limit: " + KNOWN_LIMITS.kprobes.r
       }
       expect(isNotSupportedError(err)).toBe(true);
       expect((err as NotSupportedError).feature).toBe("kprobes");
-      expect((err as Error).message).toBe(`kprobes is not supported by this kernel: ${KPROBES_MISSING}`);
+      expect((err as NotSupportedError).minKernel).toBe("4.1");
+      expect((err as Error).message).toBe(`kprobes is not supported by this kernel (requires Linux 4.1 or later): ${KPROBES_MISSING}`);
     }
   });
   itKernel("kprobe_multi fails with NotSupportedError caused by EOPNOTSUPP", () => {

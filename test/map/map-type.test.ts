@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { isMapTypeName, MAP_TYPES, mapTypeName, mapTypeNumber } from "../../src/spec/map-type.js";
 import { parseCpuList } from "../../src/map/possible-cpus.js";
 import { kernelMapName } from "../../src/spec/map-spec.js";
-import { chargesMemlock, parseKernelRelease } from "../../src/sys/rlimit.js";
 import { hasKernelBtf } from "../helpers/kernel.js";
 
 describe("map type table", () => {
@@ -52,14 +51,5 @@ describe("helpers", () => {
     expect(kernelMapName(".rodata")).toBe(".rodata");
     expect(() => kernelMapName("my map")).toThrow(TypeError);
     expect(() => kernelMapName("naïve")).toThrow(TypeError);
-  });
-
-  it("raises RLIMIT_MEMLOCK only on kernels before 5.11", () => {
-    expect(parseKernelRelease("6.18.44-fc-v669")).toEqual([6, 18]);
-    expect(chargesMemlock("5.10.200")).toBe(true);
-    expect(chargesMemlock("4.19.0")).toBe(true);
-    expect(chargesMemlock("5.11.0")).toBe(false);
-    expect(chargesMemlock("6.18.44-fc")).toBe(false);
-    expect(chargesMemlock("garbage")).toBe(false);
   });
 });
