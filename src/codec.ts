@@ -352,7 +352,7 @@ export interface StructOptions {
   size?: number;
 }
 
-type FieldsValue<F extends readonly StructField[]> = {
+export type FieldsValue<F extends readonly StructField[]> = {
   [E in F[number] as E["name"]]: E extends StructField<infer T> ? T : never;
 };
 

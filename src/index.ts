@@ -247,3 +247,18 @@ export type {
   ProbeResult, ProbeStatus, ProbeFamily, ProbedMapType, ProbedMapFlag, ProbedLinkKind, ProbedTracingAttach,
   AvailableHelpersOptions, BpftoolFeatureReport, BpftoolReportOptions, Capabilities, CapabilityName, BpfSysctls,
 } from "./features/index.js";
+
+// --- types and tables that exported signatures refer to (so the API reference resolves them) ---
+export { BPF_STREAM } from "./sys/prog-stream.js";
+export { CAP_NAMES } from "./features/system.js";
+export { PERF_COUNT_HW, PERF_COUNT_SW } from "./sys/perf-event.js";
+export { PER_CPU_MAP_TYPE_NAMES } from "./spec/map-type.js";
+export type { Fd } from "./sys/fd.js";
+export type { BtfTypeSource } from "./btf/query.js";
+export type { EntryInput, EntryVerdict } from "./verifier/catalogue.js";
+export type { FieldsValue } from "./codec.js";
+export type { PerfAttachMethod } from "./link/perf-link.js";
+export type { KernelFuncInfo, KernelLineInfo, ProgramDebugInfo } from "./program/line-info.js";
+export type { ReaderMap } from "./ringbuf/map-ref.js";
+export type { StructOpsProgramTarget } from "./link/struct-ops.js";
+export type { UsdtArgSpec, UsdtSpecMap } from "./link/usdt.js";

@@ -9,7 +9,7 @@ import { gunzipSync } from "node:zlib";
 import { parseKconfig, type KconfigFacts } from "../elf/kconfig.js";
 
 /** Linux capability names by number (`capability.h`, Linux 6.18). */
-const CAP_NAMES = [
+export const CAP_NAMES = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
   "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
   "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",

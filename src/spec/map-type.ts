@@ -85,7 +85,7 @@ export function mapTypeNumber(type: MapTypeName | number): number {
 }
 
 /** The map types whose values are per CPU (the one list of them). */
-const PER_CPU_MAP_TYPE_NAMES = ["percpu_hash", "percpu_array", "lru_percpu_hash", "percpu_cgroup_storage"] as const;
+export const PER_CPU_MAP_TYPE_NAMES = ["percpu_hash", "percpu_array", "lru_percpu_hash", "percpu_cgroup_storage"] as const;
 
 /** A map type whose values are per CPU: userspace reads and writes one value per possible CPU. */
 export type PerCpuMapTypeName = (typeof PER_CPU_MAP_TYPE_NAMES)[number];
