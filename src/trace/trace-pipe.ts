@@ -98,7 +98,7 @@ const MAX_LINE = 64 * 1024;
 export async function* readTracePipe(options: TracePipeOptions = {}): AsyncGenerator<TraceLine, void, undefined> {
   for (const k of Object.keys(options)) if (!FILTER_KEYS.has(k)) throw new TypeError(`readTracePipe: unknown option ${JSON.stringify(k)} (known: ${[...FILTER_KEYS].join(", ")})`);
   const path = options.path ?? tracePipePath();
-  if (!path) throw new NotSupportedError("tracefs (trace_pipe)", { detail: "mount it: mount -t tracefs nodev /sys/kernel/tracing" });
+  if (!path) throw new NotSupportedError("tracefs (trace_pipe)", { minKernel: "4.1", detail: "mount it: mount -t tracefs nodev /sys/kernel/tracing" });
   const { signal } = options;
   if (signal?.aborted) return;
   let fd: number;
