@@ -287,7 +287,7 @@ describeKernel("Collection.load of hostile objects", () => {
     using coll = Collection.load(CollectionSpec.fromFile(join(BPF, "global_data.o"), { name: uniqueName("a") }));
     const xdp = coll.programs.count_packets;
     expect(() => attachTracepoint(xdp, { category: "syscalls", name: "sys_enter_getppid" })).toThrow(
-      'attachTracepoint: program "count_packets" is a xdp program, but this attaches "tracepoint" programs (load it with that type, or use the attach function for xdp)',
+      'attachTracepoint: program "count_packets" is a xdp program, but attach.tracepoint accepts "tracepoint" programs (load it with that type, or use the attach function for xdp)',
     );
     expect(() => attachTracepoint(coll.programs.no_such_program, { category: "syscalls", name: "sys_enter_getppid" })).toThrow(
       /attachTracepoint: program: got undefined, not a program: a Collection's programs holds only the programs it loaded/,
