@@ -24,6 +24,7 @@ import type { ProgramLoadOptions } from "../program/load.js";
 import { Program } from "../program/program.js";
 import { Btf } from "../map/btf.js";
 import { prepareCore } from "./core-prepare.js";
+import { strictRecord } from "./strict-record.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { kernelBtf } from "../features/kernel-btf.js";
 import { codecFromBtf } from "../btf/codec.js";
@@ -125,10 +126,13 @@ export class CollectionVariable {
 
 /** Live maps and programs loaded from a CollectionSpec. Close it (or `using`) to release them all. */
 export class Collection implements Disposable {
-  /** Loaded programs by name (only those that were loaded). */
-  readonly programs: Record<string, Program> = {};
-  /** Every map by spec name (`.data`, `.rodata`… for global data). */
-  readonly maps: Record<string, BpfMap<any, any>> = {};
+  /**
+   * Loaded programs by name (only those that were loaded). Reading a name that is not here
+   * throws TsbpfError naming it and the loaded ones; use `in` or `Object.hasOwn` to ask.
+   */
+  readonly programs: Record<string, Program> = strictRecord("program", {});
+  /** Every map by spec name (`.data`, `.rodata`… for global data). An unknown name throws, as for `programs`. */
+  readonly maps: Record<string, BpfMap<any, any>> = strictRecord("map", {});
   /** Global variables by name. */
   readonly variables: Record<string, CollectionVariable> = {};
   /** The object's BTF as loaded in the kernel, when it had BTF. */
@@ -313,7 +317,7 @@ export class Collection implements Disposable {
         new DataView(k.buffer).setUint32(0, index, le);
         let target: { fd: number } | undefined;
         if (v.kind === "program") {
-          target = this.programs[v.name];
+          target = Object.hasOwn(this.programs, v.name) ? this.programs[v.name] : undefined;
           if (!target) continue; // not loaded (subset or `?`): the slot stays empty, as in libbpf
         } else {
           target = this.maps[v.name];
@@ -336,7 +340,7 @@ export class Collection implements Disposable {
 
     // Variables.
     for (const v of Object.values(spec.variables)) {
-      if (!this.maps[v.map]) continue;
+      if (!Object.hasOwn(this.maps, v.map)) continue;
       this.variables[v.name] = new CollectionVariable(
         { name: v.name, map: v.map, offset: v.offset, size: v.size, readonly: v.readonly, kind: v.scalarKind },
         this,
@@ -385,7 +389,7 @@ export class Collection implements Disposable {
     const view = new DataView(value.buffer);
     const le = endianness() === "LE";
     for (const slot of k.slots) {
-      const prog = this.programs[slot.program];
+      const prog = Object.hasOwn(this.programs, slot.program) ? this.programs[slot.program] : undefined;
       // A program left out of the load leaves its member empty (the kernel refuses a missing required one).
       if (prog) view.setBigUint64(slot.offset, BigInt(prog.fd), le);
     }

@@ -10,7 +10,7 @@ import { Fd } from "../sys/fd.js";
 import { BPF_F, linkCreate, progDetach, progQuery } from "../sys/link-attr.js";
 import { getFdById } from "../sys/obj.js";
 import { openPath } from "../sys/fd.js";
-import { BpfLink, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 import { encodeOrdering, type OrderingOptions } from "./target.js";
@@ -131,6 +131,7 @@ export function attachCgroup(program: AttachProgram<"cgroup_skb" | "cgroup_sock"
   if (method === "link" && (options.flags !== undefined || options.replace !== undefined)) {
     throw new TypeError("attachCgroup: flags and replace apply to BPF_PROG_ATTACH; links are updated with link.update()");
   }
+  expectProgramType(program, "cgroup", "attachCgroup");
   const progFd = programFd(program, "attachCgroup: program");
   const order = encodeOrdering(options, "attachCgroup");
   const cg = openCgroup(options.cgroup, "attachCgroup");

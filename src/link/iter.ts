@@ -8,7 +8,7 @@ import { ATTACH_TYPES } from "../spec/program-type.js";
 import type { Fd } from "../sys/fd.js";
 import { errno, NativeMemory, SYS, syscall3 } from "../sys/libc.js";
 import { iterCreate, linkCreate } from "../sys/link-attr.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 
 const { EINTR } = Errno;
@@ -113,6 +113,7 @@ class IterBpfLink extends BpfLink implements IterLink {
  */
 export function attachIter(program: AttachProgram<"tracing">, options: IterOptions = {}): IterLink {
   checkOptions("attachIter", options, ["map", "task", "cgroup"]);
+  expectProgramType(program, "iter", "attachIter");
   const progFd = programFd(program, "attachIter: program");
   const info = encodeIterInfo(options);
   const label = `iter ${programLabel(program)}`;

@@ -7,7 +7,7 @@ import { BpfError, NotSupportedError } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F, linkCreate } from "../sys/link-attr.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { KPROBES_MISSING } from "./kprobe.js";
 
@@ -70,6 +70,7 @@ export function encodeKprobeMulti(options: KprobeMultiOptions): { count: number;
  */
 export function attachKprobeMulti(program: AttachProgram<"kprobe">, options: KprobeMultiOptions): Link {
   checkOptions("attachKprobeMulti", options, KEYS);
+  expectProgramType(program, "kprobeMulti", "attachKprobeMulti");
   const progFd = programFd(program, "attachKprobeMulti: program");
   const enc = encodeKprobeMulti(options);
   if (options.session && options.retprobe) throw new TypeError("attachKprobeMulti: a session covers entry and return; retprobe does not apply");

@@ -8,7 +8,7 @@ import { NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
 import { hasPmu, PERF_TYPE, perfEventOpen, pmuRetprobeBit, pmuType } from "../sys/perf-event.js";
 import { NativeMemory } from "../sys/libc.js";
 import { checkOptions } from "../errors.js";
-import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod } from "./perf-link.js";
 import { createTracefsProbe, kprobeEventLine, probeEventName, probeEventsFile } from "./tracefs-probe.js";
 
@@ -82,6 +82,7 @@ export function attachKprobe(program: AttachProgram<"kprobe">, options: KprobeOp
   }
   const offset = options.offset ?? 0;
   if (!Number.isInteger(offset) || offset < 0) throw new TypeError("attachKprobe: offset must be a non-negative integer");
+  expectProgramType(program, "kprobe", "attachKprobe");
   const progFd = programFd(program, "attachKprobe: program");
   const retprobe = options.retprobe ?? false;
   const kind = retprobe ? "kretprobe" : "kprobe";

@@ -67,19 +67,59 @@ export function dupFd(n: number, what: string): Fd {
   return new Fd(r, what);
 }
 
-/** A human name for a program in messages: `program "count"` or `program fd 7`. */
 /**
- * Refuse, before any syscall, a Program whose type this attach kind cannot take (an XDP program
- * given to attachTracepoint gets a bare EINVAL from the kernel otherwise). A raw fd, or a type
- * given as a number, is left to the kernel. Throws TypeError naming both.
+ * The program types each attach kind (the keys of the `attach` namespace) accepts: the one
+ * table `expectProgramType` reads. `structOps` takes a map and `bySection` dispatches to
+ * another kind, so neither is here.
  */
-export function expectProgramType(p: AttachProgram, what: string, allowed: readonly string[]): void {
+export const ATTACH_KIND_PROGRAM_TYPES = {
+  xdp: ["xdp"],
+  tcx: ["sched_cls"],
+  tc: ["sched_cls", "sched_act"],
+  netkit: ["sched_cls"],
+  netfilter: ["netfilter"],
+  cgroup: ["cgroup_skb", "cgroup_sock", "cgroup_sock_addr", "sock_ops", "cgroup_device", "cgroup_sysctl", "cgroup_sockopt", "lsm"],
+  socketFilter: ["socket_filter", "sk_reuseport"],
+  skLookup: ["sk_lookup"],
+  flowDissector: ["flow_dissector"],
+  sockmap: ["sk_skb", "sk_msg"],
+  tracepoint: ["tracepoint"],
+  rawTracepoint: ["raw_tracepoint", "raw_tracepoint_writable"],
+  tpBtf: ["tracing"],
+  tracing: ["tracing"],
+  lsm: ["lsm"],
+  freplace: ["ext"],
+  iter: ["tracing"],
+  perfEvent: ["perf_event"],
+  kprobe: ["kprobe"],
+  kprobeMulti: ["kprobe"],
+  uprobe: ["kprobe"],
+  uprobeMulti: ["kprobe"],
+  usdt: ["kprobe"],
+  lircMode2: ["lirc_mode2"],
+} as const satisfies Record<string, readonly ProgramTypeName[]>;
+
+/** An attach kind whose program type is checked before the syscall. */
+export type AttachKind = keyof typeof ATTACH_KIND_PROGRAM_TYPES;
+
+/**
+ * Refuse, before any syscall, a Program whose type attach kind `kind` cannot take (an XDP
+ * program given to attachTracepoint gets a bare EINVAL from the kernel otherwise). `what` is
+ * the caller's name for messages (`attachTracepoint`). A raw fd or an Fd, a type given as a
+ * number, or anything not a program (left to `programFd`) is not checked here. Throws
+ * TypeError naming the program, its type, the kind and the types the kind accepts.
+ */
+export function expectProgramType(p: AttachProgram, kind: AttachKind, what: string): void {
   if (typeof p !== "object" || p === null || p instanceof Fd) return;
   const t = (p as { type?: unknown }).type;
+  const allowed: readonly string[] = ATTACH_KIND_PROGRAM_TYPES[kind];
   if (typeof t !== "string" || allowed.includes(t)) return;
-  throw new TypeError(`${what}: ${programLabel(p)} is a ${t} program, but this attaches ${allowed.map((a) => `"${a}"`).join(" or ")} programs (load it with that type, or use the attach function for ${t})`);
+  throw new TypeError(
+    `${what}: ${programLabel(p)} is a ${t} program, but attach.${kind} accepts ${allowed.map((a) => `"${a}"`).join(" or ")} programs (load it with that type, or use the attach function for ${t})`,
+  );
 }
 
+/** A human name for a program in messages: `program "count"` or `program fd 7`. */
 export function programLabel(p: AttachProgram): string {
   if (typeof p === "object" && p && !(p instanceof Fd) && typeof p.name === "string" && p.name) return `program ${JSON.stringify(p.name)}`;
   try {

@@ -5,7 +5,7 @@
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { openPath } from "../sys/fd.js";
 import { checkOptions } from "../errors.js";
-import { programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { progAttachLink } from "./prog-attach.js";
 
 /** Options of `attachLircMode2`. */
@@ -21,6 +21,7 @@ export interface LircMode2Options {
 export function attachLircMode2(program: AttachProgram<"lirc_mode2">, options: LircMode2Options): Link {
   checkOptions("attachLircMode2", options, ["device"]);
   if (typeof options.device !== "string" || !options.device.startsWith("/")) throw new TypeError("attachLircMode2: device must be an absolute path such as /dev/lirc0");
+  expectProgramType(program, "lircMode2", "attachLircMode2");
   const progFd = programFd(program, "attachLircMode2: program");
   const label = `lirc_mode2 ${programLabel(program)} on ${options.device}`;
   return progAttachLink({

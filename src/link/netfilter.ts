@@ -6,7 +6,7 @@
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, listLinks, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { expectProgramType, BpfLink, listLinks, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { inNetns } from "./target.js";
 
@@ -47,6 +47,7 @@ export function attachNetfilter(program: AttachProgram<"netfilter">, options: Ne
   if (!Number.isInteger(p) || p <= -0x80000000 || p >= 0x7fffffff) {
     throw new TypeError("attachNetfilter: priority must be an integer strictly between INT_MIN and INT_MAX");
   }
+  expectProgramType(program, "netfilter", "attachNetfilter");
   const progFd = programFd(program, "attachNetfilter: program");
   const label = `netfilter ${options.family} ${options.hook} prio ${p} ${programLabel(program)}`;
   return inNetns(options.netns, () => {

@@ -5,7 +5,7 @@
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, progQuery } from "../sys/link-attr.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import type { MprogQueryResult } from "./tcx.js";
 import { encodeOrdering, inNetns, resolveInterface, type InterfaceRef, type OrderingOptions } from "./target.js";
@@ -35,6 +35,7 @@ function side(s: unknown): number {
 export function attachNetkit(program: AttachProgram<"sched_cls">, options: NetkitOptions): Link {
   checkOptions("attachNetkit", options, KEYS);
   const attachType = side(options.side);
+  expectProgramType(program, "netkit", "attachNetkit");
   const progFd = programFd(program, "attachNetkit: program");
   const order = encodeOrdering(options, "attachNetkit");
   const label = `netkit ${options.side} ${programLabel(program)} on ${JSON.stringify(options.interface)}`;

@@ -6,7 +6,7 @@ import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, progQuery } from "../sys/link-attr.js";
 import { openPath } from "../sys/fd.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { BpfLink, expectProgramType, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 import { netnsPath } from "../sys/netns-path.js";
@@ -26,6 +26,7 @@ function nsPath(ns: NetnsRef | undefined): string {
 
 function attachNetns(kind: "sk_lookup" | "flow_dissector", program: AttachProgram, options: NetnsOptions): Link {
   checkOptions(`attach ${kind}`, options, kind === "flow_dissector" ? ["netns", "method"] : ["netns"]);
+  expectProgramType(program, kind === "sk_lookup" ? "skLookup" : "flowDissector", kind === "sk_lookup" ? "attachSkLookup" : "attachFlowDissector");
   const progFd = programFd(program, `${kind}: program`);
   const attachType = ATTACH_TYPES[kind];
   const where = options.netns ?? "current network namespace";

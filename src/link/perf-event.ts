@@ -5,7 +5,7 @@
 import { NotSupportedError, SyscallError, TsbpfError } from "../errors.js";
 import { onlineCpus, PERF_COUNT_HW, PERF_COUNT_SW, PERF_TYPE, perfEventOpen, type PerfEventAttr } from "../sys/perf-event.js";
 import { checkOptions } from "../errors.js";
-import { LinkBase, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { expectProgramType, LinkBase, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { attachToPerfEvent, type PerfAttachMethod, type PerfEventLink } from "./perf-link.js";
 
 /** Which event to sample. */
@@ -66,6 +66,7 @@ class PerCpuLink extends LinkBase {
  */
 export function attachPerfEvent(program: AttachProgram<"perf_event">, options: PerfEventOptions): Link {
   checkOptions("attachPerfEvent", options, KEYS);
+  expectProgramType(program, "perfEvent", "attachPerfEvent");
   const progFd = programFd(program, "attachPerfEvent: program");
   const ev = options.event;
   let attr: PerfEventAttr;

@@ -4,7 +4,7 @@
  * BPF_RAW_TRACEPOINT_OPEN.
  */
 import { rawTracepointOpen } from "../sys/link-attr.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 
 /** Options of `attachRawTracepoint`. */
@@ -24,6 +24,7 @@ const NAME = /^[A-Za-z0-9_]{1,127}$/;
 export function attachRawTracepoint(program: AttachProgram<"raw_tracepoint" | "raw_tracepoint_writable">, options: RawTracepointOptions): Link {
   checkOptions("attachRawTracepoint", options, ["name", "cookie"]);
   if (typeof options.name !== "string" || !NAME.test(options.name)) throw new TypeError("attachRawTracepoint: name must be a tracepoint name like \"sys_enter\"");
+  expectProgramType(program, "rawTracepoint", "attachRawTracepoint");
   const progFd = programFd(program, "attachRawTracepoint: program");
   const label = `raw_tracepoint ${options.name} ${programLabel(program)}`;
   const fd = rawTracepointOpen(progFd, options.name, options.cookie ?? 0n, `${label}: attach`, (e) => (e === 2 ? `no tracepoint named ${options.name}` : undefined));
@@ -36,6 +37,7 @@ export function attachRawTracepoint(program: AttachProgram<"raw_tracepoint" | "r
  */
 export function attachTpBtf(program: AttachProgram<"tracing">, options: { cookie?: bigint } = {}): Link {
   checkOptions("attachTpBtf", options, ["cookie"]);
+  expectProgramType(program, "tpBtf", "attachTpBtf");
   const progFd = programFd(program, "attachTpBtf: program");
   const label = `tp_btf ${programLabel(program)}`;
   const fd = rawTracepointOpen(progFd, undefined, options.cookie ?? 0n, `${label}: attach`);

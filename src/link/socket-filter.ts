@@ -5,7 +5,7 @@
  */
 import { SyscallError } from "../errors.js";
 import { errno, NativeMemory, SYS, syscall5 } from "../sys/libc.js";
-import { CallbackLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, CallbackLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 
 const SOL_SOCKET = 1;
@@ -47,6 +47,7 @@ export function attachSocketFilter(program: AttachProgram<"socket_filter">, opti
   if (!Number.isInteger(sock) || sock < 0) throw new TypeError("attachSocketFilter: socket must be a file descriptor number");
   const kind = options.kind ?? "filter";
   if (kind !== "filter" && kind !== "reuseport") throw new TypeError('attachSocketFilter: kind must be "filter" or "reuseport"');
+  expectProgramType(program, "socketFilter", "attachSocketFilter");
   const progFd = programFd(program, "attachSocketFilter: program");
   const label = `socket ${kind} ${programLabel(program)} on socket ${sock}`;
   const [attach, detach, an, dn] =

@@ -6,7 +6,7 @@
 import { BpfError } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate } from "../sys/link-attr.js";
-import { BpfLink, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, dupFd, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 
@@ -37,6 +37,7 @@ export function attachSockmap(program: AttachProgram<"sk_msg" | "sk_skb">, optio
   if (typeof mapFd !== "number" || !Number.isInteger(mapFd) || mapFd < 0) throw new TypeError("attachSockmap: map must be a sockmap/sockhash or its fd");
   const method = options.method ?? "auto";
   if (!["auto", "link", "attach"].includes(method)) throw new TypeError('attachSockmap: method must be "auto", "link" or "attach"');
+  expectProgramType(program, "sockmap", "attachSockmap");
   const progFd = programFd(program, "attachSockmap: program");
   const attachType = ATTACH_TYPES[options.attachType];
   const label = `${options.attachType} ${programLabel(program)} on map fd ${mapFd}`;

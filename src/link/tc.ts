@@ -7,7 +7,7 @@ import { TsbpfError } from "../errors.js";
 import { attrMap, attrString, attrU32, NetlinkBuilder, NetlinkError, NetlinkSocket, NLM_F, RTM } from "../sys/netlink.js";
 import { tcmsg } from "../sys/rtnetlink.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { CallbackLink, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { expectProgramType, CallbackLink, programFd, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { inNetns, resolveInterface, type InterfaceRef } from "./target.js";
 
@@ -102,6 +102,7 @@ export function attachTc(program: AttachProgram<"sched_cls" | "sched_act">, opti
   checkU(options.priority, 1, 0xffff, "priority");
   checkU(options.handle, 1, 0xffffffff, "handle");
   checkU(options.classid, 0, 0xffffffff, "classid");
+  expectProgramType(program, "tc", "attachTc");
   const progFd = programFd(program, "attachTc: program");
   const priority = options.priority ?? 1;
   const handle = options.handle ?? 1;

@@ -7,7 +7,7 @@ import { ATTACH_TYPES } from "../spec/program-type.js";
 import { BPF_F, linkCreate, progDetach, progQuery } from "../sys/link-attr.js";
 import { getFdById } from "../sys/obj.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import { progAttachLink } from "./prog-attach.js";
 import { encodeOrdering, inNetns, resolveInterface, type InterfaceRef, type OrderingOptions } from "./target.js";
@@ -45,6 +45,7 @@ function direction(d: unknown, what: string): number {
 export function attachTcx(program: AttachProgram<"sched_cls">, options: TcxOptions): Link {
   checkOptions("attachTcx", options, KEYS);
   const attachType = direction(options.direction, "attachTcx");
+  expectProgramType(program, "tcx", "attachTcx");
   const progFd = programFd(program, "attachTcx: program");
   const order = encodeOrdering(options, "attachTcx");
   const label = `tcx ${options.direction} ${programLabel(program)} on ${JSON.stringify(options.interface)}`;

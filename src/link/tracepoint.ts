@@ -29,7 +29,7 @@ const KEYS = ["category", "name", "cookie", "method"] as const;
  */
 export function attachTracepoint(program: AttachProgram<"tracepoint">, options: TracepointOptions): Link {
   checkOptions("attachTracepoint", options, KEYS);
-  expectProgramType(program, "attachTracepoint", ["tracepoint"]);
+  expectProgramType(program, "tracepoint", "attachTracepoint");
   const progFd = programFd(program, "attachTracepoint: program");
   const id = tracepointId(options.category, options.name);
   const label = `tracepoint ${options.category}:${options.name} ${programLabel(program)}`;

@@ -7,7 +7,7 @@
 import { BpfError, permissionHint } from "../errors.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
 import { linkCreate, rawTracepointOpen } from "../sys/link-attr.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 
 /** Options of `attachTracing`. */
@@ -40,6 +40,7 @@ function trampHint(e: number): string | undefined {
  */
 export function attachTracing(program: AttachProgram<"tracing">, options: TracingOptions = {}): Link {
   checkOptions("attachTracing", options, ["cookie", "attachType"]);
+  expectProgramType(program, "tracing", "attachTracing");
   const progFd = programFd(program, "attachTracing: program");
   const label = `tracing ${programLabel(program)}`;
   if (options.attachType !== undefined && !["trace_fentry", "trace_fexit", "modify_return"].includes(options.attachType)) {
@@ -63,6 +64,7 @@ export function attachTracing(program: AttachProgram<"tracing">, options: Tracin
  * 5.7. Throws BpfError.
  */
 export function attachLsm(program: AttachProgram<"lsm">): Link {
+  expectProgramType(program, "lsm", "attachLsm");
   const progFd = programFd(program, "attachLsm: program");
   const label = `lsm ${programLabel(program)}`;
   try {
@@ -89,6 +91,7 @@ export interface FreplaceOptions {
  */
 export function attachFreplace(program: AttachProgram<"ext">, options: FreplaceOptions = {}): Link {
   checkOptions("attachFreplace", options, ["target", "targetBtfId"]);
+  expectProgramType(program, "freplace", "attachFreplace");
   const progFd = programFd(program, "attachFreplace: program");
   if ((options.target === undefined) !== (options.targetBtfId === undefined)) throw new TypeError("attachFreplace: give target and targetBtfId together");
   const target = options.target === undefined ? 0 : programFd(options.target, "attachFreplace: target");

@@ -7,7 +7,7 @@ import { ATTACH_TYPES } from "../spec/program-type.js";
 import { NativeMemory } from "../sys/libc.js";
 import { BPF_F, linkCreate } from "../sys/link-attr.js";
 import { loadBinary, resolveBinaryPath, symbolFileOffset } from "./elf-symbols.js";
-import { BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 
 /** Options of `attachUprobeMulti`. */
@@ -48,6 +48,7 @@ function u64Array(values: readonly (number | bigint)[]): NativeMemory {
  */
 export function attachUprobeMulti(program: AttachProgram<"kprobe">, options: UprobeMultiOptions): Link {
   checkOptions("attachUprobeMulti", options, KEYS);
+  expectProgramType(program, "uprobeMulti", "attachUprobeMulti");
   const progFd = programFd(program, "attachUprobeMulti: program");
   const path = resolveBinaryPath(options.path);
   if ((options.symbols === undefined) === (options.offsets === undefined)) throw new TypeError("attachUprobeMulti: give symbols or offsets (one of them)");

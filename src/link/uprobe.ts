@@ -53,7 +53,7 @@ export function resolveUprobeTarget(path: string, symbol: string | undefined, of
  */
 export function attachUprobe(program: AttachProgram<"kprobe">, options: UprobeOptions): Link {
   checkOptions("attachUprobe", options, KEYS);
-  expectProgramType(program, "attachUprobe", ["kprobe"]);
+  expectProgramType(program, "uprobe", "attachUprobe");
   const progFd = programFd(program, "attachUprobe: program");
   const target = resolveUprobeTarget(options.path, options.symbol, options.offset);
   const retprobe = options.retprobe ?? false;

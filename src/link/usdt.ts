@@ -12,7 +12,7 @@ import { rawMapUpdate, u32Key } from "./raw-map.js";
 import { SHT, type ElfFile } from "../elf/elf-file.js";
 import { loadBinary, resolveBinaryPath, vaddrToFileOffset } from "./elf-symbols.js";
 import { checkOptions } from "../errors.js";
-import { LinkBase, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
+import { LinkBase, expectProgramType, programLabel, type AttachProgram, type Link, type LinkInfo } from "./link.js";
 import { attachUprobe } from "./uprobe.js";
 
 /** One USDT site as the `.note.stapsdt` note describes it (addresses already adjusted for prelinking). */
@@ -258,6 +258,7 @@ class UsdtLink extends LinkBase {
  */
 export function attachUsdt(program: AttachProgram<"kprobe">, options: UsdtOptions): Link {
   checkOptions("attachUsdt", options, KEYS);
+  expectProgramType(program, "usdt", "attachUsdt");
   if (!options.specsMap || typeof options.specsMap.fd !== "number") throw new TypeError("attachUsdt: specsMap must be the program's __bpf_usdt_specs map");
   const path = resolveBinaryPath(options.path);
   const elf = loadBinary(path);

@@ -76,7 +76,7 @@ export function attachXdp(program: AttachProgram<"xdp">, options: XdpOptions): L
   if (method === "link" && (options.replace !== undefined || options.force)) {
     throw new TypeError("attachXdp: replace and force apply to method \"netlink\"; a link is updated with link.update()");
   }
-  expectProgramType(program, "attachXdp", ["xdp"]);
+  expectProgramType(program, "xdp", "attachXdp");
   const progFd = programFd(program, "attachXdp: program");
   const modeFlags = options.mode ? MODE_FLAGS[options.mode] : 0;
   const label = `xdp ${programLabel(program)} on ${JSON.stringify(options.interface)}`;

@@ -4,6 +4,7 @@
  * every mutated object loads with memory bounded by its size or fails typed, and after any
  * failed load bpffs and the kernel hold nothing of it (compared by this test's own unique names).
  */
+import { inspect } from "node:util";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -287,11 +288,27 @@ describeKernel("Collection.load of hostile objects", () => {
     using coll = Collection.load(CollectionSpec.fromFile(join(BPF, "global_data.o"), { name: uniqueName("a") }));
     const xdp = coll.programs.count_packets;
     expect(() => attachTracepoint(xdp, { category: "syscalls", name: "sys_enter_getppid" })).toThrow(
-      'attachTracepoint: program "count_packets" is a xdp program, but this attaches "tracepoint" programs (load it with that type, or use the attach function for xdp)',
+      'attachTracepoint: program "count_packets" is a xdp program, but attach.tracepoint accepts "tracepoint" programs (load it with that type, or use the attach function for xdp)',
     );
+    const loaded = Object.keys(coll.programs).join(", ");
     expect(() => attachTracepoint(coll.programs.no_such_program, { category: "syscalls", name: "sys_enter_getppid" })).toThrow(
-      /attachTracepoint: program: got undefined, not a program: a Collection's programs holds only the programs it loaded/,
+      `collection: no program "no_such_program" (loaded: ${loaded}): check the name, and Collection.load's programs option`,
     );
+    expect(() => coll.maps.no_such_map).toThrow(`collection: no map "no_such_map" (loaded: ${Object.keys(coll.maps).join(", ")}): check the name`);
+    // Still a plain record for every way of asking what it holds.
+    expect(loaded).toContain("count_packets");
+    expect("no_such_program" in coll.programs).toBe(false);
+    expect("count_packets" in coll.programs).toBe(true);
+    expect(Object.hasOwn(coll.programs, "no_such_program")).toBe(false);
+    const forIn: string[] = [];
+    for (const k in coll.programs) forIn.push(k);
+    expect(forIn.join(", ")).toBe(loaded);
+    expect(Object.keys({ ...coll.programs }).join(", ")).toBe(loaded);
+    expect(Object.keys(JSON.parse(JSON.stringify(coll.maps)) as object).sort()).toEqual(Object.keys(coll.maps).sort());
+    expect(coll.programs).toEqual({ ...coll.programs });
+    expect(String(coll.programs)).toBe("[object Object]");
+    expect(inspect(coll.programs)).toContain("count_packets");
+    expect(Object.values(coll.programs)).toContain(xdp);
     using tp = Program.load({ type: "tracepoint", license: "GPL", instructions: asm`
       r0 = 0
       exit
