@@ -130,9 +130,9 @@ export class Collection implements Disposable {
    * Loaded programs by name (only those that were loaded). Reading a name that is not here
    * throws TsbpfError naming it and the loaded ones; use `in` or `Object.hasOwn` to ask.
    */
-  readonly programs: Record<string, Program> = strictRecord("program", {});
+  readonly programs: Record<string, Program>;
   /** Every map by spec name (`.data`, `.rodata`… for global data). An unknown name throws, as for `programs`. */
-  readonly maps: Record<string, BpfMap<any, any>> = strictRecord("map", {});
+  readonly maps: Record<string, BpfMap<any, any>>;
   /** Global variables by name. */
   readonly variables: Record<string, CollectionVariable> = {};
   /** The object's BTF as loaded in the kernel, when it had BTF. */
@@ -143,7 +143,12 @@ export class Collection implements Disposable {
   readonly #mmaps = new Map<string, MmapArrayView<Uint8Array>>();
   #closed = false;
 
-  private constructor() {}
+  private constructor(spec: CollectionSpec) {
+    // A name the spec declares but this load left out (a `?` program, one not asked for) is
+    // undefined; a name the object never had throws.
+    this.programs = strictRecord("program", {}, new Set(Object.keys(spec.programs)));
+    this.maps = strictRecord("map", {}, new Set(Object.keys(spec.maps)));
+  }
 
   /**
    * Load a spec: maps, global data, BTF, programs, then map slots. The caller owns the
@@ -159,7 +164,7 @@ export class Collection implements Disposable {
         detail: "objects for the other byte order can be inspected but not loaded; rebuild with -target bpf",
       });
     }
-    const coll = new Collection();
+    const coll = new Collection(spec);
     try {
       coll.#load(spec, options);
     } catch (e) {

@@ -27,13 +27,15 @@ const PROBED = new Set([
 
 /**
  * Wrap `target` so that reading a name it does not have throws TsbpfError
- * `collection: no program "typo" (loaded: a, b)`. Symbols, Object.prototype members and the
- * PROBED names read as on a plain object. Writes go to `target`.
+ * `collection: no program "typo" (loaded: a, b)`. Names in `declared` (what the spec has but
+ * this load left out: `?` programs, programs not asked for) read as `undefined`, as the typed
+ * bindings promise for optional programs. Symbols, Object.prototype members and the PROBED
+ * names read as on a plain object. Writes go to `target`.
  */
-export function strictRecord<T>(what: string, target: Record<string, T>): Record<string, T> {
+export function strictRecord<T>(what: string, target: Record<string, T>, declared: ReadonlySet<string> = new Set()): Record<string, T> {
   return new Proxy(target, {
     get(t, key, receiver) {
-      if (typeof key === "symbol" || Object.hasOwn(t, key) || key in Object.prototype || PROBED.has(key)) return Reflect.get(t, key, receiver) as unknown;
+      if (typeof key === "symbol" || Object.hasOwn(t, key) || key in Object.prototype || PROBED.has(key) || declared.has(key)) return Reflect.get(t, key, receiver) as unknown;
       const have = Object.keys(t);
       const fix = what === "program" ? "check the name, and Collection.load's programs option" : "check the name";
       throw new TsbpfError(`collection: no ${what} ${JSON.stringify(key)} (loaded: ${have.length ? have.join(", ") : "none"}): ${fix}`);
