@@ -3,7 +3,7 @@
  * dump xlated/jited with source lines from the program's BTF, run (BPF_PROG_TEST_RUN), profile
  * (run count and time with BPF_ENABLE_STATS over a window), pin, and tracelog (trace_pipe).
  */
-import { createReadStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { formatInstruction } from "../asm/format.js";
 import { encodeInstructions, instructionSlots } from "../asm/encoding.js";
 import type { BtfSpec } from "../btf/spec.js";
@@ -12,6 +12,7 @@ import type { ProgramInfo } from "../program/info.js";
 import type { KernelLineInfo } from "../program/line-info.js";
 import { Program } from "../program/program.js";
 import { Btf } from "../map/btf.js";
+import { readTracePipe } from "../trace/trace-pipe.js";
 import { arg, flag, noMoreArgs, str, UsageError, type Command, type Context } from "./command.js";
 import { programJson } from "./json-names.js";
 
@@ -375,35 +376,34 @@ const pin: Command = {
   },
 };
 
-const TRACE_PIPE = ["/sys/kernel/tracing/trace_pipe", "/sys/kernel/debug/tracing/trace_pipe"];
-
 const tracelog: Command = {
   summary: "print bpf_printk output (the kernel's trace_pipe) until Ctrl-C",
-  description: "Reads tracefs' trace_pipe, which every bpf_printk/bpf_trace_printk writes to. Reading consumes:\nonly one reader sees each line.",
-  options: { duration: { type: "string", value: "SECONDS", description: "stop after this long" } },
+  description:
+    "Reads tracefs' trace_pipe, which every bpf_printk/bpf_trace_printk writes to, through the library's\n" +
+    "readTracePipe (it never blocks the event loop). Reading consumes: only one reader sees each line.\n" +
+    "trace_pipe lines do not say which program printed them: filter by --pid, --task or --text.",
+  options: {
+    duration: { type: "string", value: "SECONDS", description: "stop after this long" },
+    pid: { type: "string", value: "PID", description: "only lines of this pid" },
+    task: { type: "string", value: "COMM", description: "only lines of this task name" },
+    text: { type: "string", value: "TEXT", description: "only lines whose message contains this" },
+  },
   async run(ctx) {
     noMoreArgs(ctx, 0);
-    const path = TRACE_PIPE.find((p) => existsSync(p));
-    if (!path) throw new TsbpfError("tracelog: no trace_pipe (mount tracefs: mount -t tracefs tracefs /sys/kernel/tracing)");
     const secs = str(ctx, "duration") === undefined ? undefined : Number(str(ctx, "duration"));
     if (secs !== undefined && !(secs > 0)) throw new UsageError(`--duration takes seconds, not "${str(ctx, "duration")}"`);
-    const stream = createReadStream(path, { encoding: "utf8" });
-    const stop = new AbortController();
-    const timer = secs !== undefined ? setTimeout(() => stop.abort(), secs * 1000) : undefined;
-    const onAbort = () => stop.abort();
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        stream.on("data", (chunk) => ctx.write(String(chunk)));
-        stream.on("error", reject);
-        stream.on("end", resolve);
-        stop.signal.addEventListener("abort", () => resolve(), { once: true });
-      });
-    } finally {
-      if (timer) clearTimeout(timer);
-      ctx.signal.removeEventListener("abort", onAbort);
-      // A blocked read of trace_pipe holds a libuv worker: destroying the stream lets it go.
-      stream.destroy();
+    const pidText = str(ctx, "pid");
+    const pid = pidText === undefined ? undefined : Number(pidText);
+    if (pid !== undefined && !Number.isSafeInteger(pid)) throw new UsageError(`--pid takes a number, not "${pidText}"`);
+    const signals = [ctx.signal, ...(secs !== undefined ? [AbortSignal.timeout(secs * 1000)] : [])];
+    const filter = {
+      ...(pid !== undefined ? { pid } : {}),
+      ...(str(ctx, "task") !== undefined ? { task: str(ctx, "task")! } : {}),
+      ...(str(ctx, "text") !== undefined ? { text: str(ctx, "text")! } : {}),
+    };
+    for await (const line of readTracePipe({ ...filter, signal: AbortSignal.any(signals) })) {
+      if (ctx.json) ctx.printJson({ task: line.task, pid: line.pid, cpu: line.cpu, timestamp: line.timestamp, event: line.event, message: line.message });
+      else ctx.out(line.raw);
     }
   },
 };

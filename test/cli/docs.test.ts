@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect } from "vitest";
 import { promisedOutput, runExample, tsBlocks } from "../helpers/docs.js";
 import { describeKernel, itKernel, uniqueName } from "../helpers/kernel.js";
+import { withTracePipe } from "../helpers/trace-pipe-lock.js";
 import { cli, ROOT } from "./run.js";
 
 const PAGE = "docs/cli.md";
@@ -45,7 +46,8 @@ describe("docs/cli.md", () => {
       try {
         for (const c of all) {
           const args = c.words.slice(1).map((w) => w.split(EXAMPLE_DIR).join(dir));
-          const r = await cli(...args);
+          // `prog tracelog` reads trace_pipe: hold its lock so it takes no other test's lines.
+          const r = args[0] === "prog" && args[1] === "tracelog" ? await withTracePipe(() => cli(...args)) : await cli(...args);
           expect([c.words.join(" "), r.code, r.err]).toEqual([c.words.join(" "), 0, ""]);
           if (c.expected.length) expect(r.out.split(dir).join(EXAMPLE_DIR)).toBe(`${c.expected.join("\n")}\n`);
         }

@@ -14,6 +14,21 @@ import {
 import { repoRoot } from "../helpers/docs.js";
 import { fcSeed } from "../helpers/fast-check-seed.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
+import { readdirSync, readlinkSync } from "node:fs";
+import { cli } from "../cli/run.js";
+import { withTracePipe } from "../helpers/trace-pipe-lock.js";
+
+/** Whether this process has trace_pipe open (the reader's state, instead of a sleep). */
+function tracePipeOpen(): boolean {
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).endsWith("/trace_pipe")) return true;
+    } catch {
+      // the fd closed while listing
+    }
+  }
+  return false;
+}
 
 const OBJECT = `${repoRoot}/bpf/tracelog/printk.o`;
 
@@ -61,7 +76,22 @@ describe("parseTraceLine", () => {
 });
 
 describeKernel("trace_pipe reader", () => {
-  itKernel("reads back the bpf_printk lines of a program run by BPF_PROG_TEST_RUN, filtered by pid and text, without blocking timers", async () => {
+  itKernel("tsbpf prog tracelog prints the lines of a program, filtered by pid and text, as JSON", () => withTracePipe(async () => {
+    using coll = Collection.load(CollectionSpec.fromFile(OBJECT), { programs: ["printk_tag"] });
+    const tag = uniqueTag();
+    const done = cli("prog", "tracelog", "--pid", String(process.pid), "--text", `tag=${tag} `, "--duration", "3", "-j");
+    for (let i = 0; i < 200 && !tracePipeOpen(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(tracePipeOpen()).toBe(true);
+    coll.programs.printk_tag.run({ data: packet(tag) });
+    const r = await done;
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split("\n").map((l) => JSON.parse(l) as { pid: number; event: string; message: string });
+    expect(lines.map((l) => l.message)).toEqual([`tsbpf-printk tag=${tag} line=1`, `tsbpf-printk tag=${tag} line=2`]);
+    expect(lines.every((l) => l.pid === process.pid && l.event === "bpf_trace_printk")).toBe(true);
+  }), 150_000);
+
+  itKernel("reads back the bpf_printk lines of a program run by BPF_PROG_TEST_RUN, filtered by pid and text, without blocking timers", () => withTracePipe(async () => {
     using coll = Collection.load(CollectionSpec.fromFile(OBJECT), { programs: ["printk_tag"] });
     const tag = uniqueTag();
     const ac = new AbortController();
@@ -88,7 +118,7 @@ describeKernel("trace_pipe reader", () => {
       clearTimeout(timeout);
       clearInterval(ticker);
     }
-  });
+  }), 150_000);
 
   itKernel("an AbortSignal ends a reader that is waiting, and it closes trace_pipe", async () => {
     const ac = new AbortController();
