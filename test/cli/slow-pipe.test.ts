@@ -16,18 +16,20 @@ import { cli, MAIN, ROOT } from "./run.js";
 
 const PIPE_BUFFER = 64 * 1024;
 
-/** Run tsbpf with stdout on a pipe that is left unread for `delayMs`, then drained. */
+/**
+ * Run tsbpf with stdout on a real pipe (64 KiB) whose reader sleeps `delayMs` before reading,
+ * as `tsbpf … | (sleep 0.7; cat)` does. (Node's own stdio 'pipe' is a socketpair whose buffer
+ * can hold the whole output, and Node drops the unread part of a paused one when the child
+ * exits, so it cannot stand in for a slow pipe.)
+ */
 function throughSlowPipe(args: string[], delayMs = 700): Promise<{ code: number | null; out: Buffer; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const script = `set -o pipefail; "$0" --import tsx "$@" | (sleep ${delayMs / 1000}; cat)`;
+    const child = spawn("bash", ["-c", script, process.execPath, MAIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     const chunks: Buffer[] = [];
     let err = "";
-    child.stdout.pause();
+    child.stdout.on("data", (d: Buffer) => chunks.push(d));
     child.stderr.on("data", (d) => (err += String(d)));
-    setTimeout(() => {
-      child.stdout.on("data", (d: Buffer) => chunks.push(d));
-      child.stdout.resume();
-    }, delayMs);
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, out: Buffer.concat(chunks), err }));
   });
