@@ -14,7 +14,7 @@ import { cli } from "../cli/run.js";
 import { hasTool, uniqueName } from "../helpers/kernel.js";
 import { TestCgroup } from "./cgroup-env.js";
 import { describeKernel, itKernel } from "./kit.js";
-import { VethEnv } from "./net-env.js";
+import { until, VethEnv } from "./net-env.js";
 import { retProgram } from "./progs.js";
 
 const json = async (...args: string[]): Promise<any> => {
@@ -80,7 +80,9 @@ describeKernel("tsbpf link, net and cgroup", () => {
     } finally {
       rmSync(pin, { force: true });
     }
-    expect(queryTcx(env.ifB, "egress", env.b.name).programIds).toEqual([]); // the pin held the link
+    // The pin held the link: removing it lets the link go, which the kernel finishes after the
+    // inode is freed (deferred), so wait for that state rather than assume it at once.
+    expect(await until(() => queryTcx(env.ifB, "egress", env.b.name).programIds.length === 0)).toBe(true);
 
     expect((await cli("net", "attach", "tc_ingress", cid, env.ifB, "--priority", "7", "--handle", "2", ...ns)).code).toBe(0);
     expect((await json("net", "list", env.ifB, ...ns)).tc_ingress).toMatchObject([{ prio: 7, handle: 2, prog_id: cls.info().id }]);
