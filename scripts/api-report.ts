@@ -59,7 +59,9 @@ export function renderApiReport(entry = "index.ts"): string {
     } else {
       text = checker.typeToString(checker.getTypeOfSymbolAtLocation(sym, decl ?? source), undefined, ts.TypeFormatFlags.NoTruncation);
     }
-    lines.push(`- ${kind} \`${exp.name}\`: \`${text.replace(/\s+/g, " ")}\``);
+    // Paths of this checkout (`typeof import("/abs/src/…")`) become relative, so every clone agrees.
+    const portable = text.split(`${ROOT}/`).join("./");
+    lines.push(`- ${kind} \`${exp.name}\`: \`${portable.replace(/\s+/g, " ")}\``);
   }
   lines.sort();
   return [
