@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 
-export interface SignalStorm extends Disposable {
+export interface SignalStorm extends AsyncDisposable {
   /** How many of the signals this process has handled so far. */
   readonly received: number;
   /** Resolves when the next signal has been handled (waits at most 5 s). */
@@ -37,10 +37,15 @@ export async function signalStorm(signal: "SIGWINCH" | "SIGTERM" | "SIGUSR2"): P
       return received;
     },
     next,
-    [Symbol.dispose]() {
+    // Stop the storm and wait until the sender is gone and every signal it sent has been
+    // handled here: a stop signal left pending would interrupt a later test's run (EINTR), and
+    // one landing after the handler is removed would end the process.
+    async [Symbol.asyncDispose]() {
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
       child.kill("SIGKILL");
-      // Signals already queued for this process still need the handler when they land.
-      setTimeout(() => process.off(signal, onSignal), 200);
+      await exited;
+      await new Promise((r) => setTimeout(r, 100));
+      process.off(signal, onSignal);
     },
   };
 }

@@ -25,7 +25,7 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
   it("runs exactly `repeat` times through a storm of signals (they are deferred, not retried)", async () => {
     using counts = arrayMap();
     using prog = Program.load({ type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: counts.value } });
-    using storm = await signalStorm("SIGWINCH");
+    await using storm = await signalStorm("SIGWINCH");
     const repeat = 3_000_000;
     const r = prog.run({ data: udpFrame(), repeat });
     expect(r.retval).toBe(XDP_PASS);
@@ -39,7 +39,7 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
   it("ends a repeated run that a stop signal interrupts with a typed EINTR that says the count is unknown", async () => {
     using counts = arrayMap();
     using prog = Program.load({ type: "xdp", instructions: countingXdp("counts") }, { maps: { counts: counts.value } });
-    using _storm = await signalStorm("SIGTERM");
+    await using _storm = await signalStorm("SIGTERM");
     const e = bpfErrorOf(() => prog.run({ data: udpFrame(), repeat: 2_000_000_000 }));
     expect(e.code).toBe("EINTR");
     expect(e.message).toContain("does not say how many runs it made");
