@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { gunzipSync } from "node:zlib";
 import { parseKconfig, type KconfigFacts } from "../elf/kconfig.js";
+import { holdsBpfPrivilege } from "../errors.js";
 
 /** Linux capability names by number (`capability.h`, Linux 6.18). */
 export const CAP_NAMES = [
@@ -63,10 +64,12 @@ export function capabilities(): Capabilities {
   return caps;
 }
 
-/** Whether the process may use BPF by its capabilities (CAP_BPF, or CAP_SYS_ADMIN before 5.8). */
+/**
+ * Whether the process may use BPF by its capabilities (CAP_BPF, or CAP_SYS_ADMIN before 5.8).
+ * One answer with the EPERM hints of errors.ts, which read the same CapEff bits.
+ */
 export function hasBpfPrivilege(): boolean {
-  const e = capabilities().effective;
-  return e.has("CAP_BPF") || e.has("CAP_SYS_ADMIN");
+  return holdsBpfPrivilege();
 }
 
 /** Why the kernel answered EPERM, judged by what this process holds. */
