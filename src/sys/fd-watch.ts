@@ -49,6 +49,15 @@ interface Uv {
 
 /** Watches by handle address, for the one registered poll callback (weak: a forgotten watch is collected). */
 const watches = new Map<number, WeakRef<FdWatch>>();
+/**
+ * Watches with a sleeping wait, held strongly. The only path from a GC root to a pending wait
+ * (its promise, the caller's suspended async function, the reader it iterates) runs through
+ * the watch's own waiter list, and `watches` holds the watch weakly: without this set the
+ * collector could take a watch in the middle of a wait, its finalizer would close the handles,
+ * and the wait would never end (seen under load on Node 22). A sleeping wait pins the watch the
+ * way a referenced libuv handle pins its owner; an idle watch is still collectable.
+ */
+const sleeping = new Set<FdWatch>();
 /** Handle memory kept alive until libuv's close callback says it is done with it. */
 const closing = new Map<number, Buffer>();
 
@@ -317,10 +326,12 @@ export class FdWatch implements Disposable {
         if (immediate) clearImmediate(immediate);
         signal?.removeEventListener("abort", onAbort);
         this.#waiters.delete(finish);
+        if (this.#waiters.size === 0) sleeping.delete(this);
         resolve(end);
       };
       const onAbort = (): void => finish("aborted");
       this.#waiters.add(finish);
+      sleeping.add(this);
       signal?.addEventListener("abort", onAbort, { once: true });
       if (shortMs === 0) immediate = setImmediate(() => finish("timeout"));
       else {

@@ -1,4 +1,6 @@
 /** FdWatch (src/sys/fd-watch.ts): readiness on the event loop's own epoll, the arm-then-check protocol, timeouts, close, abort. */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
 import { Fd } from "../../src/sys/fd.js";
 import { eventLoopWaits, FdWatch, UV_READABLE } from "../../src/sys/fd-watch.js";
@@ -22,6 +24,12 @@ function drain(fd: Fd): void {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A full collection on demand (the flag is set before the first `gc` lookup of a fresh context). */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
 
 describeKernel("FdWatch", () => {
   it("uses the event loop's own epoll under Node (no thread, no timers)", () => {
@@ -112,5 +120,26 @@ describeKernel("FdWatch", () => {
     });
     flag = true;
     expect(await watch.wait({ ready: () => flag, deadline: Date.now() + 1000 })).toBe("ready");
+  });
+
+  // Regression (CI on Node 22, 2026-12-04): the only path to a pending wait runs through the
+  // watch itself, which the poll callback's table holds weakly; a collection mid-wait took the
+  // watch, its finalizer closed the handles, and the wait never ended.
+  it("a pending wait keeps its watch alive through a garbage collection", async () => {
+    using ev = eventfd();
+    let flag = false;
+    // Nothing outside this async function refers to the watch.
+    const waiting = (async (): Promise<string> => {
+      using watch = new FdWatch([ev.value], UV_READABLE, "test watch", true);
+      return await watch.wait({ ready: () => flag, deadline: Infinity });
+    })();
+    for (let i = 0; i < 3; i++) {
+      collectGarbage();
+      await sleep(10); // finalizers run in a later task
+    }
+    flag = true;
+    signal(ev);
+    const hung = sleep(5000).then(() => "still waiting 5 s after the wakeup");
+    expect(await Promise.race([waiting, hung])).toBe("ready");
   });
 });
