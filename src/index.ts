@@ -174,7 +174,8 @@ export { attachKprobeMulti, type KprobeMultiOptions } from "./link/kprobe-multi.
 export { attachUprobe, type UprobeOptions } from "./link/uprobe.js";
 export { attachUprobeMulti, type UprobeMultiOptions } from "./link/uprobe-multi.js";
 export { attachUsdt, parseUsdtNotes, parseUsdtArgs, type UsdtOptions, type UsdtNote } from "./link/usdt.js";
-export { attachStructOps, attachStructOpsMap, createStructOpsMap, structOpsProgramTarget, type StructOpsOptions, type StructOpsMapOptions, type StructOpsLink } from "./link/struct-ops.js";
+export { attachStructOps, attachStructOpsMap, createStructOpsMap, type StructOpsOptions, type StructOpsMapOptions, type StructOpsLink } from "./link/struct-ops.js";
+export { structOpsProgramTarget } from "./collection/struct-ops.js";
 export type { InterfaceRef, Anchor, OrderingOptions } from "./link/target.js";
 export { attachBySection, planAttach, type AttachPlan } from "./link/auto.js";
 export { attachLircMode2, type LircMode2Options } from "./link/lirc.js";
@@ -260,5 +261,5 @@ export type { FieldsValue } from "./codec.js";
 export type { PerfAttachMethod } from "./link/perf-link.js";
 export type { KernelFuncInfo, KernelLineInfo, ProgramDebugInfo } from "./program/line-info.js";
 export type { ReaderMap } from "./ringbuf/map-ref.js";
-export type { StructOpsProgramTarget } from "./link/struct-ops.js";
+export type { StructOpsProgramTarget } from "./collection/struct-ops.js";
 export type { UsdtArgSpec, UsdtSpecMap } from "./link/usdt.js";

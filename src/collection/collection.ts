@@ -34,7 +34,7 @@ import { resolveAttachBtfId } from "./attach-target.js";
 import { btfForKernel, mapFlagsForKernel } from "./kernel-fallbacks.js";
 import { runningKernelConfig } from "../features/system.js";
 import { probeBpfCookie } from "../features/misc.js";
-import { kernelStructOps, minimalBtf, type KernelStructOps } from "./struct-ops.js";
+import { fillStructOpsMap, kernelStructOps, newStructOpsMap, unregisterStructOpsMap, type KernelStructOps } from "./struct-ops.js";
 import { LD_IMM64 } from "../asm/opcodes.js";
 import { checkMapLimit, DEFAULT_MAX_MAP_BYTES } from "./limits.js";
 import { describeValue } from "../spec/map-spec.js";
@@ -365,25 +365,8 @@ export class Collection implements Disposable {
 
   #createStructOpsMap(key: string, m: MapSpec, k: KernelStructOps): BpfMap<any, any> {
     try {
-      // The kernel wants program BTF beside the vmlinux value type: the object's, or a one-type
-      // blob when the kernel refused the object's BTF.
-      const own = this.btf ? undefined : Btf.load(minimalBtf(), { name: `BTF for ${key}` });
-      try {
-        return this.#own(
-          BpfMap.create({
-            name: m.name,
-            type: "struct_ops",
-            keySize: 4,
-            valueSize: k.valueSize,
-            maxEntries: 1,
-            flags: m.flags ?? 0,
-            btf: (this.btf ?? own)!.fd.value,
-            btfVmlinuxValueTypeId: k.valueTypeId,
-          }),
-        );
-      } finally {
-        own?.close();
-      }
+      // The object's BTF, or (when the kernel refused it) a one-type blob of the module's.
+      return this.#own(newStructOpsMap({ name: m.name, valueTypeId: k.valueTypeId, valueSize: k.valueSize, flags: m.flags ?? 0, btf: this.btf }));
     } catch (e) {
       throw annotate(e, `map "${key}"`);
     }
@@ -400,16 +383,12 @@ export class Collection implements Disposable {
     }
     const map = this.maps[key];
     const link = ((m.flags ?? 0) & MapFlags.LINK) !== 0;
-    try {
-      map.set(new Uint8Array(4), value);
-    } catch (e) {
-      throw annotate(e, `map "${key}": ${link ? "fill" : "register"} struct_ops ${m.structOps!.typeName} (a required member may be missing, or its name is taken)`);
-    }
+    fillStructOpsMap(map, value, `map "${key}": ${link ? "fill" : "register"} struct_ops ${m.structOps!.typeName}`);
     if (!link) {
       // Registered by the update: the kernel holds the map until the element is deleted.
       this.#own({
         close: () => {
-          map.delete(new Uint8Array(4));
+          unregisterStructOpsMap(map);
         },
       });
     }

@@ -3,103 +3,18 @@
  * function members are BPF programs. The struct_ops map's value (`struct bpf_struct_ops_<type>`
  * in kernel BTF) is filled with program fds and data members; registering happens by the map
  * update itself (Linux 5.6) or, for maps created with BPF_F_LINK, by a bpf_link (6.4) that can
- * be updated to another map and pinned.
+ * be updated to another map and pinned. The layout, the value and the map are
+ * src/collection/struct-ops.ts's; this file only registers.
  */
 import { NotSupportedError, TsbpfError } from "../errors.js";
-import type { BtfSpec } from "../btf/spec.js";
 import { BpfMap } from "../map/bpf-map.js";
 import { ATTACH_TYPES } from "../spec/program-type.js";
-import { btfLoad } from "../sys/btf-attr.js";
 import { linkCreate, linkUpdate } from "../sys/link-attr.js";
-import { kernelBtf, kernelBtfTarget } from "./btf-target.js";
 import { BpfLink, CallbackLink, programFd, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
-import { rawMapDelete, rawMapUpdate, u32Key } from "./raw-map.js";
 import { MapFlags } from "../spec/map-spec.js";
-import { minimalBtf } from "../collection/struct-ops.js";
+import { encodeStructOpsValue, fillStructOpsMap, newStructOpsMap, structOpsLayout, unregisterStructOpsMap } from "../collection/struct-ops.js";
 
-
-/** Where a struct_ops program goes: load it with these (program spec fields). */
-export interface StructOpsProgramTarget {
-  /** vmlinux BTF id of the ops struct (ProgramSpec.attachBtfId). */
-  attachBtfId: number;
-  /** The member's index in the struct (ProgramSpec.expectedAttachType). */
-  expectedAttachType: number;
-}
-
-interface Member {
-  name: string;
-  index: number;
-  /** Byte offset inside the map value (header included). */
-  offset: number;
-  size: number;
-  isFunction: boolean;
-  /** For char arrays: the length. */
-  charArray?: number;
-}
-
-interface Layout {
-  structId: number;
-  valueTypeId: number;
-  valueSize: number;
-  members: Map<string, Member>;
-}
-
-function resolve(btf: BtfSpec, id: number): ReturnType<BtfSpec["typeById"]> {
-  let t = btf.typeById(id);
-  for (let i = 0; i < 32 && (t.kind === "typedef" || t.kind === "const" || t.kind === "volatile" || t.kind === "restrict" || t.kind === "type_tag"); i++) {
-    t = btf.typeById((t as { type: number }).type);
-  }
-  return t;
-}
-
-/** The layout of `struct bpf_struct_ops_<type>` from kernel BTF. Throws TsbpfError when the kernel has no such ops. */
-export function structOpsLayout(type: string, btf: BtfSpec = kernelBtf()): Layout {
-  const structId = kernelBtfTarget("struct_ops", type, btf);
-  const valueName = `bpf_struct_ops_${type}`;
-  const valueIds = btf.idsByName(valueName, "struct");
-  if (valueIds.length === 0) throw new TsbpfError(`struct_ops ${type}: the kernel has no ${valueName} (not a struct_ops type here)`);
-  const valueTypeId = valueIds[0]!;
-  const value = btf.typeOfKind(valueTypeId, "struct");
-  const data = value.members.find((m) => m.name === "data");
-  if (!data) throw new TsbpfError(`struct_ops ${type}: ${valueName} has no data member`);
-  const base = data.bitOffset / 8;
-  const st = btf.typeOfKind(structId, "struct");
-  const members = new Map<string, Member>();
-  st.members.forEach((m, index) => {
-    const t = resolve(btf, m.type);
-    let size = 0;
-    let charArray: number | undefined;
-    let isFunction = false;
-    if (t.kind === "ptr") {
-      size = 8;
-      isFunction = resolve(btf, (t as { type: number }).type).kind === "func_proto";
-    } else if (t.kind === "int") {
-      size = (t as { size: number }).size;
-    } else if (t.kind === "enum") {
-      size = (t as { size: number }).size;
-    } else if (t.kind === "array") {
-      const a = t as { type: number; nelems: number };
-      const el = resolve(btf, a.type);
-      if (el.kind === "int" && (el as { size: number }).size === 1) charArray = a.nelems;
-      size = el.kind === "int" ? (el as { size: number }).size * a.nelems : 0;
-    }
-    members.set(m.name, { name: m.name, index, offset: base + m.bitOffset / 8, size, isFunction, charArray });
-  });
-  return { structId, valueTypeId, valueSize: value.size, members };
-}
-
-/**
- * What to load a struct_ops program with, for member `member` of ops struct `type`, e.g.
- * `structOpsProgramTarget("tcp_congestion_ops", "cong_avoid")`. Throws TsbpfError for an
- * unknown struct or member.
- */
-export function structOpsProgramTarget(type: string, member: string): StructOpsProgramTarget {
-  const layout = structOpsLayout(type);
-  const m = layout.members.get(member);
-  if (!m || !m.isFunction) throw new TsbpfError(`struct_ops ${type}: no function member ${JSON.stringify(member)}`);
-  return { attachBtfId: layout.structId, expectedAttachType: m.index };
-}
 
 /** Options of `attachStructOps`. */
 export interface StructOpsOptions {
@@ -116,33 +31,6 @@ export interface StructOpsOptions {
 }
 
 const KEYS = ["type", "programs", "data", "method", "mapName"] as const;
-
-/** Encode the map value. Pure apart from reading program fds. */
-export function encodeStructOpsValue(layout: Layout, programs: Record<string, AttachProgram>, data: Record<string, number | bigint | string>, what: string): Uint8Array {
-  const b = new Uint8Array(layout.valueSize);
-  const v = new DataView(b.buffer);
-  for (const [name, p] of Object.entries(programs)) {
-    const m = layout.members.get(name);
-    if (!m || !m.isFunction) throw new TypeError(`${what}: no function member ${JSON.stringify(name)}`);
-    // The kernel reads a program fd from the function pointer slot.
-    v.setBigUint64(m.offset, BigInt(programFd(p, `${what}: program ${name}`)), true);
-  }
-  for (const [name, val] of Object.entries(data)) {
-    const m = layout.members.get(name);
-    if (!m || m.isFunction) throw new TypeError(`${what}: no data member ${JSON.stringify(name)}`);
-    if (typeof val === "string") {
-      if (m.charArray === undefined) throw new TypeError(`${what}: member ${name} is not a char array`);
-      const enc = new TextEncoder().encode(val);
-      if (enc.length >= m.charArray) throw new TypeError(`${what}: ${name} ${JSON.stringify(val)} is longer than ${m.charArray - 1} bytes`);
-      b.set(enc, m.offset);
-    } else if (m.size === 8) v.setBigUint64(m.offset, BigInt.asUintN(64, BigInt(val)), true);
-    else if (m.size === 4) v.setUint32(m.offset, Number(val) >>> 0, true);
-    else if (m.size === 2) v.setUint16(m.offset, Number(val) & 0xffff, true);
-    else if (m.size === 1) v.setUint8(m.offset, Number(val) & 0xff);
-    else throw new TypeError(`${what}: member ${name} cannot be set from a number`);
-  }
-  return b;
-}
 
 /** Options of `createStructOpsMap`. */
 export interface StructOpsMapOptions {
@@ -164,27 +52,17 @@ export function createStructOpsMap(options: StructOpsMapOptions): BpfMap {
   checkOptions("createStructOpsMap", options, ["type", "programs", "data", "link", "mapName"]);
   const layout = structOpsLayout(options.type);
   const label = `struct_ops ${options.type}${typeof options.data?.name === "string" ? ` "${options.data.name}"` : ""}`;
-  const value = encodeStructOpsValue(layout, options.programs ?? {}, options.data ?? {}, label);
-  const link = options.link ?? true;
-  // The kernel wants some program BTF beside the vmlinux value type: a one-type blob will do.
-  const btf = btfLoad(minimalBtf()).fd;
-  let map: BpfMap;
-  try {
-    map = BpfMap.create({
-      name: options.mapName ?? options.type.slice(0, 15),
-      type: "struct_ops",
-      keySize: 4,
-      valueSize: layout.valueSize,
-      maxEntries: 1,
-      flags: link ? MapFlags.LINK : 0,
-      btf: btf.value,
-      btfVmlinuxValueTypeId: layout.valueTypeId,
-    });
-  } finally {
-    btf.close();
+  const fds: Record<string, number> = {};
+  for (const [name, p] of Object.entries(options.programs ?? {})) {
+    // Name the member before asking for the fd, so a typo is reported as such.
+    if (!layout.members.get(name)?.isFunction) throw new TypeError(`${label}: no function member ${JSON.stringify(name)}`);
+    fds[name] = programFd(p, `${label}: program ${name}`);
   }
+  const value = encodeStructOpsValue(layout, fds, options.data ?? {}, label);
+  const link = options.link ?? true;
+  const map = newStructOpsMap({ name: options.mapName ?? options.type.slice(0, 15), valueTypeId: layout.valueTypeId, valueSize: layout.valueSize, flags: link ? MapFlags.LINK : 0 });
   try {
-    rawMapUpdate(map.fd, u32Key(0), value, `${label}: ${link ? "fill" : "register"}`, "a required member may be missing, or the name is already registered");
+    fillStructOpsMap(map, value, `${label}: ${link ? "fill" : "register"}`);
     return map;
   } catch (e) {
     map.close();
@@ -224,7 +102,7 @@ export function attachStructOps(options: StructOpsOptions | BpfMap<any, any>): S
         label,
         () => {
           try {
-            rawMapDelete(map.fd, u32Key(0), `${label}: unregister`);
+            unregisterStructOpsMap(map);
           } finally {
             map.close();
           }

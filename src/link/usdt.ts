@@ -8,7 +8,9 @@
  * NotSupportedError.
  */
 import { BpfError, NotSupportedError, ParseError, TsbpfError } from "../errors.js";
-import { rawMapUpdate, u32Key } from "./raw-map.js";
+import { BpfCmd } from "../sys/bpf.js";
+import { NativeMemory } from "../sys/libc.js";
+import { failMapCall, MapElemAttr } from "../sys/map-attr.js";
 import { SHT, type ElfFile } from "../elf/elf-file.js";
 import { loadBinary, resolveBinaryPath, vaddrToFileOffset } from "./elf-symbols.js";
 import { checkOptions } from "../errors.js";
@@ -278,7 +280,7 @@ export function attachUsdt(program: AttachProgram<"kprobe">, options: UsdtOption
       const args = parseUsdtArgs(note.args);
       const id = allocId(specsFd);
       ids.push(id);
-      rawMapUpdate(specsFd, u32Key(id), encodeUsdtSpec(args, options.cookie ?? 0n), `${label}: write spec ${id}`, "is this the program's __bpf_usdt_specs map (value size 208)?");
+      writeSpec(specsFd, id, encodeUsdtSpec(args, options.cookie ?? 0n), `${label}: write spec ${id}`, "is this the program's __bpf_usdt_specs map (value size 208)?");
       const offset = vaddrToFileOffset(elf, note.pc, label);
       const refCtrOffset = note.semaphore === 0n ? undefined : vaddrToFileOffset(elf, note.semaphore, label);
       try {
@@ -301,4 +303,18 @@ export function attachUsdt(program: AttachProgram<"kprobe">, options: UsdtOption
     throw e;
   }
   return new UsdtLink(links, label, notes.length, releaseIds);
+}
+
+/**
+ * Write spec `id` into the program's `__bpf_usdt_specs` map by its fd: the caller passes any
+ * map-like `{ fd }` (a BpfMap of whatever codecs), so the value goes in as raw bytes. Throws
+ * BpfError with `hint` for E2BIG/EINVAL.
+ */
+function writeSpec(mapFd: number, id: number, value: Uint8Array, context: string, hint: string): void {
+  const k = new NativeMemory(4);
+  new DataView(k.bytes.buffer, k.bytes.byteOffset, 4).setUint32(0, id, true);
+  const val = new NativeMemory(value.length);
+  val.bytes.set(value);
+  const r = new MapElemAttr(mapFd, k.address, val.address).update(0);
+  if (r < 0) failMapCall(BpfCmd.BPF_MAP_UPDATE_ELEM, r, context, hint);
 }

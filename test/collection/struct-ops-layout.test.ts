@@ -8,7 +8,7 @@ import { kernelBtf } from "../../src/features/kernel-btf.js";
 import type { BtfSpec } from "../../src/btf/spec.js";
 import { kernelStructOps } from "../../src/collection/struct-ops.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
-import { structOpsLayout } from "../../src/link/struct-ops.js";
+import { structOpsLayout } from "../../src/collection/struct-ops.js";
 
 const OBJ = join(__dirname, "../../bpf/struct_ops.o");
 

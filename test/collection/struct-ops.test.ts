@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import { Collection } from "../../src/collection/collection.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
-import { attachStructOps, structOpsProgramTarget } from "../../src/link/struct-ops.js";
+import { attachStructOps } from "../../src/link/struct-ops.js";
+import { structOpsProgramTarget } from "../../src/collection/struct-ops.js";
 import { describeKernel, isFdOpen, itKernel, openFdCount } from "../helpers/kernel.js";
 import { connectWithCongestionControl } from "../helpers/tcp.js";
 

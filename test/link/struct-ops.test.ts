@@ -3,7 +3,8 @@ import { describe, expect } from "vitest";
 import { add64, atomic, call, exit, instructions, jeq, label, ldMapFd, mov64, st } from "../../src/asm/builder.js";
 import { BpfMap } from "../../src/map/bpf-map.js";
 import { Program } from "../../src/program/program.js";
-import { attachStructOps, createStructOpsMap, encodeStructOpsValue, structOpsLayout, structOpsProgramTarget } from "../../src/link/struct-ops.js";
+import { attachStructOps, createStructOpsMap } from "../../src/link/struct-ops.js";
+import { encodeStructOpsValue, structOpsLayout, structOpsProgramTarget } from "../../src/collection/struct-ops.js";
 import { describeKernel, it, itKernel } from "./kit.js";
 import { connectWithCongestionControl } from "../helpers/tcp.js";
 
