@@ -37,7 +37,8 @@ const rm = (s: Sz) => fc.oneof(reg(s), mem);
 
 /** One AT&T statement of the set the JIT uses (jumps get a label, `L<n>`, placed later). */
 const statement: fc.Arbitrary<string> = fc.oneof(
-  size.chain((s) => fc.tuple(fc.constantFrom("add", "or", "adc", "sbb", "and", "sub", "xor", "cmp", "mov", "test"), fc.oneof(fc.tuple(reg(s), rm(s)), fc.tuple(mem, reg(s)), fc.tuple(imm(s), rm(s)))).map(([op, [a, b]]) => (op === "test" && b.startsWith("%") === false && a.startsWith("(") ? `${op}${s} ${b}, ${a}` : op === "test" && !a.startsWith("%") && !a.startsWith("$") ? `${op}${s} ${b}, ${a}`.replace(/^(test\w) (\S+), (.*)$/, "$1 $2, $3") : `${op}${s} ${a}, ${b}`))),
+  // ALU and mov in every direction; test has no memory-source form, so its memory operand goes second.
+  size.chain((s) => fc.tuple(fc.constantFrom("add", "or", "adc", "sbb", "and", "sub", "xor", "cmp", "mov", "test"), fc.oneof(fc.tuple(reg(s), rm(s)), fc.tuple(mem, reg(s)), fc.tuple(imm(s), rm(s)))).map(([op, [a, b]]) => (op === "test" && !a.startsWith("%") && !a.startsWith("$") ? `${op}${s} ${b}, ${a}` : `${op}${s} ${a}, ${b}`))),
   fc.tuple(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n), reg("q")).map(([v, r]) => `movabsq $${hexs(v)}, ${r}`),
   fc.tuple(fc.constantFrom("movzbw", "movzbl", "movzbq", "movsbw", "movsbl", "movsbq"), fc.oneof(reg("b"), mem)).chain(([op, src]) => reg(op.endsWith("w") ? "w" : op.endsWith("l") ? "l" : "q").map((d) => `${op} ${src}, ${d}`)),
   fc.tuple(fc.constantFrom("movzwl", "movzwq", "movswl", "movswq"), fc.oneof(reg("w"), mem)).chain(([op, src]) => reg(op.endsWith("l") ? "l" : "q").map((d) => `${op} ${src}, ${d}`)),
