@@ -1,11 +1,13 @@
 /**
- * `tsbpf net`: XDP, tcx and tc programs of network interfaces, like `bpftool net`.
+ * `tsbpf net`: XDP, tcx, tc and netkit programs of network interfaces, like `bpftool net`.
  *
  * `attach` without `--pin` uses the kinds that stay after the command exits (netlink XDP,
  * BPF_PROG_ATTACH for tcx, a cls_bpf filter for tc); with `--pin PATH` it creates a bpf_link
- * (XDP, tcx) and pins it, so `tsbpf link detach` or removing the pin ends it.
+ * (XDP, tcx) and pins it, so `tsbpf link detach` or removing the pin ends it. netkit is
+ * attached only as a bpf_link (BPF_NETKIT_PRIMARY/PEER), so it needs `--pin`.
  */
 import { readdirSync } from "node:fs";
+import { attachNetkit, detachNetkit, queryNetkit } from "../link/netkit.js";
 import { queryTc, attachTc, detachTc } from "../link/tc.js";
 import { queryTcx, attachTcx, detachTcx } from "../link/tcx.js";
 import { queryXdp, attachXdp, detachXdp, type XdpMode } from "../link/xdp.js";
@@ -41,7 +43,23 @@ export function netInfo(iface: string, netns?: string): Record<string, unknown> 
     ...(xdp.offloadProgramId ? [{ mode: "offload", prog_id: xdp.offloadProgramId }] : []),
   ];
   if (modes.length === 0 && xdp.programId) modes.push({ mode: xdp.attached, prog_id: xdp.programId });
-  return { devname: iface, xdp: modes, tcx_ingress: tcx("ingress"), tcx_egress: tcx("egress"), tc_ingress: tc("ingress"), tc_egress: tc("egress") };
+  return { devname: iface, xdp: modes, tcx_ingress: tcx("ingress"), tcx_egress: tcx("egress"), tc_ingress: tc("ingress"), tc_egress: tc("egress"), ...netkitInfo(iface, netns) };
+}
+
+/**
+ * netkit_primary/netkit_peer of a netkit device; nothing for any other device (the kernel
+ * answers a netkit query on it, or on a kernel without CONFIG_NETKIT, with an error).
+ */
+function netkitInfo(iface: string, netns?: string): Record<string, unknown> {
+  const side = (s: "primary" | "peer") => {
+    const q = queryNetkit(iface, s, netns);
+    return q.programIds.map((id, i) => ({ prog_id: id, ...(q.linkIds[i] ? { link_id: q.linkIds[i] } : {}) }));
+  };
+  try {
+    return { netkit_primary: side("primary"), netkit_peer: side("peer") };
+  } catch {
+    return {};
+  }
 }
 
 function textOf(n: Record<string, unknown>): string[] {
@@ -52,13 +70,16 @@ function textOf(n: Record<string, unknown>): string[] {
     for (const x of list(`tcx_${d}`)) out.push(`${n.devname}  tcx/${d}  prog_id ${x.prog_id}${x.link_id ? `  link_id ${x.link_id}` : ""}`);
     for (const x of list(`tc_${d}`)) out.push(`${n.devname}  tc/${d}  ${x.name ?? ""} prio ${x.prio} handle ${x.handle}  prog_id ${x.prog_id ?? "-"}${x.direct_action ? "  direct-action" : ""}`);
   }
+  for (const s of ["primary", "peer"]) {
+    for (const x of list(`netkit_${s}`) ?? []) out.push(`${n.devname}  netkit/${s}  prog_id ${x.prog_id}${x.link_id ? `  link_id ${x.link_id}` : ""}`);
+  }
   return out;
 }
 
 const NETNS = { netns: { type: "string" as const, value: "NAME", description: "network namespace (name under /var/run/netns or a path)" } };
 
 const list: Command = {
-  summary: "list the XDP, tcx and tc programs of every interface (or of one)",
+  summary: "list the XDP, tcx, tc and netkit programs of every interface (or of one)",
   args: "[<interface>]",
   options: NETNS,
   run(ctx) {
@@ -72,7 +93,7 @@ const list: Command = {
   },
 };
 
-const KINDS = ["xdp", "xdpgeneric", "xdpdrv", "xdpoffload", "tcx_ingress", "tcx_egress", "tc_ingress", "tc_egress"] as const;
+const KINDS = ["xdp", "xdpgeneric", "xdpdrv", "xdpoffload", "tcx_ingress", "tcx_egress", "tc_ingress", "tc_egress", "netkit_primary", "netkit_peer"] as const;
 type Kind = (typeof KINDS)[number];
 const XDP_MODE: Partial<Record<Kind, XdpMode>> = { xdpgeneric: "generic", xdpdrv: "driver", xdpoffload: "offload" };
 
@@ -102,15 +123,15 @@ function u(ctx: Context, name: string, dflt: number): number {
 }
 
 const attach: Command = {
-  summary: "attach a program to an interface (xdp, xdpgeneric, xdpdrv, tcx_ingress/egress, tc_ingress/egress)",
+  summary: "attach a program to an interface (xdp, xdpgeneric, xdpdrv, tcx_ingress/egress, tc_ingress/egress, netkit_primary/peer)",
   args: "<kind> <prog id|pinned path> <interface>",
   options: {
     ...NETNS,
     ...TC_OPTS,
-    pin: { type: "string", value: "PATH", description: "create a bpf_link (xdp, tcx) and pin it at PATH" },
+    pin: { type: "string", value: "PATH", description: "create a bpf_link (xdp, tcx, netkit) and pin it at PATH (netkit: required)" },
     overwrite: { type: "boolean", description: "replace the XDP program already attached (netlink)" },
   },
-  examples: ["tsbpf net attach xdpgeneric 42 eth0", "tsbpf net attach tcx_ingress /sys/fs/bpf/prog eth0 --pin /sys/fs/bpf/eth0_in"],
+  examples: ["tsbpf net attach xdpgeneric 42 eth0", "tsbpf net attach tcx_ingress /sys/fs/bpf/prog eth0 --pin /sys/fs/bpf/eth0_in", "tsbpf net attach netkit_peer 42 nk0 --pin /sys/fs/bpf/nk0_peer"],
   run(ctx) {
     const kind = kindOf(ctx);
     using prog = openProg(arg(ctx, 1, "<prog id|pinned path>"));
@@ -131,6 +152,11 @@ const attach: Command = {
         using l = attachTcx(prog, { interface: iface, direction, ...(netns ? { netns } : {}) });
         l.pin(pin);
       } else attachTcx(prog, { interface: iface, direction, method: "attach", ...(netns ? { netns } : {}) });
+    } else if (kind.startsWith("netkit_")) {
+      // A netkit attachment is a bpf_link: without a pin it would end with this process.
+      if (!pin) throw new UsageError("netkit programs are attached as bpf_links: give --pin PATH to keep the link after the command exits");
+      using l = attachNetkit(prog, { interface: iface, side: kind === "netkit_primary" ? "primary" : "peer", ...(netns ? { netns } : {}) });
+      l.pin(pin);
     } else {
       if (pin) throw new UsageError("tc filters are not bpf_links and cannot be pinned (use tcx_ingress/tcx_egress)");
       attachTc(prog, { interface: iface, direction: kind === "tc_ingress" ? "ingress" : "egress", priority: u(ctx, "priority", 1), handle: u(ctx, "handle", 1), ...(netns ? { netns } : {}) });
@@ -141,7 +167,7 @@ const attach: Command = {
 const detach: Command = {
   summary: "detach a program from an interface",
   args: "<kind> <interface> [<prog id>]",
-  description: "xdp*: the netlink-attached program (a bpf_link is detached with `tsbpf link detach`). tcx_*: the\nprogram with this id, attached without a link. tc_*: the filter of --priority/--handle (default 1/1).",
+  description: "xdp*: the netlink-attached program (a bpf_link is detached with `tsbpf link detach`). tcx_*: the\nprogram with this id, attached without a link. tc_*: the filter of --priority/--handle (default 1/1).\nnetkit_*: the program with this id, through its bpf_link (BPF_LINK_DETACH; a pin stays valid) or,\nattached without one, with BPF_PROG_DETACH.",
   options: { ...NETNS, ...TC_OPTS },
   run(ctx) {
     const kind = kindOf(ctx);
@@ -156,6 +182,11 @@ const detach: Command = {
       noMoreArgs(ctx, 3);
       if (!/^\d+$/.test(id)) throw new UsageError(`"${id}" is not a program id`);
       detachTcx(iface, kind === "tcx_ingress" ? "ingress" : "egress", Number(id), netns);
+    } else if (kind.startsWith("netkit_")) {
+      const id = arg(ctx, 2, "<prog id>");
+      noMoreArgs(ctx, 3);
+      if (!/^\d+$/.test(id)) throw new UsageError(`"${id}" is not a program id`);
+      detachNetkit(iface, kind === "netkit_primary" ? "primary" : "peer", Number(id), netns);
     } else {
       noMoreArgs(ctx, 2);
       detachTc(iface, kind === "tc_ingress" ? "ingress" : "egress", { priority: u(ctx, "priority", 1), handle: u(ctx, "handle", 1) }, netns);
@@ -165,6 +196,6 @@ const detach: Command = {
 
 /** The `tsbpf net` command. */
 export const command: Command = {
-  summary: "list, attach and detach XDP, tcx and tc programs of interfaces",
+  summary: "list, attach and detach XDP, tcx, tc and netkit programs of interfaces",
   subcommands: { list, show: list, attach, detach },
 };

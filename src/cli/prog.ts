@@ -9,7 +9,8 @@ import { encodeInstructions, instructionSlots } from "../asm/encoding.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { TsbpfError } from "../errors.js";
 import type { ProgramInfo } from "../program/info.js";
-import type { KernelLineInfo } from "../program/line-info.js";
+import type { KernelLineInfo, ProgramDebugInfo } from "../program/line-info.js";
+import { decodeX86, formatX86Line, type X86Instruction } from "../asm/x86/decode.js";
 import { Program } from "../program/program.js";
 import { Btf } from "../map/btf.js";
 import { readTracePipe } from "../trace/trace-pipe.js";
@@ -226,11 +227,74 @@ const xlated: Command = {
   },
 };
 
+/** One JIT'd function of a program: where its code is in the image and what it is called. */
+interface JitedFunction {
+  name: string;
+  start: number;
+  length: number;
+  /** Its kernel address (0 when the kernel hides addresses). */
+  ksym: bigint;
+}
+
+function jitedFunctions(d: ProgramDebugInfo, btf: BtfSpec | undefined, mainName: string): JitedFunction[] {
+  const lengths = d.jitedFunctionLengths.length ? d.jitedFunctionLengths : [d.jitedCode.length];
+  let start = 0;
+  return lengths.map((length, i) => {
+    const typeId = d.funcInfo[i]?.typeId;
+    let name = i === 0 ? mainName : `func_${i}`;
+    if (typeId && btf) name = safeName(btf, typeId) || name;
+    const f = { name, start, length, ksym: d.jitedFunctionAddresses[i] ?? 0n };
+    start += length;
+    return f;
+  });
+}
+
+function safeName(btf: BtfSpec, typeId: number): string {
+  try {
+    return btf.typeById(typeId).name;
+  } catch {
+    return "";
+  }
+}
+
+/** Source line text per offset into the JIT'd image, from the kernel's JIT'd line info. */
+function jitedSourceLines(d: ProgramDebugInfo, funcs: readonly JitedFunction[], btf: BtfSpec | undefined): Map<number, string> {
+  const out = new Map<number, string>();
+  if (!btf) return out;
+  d.jitedLineAddresses.forEach((addr, i) => {
+    // The function whose ksym is the highest one not above the address.
+    let best = -1;
+    funcs.forEach((f, fi) => {
+      if (f.ksym <= addr && (best < 0 || f.ksym >= funcs[best].ksym)) best = fi;
+    });
+    if (best < 0) return;
+    const off = funcs[best].start + Number(addr - funcs[best].ksym);
+    const line = d.lineInfo[i];
+    if (off < 0 || off > d.jitedCode.length || !line || out.has(off)) return;
+    out.set(off, `${safeString(btf, line.lineOff).trim()} [${safeString(btf, line.fileNameOff).split("/").pop()}:${line.line}]`);
+  });
+  return out;
+}
+
+/** bpftool's JSON of one instruction: "operation" is the first word, "operands" the rest split at spaces, commas and parentheses. */
+function bpftoolOperation(insn: X86Instruction): { operation: string; operands: (string | null)[] } {
+  const text = `${insn.prefix !== undefined ? `${insn.prefix}\t\t` : ""}${insn.mnemonic}\t${insn.operands}`;
+  const [operation, ...rest] = text.split(/[ \t]+/);
+  const operands = rest.join(" ").split(/[ \t,()]+/).filter((x) => x !== "");
+  return { operation, operands: operands.length ? operands : [null] };
+}
+
 const jited: Command = {
-  summary: "print the JIT'd machine code as hex, grouped by source line (kernel line info)",
+  summary: "print the JIT'd machine code as x86-64 assembly (llvm-objdump's AT&T syntax), with source lines",
   args: "<prog>",
-  description: "Each group starts with the source line and the JIT'd address range it compiled to; the bytes are\nprinted 16 to a line. (tsbpf has no x86 disassembler: pipe the bytes to one with --file.)",
-  options: { file: { type: "string", value: "FILE", description: "write the raw machine code to FILE instead" } },
+  description:
+    "Each function's instructions as `llvm-objdump -d --no-show-raw-insn` prints them, offsets from the\nfunction's start, each source line (the kernel's JIT'd line info and the program's BTF) above the\ninstructions it compiled to. Jumps and calls into the program name their target (<func+0x1c>).\nOn a machine that is not x86-64, or with --hex, the bytes are printed in hex instead.",
+  options: {
+    "no-source": { type: "boolean", description: "leave out the source lines" },
+    opcodes: { type: "boolean", description: "also print each instruction's bytes" },
+    hex: { type: "boolean", description: "print the bytes in hex, grouped by source line, instead of instructions" },
+    file: { type: "string", value: "FILE", description: "write the raw machine code to FILE instead" },
+  },
   run(ctx) {
     const { f, used } = oneProgram(ctx);
     using p = f.prog;
@@ -243,47 +307,76 @@ const jited: Command = {
       return;
     }
     const btf = btfById(f.info.btfId);
-    // Offsets of each line into the code: function start (ksym) + address - that function's ksym.
-    const starts: number[] = [];
-    let acc = 0;
-    for (const len of d.jitedFunctionLengths) {
-      starts.push(acc);
-      acc += len;
+    const funcs = jitedFunctions(d, btf, fullName(p, f.info));
+    const lines = flag(ctx, "no-source") ? new Map<number, string>() : jitedSourceLines(d, funcs, btf);
+    if (flag(ctx, "hex") || process.arch !== "x64") {
+      printHex(ctx, d.jitedCode, lines);
+      return;
     }
-    const funcOf = (addr: bigint) => {
-      let best = 0;
-      d.jitedFunctionAddresses.forEach((a, i) => {
-        if (a <= addr && a >= d.jitedFunctionAddresses[best]) best = i;
-      });
-      return best;
+    const opcodes = flag(ctx, "opcodes");
+    // A target inside the program, as `<func+0xoff>`.
+    const where = (t: bigint): string | undefined => {
+      for (const fn of funcs) if (fn.ksym !== 0n && t >= fn.ksym && t < fn.ksym + BigInt(fn.length)) return `<${fn.name}+0x${(t - fn.ksym).toString(16)}>`;
+      return undefined;
     };
-    const marks = d.jitedLineAddresses.map((addr, i) => {
-      const fi = funcOf(addr);
-      return { off: starts[fi] + Number(addr - d.jitedFunctionAddresses[fi]), line: d.lineInfo[i] };
-    }).filter((m) => m.off >= 0 && m.off <= d.jitedCode.length).sort((a, b) => a.off - b.off);
-    if (marks.length === 0 || marks[0].off !== 0) marks.unshift({ off: 0, line: undefined as never });
-    const rows: { offset: number; length: number; src?: string; bytes: string }[] = [];
-    marks.forEach((m, i) => {
-      const end = i + 1 < marks.length ? marks[i + 1].off : d.jitedCode.length;
-      if (end <= m.off && i + 1 < marks.length) return;
-      const src = m.line && btf ? `${safeString(btf, m.line.lineOff).trim()} [${safeString(btf, m.line.fileNameOff).split("/").pop()}:${m.line.line}]` : undefined;
-      rows.push({ offset: m.off, length: end - m.off, ...(src ? { src } : {}), bytes: Buffer.from(d.jitedCode.subarray(m.off, end)).toString("hex") });
+    const perFunc = funcs.map((fn) => {
+      const code = d.jitedCode.subarray(fn.start, fn.start + fn.length);
+      return { fn, code, insns: decodeX86(code, { address: fn.ksym }) };
     });
     if (ctx.json) {
-      ctx.printJson(rows);
+      // bpftool's shape: one array of instructions, or {name, insns} per function when there are several.
+      const rows = perFunc.map(({ fn, code, insns }) =>
+        insns.map((i) => {
+          const src = lines.get(fn.start + i.offset);
+          return {
+            ...(src !== undefined ? { src: src.replace(/ \[[^\]]*\]$/, "") } : {}),
+            pc: `0x${i.offset.toString(16)}`,
+            ...bpftoolOperation(i),
+            ...(opcodes ? { opcodes: [...code.subarray(i.offset, i.offset + i.length)].map((b) => `0x${b.toString(16).padStart(2, "0")}`) } : {}),
+          };
+        }),
+      );
+      ctx.printJson(funcs.length === 1 ? rows[0] : perFunc.map(({ fn }, i) => ({ name: fn.name, insns: rows[i] })));
       return;
     }
     const out: string[] = [];
-    for (const r of rows) {
-      if (r.src) out.push(`; ${r.src}`);
-      for (let o = 0; o < r.length; o += 16) {
-        const chunk = r.bytes.slice(o * 2, Math.min(r.length, o + 16) * 2).match(/../g)!.join(" ");
-        out.push(`${(r.offset + o).toString(16).padStart(6)}: ${chunk}`);
+    for (const { fn, code, insns } of perFunc) {
+      if (funcs.length > 1) out.push(`${out.length ? "\n" : ""}${fn.name}:`);
+      for (const i of insns) {
+        const src = lines.get(fn.start + i.offset);
+        if (src !== undefined) out.push(`; ${src}`);
+        const note = i.target !== undefined ? where(i.target) : undefined;
+        out.push(`${formatX86Line(i)}${note ? ` ${note}` : ""}`);
+        if (opcodes) out.push(`\t${[...code.subarray(i.offset, i.offset + i.length)].map((b) => b.toString(16).padStart(2, "0")).join(" ")}`);
       }
     }
     ctx.write(`${out.join("\n")}\n`);
   },
 };
+
+/** The image in hex, 16 bytes a line, each source line above the bytes it compiled to. */
+function printHex(ctx: Context, code: Uint8Array, lines: Map<number, string>): void {
+  const marks = [...lines.keys()].sort((a, b) => a - b);
+  if (marks[0] !== 0) marks.unshift(0);
+  const rows = marks.map((off, i) => {
+    const end = i + 1 < marks.length ? marks[i + 1] : code.length;
+    const src = lines.get(off);
+    return { offset: off, length: end - off, ...(src !== undefined ? { src } : {}), bytes: Buffer.from(code.subarray(off, end)).toString("hex") };
+  });
+  if (ctx.json) {
+    ctx.printJson(rows);
+    return;
+  }
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r.src) out.push(`; ${r.src}`);
+    for (let o = 0; o < r.length; o += 16) {
+      const chunk = r.bytes.slice(o * 2, Math.min(r.length, o + 16) * 2).match(/../g)!.join(" ");
+      out.push(`${(r.offset + o).toString(16).padStart(6)}: ${chunk}`);
+    }
+  }
+  ctx.write(`${out.join("\n")}\n`);
+}
 
 const dump: Command = {
   summary: "print a program's translated instructions or JIT'd code",

@@ -3,9 +3,10 @@
  * (BPF_LINK_CREATE of BPF_NETKIT_PRIMARY/PEER, Linux 6.7), ordered like tcx.
  */
 import { ATTACH_TYPES } from "../spec/program-type.js";
-import { linkCreate, progQuery } from "../sys/link-attr.js";
+import { linkCreate, progDetach, progQuery } from "../sys/link-attr.js";
+import { getFdById } from "../sys/obj.js";
 import type { NetnsRef } from "../sys/netns.js";
-import { expectProgramType, BpfLink, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
+import { expectProgramType, BpfLink, linkFromId, programFd, programLabel, type AttachProgram, type Link } from "./link.js";
 import { checkOptions } from "../errors.js";
 import type { MprogQueryResult } from "./tcx.js";
 import { encodeOrdering, inNetns, resolveInterface, type InterfaceRef, type OrderingOptions } from "./target.js";
@@ -57,5 +58,29 @@ export function queryNetkit(iface: InterfaceRef, s: "primary" | "peer", netns?: 
     const ifindex = resolveInterface(iface, "queryNetkit");
     const r = progQuery(ifindex, attachType, 0, `netkit ${s} on ${JSON.stringify(iface)}: query`);
     return { programIds: r.progIds, linkIds: r.linkIds, revision: r.revision };
+  });
+}
+
+/**
+ * Detach the program with id `programId` from a netkit side: through its bpf_link when it was
+ * attached with one (BPF_LINK_DETACH: the program stops, pins and fds stay valid), else with
+ * BPF_PROG_DETACH. Throws BpfError (ENOENT when it is not attached there).
+ */
+export function detachNetkit(iface: InterfaceRef, s: "primary" | "peer", programId: number, netns?: NetnsRef): void {
+  const attachType = side(s);
+  const what = `netkit ${s} program ${programId} on ${JSON.stringify(iface)}: detach`;
+  const q = queryNetkit(iface, s, netns);
+  const at = q.programIds.indexOf(programId);
+  const linkId = at >= 0 ? q.linkIds[at] : 0;
+  if (linkId) {
+    using l = linkFromId(linkId);
+    l.detach();
+    return;
+  }
+  // Not attached (the kernel says ENOENT) or attached without a link.
+  using prog = getFdById("prog", programId);
+  inNetns(netns, () => {
+    const ifindex = resolveInterface(iface, "detachNetkit");
+    progDetach({ target: ifindex, progFd: prog.value, attachType, flags: 0 }, what);
   });
 }

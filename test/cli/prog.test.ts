@@ -3,14 +3,18 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { Collection } from "../../src/collection/collection.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { Program } from "../../src/program/program.js";
 import { describeKernel, hasTool, itKernel, uniqueName } from "../helpers/kernel.js";
 import { cli, ROOT } from "./run.js";
+import { hasX86Llvm, llvmX86Bytes } from "../asm/x86/llvm-x86.js";
 
 const bpftool = (...args: string[]): unknown => JSON.parse(execFileSync("bpftool", ["-j", ...args], { encoding: "utf8" }));
+
+/** JIT images are x86-64 only on an x86-64 machine; llvm is the oracle. */
+const itX86 = process.arch === "x64" && hasX86Llvm ? itKernel : it.skip;
 
 describeKernel("tsbpf prog", () => {
   let coll: Collection;
@@ -68,8 +72,8 @@ describeKernel("tsbpf prog", () => {
     }
   });
 
-  itKernel("dump jited: the JIT'd bytes grouped by source line, as many as bpftool's bytes_jited", async () => {
-    const rows = JSON.parse((await cli("prog", "dump", "jited", String(id()), "-j")).out) as { offset: number; length: number; src?: string; bytes: string }[];
+  itKernel("dump jited --hex: the JIT'd bytes grouped by source line, as many as bpftool's bytes_jited", async () => {
+    const rows = JSON.parse((await cli("prog", "dump", "jited", String(id()), "--hex", "-j")).out) as { offset: number; length: number; src?: string; bytes: string }[];
     const total = rows.reduce((n, r) => n + r.length, 0);
     expect(total).toBe((bpftool("prog", "show", "id", String(id())) as { bytes_jited: number }).bytes_jited);
     expect(rows.map((r) => r.offset)).toEqual([...rows.map((r) => r.offset)].sort((a, b) => a - b));
@@ -79,6 +83,37 @@ describeKernel("tsbpf prog", () => {
     expect(info.jitedLineAddresses.length).toBe(info.lineInfo.length);
     expect(info.funcInfo.length).toBe(1);
     expect(info.jitedFunctionLengths).toEqual([total]);
+  });
+
+  itX86("dump jited: llvm-objdump's lines for the JIT'd code, source lines above them, bpftool's JSON fields", async () => {
+    const code = coll.programs.count_packets.debugInfo().jitedCode;
+    const theirs = llvmX86Bytes(code);
+    const text = (await cli("prog", "dump", "jited", String(id()))).out.split("\n");
+    const insns = text.filter((l) => /^ +[0-9a-f]+:      \t/.test(l));
+    // Jump and call targets are kernel addresses in ours (the function's ksym + offset) and
+    // offsets in llvm's; jumps inside the program name their target as <count_packets+0x..>.
+    const plain = (l: string) => l.replace(/\t(j\w+|callq)\t\S+.*$/, "\t$1");
+    expect(insns.map(plain)).toEqual(theirs.map(plain));
+    for (const [i, l] of insns.entries()) {
+      const m = /\tj\w+\t0x[0-9a-f]+ <count_packets\+(0x[0-9a-f]+)>$/.exec(l);
+      if (m) expect(theirs[i].endsWith(`\t${m[1]}`)).toBe(true);
+    }
+    expect(insns.some((l) => / <count_packets\+0x[0-9a-f]+>$/.test(l))).toBe(true);
+    const at = text.findIndex((l) => /^; packets \+= 1; \[global_data\.c:18\]$/.test(l));
+    expect(at).toBeGreaterThan(0);
+    expect(text[at + 1]).toMatch(/^ +[0-9a-f]+:      \tmovabsq\t\$-?0x[0-9a-f]+, %r\w+ +# imm = 0x[0-9A-F]+$/);
+
+    const rows = JSON.parse((await cli("prog", "dump", "jited", String(id()), "--opcodes", "-j")).out) as { pc: string; operation: string; operands: (string | null)[]; src?: string; opcodes: string[] }[];
+    expect(rows.map((r) => r.operation)).toEqual(theirs.map((l) => l.split("\t")[1]));
+    expect(Buffer.from(rows.flatMap((r) => r.opcodes.map((b) => Number(b))))).toEqual(Buffer.from(code));
+    let pc = 0;
+    for (const r of rows) {
+      expect(r.pc).toBe(`0x${pc.toString(16)}`);
+      pc += r.opcodes.length;
+    }
+    expect(rows.find((r) => r.operation === "leave")?.operands).toEqual([null]);
+    expect(rows.find((r) => r.src === "packets += 1;")?.operation).toBe("movabsq");
+    expect(rows.find((r) => r.operation === "movq" && r.operands.length === 3)?.operands).toEqual(["0x8", "%rdi", "%rdi"]);
   });
 
   itKernel("run: the test run's return value and output data, from hex or a file, like bpftool prog run", async () => {

@@ -11,10 +11,13 @@ import { attachXdp, queryXdp } from "../../src/link/xdp.js";
 import { queryTcx } from "../../src/link/tcx.js";
 import { queryCgroup } from "../../src/link/cgroup.js";
 import { cli } from "../cli/run.js";
-import { hasTool, uniqueName } from "../helpers/kernel.js";
+import { hasTool, isRoot, uniqueName } from "../helpers/kernel.js";
+import { KNOWN_LIMITS } from "../helpers/known-limits.js";
 import { TestCgroup } from "./cgroup-env.js";
 import { describeKernel, itKernel } from "./kit.js";
 import { until, VethEnv } from "./net-env.js";
+import { TestNetns } from "./netns.js";
+import { createNetkit, netkitRefusal } from "./netkit-env.js";
 import { retProgram } from "./progs.js";
 
 const json = async (...args: string[]): Promise<any> => {
@@ -88,6 +91,49 @@ describeKernel("tsbpf link, net and cgroup", () => {
     expect((await json("net", "list", env.ifB, ...ns)).tc_ingress).toMatchObject([{ prio: 7, handle: 2, prog_id: cls.info().id }]);
     expect((await cli("net", "detach", "tc_ingress", env.ifB, "--priority", "7", "--handle", "2", ...ns)).code).toBe(0);
     expect((await json("net", "list", env.ifB, ...ns)).tc_ingress).toEqual([]);
+  }, 30000);
+
+  itKernel(`net attach, list and detach on a netkit pair (or, without CONFIG_NETKIT, the exact refusal: ${KNOWN_LIMITS.netkit.reason})`, async () => {
+    using cls = retProgram("sched_cls", -1, "cli_nk"); // NETKIT_NEXT
+    const cid = String(cls.info().id);
+    const refusal = isRoot ? netkitRefusal() : undefined;
+    const pin = `/sys/fs/bpf/${uniqueName("clink")}`;
+    if (refusal) {
+      // No netkit here: the pair is refused as probed, and the command fails the kernel's way on
+      // any other device (EINVAL from BPF_LINK_CREATE) instead of pretending.
+      using a = new TestNetns("tcnr");
+      using b = new TestNetns("tcns");
+      expect(() => createNetkit(a, b)).toThrow(expect.objectContaining({ code: refusal.code, kernelMessage: "Unknown device type" }));
+      using env = new VethEnv();
+      const ns = ["--netns", env.b.name];
+      const r = await cli("net", "attach", "netkit_primary", cid, env.ifB, "--pin", pin, ...ns);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/EINVAL from BPF_LINK_CREATE \(the device is not a netkit device/);
+      const listed = await json("net", "list", env.ifB, ...ns);
+      expect(Object.keys(listed)).not.toContain("netkit_primary");
+      const d = await cli("net", "detach", "netkit_peer", env.ifB, cid, ...ns);
+      expect(d.code).toBe(1);
+      expect(d.err).toMatch(/EINVAL/);
+    } else {
+      using a = new TestNetns("tcnk");
+      using b = new TestNetns("tcnl");
+      createNetkit(a, b);
+      const ns = ["--netns", a.name];
+      try {
+        expect((await cli("net", "attach", "netkit_peer", cid, "nk0", "--pin", pin, ...ns)).code).toBe(0);
+        const side = (await json("net", "list", "nk0", ...ns)).netkit_peer as { prog_id: number; link_id: number }[];
+        expect(side).toEqual([{ prog_id: cls.info().id, link_id: expect.any(Number) }]);
+        expect((await json("net", "list", "nk0", ...ns)).netkit_primary).toEqual([]);
+        expect((await cli("net", "detach", "netkit_peer", "nk0", cid, ...ns)).code).toBe(0);
+        expect((await json("net", "list", "nk0", ...ns)).netkit_peer).toEqual([]);
+      } finally {
+        rmSync(pin, { force: true });
+      }
+    }
+    // A netkit attachment is a link: without a pin the command refuses before touching the kernel.
+    const nopin = await cli("net", "attach", "netkit_peer", cid, "lo");
+    expect(nopin.code).toBe(2);
+    expect(nopin.err).toMatch(/give --pin PATH/);
   }, 30000);
 
   itKernel("cgroup attach, show (as bpftool shows it), tree and detach", async () => {
