@@ -2,7 +2,7 @@
 // runqlat). Usage: npm run example -- runqlat [--interval S] [--count N] [--pid TGID] [--per-process]
 import { parseArgs } from "node:util";
 import { formatLog2Hist } from "../lib/log2-hist.js";
-import { loadSpec, type Runqlat } from "./runqlat.bpf.js";
+import { loadSpec, type HistKey, type Runqlat } from "./runqlat.bpf.js";
 
 const { values } = parseArgs({
   options: {
@@ -22,7 +22,7 @@ const ATTACH_KINDS = [
   { kind: "tp_btf", programs: ["btf_wakeup", "btf_wakeup_new", "btf_switch"] },
   { kind: "raw_tp", programs: ["raw_wakeup", "raw_wakeup_new", "raw_switch"] },
   { kind: "tracepoint", programs: ["tp_wakeup", "tp_wakeup_new", "tp_switch"] },
-] as const;
+];
 
 function start(): { obj: Runqlat; links: Disposable; kind: string } {
   const refused: string[] = [];
@@ -34,7 +34,7 @@ function start(): { obj: Runqlat; links: Disposable; kind: string } {
     spec.variables.per_process.value = values["per-process"] ? 1 : 0;
     let obj: Runqlat | undefined;
     try {
-      obj = spec.load({ programs: [...programs] });
+      obj = spec.load({ programs });
       const links = obj.attachAll();
       return { obj, links, kind: refused.length === 0 ? kind : `${kind} (${refused.join("; ")})` };
     } catch (err) {
@@ -56,7 +56,7 @@ console.log(`runqlat: tracing run queue latency with ${kind}; ${values.count ===
 /** Take the histograms (by tgid, or one under id 0) out of the map and clear it. */
 function drain(): Map<number, number[]> {
   const byId = new Map<number, number[]>();
-  const keys = [];
+  const keys: HistKey[] = [];
   for (const [key, count] of o.maps.hists) {
     keys.push(key);
     const counts = byId.get(key.id) ?? [];
