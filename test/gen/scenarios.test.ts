@@ -12,7 +12,7 @@ import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 import { VethEnv } from "../link/net-env.js";
-import { loadOnlyCount, runKinds, specDefaults } from "./users/kinds.js";
+import { attachWithoutInterface, loadOnlyCount, runKinds, specDefaults } from "./users/kinds.js";
 import { traceOwnOpen } from "./users/opensnoop.js";
 import { loadSpec } from "./golden/kinds.js";
 
@@ -61,7 +61,11 @@ describeKernel("generated bindings against the kernel", () => {
     expect(r.sock).toBeUndefined(); // a struct key, encoded from BTF
     expect(r.threshold).toBe(1_000_000n);
     expect(r.greeting).toBe("hello");
-    expect(r.attached).toEqual(["on_getpid"]); // the XDP program needs an interface: left out, as libbpf's skeleton does
+    expect(r.attached).toEqual(["count", "on_getpid"]); // the XDP program with the interface attachAll was given
+    const u32 = (b: Uint8Array | undefined) => (b === undefined ? undefined : new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true));
+    expect(u32(r.innerIds[0])).toBe(r.innerIds[1]); // setInnerMap put inner_a's fd; the kernel reports its id
+    expect(u32(r.progIds[0])).toBe(r.progIds[1]);
+    expect(attachWithoutInterface()).toEqual(["on_getpid"]); // the XDP program needs an interface: left out, as libbpf's skeleton does
     expect(loadOnlyCount()).toBe(true);
   });
 
