@@ -252,7 +252,7 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
     source.kind === "embed"
       ? `tsbpf.embeddedObject(object, meta)`
       : // beside the module: __dirname under CommonJS, import.meta.url under ESM
-        `tsbpf.sidecarObject(typeof __dirname === "string" ? \`\${__dirname}/${source.path.replace(/[`$\\]/g, "\\$&")}\` : new URL(${JSON.stringify(source.path)}, import.meta.url), meta)`;
+        `tsbpf.sidecarObject(typeof __dirname === "string" ? \`\${__dirname}/${source.path.replace(/^\.\//, "").replace(/[`$\\]/g, "\\$&")}\` : new URL(${JSON.stringify(source.path)}, import.meta.url), meta)`;
   const objectDecl =
     source.kind === "embed"
       ? `/** The object's bytes, base64. */\nconst object =\n${chunks(Buffer.from(objectBytes).toString("base64"), 96)

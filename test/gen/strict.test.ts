@@ -45,6 +45,9 @@ it("generated code type-checks under the strictest flags, and the type tests fai
       const spec = CollectionSpec.fromBytes(bytes, { name: o.split("/").pop()!.split(".")[0]! });
       writeFileSync(join(fresh, `${name}.ts`), generateBindings(spec, bytes, { objectPath: o }));
     }
+    // a sidecar module too (its __dirname / import.meta.url lookup must type-check as ESM)
+    const side = readFileSync("test/gen/golden/opensnoop_rb.o");
+    writeFileSync(join(fresh, "sidecar.ts"), generateBindings(CollectionSpec.fromBytes(side, { name: "opensnoop_rb" }), side, { objectPath: "opensnoop_rb.o", objectSource: { kind: "sidecar", path: "./opensnoop_rb.o" } }));
     const here = resolve("test/gen");
     const files = [
       ...readdirSync(join(here, "golden")).filter((f) => f.endsWith(".ts")).map((f) => join(here, "golden", f)),
