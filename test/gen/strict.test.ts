@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { expect, it } from "vitest";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { generateBindings } from "../../src/gen/generate.js";
+import { tsBlocks } from "../helpers/docs.js";
 import { hasKernelBtf, hasTool } from "../helpers/kernel.js";
 import { bpfObjects } from "./cases.js";
 import { corpusSources, genCorpus } from "./corpus.js";
@@ -128,6 +129,10 @@ it("generated code type-checks under the strictest flags, and the type tests fai
       corpus.push(join(corpusDir, "user.ts"));
     }
     const here = resolve("test/gen");
+    // docs/gen.md's maps-of-maps example, over the kinds bindings it describes
+    const docBlock = tsBlocks("docs/gen.md").find((b) => b.includes("setInnerMap"));
+    expect(docBlock).toBeDefined();
+    writeFileSync(join(fresh, "doc_maps_of_maps.ts"), `import type { Kinds } from ${JSON.stringify(join(here, "golden/kinds.js"))};\nexport function example(obj: Kinds): void {\n${docBlock}}\n`);
     const files = [
       ...readdirSync(join(here, "golden")).filter((f) => f.endsWith(".ts")).map((f) => join(here, "golden", f)),
       join(here, "types.check.ts"),
