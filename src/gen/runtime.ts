@@ -126,8 +126,10 @@ export type KeyOfMap<M> = M extends BpfMap<infer K, infer _V> ? K : never;
 /** The inner map type of a MapOfMaps type. */
 export type InnerOfMap<M> = M extends { readonly innerMapType?: infer I } ? Exclude<I, undefined> : never;
 
-/** An fd as the 4 bytes an fd-holding map takes. */
-function fdBytes(fd: number): Uint8Array {
+/** The fd of `holder` (a BpfMap, a Program) as the 4 bytes an fd-holding map takes. */
+function fdBytes(holder: unknown, what: string): Uint8Array {
+  const fd = typeof holder === "object" && holder !== null ? (holder as { readonly fd?: unknown }).fd : undefined;
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) throw new TypeError(`${what}: expected an open map or program (an object with an fd), got ${holder === null ? "null" : typeof holder}`);
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, fd, true);
   return b;
@@ -430,13 +432,19 @@ export class GeneratedCollection<S extends BindingShape> implements Disposable {
    * (the kernel checks the rest: type, sizes, flags). Throws what BpfMap.set throws.
    */
   setInnerMap<N extends MapsOfType<S, "array_of_maps" | "hash_of_maps">>(map: N, key: KeyOfMap<S["maps"][N]>, inner: InnerOfMap<S["maps"][N]>, options?: SetOptions | UpdateMode): void {
-    const fd = (inner as { readonly fd: number }).fd;
-    this.#map(map).set(key, fdBytes(fd), options);
+    this.#fdMap(map, ["array_of_maps", "hash_of_maps"], "setInnerMap").set(key, fdBytes(inner, `setInnerMap: map "${map}": the inner map`), options);
   }
 
   /** Put `program` at `key` of prog array `map` (a tail call target). Throws what BpfMap.set throws. */
   setProgram<N extends MapsOfType<S, "prog_array">>(map: N, key: KeyOfMap<S["maps"][N]>, program: Program, options?: SetOptions | UpdateMode): void {
-    this.#map(map).set(key, fdBytes(program.fd), options);
+    this.#fdMap(map, ["prog_array"], "setProgram").set(key, fdBytes(program, `setProgram: map "${map}": the program`), options);
+  }
+
+  /** Map `name`, checked to be one of `types` (a caller without the types may name any map). */
+  #fdMap(name: string, types: readonly string[], what: string): BpfMap<unknown, unknown> {
+    const m = this.#map(name);
+    if (m.typeName === undefined || !types.includes(m.typeName)) throw new TypeError(`${what}: map "${name}" (${m.typeName ?? `type ${m.type}`}) is not ${types.join(" or ")}`);
+    return m;
   }
 
   #map(name: string): BpfMap<unknown, unknown> {

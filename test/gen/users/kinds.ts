@@ -15,7 +15,9 @@ export interface KindsReport {
   threshold: bigint;
   greeting: string;
   attached: string[];
-  /** The id the outer map reports at 0, and inner_a's id. */
+  /** What the outer map held at 1 before setInnerMap. */
+  innerBefore: Uint8Array | undefined;
+  /** The id the outer map reports at 1, and inner_a's id. */
   innerIds: [Uint8Array | undefined, number];
   /** The id the prog array reports at 1, and count's id. */
   progIds: [Uint8Array | undefined, number];
@@ -40,7 +42,8 @@ export function runKinds(iface: string, netns: string, send: () => number): Kind
   obj.maps.flows.set(key, stats(41n));
   obj.maps.pairs.push({ a: 1, b: 2 });
   const countersBefore = obj.variables.counters.value[0];
-  obj.setInnerMap("outer", 0, obj.maps.inner_a);
+  const innerBefore = obj.maps.outer.get(1);
+  obj.setInnerMap("outer", 1, obj.maps.inner_a); // 0 holds it already, from the C
   obj.setProgram("jumps", 1, obj.programs.count); // at 1: count tail-calls 0, so it does not call itself
   // the tracepoint by its section; the XDP program by its section and the interface given here
   using group = obj.attachAll({ count: { interface: iface, netns } });
@@ -56,7 +59,8 @@ export function runKinds(iface: string, netns: string, send: () => number): Kind
     threshold: obj.variables.threshold.value,
     greeting: obj.variables.greeting.value,
     attached: Object.keys(group.links).sort(),
-    innerIds: [obj.maps.outer.get(0), obj.maps.inner_a.id],
+    innerBefore,
+    innerIds: [obj.maps.outer.get(1), obj.maps.inner_a.id],
     progIds: [obj.maps.jumps.get(1), obj.programs.count.info().id],
   };
 }
