@@ -217,6 +217,13 @@ export {
   type LiveVariables,
   type MapsOfType,
   type AttachAllOptions,
+  type AttachKind,
+  type AttachOptionsOf,
+  type AttachExtra,
+  type MapOfMaps,
+  type ProgArray,
+  type KeyOfMap,
+  type InnerOfMap,
   type TypedPerfEvent,
 } from "./gen/runtime.js";
 export { PROGRAM_KIND, type ProgramKindMark } from "./spec/program-type.js";

@@ -62,7 +62,7 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
   const btf = spec.btf;
   const base = options.name ?? pascalCase(spec.objectName);
   if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(base)) throw new TypeError(`tsbpf gen: --name ${JSON.stringify(base)} is not a TypeScript identifier`);
-  const own = new Set([`${base}Programs`, `${base}Maps`, `${base}Variables`, `${base}Types`, `${base}Shape`, `${base}Spec`, base]);
+  const own = new Set([`${base}Programs`, `${base}Attach`, `${base}Maps`, `${base}Variables`, `${base}Types`, `${base}Shape`, `${base}Spec`, base]);
 
   // Names: each named struct/union/enum gets one TS name, first come first served, in id order.
   const tsNames = new Map<number, string>();
@@ -127,18 +127,23 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
   // Programs.
   const programLines: string[] = [];
   const programKinds: Record<string, string> = {};
+  const attachLines: string[] = [];
   for (const name of Object.keys(spec.programs).sort()) {
     const p = spec.programs[name]!;
     const kind = typeof p.type === "string" ? p.type : programTypeName(p.type);
     programKinds[name] = typeof p.type === "string" ? p.type : String(p.type);
     let how = "";
+    let extra = "never";
     try {
       if (p.section === undefined) throw new TypeError("no section");
       const plan = planAttach(p.section);
       how = plan.needs.length ? `; attachAll attaches it when given ${plan.needs.join(", ")}` : "; attachAll attaches it";
+      extra = `tsbpf.AttachExtra<${JSON.stringify(plan.kind)}, ${plan.needs.length ? plan.needs.map((n) => JSON.stringify(n)).join(" | ") : "never"}>`;
     } catch {
       how = "; not attached by attachAll";
     }
+    attachLines.push(`  /** ${escapeDoc(how.slice(2))} */`);
+    attachLines.push(`  ${propName(name)}: ${extra};`);
     programLines.push(`  /** SEC(${JSON.stringify(p.section ?? "")}), program type ${kind ?? p.type}${p.autoload !== false ? "" : "; loaded only when asked for (options.programs)"}${how} */`);
     programLines.push(`  readonly ${propName(name)}${p.autoload !== false ? "" : "?"}: tsbpf.Program${kind ? `<${JSON.stringify(kind)}>` : ""};`);
   }
@@ -246,7 +251,8 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
   const bytesExpr =
     source.kind === "embed"
       ? `tsbpf.embeddedObject(object, meta)`
-      : `tsbpf.sidecarObject(new URL(${JSON.stringify(source.path)}, import.meta.url), meta)`;
+      : // beside the module: __dirname under CommonJS, import.meta.url under ESM
+        `tsbpf.sidecarObject(typeof __dirname === "string" ? \`\${__dirname}/${source.path.replace(/^\.\//, "").replace(/[`$\\]/g, "\\$&")}\` : new URL(${JSON.stringify(source.path)}, import.meta.url), meta)`;
   const objectDecl =
     source.kind === "embed"
       ? `/** The object's bytes, base64. */\nconst object =\n${chunks(Buffer.from(objectBytes).toString("base64"), 96)
@@ -266,6 +272,9 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
   out.push(`/** Programs of ${objectName}, by name and kind. */`);
   out.push(`export interface ${base}Programs {${programLines.length ? `\n${programLines.join("\n")}\n` : ""}}`);
   out.push("");
+  out.push(`/** What attachAll takes for each program of ${objectName}: the options its section leaves open are required. */`);
+  out.push(`export interface ${base}Attach {${attachLines.length ? `\n${attachLines.join("\n")}\n` : ""}}`);
+  out.push("");
   out.push(`/** Maps of ${objectName}, by name, with their key and value types. */`);
   out.push(`export interface ${base}Maps {${mapLines.length ? `\n${mapLines.join("\n")}\n` : ""}}`);
   out.push("");
@@ -282,6 +291,7 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
   out.push(`  variables: ${base}Variables;`);
   out.push(`  constants: ${constants.length ? constants.map((c) => JSON.stringify(c)).join(" | ") : "never"};`);
   out.push(`  types: ${base}Types;`);
+  out.push(`  attach: ${base}Attach;`);
   out.push(`}`);
   out.push("");
   out.push(`/** The spec of ${objectName}, typed: set constants (\`spec.variables.x.value = …\`), then \`load()\`. */`);
@@ -352,9 +362,17 @@ function mapType(m: MapSpec, shapeOf: (id: number | undefined, size: number | un
   const doc = `${label}${kDoc || vDoc ? `: ${kDoc ?? `${m.keySize ?? 0} bytes`} → ${vDoc ?? `${m.valueSize ?? 0} bytes`}` : ""}${entries}${m.kind === "btf" ? "" : ` (${m.kind} map: raw bytes)`}`;
   const tag = (s: string) => `tsbpf.BpfMap<${s}> & { readonly typeName: ${JSON.stringify(typeName)} }`;
   if (typeName === "ringbuf" || typeName === "user_ringbuf") return { type: tag("never, never"), doc };
+  if (typeName === "prog_array") {
+    const k = typed ? renderType(shapeOf(m.btfKeyTypeId, m.keySize), "  ") : "Uint8Array";
+    return { type: `tsbpf.ProgArray<${k}>`, doc: `${doc}; put programs with setProgram` };
+  }
   if (!typed) return { type: "tsbpf.BpfMap<Uint8Array, Uint8Array>", doc };
   const key = KEYLESS.has(typeName) && (m.keySize ?? 0) === 0 ? "never" : renderType(shapeOf(m.btfKeyTypeId, m.keySize), "  ");
   if (typeName === "perf_event_array") return { type: tag(`${key}, Uint8Array`), doc: `${doc}; read it with perfBuf()` };
+  if (typeName === "array_of_maps" || typeName === "hash_of_maps") {
+    const inner = m.innerMap && !("fd" in m.innerMap) ? mapType({ ...(m.innerMap as MapSpec), kind: m.kind }, shapeOf, btf).type : "tsbpf.BpfMap<Uint8Array, Uint8Array>";
+    return { type: `tsbpf.MapOfMaps<${key}, ${inner}, ${JSON.stringify(typeName)}>`, doc: `${doc}; put inner maps with setInnerMap` };
+  }
   if (FD_MAP_TYPES.has(typeName)) return { type: `tsbpf.BpfMap<${key}, Uint8Array>`, doc: `${doc}; values are fds on write and ids on read, as bytes` };
   const one = shapeOf(m.btfValueTypeId, m.valueSize);
   let value = renderType(one, "  ");

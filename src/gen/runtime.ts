@@ -14,7 +14,9 @@ import { Collection, type CollectionLoadOptions } from "../collection/collection
 import { CollectionSpec } from "../elf/collection-spec.js";
 import type { SpecVariable } from "../elf/variables.js";
 import { TsbpfError } from "../errors.js";
-import type { BpfMap } from "../map/bpf-map.js";
+import type { BpfMap, SetOptions, UpdateMode } from "../map/bpf-map.js";
+import type { attach } from "../link/attach.js";
+import type { Program } from "../program/program.js";
 import { attachBySection, planAttach } from "../link/auto.js";
 import type { Link } from "../link/link.js";
 import { TYPE_ANCHOR_PREFIX } from "./anchor.js";
@@ -33,6 +35,8 @@ export interface BindingShape {
   constants: string;
   /** C type name → TS type, for the types readers and codecs can be asked for. */
   types: object;
+  /** Program name → what attachAll takes for it (`AttachExtra<kind, needs>`), `never` when attachAll skips it. */
+  attach: object;
 }
 
 /** Run-time facts a generated module passes along with its types. */
@@ -94,8 +98,42 @@ export type MapsOfType<S extends BindingShape, N extends string> = {
 }[keyof S["maps"]] &
   string;
 
-/** Extra options for `attachAll`, by program: what its section cannot say (an interface, a cgroup…). */
-export type AttachAllOptions<S extends BindingShape> = { readonly [K in keyof S["programs"]]?: Readonly<Record<string, unknown>> };
+/** The attach kinds a section can name (keys of the `attach` namespace). */
+export type AttachKind = Exclude<keyof typeof attach, "bySection">;
+/** The options `attach[kind]` takes (`{}` for kinds that take none). */
+export type AttachOptionsOf<K extends AttachKind> = [Parameters<(typeof attach)[K]>[1]] extends [undefined] ? {} : NonNullable<Parameters<(typeof attach)[K]>[1]>;
+/**
+ * What attachAll takes for one program of attach kind `K`: the options its section leaves open
+ * (`Needs`, e.g. `"interface"` for xdp, `"path" | "symbol"` for a bare `uprobe`) required, the
+ * kind's other options allowed.
+ */
+export type AttachExtra<K extends AttachKind, Needs extends string> = Partial<AttachOptionsOf<K>> & { readonly [P in Needs & keyof AttachOptionsOf<K>]-?: AttachOptionsOf<K>[P] };
+
+/** Extra options for `attachAll`, by program: what its section cannot say (an interface, a cgroup…), typed by its kind. */
+export type AttachAllOptions<S extends BindingShape> = { readonly [K in keyof S["attach"]]?: S["attach"][K] };
+
+/** A map of maps (`array_of_maps`, `hash_of_maps`) whose inner maps are `Inner`: values are raw (an fd in, an id out); put inner maps with `setInnerMap`. */
+export type MapOfMaps<K, Inner, N extends "array_of_maps" | "hash_of_maps"> = BpfMap<K, Uint8Array> & {
+  readonly typeName: N;
+  /** Type only (absent at run time): the type of the maps it holds, for `setInnerMap`. */
+  readonly innerMapType?: Inner;
+};
+/** A prog array: values are raw (an fd in, an id out); put programs with `setProgram`. */
+export type ProgArray<K> = BpfMap<K, Uint8Array> & { readonly typeName: "prog_array" };
+
+/** The key type of a BpfMap type. */
+export type KeyOfMap<M> = M extends BpfMap<infer K, infer _V> ? K : never;
+/** The inner map type of a MapOfMaps type. */
+export type InnerOfMap<M> = M extends { readonly innerMapType?: infer I } ? Exclude<I, undefined> : never;
+
+/** The fd of `holder` (a BpfMap, a Program) as the 4 bytes an fd-holding map takes. */
+function fdBytes(holder: unknown, what: string): Uint8Array {
+  const fd = typeof holder === "object" && holder !== null ? (holder as { readonly fd?: unknown }).fd : undefined;
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) throw new TypeError(`${what}: expected an open map or program (an object with an fd), got ${holder === null ? "null" : typeof holder}`);
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, fd, true);
+  return b;
+}
 
 /** The links `attachAll` made, by program name: closing the group closes them all. */
 export class LinkGroup<P extends string = string> implements Disposable {
@@ -209,7 +247,11 @@ export function embeddedObject(base64: string, meta: BindingMeta): Uint8Array {
   return checkedBytes(new Uint8Array(Buffer.from(base64, "base64")), meta, "the embedded object");
 }
 
-/** Read a sidecar object file (as `tsbpf gen --sidecar` writes it) from a file URL or path. */
+/**
+ * Read a sidecar object file (as `tsbpf gen --sidecar` writes it) from a file URL or path. The
+ * generated module passes `${__dirname}/x.o` under CommonJS and `new URL("./x.o", import.meta.url)`
+ * under ESM, so the object is found beside the module wherever it is installed.
+ */
 export function sidecarObject(location: URL | string, meta: BindingMeta): Uint8Array {
   let bytes: Uint8Array;
   try {
@@ -382,6 +424,27 @@ export class GeneratedCollection<S extends BindingShape> implements Disposable {
     const codec = this.codec(record);
     const m = this.#map(map);
     return new TypedPerfReader(new PerfReader(m, options), codec, `perf buffer "${map}" as ${record}`);
+  }
+
+  /**
+   * Put map `inner` at `key` of map of maps `map`; `inner` must have the inner map type the
+   * object declares (its `values`), so a map of the wrong key or value type does not compile
+   * (the kernel checks the rest: type, sizes, flags). Throws what BpfMap.set throws.
+   */
+  setInnerMap<N extends MapsOfType<S, "array_of_maps" | "hash_of_maps">>(map: N, key: KeyOfMap<S["maps"][N]>, inner: InnerOfMap<S["maps"][N]>, options?: SetOptions | UpdateMode): void {
+    this.#fdMap(map, ["array_of_maps", "hash_of_maps"], "setInnerMap").set(key, fdBytes(inner, `setInnerMap: map "${map}": the inner map`), options);
+  }
+
+  /** Put `program` at `key` of prog array `map` (a tail call target). Throws what BpfMap.set throws. */
+  setProgram<N extends MapsOfType<S, "prog_array">>(map: N, key: KeyOfMap<S["maps"][N]>, program: Program, options?: SetOptions | UpdateMode): void {
+    this.#fdMap(map, ["prog_array"], "setProgram").set(key, fdBytes(program, `setProgram: map "${map}": the program`), options);
+  }
+
+  /** Map `name`, checked to be one of `types` (a caller without the types may name any map). */
+  #fdMap(name: string, types: readonly string[], what: string): BpfMap<unknown, unknown> {
+    const m = this.#map(name);
+    if (m.typeName === undefined || !types.includes(m.typeName)) throw new TypeError(`${what}: map "${name}" (${m.typeName ?? `type ${m.type}`}) is not ${types.join(" or ")}`);
+    return m;
   }
 
   #map(name: string): BpfMap<unknown, unknown> {

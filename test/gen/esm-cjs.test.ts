@@ -2,7 +2,8 @@
  * A generated module runs as ESM and as CommonJS: tsbpf is bundled both ways (as tsup publishes
  * it) into a scratch node_modules, the golden opensnoop bindings are compiled both ways, and a
  * plain `node` process imports (or requires) them, reads a typed variable and, as root, loads
- * the object. A sidecar module (ESM: it finds its object through import.meta.url) runs too.
+ * the object. A sidecar module installed as a package finds its object beside itself, as ESM
+ * (import.meta.url) and as CommonJS (__dirname).
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -48,14 +49,30 @@ it("generated bindings run under ESM and CommonJS", () => {
       expect(JSON.parse(out), main).toEqual(want);
     }
 
-    // a sidecar module: its object beside it, found through import.meta.url
-    expect(command.run(["test/gen/golden/opensnoop_rb.o", "--sidecar", "--out", join(dir, "side.ts")])).toBe(0);
-    buildSync({ entryPoints: [join(dir, "side.ts")], platform: "node", target: "node20", format: "esm", outfile: join(dir, "side.mjs"), logLevel: "silent" });
-    writeFileSync(join(dir, "side-main.mjs"), `import { loadSpec } from "./side.mjs";\n${script("loadSpec()")}`);
-    expect(JSON.parse(execFileSync(process.execPath, [join(dir, "side-main.mjs")], { cwd: dir }).toString())).toEqual(want);
-    // a sidecar that is not the object the bindings were made from is refused
-    copyFileSync("bpf/opensnoop.o", join(dir, "side.o"));
-    expect(() => execFileSync(process.execPath, [join(dir, "side-main.mjs")], { cwd: dir, stdio: "pipe" })).toThrow(/is not the object they were generated from .* run tsbpf gen again/);
+    // a sidecar module, installed as a package would be (node_modules/snoop/), run from another
+    // directory: it finds its object beside itself through import.meta.url (ESM) and __dirname (CJS)
+    const snoop = join(dir, "node_modules", "snoop");
+    mkdirSync(snoop);
+    expect(command.run(["test/gen/golden/opensnoop_rb.o", "--sidecar", "--out", join(snoop, "side.ts")])).toBe(0);
+    for (const format of ["esm", "cjs"] as const) {
+      buildSync({ entryPoints: [join(snoop, "side.ts")], platform: "node", target: "node20", format, outfile: join(snoop, `side.${format === "esm" ? "mjs" : "cjs"}`), logLevel: "silent" });
+    }
+    writeFileSync(join(snoop, "package.json"), JSON.stringify({ name: "snoop", exports: { import: "./side.mjs", require: "./side.cjs" } }));
+    const elsewhere = join(dir, "app", "bin");
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(join(dir, "app", "side-main.mjs"), `import { loadSpec } from "snoop";\n${script("loadSpec()")}`);
+    writeFileSync(join(dir, "app", "side-main.cjs"), `const { loadSpec } = require("snoop");\n${script("loadSpec()")}`);
+    for (const main of ["side-main.mjs", "side-main.cjs"]) {
+      expect(JSON.parse(execFileSync(process.execPath, [join(dir, "app", main)], { cwd: elsewhere }).toString()), main).toEqual(want);
+    }
+    // a sidecar that is not the object the bindings were made from is refused, both ways
+    copyFileSync("bpf/opensnoop.o", join(snoop, "side.o"));
+    for (const main of ["side-main.mjs", "side-main.cjs"]) {
+      expect(() => execFileSync(process.execPath, [join(dir, "app", main)], { cwd: elsewhere, stdio: "pipe" }), main).toThrow(/is not the object they were generated from .* run tsbpf gen again/);
+    }
+    // and a missing one is named by its full path, beside the module
+    rmSync(join(snoop, "side.o"));
+    expect(() => execFileSync(process.execPath, [join(dir, "app", "side-main.cjs")], { cwd: elsewhere, stdio: "pipe" })).toThrow(`cannot read the object beside them (${join(snoop, "./side.o")}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

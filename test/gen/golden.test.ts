@@ -51,7 +51,7 @@ describe("tsbpf gen golden outputs", () => {
       // a sidecar that differs is stale too
       expect(gen(["bpf/opensnoop.o", "--out", out, "--sidecar"]).code).toBe(0);
       expect(readFileSync(join(dir, "opensnoop.o"))).toEqual(readFileSync("bpf/opensnoop.o"));
-      expect(readFileSync(out, "utf8")).toContain(`tsbpf.sidecarObject(new URL("./opensnoop.o", import.meta.url), meta)`);
+      expect(readFileSync(out, "utf8")).toContain('tsbpf.sidecarObject(typeof __dirname === "string" ? `${__dirname}/opensnoop.o` : new URL("./opensnoop.o", import.meta.url), meta)');
       writeFileSync(join(dir, "opensnoop.o"), "x");
       expect(gen(["bpf/opensnoop.o", "--out", out, "--sidecar", "--check"]).code).toBe(1);
     } finally {

@@ -12,9 +12,9 @@ import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { possibleCpus } from "../../src/map/possible-cpus.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 import { VethEnv } from "../link/net-env.js";
-import { loadOnlyCount, runKinds, specDefaults } from "./users/kinds.js";
+import { attachWithoutInterface, loadOnlyCount, runKinds, specDefaults } from "./users/kinds.js";
 import { traceOwnOpen } from "./users/opensnoop.js";
-import { loadSpec } from "./golden/kinds.js";
+import { load, loadSpec } from "./golden/kinds.js";
 
 describe("generated spec (no kernel)", () => {
   it("reads variables typed from the embedded object, and checks the object", () => {
@@ -61,8 +61,24 @@ describeKernel("generated bindings against the kernel", () => {
     expect(r.sock).toBeUndefined(); // a struct key, encoded from BTF
     expect(r.threshold).toBe(1_000_000n);
     expect(r.greeting).toBe("hello");
-    expect(r.attached).toEqual(["on_getpid"]); // the XDP program needs an interface: left out, as libbpf's skeleton does
+    expect(r.attached).toEqual(["count", "on_getpid"]); // the XDP program with the interface attachAll was given
+    const u32 = (b: Uint8Array | undefined) => (b === undefined ? undefined : new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true));
+    expect(r.innerBefore).toBeUndefined();
+    expect(u32(r.innerIds[0])).toBe(r.innerIds[1]); // setInnerMap put inner_a's fd; the kernel reports its id
+    expect(u32(r.progIds[0])).toBe(r.progIds[1]);
+    expect(attachWithoutInterface()).toEqual(["on_getpid"]); // the XDP program needs an interface: left out, as libbpf's skeleton does
     expect(loadOnlyCount()).toBe(true);
+  });
+
+  itKernel("setInnerMap and setProgram refuse, by name, what a caller without the types may pass", () => {
+    using obj = load();
+    // (casts: a JavaScript caller, or one that widened the types, can pass anything)
+    expect(() => obj.setInnerMap("flows" as "outer", 0, obj.maps.inner_a)).toThrow('setInnerMap: map "flows" (hash) is not array_of_maps or hash_of_maps');
+    expect(() => obj.setProgram("outer" as "jumps", 0, obj.programs.count)).toThrow('setProgram: map "outer" (array_of_maps) is not prog_array');
+    expect(() => obj.setInnerMap("outer", 1, {} as typeof obj.maps.inner_a)).toThrow('setInnerMap: map "outer": the inner map: expected an open map or program (an object with an fd), got object');
+    expect(() => obj.setProgram("jumps", 0, null as unknown as typeof obj.programs.count)).toThrow("got null");
+    expect(() => obj.setProgram("nope" as "jumps", 0, obj.programs.count)).toThrow('no map "nope"');
+    expect(obj.maps.outer.get(1)).toBeUndefined(); // nothing was written (0 holds inner_a from the C)
   });
 
   itKernel("codec errors name the map, the side, the struct and the member (without generation too)", () => {

@@ -75,6 +75,14 @@ export interface CoreTaskPrograms {
   readonly core_unguarded?: tsbpf.Program<"syscall">;
 }
 
+/** What attachAll takes for each program of core_task.o: the options its section leaves open are required. */
+export interface CoreTaskAttach {
+  /** not attached by attachAll */
+  core_task: never;
+  /** not attached by attachAll */
+  core_unguarded: never;
+}
+
 /** Maps of core_task.o, by name, with their key and value types. */
 export interface CoreTaskMaps {
   /** array: 4 bytes → .bss, 1 entries (data map: raw bytes) */
@@ -99,6 +107,7 @@ export interface CoreTaskShape extends tsbpf.BindingShape {
   variables: CoreTaskVariables;
   constants: never;
   types: CoreTaskTypes;
+  attach: CoreTaskAttach;
 }
 
 /** The spec of core_task.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

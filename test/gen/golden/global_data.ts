@@ -9,6 +9,12 @@ export interface GlobalDataPrograms {
   readonly count_packets: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of global_data.o: the options its section leaves open are required. */
+export interface GlobalDataAttach {
+  /** attachAll attaches it when given interface */
+  count_packets: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of global_data.o, by name, with their key and value types. */
 export interface GlobalDataMaps {
   /** array: 4 bytes → .bss, 1 entries (data map: raw bytes) */
@@ -53,6 +59,7 @@ export interface GlobalDataShape extends tsbpf.BindingShape {
   variables: GlobalDataVariables;
   constants: "greeting" | "magic" | "multiplier";
   types: GlobalDataTypes;
+  attach: GlobalDataAttach;
 }
 
 /** The spec of global_data.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

@@ -17,6 +17,12 @@ export interface HistogramPrograms {
   readonly size_histogram: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of histogram.o: the options its section leaves open are required. */
+export interface HistogramAttach {
+  /** attachAll attaches it when given interface */
+  size_histogram: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of histogram.o, by name, with their key and value types. */
 export interface HistogramMaps {
   /** hash: struct hist_key → __u64, 64 entries */
@@ -38,6 +44,7 @@ export interface HistogramShape extends tsbpf.BindingShape {
   variables: HistogramVariables;
   constants: never;
   types: HistogramTypes;
+  attach: HistogramAttach;
 }
 
 /** The spec of histogram.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

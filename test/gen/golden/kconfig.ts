@@ -9,6 +9,12 @@ export interface KconfigPrograms {
   readonly read_kconfig: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of kconfig.o: the options its section leaves open are required. */
+export interface KconfigAttach {
+  /** attachAll attaches it when given interface */
+  read_kconfig: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of kconfig.o, by name, with their key and value types. */
 export interface KconfigMaps {
   /** array: 4 bytes → .bss, 1 entries (data map: raw bytes) */
@@ -37,6 +43,7 @@ export interface KconfigShape extends tsbpf.BindingShape {
   variables: KconfigVariables;
   constants: never;
   types: KconfigTypes;
+  attach: KconfigAttach;
 }
 
 /** The spec of kconfig.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

@@ -110,6 +110,16 @@ export interface KindsPrograms {
   readonly optional_prog?: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of kinds.o: the options its section leaves open are required. */
+export interface KindsAttach {
+  /** attachAll attaches it when given interface */
+  count: tsbpf.AttachExtra<"xdp", "interface">;
+  /** attachAll attaches it */
+  on_getpid: tsbpf.AttachExtra<"tracepoint", never>;
+  /** attachAll attaches it when given interface */
+  optional_prog: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of kinds.o, by name, with their key and value types. */
 export interface KindsMaps {
   /** array: 4 bytes → .bss, 1 entries (data map: raw bytes) */
@@ -124,10 +134,10 @@ export interface KindsMaps {
   readonly flows: tsbpf.BpfMap<FlowKey, FlowStats>;
   /** array: __u32 → __u64, 1 entries */
   readonly inner_a: tsbpf.BpfMap<number, bigint>;
-  /** prog_array: __u32 → __u32, 2 entries; values are fds on write and ids on read, as bytes */
-  readonly jumps: tsbpf.BpfMap<number, Uint8Array>;
-  /** array_of_maps: __u32 → 4 bytes, 2 entries; values are fds on write and ids on read, as bytes */
-  readonly outer: tsbpf.BpfMap<number, Uint8Array>;
+  /** prog_array: __u32 → __u32, 2 entries; put programs with setProgram */
+  readonly jumps: tsbpf.ProgArray<number>;
+  /** array_of_maps: __u32 → 4 bytes, 2 entries; put inner maps with setInnerMap */
+  readonly outer: tsbpf.MapOfMaps<number, tsbpf.BpfMap<number, bigint>, "array_of_maps">;
   /** queue: 0 bytes → pair_t, 8 entries */
   readonly pairs: tsbpf.BpfMap<never, PairT>;
   /** percpu_array: __u32 → __u64, 4 entries; one value per possible CPU */
@@ -170,6 +180,7 @@ export interface KindsShape extends tsbpf.BindingShape {
   variables: KindsVariables;
   constants: "default_verdict" | "greeting" | "threshold";
   types: KindsTypes;
+  attach: KindsAttach;
 }
 
 /** The spec of kinds.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

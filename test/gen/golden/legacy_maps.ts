@@ -9,6 +9,12 @@ export interface LegacyMapsPrograms {
   readonly legacy_prog: tsbpf.Program<"socket_filter">;
 }
 
+/** What attachAll takes for each program of legacy_maps.o: the options its section leaves open are required. */
+export interface LegacyMapsAttach {
+  /** attachAll attaches it when given socket */
+  legacy_prog: tsbpf.AttachExtra<"socketFilter", "socket">;
+}
+
 /** Maps of legacy_maps.o, by name, with their key and value types. */
 export interface LegacyMapsMaps {
   /** array, 2 entries (legacy map: raw bytes) */
@@ -30,6 +36,7 @@ export interface LegacyMapsShape extends tsbpf.BindingShape {
   variables: LegacyMapsVariables;
   constants: never;
   types: LegacyMapsTypes;
+  attach: LegacyMapsAttach;
 }
 
 /** The spec of legacy_maps.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

@@ -11,6 +11,14 @@ export interface SockmapRedirectPrograms {
   readonly track: tsbpf.Program<"sock_ops">;
 }
 
+/** What attachAll takes for each program of sockmap_redirect.o: the options its section leaves open are required. */
+export interface SockmapRedirectAttach {
+  /** attachAll attaches it when given map */
+  echo: tsbpf.AttachExtra<"sockmap", "map">;
+  /** attachAll attaches it when given cgroup */
+  track: tsbpf.AttachExtra<"cgroup", "cgroup">;
+}
+
 /** Maps of sockmap_redirect.o, by name, with their key and value types. */
 export interface SockmapRedirectMaps {
   /** array: 4 bytes → .rodata, 1 entries (data map: raw bytes) */
@@ -37,6 +45,7 @@ export interface SockmapRedirectShape extends tsbpf.BindingShape {
   variables: SockmapRedirectVariables;
   constants: "port";
   types: SockmapRedirectTypes;
+  attach: SockmapRedirectAttach;
 }
 
 /** The spec of sockmap_redirect.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

@@ -9,16 +9,22 @@ export interface MapInMapPrograms {
   readonly read_inner: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of map_in_map.o: the options its section leaves open are required. */
+export interface MapInMapAttach {
+  /** attachAll attaches it when given interface */
+  read_inner: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of map_in_map.o, by name, with their key and value types. */
 export interface MapInMapMaps {
   /** array: __u32 → __u32, 1 entries */
   readonly inner_a: tsbpf.BpfMap<number, number>;
   /** array: __u32 → __u32, 1 entries */
   readonly inner_b: tsbpf.BpfMap<number, number>;
-  /** array_of_maps: __u32 → 4 bytes, 2 entries; values are fds on write and ids on read, as bytes */
-  readonly outer_array: tsbpf.BpfMap<number, Uint8Array>;
-  /** hash_of_maps: __u32 → 4 bytes, 4 entries; values are fds on write and ids on read, as bytes */
-  readonly outer_hash: tsbpf.BpfMap<number, Uint8Array>;
+  /** array_of_maps: __u32 → 4 bytes, 2 entries; put inner maps with setInnerMap */
+  readonly outer_array: tsbpf.MapOfMaps<number, tsbpf.BpfMap<number, number>, "array_of_maps">;
+  /** hash_of_maps: __u32 → 4 bytes, 4 entries; put inner maps with setInnerMap */
+  readonly outer_hash: tsbpf.MapOfMaps<number, tsbpf.BpfMap<number, bigint>, "hash_of_maps">;
 }
 
 /** Global variables of map_in_map.o and their types. */
@@ -34,6 +40,7 @@ export interface MapInMapShape extends tsbpf.BindingShape {
   variables: MapInMapVariables;
   constants: never;
   types: MapInMapTypes;
+  attach: MapInMapAttach;
 }
 
 /** The spec of map_in_map.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

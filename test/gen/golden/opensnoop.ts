@@ -21,6 +21,12 @@ export interface OpensnoopPrograms {
   readonly trace_openat: tsbpf.Program<"tracepoint">;
 }
 
+/** What attachAll takes for each program of opensnoop.o: the options its section leaves open are required. */
+export interface OpensnoopAttach {
+  /** attachAll attaches it */
+  trace_openat: tsbpf.AttachExtra<"tracepoint", never>;
+}
+
 /** Maps of opensnoop.o, by name, with their key and value types. */
 export interface OpensnoopMaps {
   /** array: 4 bytes → .rodata, 1 entries (data map: raw bytes) */
@@ -47,6 +53,7 @@ export interface OpensnoopShape extends tsbpf.BindingShape {
   variables: OpensnoopVariables;
   constants: "target_tgid";
   types: OpensnoopTypes;
+  attach: OpensnoopAttach;
 }
 
 /** The spec of opensnoop.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

@@ -23,6 +23,12 @@ export interface OpensnoopPrograms {
   readonly trace_openat: tsbpf.Program<"tracepoint">;
 }
 
+/** What attachAll takes for each program of opensnoop_rb.o: the options its section leaves open are required. */
+export interface OpensnoopAttach {
+  /** attachAll attaches it */
+  trace_openat: tsbpf.AttachExtra<"tracepoint", never>;
+}
+
 /** Maps of opensnoop_rb.o, by name, with their key and value types. */
 export interface OpensnoopMaps {
   /** array: 4 bytes → .bss, 1 entries (data map: raw bytes) */
@@ -53,6 +59,7 @@ export interface OpensnoopShape extends tsbpf.BindingShape {
   variables: OpensnoopVariables;
   constants: "target_tgid";
   types: OpensnoopTypes;
+  attach: OpensnoopAttach;
 }
 
 /** The spec of opensnoop_rb.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

@@ -15,6 +15,18 @@ export interface ReadersPrograms {
   readonly urb_drain: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of readers.o: the options its section leaves open are required. */
+export interface ReadersAttach {
+  /** attachAll attaches it when given interface */
+  perf_output: tsbpf.AttachExtra<"xdp", "interface">;
+  /** attachAll attaches it when given interface */
+  rb_output: tsbpf.AttachExtra<"xdp", "interface">;
+  /** attachAll attaches it when given interface */
+  rb_reserve: tsbpf.AttachExtra<"xdp", "interface">;
+  /** attachAll attaches it when given interface */
+  urb_drain: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of readers.o, by name, with their key and value types. */
 export interface ReadersMaps {
   /** array: 4 bytes → .bss, 1 entries (data map: raw bytes) */
@@ -47,6 +59,7 @@ export interface ReadersShape extends tsbpf.BindingShape {
   variables: ReadersVariables;
   constants: never;
   types: ReadersTypes;
+  attach: ReadersAttach;
 }
 
 /** The spec of readers.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

@@ -15,6 +15,18 @@ export interface StructOpsPrograms {
   readonly tsbpf_undo_cwnd: tsbpf.Program<"struct_ops">;
 }
 
+/** What attachAll takes for each program of struct_ops.o: the options its section leaves open are required. */
+export interface StructOpsAttach {
+  /** not attached by attachAll */
+  tsbpf_cong_avoid: never;
+  /** not attached by attachAll */
+  tsbpf_init: never;
+  /** not attached by attachAll */
+  tsbpf_ssthresh: never;
+  /** not attached by attachAll */
+  tsbpf_undo_cwnd: never;
+}
+
 /** Maps of struct_ops.o, by name, with their key and value types. */
 export interface StructOpsMaps {
   /** array: 4 bytes → .bss, 1 entries (data map: raw bytes) */
@@ -39,6 +51,7 @@ export interface StructOpsShape extends tsbpf.BindingShape {
   variables: StructOpsVariables;
   constants: never;
   types: StructOpsTypes;
+  attach: StructOpsAttach;
 }
 
 /** The spec of struct_ops.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

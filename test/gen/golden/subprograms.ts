@@ -11,6 +11,14 @@ export interface SubprogramsPrograms {
   readonly calc_xdp: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of subprograms.o: the options its section leaves open are required. */
+export interface SubprogramsAttach {
+  /** attachAll attaches it when given socket */
+  calc_socket: tsbpf.AttachExtra<"socketFilter", "socket">;
+  /** attachAll attaches it when given interface */
+  calc_xdp: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of subprograms.o, by name, with their key and value types. */
 export interface SubprogramsMaps {
   /** array: __u32 → __u64, 4 entries */
@@ -30,6 +38,7 @@ export interface SubprogramsShape extends tsbpf.BindingShape {
   variables: SubprogramsVariables;
   constants: never;
   types: SubprogramsTypes;
+  attach: SubprogramsAttach;
 }
 
 /** The spec of subprograms.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

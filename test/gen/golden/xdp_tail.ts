@@ -13,10 +13,20 @@ export interface XdpTailPrograms {
   readonly xdp_stage2: tsbpf.Program<"xdp">;
 }
 
+/** What attachAll takes for each program of xdp_tail.o: the options its section leaves open are required. */
+export interface XdpTailAttach {
+  /** attachAll attaches it when given interface */
+  xdp_entry: tsbpf.AttachExtra<"xdp", "interface">;
+  /** attachAll attaches it when given interface */
+  xdp_stage1: tsbpf.AttachExtra<"xdp", "interface">;
+  /** attachAll attaches it when given interface */
+  xdp_stage2: tsbpf.AttachExtra<"xdp", "interface">;
+}
+
 /** Maps of xdp_tail.o, by name, with their key and value types. */
 export interface XdpTailMaps {
-  /** prog_array, 4 entries; values are fds on write and ids on read, as bytes */
-  readonly jump_table: tsbpf.BpfMap<Uint8Array, Uint8Array>;
+  /** prog_array, 4 entries; put programs with setProgram */
+  readonly jump_table: tsbpf.ProgArray<Uint8Array>;
   /** array: __u32 → __u64, 8 entries */
   readonly stats: tsbpf.BpfMap<number, bigint>;
 }
@@ -34,6 +44,7 @@ export interface XdpTailShape extends tsbpf.BindingShape {
   variables: XdpTailVariables;
   constants: never;
   types: XdpTailTypes;
+  attach: XdpTailAttach;
 }
 
 /** The spec of xdp_tail.o, typed: set constants (`spec.variables.x.value = …`), then `load()`. */

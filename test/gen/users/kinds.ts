@@ -2,7 +2,6 @@
  * User code over the generated bindings of bpf/gen/kinds.c: XDP on a veth, struct keys, per-CPU
  * values, a queue, a sockhash keyed by a struct, typed variables. No `as`, `!` or `any`.
  */
-import { attach } from "tsbpf";
 import { load, loadSpec, Verdict, type FlowKey, type FlowStats, type PairT } from "../golden/kinds.js";
 
 export interface KindsReport {
@@ -16,6 +15,12 @@ export interface KindsReport {
   threshold: bigint;
   greeting: string;
   attached: string[];
+  /** What the outer map held at 1 before setInnerMap. */
+  innerBefore: Uint8Array | undefined;
+  /** The id the outer map reports at 1, and inner_a's id. */
+  innerIds: [Uint8Array | undefined, number];
+  /** The id the prog array reports at 1, and count's id. */
+  progIds: [Uint8Array | undefined, number];
 }
 
 const key: FlowKey = { addr: 7, port: 80, proto: 6, pad: 0 };
@@ -37,10 +42,12 @@ export function runKinds(iface: string, netns: string, send: () => number): Kind
   obj.maps.flows.set(key, stats(41n));
   obj.maps.pairs.push({ a: 1, b: 2 });
   const countersBefore = obj.variables.counters.value[0];
-  using xdp = attach.xdp(obj.programs.count, { interface: iface, netns });
-  using group = obj.attachAll(); // the tracepoint; the XDP program needs an interface, so it is left to us
+  const innerBefore = obj.maps.outer.get(1);
+  obj.setInnerMap("outer", 1, obj.maps.inner_a); // 0 holds it already, from the C
+  obj.setProgram("jumps", 1, obj.programs.count); // at 1: count tail-calls 0, so it does not call itself
+  // the tracepoint by its section; the XDP program by its section and the interface given here
+  using group = obj.attachAll({ count: { interface: iface, netns } });
   const sent = send();
-  void xdp;
   return {
     countersBefore,
     countersAfter: obj.variables.counters.value[0],
@@ -51,7 +58,10 @@ export function runKinds(iface: string, netns: string, send: () => number): Kind
     sock: obj.maps.socks.get({ addr: 1, port: 2, proto: 6, pad: 0 }),
     threshold: obj.variables.threshold.value,
     greeting: obj.variables.greeting.value,
-    attached: Object.keys(group.links),
+    attached: Object.keys(group.links).sort(),
+    innerBefore,
+    innerIds: [obj.maps.outer.get(1), obj.maps.inner_a.id],
+    progIds: [obj.maps.jumps.get(1), obj.programs.count.info().id],
   };
 }
 
@@ -64,6 +74,13 @@ export function specDefaults(): { threshold: bigint; verdict: number; greeting: 
     greeting: spec.variables.greeting.value,
     counters: spec.variables.counters.value,
   };
+}
+
+/** attachAll skips a program whose section needs options not given (as libbpf's skeleton does). */
+export function attachWithoutInterface(): string[] {
+  using obj = load();
+  using group = obj.attachAll();
+  return Object.keys(group.links);
 }
 
 /** Load with only `count` and read one map: load() passes Collection.load's options through. */
