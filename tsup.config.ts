@@ -8,12 +8,23 @@ const common = { sourcemap: false, target: "node20", external } as const;
 
 export default defineConfig([
   {
-    // ESM: the library and the `tsbpf` command share their chunks (the CLI loads commands lazily).
+    // The library, ESM: one file. Node's ESM loader pays per module (resolve, open, read,
+    // compile): the ~60 chunks a shared build gave cost `import "tsbpf"` ~40 ms over one file of
+    // the same code (benchmarks/suites/cold.ts, docs/benchmarks.md).
     ...common,
-    entry: { index: "src/index.ts", cli: "src/cli/main.ts" },
+    entry: { index: "src/index.ts" },
     format: ["esm"],
+    splitting: false,
     dts: { entry: { index: "src/index.ts" } },
     clean: true,
+  },
+  {
+    // The `tsbpf` command: its own chunks, so that a command loads only the modules it uses
+    // (commands load lazily). It shares no file with the library bundle.
+    ...common,
+    entry: { cli: "src/cli/main.ts" },
+    format: ["esm"],
+    clean: false,
   },
   {
     // CJS: the library only (the bin is ESM; a CJS copy of the CLI went unused).

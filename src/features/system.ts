@@ -5,9 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
-import { gunzipSync } from "node:zlib";
+import { createRequire } from "node:module";
 import { parseKconfig, type KconfigFacts } from "../elf/kconfig.js";
 import { holdsBpfPrivilege } from "../errors.js";
+
+/**
+ * node:zlib, loaded on first use: an import of tsbpf that never needs it does not pay for it.
+ * process.getBuiltinModule is Node >= 20.16; require from any path finds a builtin before that.
+ */
+function zlib(): typeof import("node:zlib") {
+  return (process.getBuiltinModule?.("node:zlib") ?? createRequire(process.execPath)("node:zlib")) as typeof import("node:zlib");
+}
 
 /** Linux capability names by number (`capability.h`, Linux 6.18). */
 export const CAP_NAMES = [
@@ -127,7 +135,7 @@ export function runningKernelConfig(): KconfigFacts {
   const rel = release();
   let text: string | undefined;
   try {
-    text = gunzipSync(readFileSync("/proc/config.gz")).toString("utf8");
+    text = zlib().gunzipSync(readFileSync("/proc/config.gz")).toString("utf8");
   } catch {
     try {
       text = readFileSync(`/boot/config-${rel}`, "utf8");

@@ -5,7 +5,7 @@
  * types (one `Shape` interface) and the object's bytes; everything that runs lives here, so it
  * is tested once rather than per generated file.
  */
-import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { codecFromBtf } from "../btf/codec.js";
 import type { BtfSpec } from "../btf/spec.js";
@@ -22,6 +22,14 @@ import type { Link } from "../link/link.js";
 import { TYPE_ANCHOR_PREFIX } from "./anchor.js";
 import { PerfReader, type PerfReaderOptions } from "../perf/reader.js";
 import { RingBufReader, type RingBufReaderOptions, type RingBufWaitOptions } from "../ringbuf/reader.js";
+
+/**
+ * node:crypto, loaded on first use: an import of tsbpf that never needs it does not pay for it.
+ * process.getBuiltinModule is Node >= 20.16; require from any path finds a builtin before that.
+ */
+function crypto(): typeof import("node:crypto") {
+  return (process.getBuiltinModule?.("node:crypto") ?? createRequire(process.execPath)("node:crypto")) as typeof import("node:crypto");
+}
 
 /** The types a generated module declares for one object. */
 export interface BindingShape {
@@ -235,7 +243,7 @@ export class TypedPerfReader<T> implements Disposable, AsyncIterable<TypedPerfEv
 
 /** The object's bytes, checked against the hash recorded at generation. */
 function checkedBytes(bytes: Uint8Array, meta: BindingMeta, where: string): Uint8Array {
-  const sum = createHash("sha256").update(bytes).digest("hex");
+  const sum = crypto().createHash("sha256").update(bytes).digest("hex");
   if (sum !== meta.sha256) {
     throw new TsbpfError(`bindings of ${meta.object}: ${where} is not the object they were generated from (sha256 ${sum.slice(0, 12)}…, expected ${meta.sha256.slice(0, 12)}…): run tsbpf gen again`);
   }
