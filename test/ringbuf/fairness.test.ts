@@ -30,12 +30,21 @@ function threadCpuMs(): number {
   return Number(ts.view.getBigInt64(0, true)) * 1000 + Number(ts.view.getBigInt64(8, true)) / 1e6;
 }
 
-const STREAM_MS = 1000;
+// Long enough for a few hundred ticks, so p99 is a percentile and not the single worst tick.
+const STREAM_MS = 2000;
 const TICK_MS = 5;
 
-/** A child calling getppid(2) in a tight loop for `ms` once it reads a line. */
+/** Calls the producer makes at least (it runs longer when the machine is slow), and its time cap. */
+const MIN_CALLS = 40_000;
+const CAP_MS = 15_000;
+
+/**
+ * A child calling getppid(2) in a tight loop once it reads a line: for `ms`, and on until it has
+ * made MIN_CALLS (a shared, busy machine can starve it; the test needs a busy ring, not a rate).
+ */
 function producer(ms: number): { child: ChildProcess; exited: Promise<void>; go(): void } {
-  const child = spawn(process.execPath, ["-e", `process.stdin.once("data", () => { const end = Date.now() + ${ms}; while (Date.now() < end) for (let i = 0; i < 1000; i++) process.ppid; process.exit(0); });`], {
+  const loop = `const start = Date.now(); let n = 0; while ((Date.now() < start + ${ms} || n < ${MIN_CALLS}) && Date.now() < start + ${CAP_MS}) { for (let i = 0; i < 1000; i++) process.ppid; n += 1000; }`;
+  const child = spawn(process.execPath, ["-e", `process.stdin.once("data", () => { ${loop} process.exit(0); });`], {
     stdio: ["pipe", "ignore", "inherit"],
   });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
