@@ -5,7 +5,7 @@
  * loop consume at full speed: p99 ≤ 10 ms and max ≤ 50 ms.
  *
  * Lateness is counted in the JS thread's CPU time (the part of each late interval the thread
- * spent running: min(wall, thread CPU) − 5 ms; GC helper threads excluded), because this machine is shared by many busy processes
+ * spent running: min(wall, thread CPU) − GC pauses − 5 ms), because this machine is shared by many busy processes
  * and a process that wants the CPU all the time waits tens of ms for it whoever wrote it; what
  * the reader controls is how long it runs without letting the loop turn. Wall-clock lateness
  * is in the message beside it.
@@ -60,29 +60,49 @@ interface Lag {
   wallP99: number;
   wallMax: number;
   ticks: number;
+  /** Time in garbage-collection pauses (ms), left out of the CPU-time lateness. */
+  gcMs: number;
+  /** The ticks with the most CPU time (ms), to tell a reader's long run from a pause of the runtime. */
+  worst: { at: number; wall: number; cpu: number; gc: number }[];
 }
 
 async function lagDuring(work: () => Promise<void>): Promise<Lag> {
-  const lags: number[] = [];
-  const wall: number[] = [];
+  // Each tick: the wall-clock span since the previous one, and the thread CPU time spent in it.
+  const spans: { from: number; to: number; cpu: number }[] = [];
   let last = performance.now();
   let lastCpu = threadCpuMs();
   const t = setInterval(() => {
     const now = performance.now();
     const cpu = threadCpuMs();
-    const ran = Math.min(now - last, cpu - lastCpu);
-    lags.push(Math.max(0, ran - TICK_MS));
-    wall.push(Math.max(0, now - last - TICK_MS));
+    spans.push({ from: last, to: now, cpu: cpu - lastCpu });
     last = now;
     lastCpu = cpu;
   }, TICK_MS);
+  // Garbage-collection pauses are the runtime's, not the reader's: on a starved machine V8's
+  // helper threads do not run and the JS thread does all the marking (tens of ms of its CPU).
+  const gcs: { from: number; to: number }[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ from: e.startTime, to: e.startTime + e.duration });
+  });
+  gcObserver.observe({ entryTypes: ["gc"] });
   try {
     await work();
   } finally {
     clearInterval(t);
   }
+  await new Promise((r) => setImmediate(r)); // the observer delivers its last entries
+  gcObserver.disconnect();
+  const gcIn = (from: number, to: number): number => gcs.reduce((sum, g) => sum + Math.max(0, Math.min(to, g.to) - Math.max(from, g.from)), 0);
+  // The three ticks with the most CPU, for the failure message: when (ms into the stream), wall, CPU, GC.
+  const t0 = spans[0]?.from ?? 0;
+  const worst = spans
+    .map((x) => ({ at: x.from - t0, wall: x.to - x.from, cpu: x.cpu, gc: gcIn(x.from, x.to) }))
+    .sort((a, b) => b.cpu - a.cpu)
+    .slice(0, 3);
+  const lags = spans.map((x) => Math.max(0, Math.min(x.to - x.from, x.cpu) - gcIn(x.from, x.to) - TICK_MS));
+  const wall = spans.map((x) => Math.max(0, x.to - x.from - TICK_MS));
   const q = (xs: number[], f: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))] ?? 0;
-  return { p99: q(lags, 0.99), max: q(lags, 1), wallP99: q(wall, 0.99), wallMax: q(wall, 1), ticks: lags.length };
+  return { p99: q(lags, 0.99), max: q(lags, 1), wallP99: q(wall, 0.99), wallMax: q(wall, 1), ticks: lags.length, gcMs: gcIn(-Infinity, Infinity), worst };
 }
 
 type Loop = "for await" | "read()" | "wait() + poll()" | "none";
