@@ -33,6 +33,8 @@ const LIBBPF_TOO_OLD = new Map([
   ["cli/struct_ops_cc.o", /skipping unrecognized data section\(\d+\) \.struct_ops\.link/],
   // `?.struct_ops*` (maps not created by default) arrived in libbpf 1.4.
   ["struct_ops_optional.o", /skipping unrecognized data section\(\d+\) \?\.struct_ops\.link/],
+  // `tcx/ingress` and `tcx/egress` section names arrived in libbpf 1.3.
+  ["examples/policy.o", /failed to guess program type from ELF section 'tcx\/ingress'/],
 ]);
 /** Maps that libbpf pins by name under /sys/fs/bpf while loading these objects. */
 const BY_NAME_PINS = ["/sys/fs/bpf/pinned_hash", "/sys/fs/bpf/tc_shared"];
