@@ -7,7 +7,9 @@ const { values } = parseArgs({
   options: { pid: { type: "string" }, name: { type: "string" }, duration: { type: "string" } },
 });
 const controller = new AbortController();
-process.once("SIGINT", () => controller.abort());
+// `on`, not `once`: through `npm run example` a terminal's Ctrl-C arrives twice (the process
+// group's and the runner's), and the second must not find the default handler and kill the cleanup.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => controller.abort());
 if (values.duration !== undefined) setTimeout(() => controller.abort(), Number(values.duration) * 1000).unref();
 
 const spec = loadSpec();

@@ -35,7 +35,9 @@ if (!Number.isInteger(packets) || packets < 1 || !(pauseMs >= 0) || (values.atta
 }
 const controller = new AbortController();
 const { signal } = controller;
-process.once("SIGINT", () => controller.abort());
+// `on`, not `once`: through `npm run example` a terminal's Ctrl-C arrives twice (the process
+// group's and the runner's), and the second must not find the default handler and kill the cleanup.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => controller.abort());
 
 function ip(...args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });

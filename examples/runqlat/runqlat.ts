@@ -47,7 +47,9 @@ function start(): { obj: Runqlat; links: Disposable; kind: string } {
 }
 
 const controller = new AbortController();
-process.once("SIGINT", () => controller.abort());
+// `on`, not `once`: through `npm run example` a terminal's Ctrl-C arrives twice (the process
+// group's and the runner's), and the second must not find the default handler and kill the cleanup.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => controller.abort());
 const { obj, links, kind } = start();
 using o = obj;
 using _links = links;
