@@ -1,0 +1,93 @@
+// exporter: an ebpf_exporter-style Prometheus endpoint. Tracepoints count syscalls per number
+// and time them into a log2 histogram; every scrape of /metrics reads the maps.
+// Usage: npm run example -- exporter [--port N (default 9435, 0 = any)] [--host H] [--pid N] [--duration S]
+import { createServer } from "node:http";
+import { parseArgs } from "node:util";
+import { Counter, Histogram, Registry } from "prom-client";
+import { loadSpec, type Exporter } from "./exporter.bpf.js";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "9435" },
+    host: { type: "string", default: "127.0.0.1" },
+    pid: { type: "string" },
+    duration: { type: "string" },
+  },
+});
+
+/** Bucket i of `latency_log2` counts latencies in [2^i, 2^(i+1)) ns: its upper bound in seconds. */
+const upperBoundSeconds = (i: number) => 2 ** (i + 1) / 1e9;
+
+const HISTOGRAM = "ebpf_syscall_latency_seconds";
+
+/**
+ * A Prometheus histogram whose buckets are already counted in the kernel. prom-client's
+ * Histogram counts observations itself and has no API to set bucket counts, so this subclass
+ * replaces getForPromString — the method prom-client's Registry (and Histogram.get) read a
+ * histogram's samples from — with one that reads the log2 map at scrape time.
+ */
+class MapHistogram extends Histogram<string> {
+  readonly #obj: Exporter;
+  constructor(obj: Exporter, registry: Registry) {
+    super({ name: HISTOGRAM, help: "Syscall latency, enter to exit, in log2 buckets counted by eBPF", registers: [registry] });
+    this.#obj = obj;
+  }
+  async getForPromString() {
+    const counts: bigint[] = [];
+    for (const [i, c] of this.#obj.maps.latency_log2.entries()) counts[i] = c;
+    const last = counts.findLastIndex((c) => c > 0n);
+    const values = [];
+    let cumulative = 0n;
+    for (let i = 0; i <= last; i++) {
+      cumulative += counts[i] ?? 0n;
+      values.push({ metricName: `${HISTOGRAM}_bucket`, labels: { le: upperBoundSeconds(i) }, value: Number(cumulative) });
+    }
+    values.push({ metricName: `${HISTOGRAM}_bucket`, labels: { le: "+Inf" }, value: Number(cumulative) });
+    values.push({ metricName: `${HISTOGRAM}_sum`, labels: {}, value: Number(this.#obj.variables.latency_sum_ns.value) / 1e9 });
+    values.push({ metricName: `${HISTOGRAM}_count`, labels: {}, value: Number(cumulative) });
+    return { name: HISTOGRAM, help: "Syscall latency, enter to exit, in log2 buckets counted by eBPF", type: "histogram", values, aggregator: "sum" };
+  }
+}
+
+const spec = loadSpec();
+if (values.pid !== undefined) spec.variables.target_tgid.value = Number(values.pid);
+using obj = spec.load();
+using _links = obj.attachAll();
+
+const registry = new Registry();
+new Counter({
+  name: "ebpf_syscalls_total",
+  help: "Syscalls entered, by syscall number, counted by eBPF",
+  labelNames: ["syscall"],
+  registers: [registry],
+  collect() {
+    // The map holds totals since load: set each label's value to it.
+    this.reset();
+    for (const [nr, n] of obj.maps.syscall_counts.entries()) this.inc({ syscall: nr }, Number(n));
+  },
+});
+new MapHistogram(obj, registry);
+
+const server = createServer((req, res) => {
+  if (req.url !== "/metrics") {
+    res.writeHead(404).end("see /metrics\n");
+    return;
+  }
+  registry.metrics().then(
+    (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+    (err: unknown) => res.writeHead(500).end(`${String(err)}\n`),
+  );
+});
+await new Promise<void>((resolve) => server.listen(Number(values.port), values.host, resolve));
+const address = server.address();
+const port = address !== null && typeof address === "object" ? address.port : Number(values.port);
+console.log(`serving http://${values.host}:${port}/metrics`);
+
+const stop = new Promise<void>((resolve) => {
+  process.once("SIGINT", resolve);
+  process.once("SIGTERM", resolve);
+  if (values.duration !== undefined) setTimeout(resolve, Number(values.duration) * 1000).unref();
+});
+await stop;
+await new Promise((resolve) => server.close(resolve));
+console.log("stopped");
