@@ -15,6 +15,20 @@ export interface TrafficResult {
   intact: boolean;
 }
 
+/** The child's JSON line, checked field by field (it crosses a process boundary untyped). */
+export function parseTrafficResult(json: string): TrafficResult {
+  const v: unknown = JSON.parse(json);
+  if (typeof v !== "object" || v === null) throw new Error(`sockmap-accel: traffic printed ${json}`);
+  const num = (k: string) => {
+    const x: unknown = Reflect.get(v, k);
+    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`sockmap-accel: traffic result has no number ${k}: ${json}`);
+    return x;
+  };
+  const intact: unknown = Reflect.get(v, "intact");
+  if (typeof intact !== "boolean") throw new Error(`sockmap-accel: traffic result has no boolean intact: ${json}`);
+  return { throughputMBps: num("throughputMBps"), rttP50us: num("rttP50us"), rttP99us: num("rttP99us"), intact };
+}
+
 const CHUNK = 64 * 1024;
 const PING = 64;
 

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,4 +61,45 @@ describeKernel("examples/sockmap-accel", () => {
       rmSync(chart, { force: true });
     }
   }, 120_000);
+
+  itKernel("Ctrl-C while the sockmap phase runs: the traffic stops, it prints \"interrupted\", removes its cgroup and exits 130", async () => {
+    const chart = join(tmpdir(), `${uniqueName("sockmap-accel-int")}.svg`);
+    // Its own process group, so the test sends SIGINT to the group as a terminal's Ctrl-C does.
+    // 300 MB keep the sockmap phase running well past its child's start; SIGINT goes out as soon as it starts.
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/run.ts", "sockmap-accel", "--mb", "300", "--rounds", "200", "--chart", chart], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.stdout.on("data", (d: Buffer) => {
+      const before = out;
+      out += d.toString();
+      if (!before.includes("measuring through the sockmap\n") && out.includes("measuring through the sockmap\n") && child.pid !== undefined) process.kill(-child.pid, "SIGINT");
+    });
+    try {
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      expect(err).toBe("");
+      const cgroup = /^cgroup (\/\S+)$/m.exec(out)?.[1];
+      expect(out).toBe(`cgroup ${cgroup}\nmeasuring plain loopback TCP\nmeasuring through the sockmap\ninterrupted\nremoved cgroup ${cgroup}\n`);
+      expect(existsSync(cgroup ?? "/")).toBe(false);
+      expect(code).toBe(130);
+      expect(existsSync(chart)).toBe(false);
+    } finally {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+      rmSync(chart, { force: true });
+    }
+  }, 120_000);
+
+  itKernel("without CAP_BPF and CAP_SYS_ADMIN it says in one line that the machine refuses its programs, creates nothing and exits 0", () => {
+    const caps = "-bpf,-sys_admin,-perfmon,-net_admin";
+    const chart = join(tmpdir(), `${uniqueName("sockmap-accel-refused")}.svg`);
+    const r = spawnSync("setpriv", [`--bounding-set=${caps}`, `--inh-caps=${caps}`, process.execPath, "--import", "tsx", "examples/run.ts", "sockmap-accel", "--mb", "1", "--rounds", "10", "--chart", chart], { encoding: "utf8" });
+    try {
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toMatch(/^sockmap-accel: this machine refuses sockops and sk_msg programs: map "socks": create \(type sockhash, [^\n]*\): EPERM from BPF_MAP_CREATE \([^\n]*\)\n$/);
+      expect(r.status).toBe(0);
+      expect(existsSync(chart)).toBe(false);
+    } finally {
+      rmSync(chart, { force: true });
+    }
+  }, 60_000);
 });
