@@ -4,6 +4,7 @@
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { Counter, Histogram, Registry } from "prom-client";
+import { isSyscallError } from "../../src/index.js";
 import { loadSpec, type Exporter } from "./exporter.bpf.js";
 
 const { values } = parseArgs({
@@ -49,45 +50,79 @@ class MapHistogram extends Histogram<string> {
   }
 }
 
-const spec = loadSpec();
-if (values.pid !== undefined) spec.variables.target_tgid.value = Number(values.pid);
-using obj = spec.load();
-using _links = obj.attachAll();
+// Ctrl-C, SIGTERM or --duration abort: the server closes, then `using` closes links and maps.
+const controller = new AbortController();
+process.once("SIGINT", () => controller.abort());
+process.once("SIGTERM", () => controller.abort());
+if (values.duration !== undefined) setTimeout(() => controller.abort(), Number(values.duration) * 1000).unref();
 
-const registry = new Registry();
-new Counter({
-  name: "ebpf_syscalls_total",
-  help: "Syscalls entered, by syscall number, counted by eBPF",
-  labelNames: ["syscall"],
-  registers: [registry],
-  collect() {
-    // The map holds totals since load: set each label's value to it.
-    this.reset();
-    for (const [nr, n] of obj.maps.syscall_counts.entries()) this.inc({ syscall: nr }, Number(n));
-  },
-});
-new MapHistogram(obj, registry);
+/** The machine refused to load or attach: its one-line message. */
+class Refused extends Error {}
 
-const server = createServer((req, res) => {
-  if (req.url !== "/metrics") {
-    res.writeHead(404).end("see /metrics\n");
-    return;
+/** Run `fn`; a syscall the machine refuses becomes a Refused that says what and why. */
+function orRefused<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!isSyscallError(err)) throw err;
+    throw new Refused(`exporter: this machine refuses its tracepoint programs: ${err.message.split("\n")[0]}`);
   }
-  registry.metrics().then(
-    (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
-    (err: unknown) => res.writeHead(500).end(`${String(err)}\n`),
-  );
-});
-await new Promise<void>((resolve) => server.listen(Number(values.port), values.host, resolve));
-const address = server.address();
-const port = address !== null && typeof address === "object" ? address.port : Number(values.port);
-console.log(`serving http://${values.host}:${port}/metrics`);
+}
 
-const stop = new Promise<void>((resolve) => {
-  process.once("SIGINT", resolve);
-  process.once("SIGTERM", resolve);
-  if (values.duration !== undefined) setTimeout(resolve, Number(values.duration) * 1000).unref();
-});
-await stop;
-await new Promise((resolve) => server.close(resolve));
-console.log("stopped");
+/** Serve /metrics until aborted; the exit status. `using` closes links and maps on every way out. */
+async function main(): Promise<number> {
+  const spec = loadSpec();
+  if (values.pid !== undefined) spec.variables.target_tgid.value = Number(values.pid);
+  using obj = orRefused(() => spec.load());
+  using _links = orRefused(() => obj.attachAll());
+
+  const registry = new Registry();
+  new Counter({
+    name: "ebpf_syscalls_total",
+    help: "Syscalls entered, by syscall number, counted by eBPF",
+    labelNames: ["syscall"],
+    registers: [registry],
+    collect() {
+      // The map holds totals since load: set each label's value to it.
+      this.reset();
+      for (const [nr, n] of obj.maps.syscall_counts.entries()) this.inc({ syscall: nr }, Number(n));
+    },
+  });
+  new MapHistogram(obj, registry);
+
+  const server = createServer((req, res) => {
+    if (req.url !== "/metrics") {
+      res.writeHead(404).end("see /metrics\n");
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500).end(`${String(err)}\n`),
+    );
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(Number(values.port), values.host, resolve);
+    });
+  } catch (err) {
+    if (!(err instanceof Error && "code" in err && err.code === "EADDRINUSE")) throw err;
+    console.log(`exporter: ${values.host}:${values.port} is in use; pass --port N (0 for any free port)`);
+    return 1;
+  }
+  const address = server.address();
+  const port = address !== null && typeof address === "object" ? address.port : Number(values.port);
+  console.log(`serving http://${values.host}:${port}/metrics`);
+  const { signal } = controller;
+  if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  await new Promise((resolve) => server.close(resolve));
+  console.log("stopped");
+  return 0;
+}
+
+try {
+  process.exitCode = await main();
+} catch (err) {
+  if (!(err instanceof Refused)) throw err;
+  console.log(err.message); // one line, exit 0, as every example does where the machine says no
+}

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { closeSync, fdatasyncSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,6 +68,13 @@ describeKernel("examples/exporter", () => {
 
       const notFound = await fetch(url.replace("/metrics", "/"));
       expect(notFound.status).toBe(404);
+
+      // A second exporter on the same port says so in one line and exits 1.
+      const port = /:(\d+)\/metrics$/.exec(url)?.[1] ?? "";
+      const second = spawnSync(process.execPath, ["--import", "tsx", "examples/run.ts", "exporter", "--port", port, "--duration", "1"], { encoding: "utf8" });
+      expect(second.stderr).toBe("");
+      expect(second.stdout).toBe(`exporter: 127.0.0.1:${port} is in use; pass --port N (0 for any free port)\n`);
+      expect(second.status).toBe(1);
     } finally {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGINT");
       closeSync(fd);
@@ -76,5 +83,13 @@ describeKernel("examples/exporter", () => {
     expect(await closed).toBe(0);
     expect(err).toBe("");
     expect(out).toMatch(/stopped\n$/);
+  }, 60_000);
+
+  itKernel("without CAP_BPF and CAP_SYS_ADMIN it says in one line that the machine refuses its programs and exits 0", () => {
+    const caps = "-bpf,-sys_admin,-perfmon,-net_admin";
+    const r = spawnSync("setpriv", [`--bounding-set=${caps}`, `--inh-caps=${caps}`, process.execPath, "--import", "tsx", "examples/run.ts", "exporter", "--port", "0", "--duration", "1"], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^exporter: this machine refuses its tracepoint programs: map "syscall_counts": create \(type hash, [^\n]*\): EPERM from BPF_MAP_CREATE \([^\n]*\)\n$/);
+    expect(r.status).toBe(0);
   }, 60_000);
 });
