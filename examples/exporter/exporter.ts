@@ -51,9 +51,11 @@ class MapHistogram extends Histogram<string> {
 }
 
 // Ctrl-C, SIGTERM or --duration abort: the server closes, then `using` closes links and maps.
+// `on`, not `once`: a terminal's Ctrl-C arrives twice (process group, and passed on by
+// examples/run.ts); should the second come after the listener is gone, it would kill uncleaned.
 const controller = new AbortController();
-process.once("SIGINT", () => controller.abort());
-process.once("SIGTERM", () => controller.abort());
+process.on("SIGINT", () => controller.abort());
+process.on("SIGTERM", () => controller.abort());
 if (values.duration !== undefined) setTimeout(() => controller.abort(), Number(values.duration) * 1000).unref();
 
 /** The machine refused to load or attach: its one-line message. */

@@ -51,11 +51,13 @@ function orRefused<T>(step: string, fn: () => T): T {
 }
 
 // Ctrl-C (or SIGTERM) aborts: the traffic child is killed, runTraffic rejects, the links and
-// object are closed by `using`, and `finally` removes the cgroup.
+// object are closed by `using`, and `finally` removes the cgroup. `on`, not `once`: a terminal's
+// Ctrl-C arrives twice (from the process group, and passed on by examples/run.ts); should the
+// second come after the listener is gone, the default action would kill before the cleanup.
 const controller = new AbortController();
 const { signal } = controller;
-process.once("SIGINT", () => controller.abort());
-process.once("SIGTERM", () => controller.abort());
+process.on("SIGINT", () => controller.abort());
+process.on("SIGTERM", () => controller.abort());
 
 const traffic = fileURLToPath(new URL("./traffic.ts", import.meta.url));
 
