@@ -1,5 +1,6 @@
 /** The README's examples run as written and print what their comments promise. */
-import { expect } from "vitest";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
 import { promisedOutput, runExample, tsBlocks } from "../helpers/docs.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 
@@ -16,4 +17,16 @@ describeKernel("README.md", () => {
     const promised = promisedOutput(code).map((p) => p.split(",")[0].trim());
     expect(runExample(code).trim().split("\n")).toEqual(promised);
   }, 60_000);
+});
+
+describe("README.md's examples list", () => {
+  it("names every example in examples/ with the command that runs it", () => {
+    const readme = readFileSync("README.md", "utf8");
+    // An example is what examples/run.ts runs: examples/<name>/<name>.ts (examples/lib is shared code).
+    const dirs = readdirSync("examples", { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(`examples/${d.name}/${d.name}.ts`))
+      .map((d) => d.name);
+    expect(dirs.length).toBeGreaterThan(0);
+    for (const name of dirs) expect(readme).toContain(`| \`npm run example -- ${name}\` |`);
+  });
 });
