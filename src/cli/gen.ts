@@ -148,7 +148,7 @@ export const command: LegacyCommand = {
       try {
         const target = scratch ? join(scratch, basename(obj)) : obj;
         compileBpf(a.cc, input, target, a.cflags, a.types);
-        return emit({ ...a, out }, input, obj, readFileSync(target), true);
+        return emit(a, out, input, obj, readFileSync(target), true);
       } finally {
         if (scratch) rmSync(scratch, { recursive: true, force: true });
       }
@@ -160,17 +160,16 @@ export const command: LegacyCommand = {
       console.error(`tsbpf gen: cannot read ${input}: ${(e as { code?: string }).code ?? (e as Error).message}`);
       return 1;
     }
-    return emit(a, input, input, bytes, false);
+    return emit(a, a.out ?? input.replace(/\.o$/, "") + ".ts", input, input, bytes, false);
   },
 };
 
 /**
- * Generate and write (or check) the module. `source` is what the header names (the object, or
- * the C file with --cc); `objectFile` the object the bytes are (written there with --cc).
+ * Generate and write (or check) the module `out`. `source` is what the header names (the
+ * object, or the C file with --cc); `objectFile` the object the bytes are (written there with --cc).
  */
-function emit(a: Args, source: string, objectFile: string, bytes: Uint8Array, compiled: boolean): number {
+function emit(a: Args, out: string, source: string, objectFile: string, bytes: Uint8Array, compiled: boolean): number {
   const spec = CollectionSpec.fromBytes(bytes, { name: basename(objectFile).split(".")[0] || "obj" }); // as fromFile names it
-  const out = a.out ?? objectFile.replace(/\.o$/, "") + ".ts";
   // the object a sidecar module reads: the compiled one beside it, else a copy beside it
   const sidecar = compiled ? objectFile : out.replace(/\.[cm]?ts$/, "") + ".o";
   const flags = [
@@ -208,7 +207,10 @@ function emit(a: Args, source: string, objectFile: string, bytes: Uint8Array, co
     if (!existsSync(out) || readFileSync(out, "utf8") !== text) stale.push(out);
     if ((a.sidecar || compiled) && (!existsSync(sidecar) || !Buffer.from(readFileSync(sidecar)).equals(Buffer.from(bytes)))) stale.push(sidecar);
     if (stale.length) {
-      console.error(`tsbpf gen --check: ${stale.join(" and ")} ${stale.length > 1 ? "are" : "is"} stale: run ${options.commandLine}${a.out ? ` --out ${a.out}` : ""}`);
+      // The command that rewrites it: --out (when the user gave one) before the cflags, since
+      // everything after `--` goes to clang.
+      const rerun = `tsbpf gen ${[...flags, source, ...(a.out ? ["--out", a.out] : [])].join(" ")}${a.cflags.length ? ` -- ${a.cflags.join(" ")}` : ""}`;
+      console.error(`tsbpf gen --check: ${stale.join(" and ")} ${stale.length > 1 ? "are" : "is"} stale: run ${rerun}`);
       return 1;
     }
     return 0;

@@ -59,6 +59,26 @@ describe("tsbpf gen golden outputs", () => {
     }
   });
 
+  it("--check with --cc names a command that works: --out before the cflags, which all go to clang", () => {
+    if (!hasClang) throw new Error("needs clang-19 (apt-get install clang-19)");
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-gen-"));
+    try {
+      const out = join(dir, "snoop.ts");
+      const args = ["--cc", "clang-19", "bpf/gen/opensnoop_rb.c", "--type", "event", "--out", out, "--", "-mcpu=v3"];
+      expect(gen(args).code).toBe(0);
+      writeFileSync(out, "stale");
+      const r = gen(["--check", ...args]);
+      expect(r.code).toBe(1);
+      const rerun = `tsbpf gen --cc clang-19 --type event bpf/gen/opensnoop_rb.c --out ${out} -- -mcpu=v3`;
+      expect(r.stderr).toBe(`tsbpf gen --check: ${out} is stale: run ${rerun}`);
+      // what it names rewrites the module: --check passes after it
+      expect(gen(rerun.split(" ").slice(2)).code).toBe(0);
+      expect(gen(["--check", ...args])).toEqual({ code: 0, stderr: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("writes the header line, and the same bytes for the same object every time", () => {
     for (const o of bpfObjects()) {
       const bytes = readFileSync(o);
