@@ -306,6 +306,11 @@ export async function runCli(argv: readonly string[], registry: Readonly<Record<
   const onSignal = () => controller.abort();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let printed = false;
+  const print = (t: string) => {
+    printed = true;
+    io.stdout.write(t);
+  };
   const ctx: Context = {
     path,
     args: parsed.positionals,
@@ -314,13 +319,17 @@ export async function runCli(argv: readonly string[], registry: Readonly<Record<
     pretty: globals.pretty,
     debug: globals.debug,
     signal: controller.signal,
-    write: (t) => void io.stdout.write(t),
-    out: (l) => void io.stdout.write(`${l}\n`),
+    write: (t) => print(t),
+    out: (l) => print(`${l}\n`),
     warn: (l) => void io.stderr.write(`${l}\n`),
-    printJson: (v) => void io.stdout.write(`${toJson(v, globals.pretty)}\n`),
+    printJson: (v) => print(`${toJson(v, globals.pretty)}\n`),
   };
   try {
-    return (await cmd.run(ctx)) ?? 0;
+    const code = (await cmd.run(ctx)) ?? 0;
+    // As bpftool -j: a command that succeeds without output (map update, prog pin…) prints
+    // `null`, so whoever parses stdout as JSON always gets a document.
+    if (globals.json && code === 0 && !printed && !cmd.rawArgs) print("null\n");
+    return code;
   } catch (e) {
     if (e instanceof UsageError) return fail(2, `${e.message} (${usageLine(path, cmd)})`, e);
     // Expected failures (TsbpfError, file-system errors) and bugs alike print one line.

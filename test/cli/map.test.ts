@@ -158,6 +158,17 @@ describeKernel("tsbpf map", () => {
     expect(refused.err).toMatch(/EPERM/);
   });
 
+  itKernel("--json: a write that prints nothing prints bpftool's `null`, so stdout is always a JSON document", async () => {
+    const id = String(coll.maps.per_cpu.id);
+    const ours = await cli("map", "update", id, "01000000", "0b00000000000000", "--hex", "--json");
+    expect(ours).toEqual({ code: 0, out: "null\n", err: "" });
+    expect(JSON.parse(ours.out)).toEqual(bpftool("map", "update", "id", id, "key", "1", "0", "0", "0", "value", "11", "0", "0", "0", "0", "0", "0", "0"));
+    expect(await cli("map", "pin", id, join(dir, "null_json"), "--json")).toEqual({ code: 0, out: "null\n", err: "" });
+    // without --json it stays silent; a failure prints no `null`
+    expect(await cli("map", "update", id, "01000000", "0b00000000000000", "--hex")).toEqual({ code: 0, out: "", err: "" });
+    expect((await cli("map", "update", id, "01000000", "0b00000000000000", "--hex", "--mode", "noexist", "--json")).out).toBe("");
+  });
+
   itKernel("pin puts the map on bpffs", async () => {
     const path = join(dir, "q");
     expect((await cli("map", "pin", String(coll.maps.per_cpu.id), path)).code).toBe(0);
