@@ -71,3 +71,60 @@ export function dumpRaw(spec: BtfSpec): string {
   for (const t of spec) out.push(formatRawType(spec, t));
   return out.length ? `${out.join("\n")}\n` : "";
 }
+
+/** A name as bpftool's JSON gives it: `(anon)` for none. */
+const jsonName = (s: string) => (s === "" ? "(anon)" : s);
+
+/**
+ * One type as `bpftool -j btf dump … format raw` prints it: the raw text's facts under its
+ * field names (`type_id`, `bits_offset`, `members`, `values`, `vars`…). Enum64 values are
+ * bigints (printed as bare integers).
+ */
+export function rawTypeJson(t: BtfType): Record<string, unknown> {
+  const head = { id: t.id, kind: t.kind.toUpperCase(), name: jsonName(t.name) };
+  switch (t.kind) {
+    case "void":
+      return head;
+    case "int":
+      return { ...head, size: t.size, bits_offset: t.bitOffset, nr_bits: t.bits, encoding: t.signed ? "SIGNED" : t.char ? "CHAR" : t.bool ? "BOOL" : "(none)" };
+    case "ptr":
+    case "typedef":
+    case "volatile":
+    case "const":
+    case "restrict":
+    case "type_tag":
+      return { ...head, type_id: t.type };
+    case "array":
+      return { ...head, type_id: t.type, index_type_id: t.indexType, nr_elems: t.nelems };
+    case "struct":
+    case "union":
+      return {
+        ...head,
+        size: t.size,
+        vlen: t.members.length,
+        members: t.members.map((m) => ({ name: jsonName(m.name), type_id: m.type, bits_offset: m.bitOffset, ...(m.bitfieldSize ? { bitfield_size: m.bitfieldSize } : {}) })),
+      };
+    case "enum":
+    case "enum64":
+      return { ...head, encoding: t.signed ? "SIGNED" : "UNSIGNED", size: t.size, vlen: t.values.length, values: t.values.map((v) => ({ name: v.name, val: v.value })) };
+    case "fwd":
+      return { ...head, fwd_kind: t.union ? "union" : "struct" };
+    case "func":
+      return { ...head, type_id: t.type, linkage: t.linkage };
+    case "func_proto":
+      return { ...head, ret_type_id: t.returnType, vlen: t.params.length, params: t.params.map((p) => ({ name: jsonName(p.name), type_id: p.type })) };
+    case "var":
+      return { ...head, type_id: t.type, linkage: t.linkage };
+    case "datasec":
+      return { ...head, size: t.size, vlen: t.vars.length, vars: t.vars.map((v) => ({ type_id: v.type, offset: v.offset, size: v.size })) };
+    case "float":
+      return { ...head, size: t.size };
+    case "decl_tag":
+      return { ...head, type_id: t.type, component_idx: t.componentIdx };
+  }
+}
+
+/** Every own type of `spec` as `bpftool -j btf dump` prints them: `{ types: [...] }`. */
+export function dumpRawJson(spec: BtfSpec): { types: Record<string, unknown>[] } {
+  return { types: Array.from(spec, (t) => rawTypeJson(t)) };
+}

@@ -10,12 +10,12 @@ import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { dumpC } from "../btf/c-dump.js";
 import { kernelBtf, KERNEL_BTF_DIR } from "../features/kernel-btf.js";
-import { dumpRaw } from "../btf/raw-dump.js";
+import { dumpRaw, dumpRawJson } from "../btf/raw-dump.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { parseElf } from "../elf/elf-file.js";
 import { ParseError } from "../errors.js";
 import { Btf, type BtfInfo } from "../map/btf.js";
-import { arg, noMoreArgs, str, table, UsageError, type Command, type Context } from "./command.js";
+import { arg, noMoreArgs, str, table, toJson, UsageError, type Command, type Context } from "./command.js";
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
@@ -109,7 +109,8 @@ const dump: Command = {
     "kernel's (/sys/kernel/btf/vmlinux; module BTF on top of it) or a loaded BTF object by id.",
     "C is the default when a header is asked for: --output X.h, or stdout redirected to a .h",
     "file; raw text otherwise. The C header declares the kernel's kfuncs (extern … __weak __ksym)",
-    "as bpftool does, unless BPF_NO_KFUNC_PROTOTYPES is defined.",
+    "as bpftool does, unless BPF_NO_KFUNC_PROTOTYPES is defined. --json prints the raw format as",
+    "bpftool -j does ({\"types\": [{\"id\", \"kind\", \"name\", …}]}).",
   ].join("\n"),
   options: {
     format: { type: "string", value: "c|raw", description: "output format (default: c for a .h output, else raw)" },
@@ -128,12 +129,14 @@ const dump: Command = {
     }
     const output = str(ctx, "output");
     const target = output ?? stdoutFile();
-    format ??= target?.endsWith(".h") ? "c" : "raw";
+    // --json is bpftool's JSON of the raw format; C has none (bpftool refuses it too).
+    format ??= target?.endsWith(".h") && !ctx.json ? "c" : "raw";
     if (format !== "c" && format !== "raw") throw new UsageError(`--format is c or raw, not "${format}"`);
+    if (format === "c" && ctx.json) throw new UsageError("--json prints the raw format; C has no JSON form");
     const { spec, label } = btfSource({ ...ctx, args });
     const name = basename(label);
     const guard = format === "c" && name !== "vmlinux" ? `__${name.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}_H__` : undefined;
-    const text = format === "c" ? dumpC(spec, { ...(guard ? { guard } : {}), kfuncs: true }) : dumpRaw(spec);
+    const text = format === "c" ? dumpC(spec, { ...(guard ? { guard } : {}), kfuncs: true }) : ctx.json ? `${toJson(dumpRawJson(spec), ctx.pretty)}\n` : dumpRaw(spec);
     if (output) writeFileSync(output, text);
     else ctx.write(text);
   },

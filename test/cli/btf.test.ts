@@ -1,17 +1,18 @@
 /**
  * `tsbpf btf list/show` against the kernel and bpftool; `btf dump` of vmlinux as a header
  * that declares the kernel's kfuncs, so a libbpf-tools-style program calling
- * bpf_task_from_pid compiles against it (and loads).
+ * bpf_task_from_pid compiles against it (and loads); `btf dump --json` against `bpftool -j btf dump`.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/collection.js";
 import { CollectionSpec } from "../../src/elf/collection-spec.js";
 import { Btf } from "../../src/map/btf.js";
 import { describeKernel, hasKernelBtf, hasTool, itKernel } from "../helpers/kernel.js";
+import { bpfObjects } from "../gen/cases.js";
 import { cli } from "./run.js";
 
 const PROGRAM = `#include "vmlinux.h"
@@ -83,4 +84,51 @@ describeKernel("tsbpf btf", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("tsbpf btf dump --json", () => {
+  const bpftool = hasTool("bpftool", ["version"]);
+  const theirs = (file: string) => JSON.parse(execFileSync("bpftool", ["-j", "btf", "dump", "file", file], { encoding: "utf8", maxBuffer: 64 << 20 })) as { types: { kind: string; values?: { val: number }[] }[] };
+  const ours = async (...args: string[]) => {
+    const r = await cli("btf", "dump", ...args, "--json");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    return JSON.parse(r.out) as { types: { kind: string; values?: { val: number }[] }[] };
+  };
+
+  it.runIf(bpftool)("is bpftool -j's JSON of the raw format, type for type, for every object in bpf/", async () => {
+    const objects = bpfObjects();
+    expect(objects.length).toBeGreaterThan(50);
+    for (const o of objects) {
+      const r = await cli("btf", "dump", o, "--json");
+      if (r.code !== 0) {
+        expect(r.err, o).toMatch(/has no \.BTF section/);
+        continue;
+      }
+      expect(JSON.parse(r.out), o).toEqual(theirs(o));
+    }
+  });
+
+  it.runIf(bpftool && hasKernelBtf)("of vmlinux (bpftool 7.1 sign-extends unsigned 32-bit enum values past 2^31: those are compared with its text)", async () => {
+    const a = await ours("/sys/kernel/btf/vmlinux");
+    const b = theirs("/sys/kernel/btf/vmlinux");
+    expect(a.types).toHaveLength(b.types.length);
+    let quirks = 0;
+    a.types.forEach((t, i) => {
+      const u = b.types[i]!;
+      if (t.kind !== "ENUM" || !u.values?.some((v) => v.val > 2 ** 32)) return;
+      quirks++;
+      // ours are u32 as bpftool's text prints them (val=4026531839); the rest must match
+      expect(t.values!.every((v) => v.val >= 0 && v.val < 2 ** 32)).toBe(true);
+      t.values = u.values = [];
+    });
+    expect(a).toEqual(b);
+    expect(quirks).toBeLessThan(100);
+  });
+
+  it("refuses --json with C (bpftool has no JSON for it either), exit 2", async () => {
+    const r = await cli("btf", "dump", "bpf/global_data.o", "--format", "c", "--json");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^tsbpf btf dump: --json prints the raw format; C has no JSON form/);
+  });
 });
