@@ -153,6 +153,7 @@ export type { CollectionLoadOptions, ProgramLoadSettings } from "./collection/co
 
 // --- links ---
 export { attach } from "./link/attach.js";
+export type { LinkKind } from "./link/kinds.js";
 export { Link, type LinkInfo, type AttachProgram } from "./link/link.js";
 export { attachXdp, queryXdp, type XdpOptions, type XdpMode, type XdpQueryResult } from "./link/xdp.js";
 export { attachTcx, queryTcx, type TcxOptions, type MprogQueryResult } from "./link/tcx.js";
