@@ -41,7 +41,7 @@ export const LAYERS: readonly Layer[] = [
 ];
 
 /** Files directly in src/ that are package entry points (rank ENTRY_RANK): `tsbpf` and its subpaths. */
-export const ENTRY_FILES: readonly string[] = ["index.ts"];
+export const ENTRY_FILES: readonly string[] = ["index.ts", "asm.ts", "btf.ts", "elf.ts"];
 
 /** Whether a src-relative path is a package entry file. */
 export function isEntryFile(rel: string): boolean {
