@@ -7,7 +7,7 @@ const external = ["koffi"];
 const common = { sourcemap: false, target: "node20", external } as const;
 // The package's entries: `tsbpf` and its subpaths `tsbpf/asm`, `tsbpf/btf`, `tsbpf/elf`
 // (package.json "exports"; test/helpers/layers.ts ENTRY_FILES; one API report each).
-const library = { index: "src/index.ts", asm: "src/asm.ts", btf: "src/btf.ts", elf: "src/elf.ts" };
+const library = { index: "src/index.ts", asm: "src/subpaths/asm.ts", btf: "src/subpaths/btf.ts", elf: "src/subpaths/elf.ts" };
 
 export default defineConfig([
   {

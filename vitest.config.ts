@@ -2,11 +2,11 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   // Modules written by `tsbpf gen` import "tsbpf", docs import its subpaths: in this repository
-  // `tsbpf` is src/index.ts and `tsbpf/<name>` is src/<name>.ts.
+  // `tsbpf` is src/index.ts and `tsbpf/<name>` is src/subpaths/<name>.ts.
   resolve: {
     alias: [
       { find: /^tsbpf$/, replacement: new URL("./src/index.ts", import.meta.url).pathname },
-      { find: /^tsbpf\/(asm|btf|elf)$/, replacement: new URL("./src/", import.meta.url).pathname + "$1.ts" },
+      { find: /^tsbpf\/(asm|btf|elf)$/, replacement: new URL("./src/subpaths/", import.meta.url).pathname + "$1.ts" },
     ],
   },
   test: {

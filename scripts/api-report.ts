@@ -14,9 +14,9 @@ const ERROR_STATICS = new Set(["captureStackTrace", "prepareStackTrace", "stackT
 /** The package's entries: import specifier, source file under src/, report file under api/. */
 export const API_ENTRIES = [
   { specifier: "tsbpf", entry: "index.ts", report: "tsbpf.api.md" },
-  { specifier: "tsbpf/asm", entry: "asm.ts", report: "tsbpf-asm.api.md" },
-  { specifier: "tsbpf/btf", entry: "btf.ts", report: "tsbpf-btf.api.md" },
-  { specifier: "tsbpf/elf", entry: "elf.ts", report: "tsbpf-elf.api.md" },
+  { specifier: "tsbpf/asm", entry: "subpaths/asm.ts", report: "tsbpf-asm.api.md" },
+  { specifier: "tsbpf/btf", entry: "subpaths/btf.ts", report: "tsbpf-btf.api.md" },
+  { specifier: "tsbpf/elf", entry: "subpaths/elf.ts", report: "tsbpf-elf.api.md" },
 ] as const;
 
 /** Public member names: no `#private` ones, well-known symbols as `[name]` (their ids vary). */

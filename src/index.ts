@@ -2,7 +2,7 @@
  * tsbpf's public API: what a program that loads, attaches and reads BPF objects uses. Named
  * exports only: each layer adds its own section below. The toolkits of the pure layers have
  * their own entries, with what a loader does inside (CO-RE piece by piece, BTF fixups, ELF
- * constants): `tsbpf/asm` (src/asm.ts), `tsbpf/btf` (src/btf.ts), `tsbpf/elf` (src/elf.ts).
+ * constants): `tsbpf/asm`, `tsbpf/btf`, `tsbpf/elf` (src/subpaths/).
  */
 
 // --- errors ---

@@ -28,8 +28,8 @@ describe("API report", () => {
       expect(root).not.toContain(`\`${internal}\``);
     }
     expect(root).not.toContain("- function `link`:");
-    expect(renderApiReport("btf.ts")).toContain("- function `applyCoreRelocations`:");
-    expect(renderApiReport("elf.ts")).toContain("- function `parseElf`:");
-    expect(renderApiReport("asm.ts")).toContain("- function `linkInstructions`:");
+    expect(renderApiReport("subpaths/btf.ts")).toContain("- function `applyCoreRelocations`:");
+    expect(renderApiReport("subpaths/elf.ts")).toContain("- function `parseElf`:");
+    expect(renderApiReport("subpaths/asm.ts")).toContain("- function `linkInstructions`:");
   }, 120_000);
 });

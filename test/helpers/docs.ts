@@ -22,10 +22,10 @@ export function promisedOutput(code: string): string[] {
 
 /**
  * `code` with its imports of the package (`"tsbpf"`, `"tsbpf/asm"` …) and of `./src/index.js`
- * pointed at this checkout's entry files (src/index.ts, src/asm.ts …).
+ * pointed at this checkout's entry files (src/index.ts, src/subpaths/asm.ts …).
  */
 export function withSourceImports(code: string): string {
-  const entry = (sub: string | undefined) => JSON.stringify(join(repoRoot, "src", `${sub ?? "index"}.ts`));
+  const entry = (sub: string | undefined) => JSON.stringify(join(repoRoot, "src", sub ? `subpaths/${sub}.ts` : "index.ts"));
   return code.replace(/from "tsbpf(?:\/(\w+))?"/g, (_, sub: string | undefined) => `from ${entry(sub)}`).replace(/from "\.\/src\/index\.js"/g, `from ${entry(undefined)}`);
 }
 
