@@ -5,17 +5,22 @@ const external = ["koffi"];
 // No source maps in the package: they were 4 MB of the 6.5 MB unpacked, and no user steps
 // into a bundle they did not build.
 const common = { sourcemap: false, target: "node20", external } as const;
+// The package's entries: `tsbpf` and its subpaths `tsbpf/asm`, `tsbpf/btf`, `tsbpf/elf`
+// (package.json "exports"; test/helpers/layers.ts ENTRY_FILES; one API report each).
+const library = { index: "src/index.ts", asm: "src/subpaths/asm.ts", btf: "src/subpaths/btf.ts", elf: "src/subpaths/elf.ts" };
 
 export default defineConfig([
   {
-    // The library, ESM: one file. Node's ESM loader pays per module (resolve, open, read,
-    // compile): the ~60 chunks a shared build gave cost `import "tsbpf"` ~40 ms over one file of
-    // the same code (benchmarks/suites/cold.ts, docs/benchmarks.md).
+    // The library, ESM. Node's ESM loader pays per module (resolve, open, read, compile): the
+    // ~60 chunks a build shared with the CLI gave cost `import "tsbpf"` ~40 ms over one file of
+    // the same code (benchmarks/suites/cold.ts, docs/benchmarks.md). The entries split only
+    // among themselves (a few chunks), so `tsbpf` and `tsbpf/btf` hand out the same classes
+    // (one BtfSpec, one kernel BTF cache), not a copy per entry.
     ...common,
-    entry: { index: "src/index.ts" },
+    entry: library,
     format: ["esm"],
-    splitting: false,
-    dts: { entry: { index: "src/index.ts" } },
+    splitting: true,
+    dts: { entry: library },
     clean: true,
   },
   {
@@ -27,11 +32,13 @@ export default defineConfig([
     clean: false,
   },
   {
-    // CJS: the library only (the bin is ESM; a CJS copy of the CLI went unused).
+    // CJS: the library only (the bin is ESM; a CJS copy of the CLI went unused). Split among
+    // the entries as the ESM build is, for the same reason.
     ...common,
-    entry: { index: "src/index.ts" },
+    entry: library,
     format: ["cjs"],
-    dts: { entry: { index: "src/index.ts" } },
+    splitting: true,
+    dts: { entry: library },
     clean: false,
   },
 ]);

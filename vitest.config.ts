@@ -1,8 +1,14 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  // Modules written by `tsbpf gen` import "tsbpf": in this repository that is src/.
-  resolve: { alias: { tsbpf: new URL("./src/index.ts", import.meta.url).pathname } },
+  // Modules written by `tsbpf gen` import "tsbpf", docs import its subpaths: in this repository
+  // `tsbpf` is src/index.ts and `tsbpf/<name>` is src/subpaths/<name>.ts.
+  resolve: {
+    alias: [
+      { find: /^tsbpf$/, replacement: new URL("./src/index.ts", import.meta.url).pathname },
+      { find: /^tsbpf\/(asm|btf|elf)$/, replacement: new URL("./src/subpaths/", import.meta.url).pathname + "$1.ts" },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/helpers/global-setup.ts"],

@@ -1,8 +1,8 @@
 /**
- * The public API of the package as a reviewed file: every export of src/index.ts with its kind
- * and declared type, sorted, written to api/tsbpf.api.md (`npm run api:report`).
- * test/api-report.test.ts fails when the committed report differs from what this renders, so
- * every change of the public API shows up in review.
+ * The public API of the package as reviewed files: for each entry (`tsbpf` and its subpaths),
+ * every export with its kind and declared type, sorted, written to api/<name>.api.md
+ * (`npm run api:report`). test/api-report.test.ts fails when a committed report differs from
+ * what this renders, so every change of the public API shows up in review.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +10,14 @@ import ts from "typescript";
 
 const ROOT = join(import.meta.dirname, "..");
 const ERROR_STATICS = new Set(["captureStackTrace", "prepareStackTrace", "stackTraceLimit", "prototype"]);
+
+/** The package's entries: import specifier, source file under src/, report file under api/. */
+export const API_ENTRIES = [
+  { specifier: "tsbpf", entry: "index.ts", report: "tsbpf.api.md" },
+  { specifier: "tsbpf/asm", entry: "subpaths/asm.ts", report: "tsbpf-asm.api.md" },
+  { specifier: "tsbpf/btf", entry: "subpaths/btf.ts", report: "tsbpf-btf.api.md" },
+  { specifier: "tsbpf/elf", entry: "subpaths/elf.ts", report: "tsbpf-elf.api.md" },
+] as const;
 
 /** Public member names: no `#private` ones, well-known symbols as `[name]` (their ids vary). */
 function names(props: readonly ts.Symbol[]): string[] {
@@ -21,6 +29,7 @@ function names(props: readonly ts.Symbol[]): string[] {
 
 /** The report's text for the entry file `src/<entry>`. */
 export function renderApiReport(entry = "index.ts"): string {
+  const specifier = API_ENTRIES.find((e) => e.entry === entry)?.specifier ?? "tsbpf";
   const file = join(ROOT, "src", entry);
   const program = ts.createProgram([file], {
     target: ts.ScriptTarget.ES2022,
@@ -65,7 +74,7 @@ export function renderApiReport(entry = "index.ts"): string {
   }
   lines.sort();
   return [
-    `# API report: \`tsbpf\` (src/${entry})`,
+    `# API report: \`${specifier}\` (src/${entry})`,
     "",
     "Written by `npm run api:report`; test/api-report.test.ts fails when it is stale. Review every change.",
     "",
@@ -77,5 +86,5 @@ export function renderApiReport(entry = "index.ts"): string {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
-  writeFileSync(join(ROOT, "api/tsbpf.api.md"), renderApiReport());
+  for (const e of API_ENTRIES) writeFileSync(join(ROOT, "api", e.report), renderApiReport(e.entry));
 }

@@ -10,7 +10,9 @@ limit_unpacked=$((4 * 1024 * 1024))
 npm pack --dry-run --json 2>/dev/null | node -e '
   const [p] = JSON.parse(require("fs").readFileSync(0, "utf8"));
   const files = p.files.map((f) => f.path);
-  const need = ["dist/index.js", "dist/index.cjs", "dist/index.d.ts", "dist/index.d.cts", "dist/cli.js", "LICENSE", "README.md", "CHANGELOG.md", "package.json"];
+  // The root and each subpath entry (tsbpf/asm, tsbpf/btf, tsbpf/elf), in ESM and CJS, with types.
+  const entries = ["index", "asm", "btf", "elf"];
+  const need = [...entries.flatMap((e) => [`dist/${e}.js`, `dist/${e}.cjs`, `dist/${e}.d.ts`, `dist/${e}.d.cts`]), "dist/cli.js", "LICENSE", "README.md", "CHANGELOG.md", "package.json"];
   const missing = need.filter((f) => !files.includes(f));
   const unwanted = files.filter((f) => f.endsWith(".map") || f === "dist/cli.cjs" || f.startsWith("src/") || f.startsWith("test/"));
   const problems = [];
@@ -34,7 +36,12 @@ npm install --no-audit --no-fund --silent "./$tarball"
 node --input-type=module -e 'import { asm, CollectionSpec } from "tsbpf"; if (typeof CollectionSpec.fromFile !== "function" || asm`r0 = 0
 exit`.length !== 2) process.exit(1);'
 node -e 'const t = require("tsbpf"); if (typeof t.Program.load !== "function") process.exit(1);'
+# The subpaths, both ways: one copy of each class whichever entry hands it out (shared chunks).
+node --input-type=module -e 'import { Collection } from "tsbpf"; import { linkInstructions } from "tsbpf/asm"; import { BtfSpec, applyCoreRelocations } from "tsbpf/btf"; import { CollectionSpec, parseElf } from "tsbpf/elf"; import * as root from "tsbpf";
+if (typeof Collection.load !== "function" || typeof linkInstructions !== "function" || typeof applyCoreRelocations !== "function" || typeof parseElf !== "function" || root.BtfSpec !== BtfSpec || root.CollectionSpec !== CollectionSpec) process.exit(1);'
+node -e 'const root = require("tsbpf"); const btf = require("tsbpf/btf"); const elf = require("tsbpf/elf"); const asm = require("tsbpf/asm");
+if (btf.BtfSpec !== root.BtfSpec || elf.CollectionSpec !== root.CollectionSpec || asm.asm !== root.asm || typeof btf.applyCoreRelocations !== "function") process.exit(1);'
 ver=$(npx --no-install tsbpf --version)
 [ "$ver" = "tsbpf v$(node -p 'require("tsbpf/package.json").version')" ] || { echo "tsbpf --version printed $ver" >&2; exit 1; }
 npx --no-install tsbpf inspect node_modules/tsbpf/bpf/global_data.o >/dev/null
-echo "installed from the tarball: ESM import, CJS require and the tsbpf bin work"
+echo "installed from the tarball: ESM import, CJS require (root and subpaths) and the tsbpf bin work"

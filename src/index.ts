@@ -1,5 +1,8 @@
 /**
- * tsbpf's public API. Named exports only: each layer adds its own section below.
+ * tsbpf's public API: what a program that loads, attaches and reads BPF objects uses. Named
+ * exports only: each layer adds its own section below. The toolkits of the pure layers have
+ * their own entries, with what a loader does inside (CO-RE piece by piece, BTF fixups, ELF
+ * constants): `tsbpf/asm`, `tsbpf/btf`, `tsbpf/elf` (src/subpaths/).
  */
 
 // --- errors ---
@@ -26,7 +29,7 @@ export {
 
 // --- asm ---
 export type { Instruction, Reference, Register, SourceLine, ByteOrder } from "./asm/instruction.js";
-export { encodeInstructions, decodeInstructions, instructionSlots, countSlots } from "./asm/encoding.js";
+export { encodeInstructions, decodeInstructions } from "./asm/encoding.js";
 export { instructionProblem } from "./asm/validate.js";
 export { HELPER_NAMES, helperId, helperName } from "./asm/helpers.js";
 export { opcodes } from "./asm/opcodes-namespace.js";
@@ -43,12 +46,12 @@ export {
 } from "./asm/builder.js";
 export type { Reg, Operand, Target, Label, InstructionItem, AtomicOpName } from "./asm/builder.js";
 export { asm, assemble } from "./asm/assembler.js";
-export { linkInstructions, symbolOffsets } from "./asm/link.js";
+export { linkInstructions } from "./asm/link.js";
 export type { LinkOptions } from "./asm/link.js";
 export { formatInstruction } from "./asm/format.js";
 export type { Dialect, FormatOptions } from "./asm/format.js";
-export { disassemble, decodeForListing } from "./asm/disassemble.js";
-export type { DisassembleOptions, ListingSymbol, DecodedSlot } from "./asm/disassemble.js";
+export { disassemble } from "./asm/disassemble.js";
+export type { DisassembleOptions, ListingSymbol } from "./asm/disassemble.js";
 
 // --- btf ---
 export { parseBtf, BtfSpec, essentialName } from "./btf/spec.js";
@@ -62,10 +65,6 @@ export type { BtfCodecOptions } from "./btf/codec.js";
 export { dumpC } from "./btf/c-dump.js";
 export type { DumpCOptions } from "./btf/c-dump.js";
 export { dumpRaw } from "./btf/raw-dump.js";
-export { parseBtfExt, marshalFuncInfo, marshalLineInfo, CORE_RELO_KINDS } from "./btf/ext.js";
-export type { BtfExt, BtfFuncInfo, BtfLineInfo, BtfCoreRelo, CoreReloKind } from "./btf/ext.js";
-export { fixupDatasecs, sanitizeBtf, copyTypes, ALL_BTF_FEATURES } from "./btf/fixup.js";
-export type { DatasecLayout, BtfFeatures } from "./btf/fixup.js";
 export { kernelBtf, moduleBtf, kernelModulesWithBtf, releaseKernelBtf } from "./features/kernel-btf.js";
 export type { KernelBtfOptions } from "./features/kernel-btf.js";
 export { Btf } from "./map/btf.js";
@@ -76,19 +75,11 @@ export type {
   BtfRestrict, BtfFunc, BtfFuncProto, BtfParam, BtfVar, BtfVarSecinfo, BtfDatasec, BtfFloat, BtfDeclTag,
   BtfTypeTag, BtfVoid, BtfFuncLinkage, BtfVarLinkage,
 } from "./btf/types.js";
-// --- core ---
-export { applyCoreAndKsyms, coreRecordsOf } from "./collection/core-apply.js";
+// --- core (the engine piece by piece: tsbpf/btf) ---
+export { applyCoreAndKsyms } from "./collection/core-apply.js";
 export type { CoreAndKsymsOptions, CoreAndKsymsResult, CoreInput } from "./collection/core-apply.js";
-export { applyCoreRelocations, POISON_CALL_CORE } from "./btf/core/relocate.js";
-export type { AppliedCoreRelocation, CoreRelocationRecord, ApplyCoreOptions } from "./btf/core/relocate.js";
-export { CoreTargets } from "./btf/core/candidates.js";
-export type { CoreTarget, CoreCandidate, CoreTargetsOptions } from "./btf/core/candidates.js";
 export { CoreRelocationError } from "./btf/core/relocation-error.js";
-export { CorePoisonError, explainPoisonedLoad } from "./btf/core/poison.js";
-export { resolveKsyms, patchKsyms, POISON_CALL_KFUNC_BASE } from "./btf/core/ksym.js";
-export type { KsymResolution, KsymExtern, ResolveKsymsOptions } from "./btf/core/ksym.js";
-export { kallsymsLookup, clearKallsymsCache } from "./btf/core/kallsyms.js";
-export { fieldsAreCompat, typesAreCompat, typesMatch } from "./btf/core/compat.js";
+export { CorePoisonError } from "./btf/core/poison.js";
 
 // --- maps ---
 export { BpfMap, MapBatchCursor } from "./map/bpf-map.js";
@@ -135,9 +126,7 @@ export {
 export type { ProgramTypeName, AttachTypeName } from "./spec/program-type.js";
 
 // --- elf / collection ---
-export { parseElf, SHT, SHF, STT, STB, STV, SHN, EM, PT } from "./elf/elf-file.js";
-export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation, ElfSegment } from "./elf/elf-file.js";
-export { parseSectionName, parseTarget, SECTION_DEFS } from "./spec/section-names.js";
+export { parseSectionName } from "./spec/section-names.js";
 export type { SectionDef, SectionInfo, SectionTarget, TargetKind } from "./spec/section-names.js";
 export { CollectionSpec } from "./elf/collection-spec.js";
 export type { CollectionSpecOptions } from "./elf/collection-spec.js";
@@ -153,6 +142,7 @@ export type { CollectionLoadOptions, ProgramLoadSettings } from "./collection/co
 
 // --- links ---
 export { attach } from "./link/attach.js";
+export type { LinkKind } from "./link/kinds.js";
 export { Link, type LinkInfo, type AttachProgram } from "./link/link.js";
 export { attachXdp, queryXdp, type XdpOptions, type XdpMode, type XdpQueryResult } from "./link/xdp.js";
 export { attachTcx, queryTcx, type TcxOptions, type MprogQueryResult } from "./link/tcx.js";

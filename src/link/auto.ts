@@ -8,32 +8,15 @@
 import { TsbpfError } from "../errors.js";
 import { parseSectionName } from "../spec/section-names.js";
 import type { AttachTypeName } from "../spec/program-type.js";
-import { attachCgroup, CGROUP_ATTACH_TYPES, type CgroupAttachType } from "./cgroup.js";
-import { attachIter } from "./iter.js";
-import { attachKprobe } from "./kprobe.js";
-import { attachKprobeMulti } from "./kprobe-multi.js";
-import { attachLircMode2 } from "./lirc.js";
+import { CGROUP_ATTACH_TYPES, type CgroupAttachType } from "./cgroup.js";
+import { LINK_KINDS, type LinkKind } from "./kinds.js";
 import type { AttachProgram, Link } from "./link.js";
-import { attachNetfilter } from "./netfilter.js";
-import { attachNetkit } from "./netkit.js";
-import { attachFlowDissector, attachSkLookup } from "./netns.js";
-import { attachPerfEvent } from "./perf-event.js";
-import { attachRawTracepoint, attachTpBtf } from "./raw-tracepoint.js";
-import { attachSocketFilter } from "./socket-filter.js";
-import { attachSockmap, type SockmapAttachType } from "./sockmap.js";
-import { attachTc } from "./tc.js";
-import { attachTcx } from "./tcx.js";
-import { attachTracepoint } from "./tracepoint.js";
-import { attachFreplace, attachLsm, attachTracing } from "./tracing.js";
-import { attachUprobe } from "./uprobe.js";
-import { attachUprobeMulti } from "./uprobe-multi.js";
-import { attachUsdt } from "./usdt.js";
-import { attachXdp } from "./xdp.js";
+import type { SockmapAttachType } from "./sockmap.js";
 
 /** What a section says: the attach kind (a key of `attach`) and the options it fixes. */
 export interface AttachPlan {
-  /** The attach function: `"tracepoint"`, `"uprobe"`, `"xdp"`, `"cgroup"` … (keys of the `attach` namespace). */
-  kind: string;
+  /** The attach function: `"tracepoint"`, `"uprobe"`, `"xdp"`, `"cgroup"` … (a key of the `attach` namespace). */
+  kind: LinkKind;
   /** Options the section fixes. */
   options: Record<string, unknown>;
   /** Options the caller must add (`["interface"]` for xdp, `["cgroup"]` for cgroup programs …). */
@@ -53,7 +36,7 @@ export function planAttach(section: string): AttachPlan {
   const t = info.target;
   const stem = info.def.pattern.replace(/\+$/, "");
   const at = info.attachType as AttachTypeName | undefined;
-  const plan = (kind: string, options: Record<string, unknown> = {}, needs: string[] = []): AttachPlan => ({ kind, options, needs });
+  const plan = (kind: LinkKind, options: Record<string, unknown> = {}, needs: string[] = []): AttachPlan => ({ kind, options, needs });
   const bad = (): never => {
     throw new TsbpfError(`section ${JSON.stringify(section)}: the target ${JSON.stringify(info.targetText ?? "")} is missing or malformed`);
   };
@@ -142,34 +125,6 @@ export function planAttach(section: string): AttachPlan {
   }
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- each branch passes options its function checks itself */
-const RUN: Record<string, (p: AttachProgram, o: any) => Link> = {
-  tracepoint: attachTracepoint,
-  rawTracepoint: attachRawTracepoint,
-  kprobe: attachKprobe,
-  kprobeMulti: attachKprobeMulti,
-  uprobe: attachUprobe,
-  uprobeMulti: attachUprobeMulti,
-  usdt: attachUsdt,
-  tpBtf: attachTpBtf,
-  iter: attachIter,
-  tracing: attachTracing,
-  lsm: (p) => attachLsm(p),
-  freplace: attachFreplace,
-  xdp: attachXdp,
-  tcx: attachTcx,
-  netkit: attachNetkit,
-  tc: attachTc,
-  socketFilter: attachSocketFilter,
-  skLookup: attachSkLookup,
-  flowDissector: attachFlowDissector,
-  netfilter: attachNetfilter,
-  perfEvent: attachPerfEvent,
-  sockmap: attachSockmap,
-  cgroup: attachCgroup,
-  lircMode2: attachLircMode2,
-};
-
 /**
  * Attach a program where its section name says, e.g. `attachBySection(prog,
  * "tracepoint/syscalls/sys_enter_openat")` or `attachBySection(prog, "xdp", { interface:
@@ -183,11 +138,8 @@ export function attachBySection(program: AttachProgram, section: string, extra: 
   if (missing.length) {
     throw new TsbpfError(`section ${JSON.stringify(section)}: attaching a ${p.kind} program needs ${missing.join(", ")} (pass them in extra)`);
   }
-  const run = RUN[p.kind];
-  if (!run) throw new TsbpfError(`section ${JSON.stringify(section)}: no attach function for ${p.kind}`);
-  // Kinds whose function takes no options object get none.
-  if (p.kind === "tpBtf" || p.kind === "tracing" || p.kind === "iter" || p.kind === "freplace" || p.kind === "skLookup" || p.kind === "flowDissector") {
-    return run(program, Object.keys(extra).length ? extra : {});
-  }
+  // Each attach function checks the options it is given itself (checkOptions); a kind with
+  // nothing to fix gets `extra` alone (planAttach fixes no options for it).
+  const run = LINK_KINDS[p.kind] as (program: AttachProgram, options: Record<string, unknown>) => Link;
   return run(program, { ...p.options, ...extra });
 }

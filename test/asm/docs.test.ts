@@ -1,10 +1,11 @@
 /**
- * Every ```ts example of docs/asm.md runs, with "tsbpf" pointing at the sources. Examples that
+ * Every ```ts example of docs/asm.md runs, with "tsbpf" and "tsbpf/asm" pointing at the sources. Examples that
  * load programs need the kernel.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { withSourceImports } from "../helpers/docs.js";
 import { itKernel } from "../helpers/kernel.js";
 
 const root = join(import.meta.dirname, "../..");
@@ -17,7 +18,7 @@ async function runExample(code: string): Promise<void> {
   const dir = mkdtempSync(join(root, "test/asm/.docs-"));
   try {
     const file = join(dir, "example.ts");
-    writeFileSync(file, code.replace(/from "tsbpf"/g, `from ${JSON.stringify(join(root, "src/index.ts"))}`));
+    writeFileSync(file, withSourceImports(code));
     const log = console.log;
     console.log = () => {};
     try {

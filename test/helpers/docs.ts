@@ -20,10 +20,18 @@ export function promisedOutput(code: string): string[] {
   return [...code.matchAll(/console\.log\(.*\);? *\/\/ (.*)$/gm)].map((m) => m[1].trim());
 }
 
+/**
+ * `code` with its imports of the package (`"tsbpf"`, `"tsbpf/asm"` …) and of `./src/index.js`
+ * pointed at this checkout's entry files (src/index.ts, src/subpaths/asm.ts …).
+ */
+export function withSourceImports(code: string): string {
+  const entry = (sub: string | undefined) => JSON.stringify(join(repoRoot, "src", sub ? `subpaths/${sub}.ts` : "index.ts"));
+  return code.replace(/from "tsbpf(?:\/(\w+))?"/g, (_, sub: string | undefined) => `from ${entry(sub)}`).replace(/from "\.\/src\/index\.js"/g, `from ${entry(undefined)}`);
+}
+
 /** Run one example (as root, from the repository root) and return what it printed. */
 export function runExample(code: string): string {
-  const entry = JSON.stringify(join(repoRoot, "src/index.ts"));
-  const source = code.replace(/from "tsbpf"/g, `from ${entry}`).replace(/from "\.\/src\/index\.js"/g, `from ${entry}`);
+  const source = withSourceImports(code);
   const dir = mkdtempSync(join(tmpdir(), "tsbpf-doc-"));
   try {
     // .mts: an ES module whatever the directory says, so examples may use top-level await.

@@ -21,7 +21,7 @@ export interface Layer {
   readonly kernel: boolean;
 }
 
-/** The rank of entry files (`src/index.ts`, and the subpath entries beside it): above everything. */
+/** The rank of entry files (`src/index.ts`, and the subpath entries in `src/subpaths/`): above everything. */
 export const ENTRY_RANK = 12;
 
 /** The table, lowest rank first. Folders that do not exist yet are listed so new code is checked. */
@@ -40,8 +40,8 @@ export const LAYERS: readonly Layer[] = [
   { rank: 11, name: "cli", paths: ["cli"], owns: "the `tsbpf` command, one file per command", kernel: true },
 ];
 
-/** Files directly in src/ that are package entry points (rank ENTRY_RANK): `tsbpf` and its subpaths. */
-export const ENTRY_FILES: readonly string[] = ["index.ts"];
+/** The package entry points, relative to src/ (rank ENTRY_RANK): `tsbpf` and its subpaths `tsbpf/<name>`. */
+export const ENTRY_FILES: readonly string[] = ["index.ts", "subpaths/asm.ts", "subpaths/btf.ts", "subpaths/elf.ts"];
 
 /** Whether a src-relative path is a package entry file. */
 export function isEntryFile(rel: string): boolean {
