@@ -371,6 +371,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     return new PerfIterator(this.#rings, this.#what, (lost) => (this.#lost += lost), signal, {
       closed: () => this.#closed,
       wait: (sig) => this.#watch!.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
+      sleeps: () => this.#watch!.sleeps,
       done: () => {
         this.#iterating = false;
       },
