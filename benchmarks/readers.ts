@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     { kind: "perf", rate: 0, calls: burst },
   ];
   const consumers: Consumer[] = ["libbpf (C)", "for await", "wait() + poll()", "no reader (lag baseline)"];
-  const rows: { scenario: string; consumer: Consumer; records: number; produced: number; lost: number; lostPct: number; cpuNsPerRecord: number; ratio: number; lagP99Ms?: number; lagMaxMs?: number; ranP99Ms?: number; ranMaxMs?: number; worstWaitedMs?: number }[] = [];
+  const rows: { scenario: string; consumer: Consumer; records: number; produced: number; lost: number; lostPct: number; cpuNsPerRecord: number; cpuMs: number; ratio: number; lagP99Ms?: number; lagMaxMs?: number; ranP99Ms?: number; ranMaxMs?: number; worstWaitedMs?: number }[] = [];
   await runTsbpf({ kind: "ringbuf", rate: 0, calls: 20_000 }, "for await"); // warm up the JIT
   for (const s of scenarios) {
     const name = `${s.kind} ${s.rate ? `paced ${s.rate / 1000}k/s` : "burst"} (${s.calls / 1000}k calls)`;
@@ -240,6 +240,8 @@ async function main(): Promise<void> {
         lost: mid.lost,
         lostPct: (100 * mid.lost) / Math.max(1, mid.produced),
         cpuNsPerRecord: per,
+        // Whole-run CPU: for "no reader", what the Node process costs with nothing to read.
+        cpuMs: mid.cpuNs / 1e6,
         ratio: per / cBase,
         lagP99Ms: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.lagP99Ms!)),
         lagMaxMs: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.lagMaxMs!)),
@@ -250,12 +252,13 @@ async function main(): Promise<void> {
       });
     }
   }
-  const header = ["scenario", "reader", "records", "lost", "CPU/record", "× libbpf", "lag p99", "lag max", "(waited for CPU)", "ran p99", "ran max"];
+  const header = ["scenario", "reader", "records", "lost", "CPU", "CPU/record", "× libbpf", "lag p99", "lag max", "(waited for CPU)", "ran p99", "ran max"];
   const table = rows.map((r) => [
     r.scenario,
     r.consumer,
     String(r.records),
     `${r.lost} (${r.lostPct.toFixed(2)}%)`,
+    `${r.cpuMs.toFixed(0)} ms`,
     r.records ? `${(r.cpuNsPerRecord / 1000).toFixed(2)} µs` : "",
     r.records ? `${r.ratio.toFixed(2)}×` : "",
     r.lagP99Ms === undefined ? "" : `${r.lagP99Ms.toFixed(1)} ms`,
@@ -269,7 +272,8 @@ async function main(): Promise<void> {
   console.log([line(header), widths.map((w) => "-".repeat(w)).join("  "), ...table.map(line)].join("\n"));
   console.log(
     `\nlag: wall-clock lateness of a ${LAG_INTERVAL_MS} ms setInterval in the reading process, worst of ${rounds} round(s); (waited for CPU): of the latest tick, ` +
-      `the time the JS thread was runnable but not running (/proc schedstat); ran: lateness counting only the JS thread's running time (what the reader controls); CPU/record: median of ${rounds}`,
+      `the time the JS thread was runnable but not running (/proc schedstat); ran: lateness counting only the JS thread's running time (what the reader controls); CPU/record: median of ${rounds}; ` +
+      `CPU: of that run, the whole process (for "no reader": Node's own cost with nothing to read)`,
   );
   mkdirSync(join(BENCH_DIR, "results"), { recursive: true });
   const file = quick ? "readers-quick.json" : "readers.json";
