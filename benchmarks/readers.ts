@@ -17,7 +17,7 @@
  * Writes benchmarks/results/readers.json (readers-quick.json for --quick).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import { Collection } from "../src/collection/collection.js";
@@ -54,6 +54,11 @@ interface Run {
   wallNs: number;
   lagP99Ms?: number;
   lagMaxMs?: number;
+  /** Lag counting only the JS thread's running time (ms). */
+  ranP99Ms?: number;
+  ranMaxMs?: number;
+  /** How long the JS thread waited for a CPU during the latest tick (ms). */
+  maxWaitedMs?: number;
 }
 
 function median(xs: number[]): number {
@@ -71,20 +76,58 @@ function runLibbpf(s: Scenario): Run {
   return { records: r.records, lost: s.kind === "perf" ? r.lost : r.dropped, produced: r.produced, cpuNs: r.cpuNs, wallNs: r.wallNs };
 }
 
-/** Lateness of a periodic timer, for the event loop's lag. */
-function lagMeter(): { stop(): { p99: number; max: number } } {
-  const lags: number[] = [];
+/** The JS thread's scheduler counters (ns): time on a CPU, time runnable but waiting for one. */
+function schedstat(): { ran: number; waited: number } {
+  const [ran, waited] = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ").map(Number);
+  return { ran, waited };
+}
+
+interface LagFigures {
+  /** Wall-clock lateness of the timer (ms): p99, max. */
+  p99: number;
+  max: number;
+  /** Lateness counting only the time the JS thread ran (ms): what the reader controls. */
+  ranP99: number;
+  ranMax: number;
+  /** Of the latest tick: ms the thread waited for a CPU (runnable, not running). */
+  maxWaited: number;
+}
+
+/**
+ * Lateness of a periodic timer, for the event loop's lag. Each tick also reads the JS thread's
+ * scheduler counters, so a late tick splits into the time the thread ran (the reader's doing:
+ * it did not let the loop turn) and the time it was runnable but waiting for a CPU (the
+ * machine's: other processes on this CPU).
+ */
+function lagMeter(): { stop(): LagFigures } {
+  const wall: number[] = [];
+  const ran: number[] = [];
+  let worst = -1;
+  let worstWaited = 0;
   let last = performance.now();
+  let lastSched = schedstat();
   const t = setInterval(() => {
     const now = performance.now();
-    lags.push(Math.max(0, now - last - LAG_INTERVAL_MS));
+    const sched = schedstat();
+    const late = Math.max(0, now - last - LAG_INTERVAL_MS);
+    const ranMs = (sched.ran - lastSched.ran) / 1e6;
+    wall.push(late);
+    ran.push(Math.max(0, Math.min(now - last, ranMs) - LAG_INTERVAL_MS));
+    if (late > worst) {
+      worst = late;
+      worstWaited = (sched.waited - lastSched.waited) / 1e6;
+    }
     last = now;
+    lastSched = sched;
   }, LAG_INTERVAL_MS);
+  const q = (xs: number[], f: number): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * f))] : 0;
+  };
   return {
     stop() {
       clearInterval(t);
-      const s = [...lags].sort((a, b) => a - b);
-      return { p99: s.length ? s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] : 0, max: s.length ? s[s.length - 1] : 0 };
+      return { p99: q(wall, 0.99), max: q(wall, 1), ranP99: q(ran, 0.99), ranMax: q(ran, 1), maxWaited: worstWaited };
     },
   };
 }
@@ -148,10 +191,10 @@ async function runTsbpf(s: Scenario, consumer: Consumer): Promise<Run> {
   await ender;
   const cpu = process.cpuUsage(cpu0);
   const wallNs = Number(process.hrtime.bigint() - wall0);
-  const { p99, max } = lag.stop();
+  const l = lag.stop();
   const lost = reader instanceof PerfReader ? reader.lostSamples : Number(coll.variables.dropped.value);
   const produced = Number(coll.variables.produced.value);
-  return { records, lost, produced, cpuNs: (cpu.user + cpu.system) * 1000, wallNs, lagP99Ms: p99, lagMaxMs: max };
+  return { records, lost, produced, cpuNs: (cpu.user + cpu.system) * 1000, wallNs, lagP99Ms: l.p99, lagMaxMs: l.max, ranP99Ms: l.ranP99, ranMaxMs: l.ranMax, maxWaitedMs: l.maxWaited };
 }
 
 async function main(): Promise<void> {
@@ -170,7 +213,7 @@ async function main(): Promise<void> {
     { kind: "perf", rate: 0, calls: burst },
   ];
   const consumers: Consumer[] = ["libbpf (C)", "for await", "wait() + poll()", "no reader (lag baseline)"];
-  const rows: { scenario: string; consumer: Consumer; records: number; produced: number; lost: number; lostPct: number; cpuNsPerRecord: number; ratio: number; lagP99Ms?: number; lagMaxMs?: number }[] = [];
+  const rows: { scenario: string; consumer: Consumer; records: number; produced: number; lost: number; lostPct: number; cpuNsPerRecord: number; cpuMs: number; ratio: number; lagP99Ms?: number; lagMaxMs?: number; ranP99Ms?: number; ranMaxMs?: number; worstWaitedMs?: number }[] = [];
   await runTsbpf({ kind: "ringbuf", rate: 0, calls: 20_000 }, "for await"); // warm up the JIT
   for (const s of scenarios) {
     const name = `${s.kind} ${s.rate ? `paced ${s.rate / 1000}k/s` : "burst"} (${s.calls / 1000}k calls)`;
@@ -180,7 +223,7 @@ async function main(): Promise<void> {
       for (const c of consumers) {
         const run = c === "libbpf (C)" ? runLibbpf(s) : await runTsbpf(s, c);
         perConsumer.set(c, [...(perConsumer.get(c) ?? []), run]);
-        process.stderr.write(`  ${name} ${c}: ${run.records} records, ${(run.cpuNs / Math.max(1, run.records)).toFixed(0)} ns CPU/record, lag max ${run.lagMaxMs?.toFixed(1) ?? "-"} ms\n`);
+        process.stderr.write(`  ${name} ${c}: ${run.records} records, ${(run.cpuNs / Math.max(1, run.records)).toFixed(0)} ns CPU/record, lag max ${run.lagMaxMs?.toFixed(1) ?? "-"} ms (ran ${run.ranMaxMs?.toFixed(1) ?? "-"}, waited for a CPU ${run.maxWaitedMs?.toFixed(1) ?? "-"})\n`);
       }
     }
     const cost = (r: Run): number => (r.records > 0 ? r.cpuNs / r.records : 0);
@@ -197,27 +240,41 @@ async function main(): Promise<void> {
         lost: mid.lost,
         lostPct: (100 * mid.lost) / Math.max(1, mid.produced),
         cpuNsPerRecord: per,
+        // Whole-run CPU: for "no reader", what the Node process costs with nothing to read.
+        cpuMs: mid.cpuNs / 1e6,
         ratio: per / cBase,
         lagP99Ms: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.lagP99Ms!)),
         lagMaxMs: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.lagMaxMs!)),
+        ranP99Ms: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.ranP99Ms!)),
+        ranMaxMs: c === "libbpf (C)" ? undefined : Math.max(...runs.map((r) => r.ranMaxMs!)),
+        // The CPU wait inside the latest tick of the run whose tick was latest.
+        worstWaitedMs: c === "libbpf (C)" ? undefined : runs.reduce((a, r) => (r.lagMaxMs! > a.lagMaxMs! ? r : a)).maxWaitedMs,
       });
     }
   }
-  const header = ["scenario", "reader", "records", "lost", "CPU/record", "× libbpf", "lag p99", "lag max"];
+  const header = ["scenario", "reader", "records", "lost", "CPU", "CPU/record", "× libbpf", "lag p99", "lag max", "(waited for CPU)", "ran p99", "ran max"];
   const table = rows.map((r) => [
     r.scenario,
     r.consumer,
     String(r.records),
     `${r.lost} (${r.lostPct.toFixed(2)}%)`,
+    `${r.cpuMs.toFixed(0)} ms`,
     r.records ? `${(r.cpuNsPerRecord / 1000).toFixed(2)} µs` : "",
     r.records ? `${r.ratio.toFixed(2)}×` : "",
     r.lagP99Ms === undefined ? "" : `${r.lagP99Ms.toFixed(1)} ms`,
     r.lagMaxMs === undefined ? "" : `${r.lagMaxMs.toFixed(1)} ms`,
+    r.worstWaitedMs === undefined ? "" : `(${r.worstWaitedMs.toFixed(1)} ms)`,
+    r.ranP99Ms === undefined ? "" : `${r.ranP99Ms.toFixed(1)} ms`,
+    r.ranMaxMs === undefined ? "" : `${r.ranMaxMs.toFixed(1)} ms`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   console.log([line(header), widths.map((w) => "-".repeat(w)).join("  "), ...table.map(line)].join("\n"));
-  console.log(`\nlag: lateness of a ${LAG_INTERVAL_MS} ms setInterval in the reading process, worst of ${rounds} round(s); CPU/record: median of ${rounds}`);
+  console.log(
+    `\nlag: wall-clock lateness of a ${LAG_INTERVAL_MS} ms setInterval in the reading process, worst of ${rounds} round(s); (waited for CPU): of the latest tick, ` +
+      `the time the JS thread was runnable but not running (/proc schedstat); ran: lateness counting only the JS thread's running time (what the reader controls); CPU/record: median of ${rounds}; ` +
+      `CPU: of that run, the whole process (for "no reader": Node's own cost with nothing to read)`,
+  );
   mkdirSync(join(BENCH_DIR, "results"), { recursive: true });
   const file = quick ? "readers-quick.json" : "readers.json";
   writeFileSync(join(BENCH_DIR, "results", file), `${JSON.stringify({ date: new Date().toISOString(), kernel: release(), node: process.version, rounds, rows }, null, 2)}\n`);

@@ -96,6 +96,11 @@ interface Ring {
   data: DataView;
   dataOffset: number;
   dataSize: number;
+  /**
+   * data_head as the iterator last read it: records up to here are complete, so it reads the
+   * head again (three atomic loads, ~20 ns) only when its tail reaches this.
+   */
+  seenHead: number;
 }
 
 /**
@@ -192,7 +197,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     // data_offset/data_size (Linux 4.1+); older kernels put the data right after the first page.
     const dataOffset = Number(head.getBigUint64(1040, true)) || PAGE_SIZE;
     const dataSize = Number(head.getBigUint64(1048, true)) || this.ringSize;
-    const ring: Ring = { cpu, event, mapping, words, data: new DataView(mapping.buffer, dataOffset, dataSize), dataOffset, dataSize };
+    const ring: Ring = { cpu, event, mapping, words, data: new DataView(mapping.buffer, dataOffset, dataSize), dataOffset, dataSize, seenHead: 0 };
     this.#rings.push(ring);
     this.#key.view.setUint32(0, cpu, true);
     this.#value.view.setUint32(0, event.value, true);
@@ -371,6 +376,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     return new PerfIterator(this.#rings, this.#what, (lost) => (this.#lost += lost), signal, {
       closed: () => this.#closed,
       wait: (sig) => this.#watch!.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
+      sleeps: () => this.#watch!.sleeps,
       done: () => {
         this.#iterating = false;
       },
@@ -515,7 +521,12 @@ class PerfIterator extends PacedIterator<PerfEvent> {
   #takeFrom(ring: Ring): PerfEvent | undefined {
     const words = ring.words;
     let tail = (L_PLAIN ? words[TAIL_WORD + 1] : Atomics.load(words, TAIL_WORD + 1)) * L_TWO_32 + (L_PLAIN ? words[TAIL_WORD] : Atomics.load(words, TAIL_WORD));
-    const head = loadPosition(words, HEAD_WORD);
+    let head = ring.seenHead;
+    if (tail >= head) {
+      head = loadPosition(words, HEAD_WORD);
+      ring.seenHead = head;
+      if (tail >= head) return undefined;
+    }
     const size = ring.dataSize;
     const data = ring.data;
     while (tail < head) {

@@ -65,6 +65,8 @@ export interface IteratorHost {
   closed(): boolean;
   /** Sleep until the reader's rings hold a record (the reader's FdWatch.wait). */
   wait(signal: AbortSignal | undefined): Promise<"ready" | "timeout" | "closed">;
+  /** How many times the reader's waits have slept (its FdWatch.sleeps): did the event loop turn? */
+  sleeps(): number;
   /** The iteration ended (the reader may be iterated again). */
   done(): void;
 }
@@ -134,8 +136,12 @@ export abstract class PacedIterator<T> implements AsyncIterableIterator<T> {
           this.#signal?.throwIfAborted();
           continue;
         }
+        const sleeps = this.#host.sleeps();
         if ((await this.#host.wait(this.#signal)) === "closed") return this.#finish();
-        this.#pacer.reset();
+        // Only a wait that slept let the loop turn: one that found records at once (its check
+        // after arming) must not restart the count, or a reader that keeps catching up with
+        // its producer would never yield.
+        if (this.#host.sleeps() !== sleeps) this.#pacer.reset();
       }
     } catch (e) {
       this.#finish();

@@ -245,8 +245,9 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
         signal?.throwIfAborted();
         continue;
       }
+      const sleeps = this.#watch.sleeps;
       const end = await this.#watch.wait({ ready: this.#hasData, deadline, signal });
-      this.#pacer.reset();
+      if (this.#watch.sleeps !== sleeps) this.#pacer.reset(); // the loop turned (see PacedIterator)
       if (end !== "ready") return false;
     }
   }
@@ -283,6 +284,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
     return new RingBufIterator(this.#ring, this.#data, signal, {
       closed: () => this.#closed,
       wait: (sig) => this.#watch.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
+      sleeps: () => this.#watch.sleeps,
       done: () => {
         this.#iterating = false;
       },

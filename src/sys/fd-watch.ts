@@ -99,7 +99,10 @@ function loadUv(): Uv | null {
     const isolate = self.func("void *_ZN2v87Isolate10GetCurrentEv(void)") as () => unknown;
     // node::GetCurrentEventLoop(v8::Isolate*): the loop of the calling thread (main or Worker).
     const loopOf = self.func("void *_ZN4node19GetCurrentEventLoopEPN2v87IsolateE(void *)") as (i: unknown) => unknown;
-    const PollCb = koffi.proto("void tsbpf_uv_poll_cb(void *handle, int status, int events)");
+    // The handle arrives as an integer, not a pointer: koffi wraps a `void *` argument in an
+    // object (and koffi.address() turns it into a BigInt), ~0.8 µs per wakeup; the same
+    // register holds either, and the address is only a key into `watches`.
+    const PollCb = koffi.proto("void tsbpf_uv_poll_cb(uintptr_t handle, int status, int events)");
     const CloseCb = koffi.proto("void tsbpf_uv_close_cb(void *handle)");
     const handleSize = Number((self.func("size_t uv_handle_size(int)") as (t: number) => number)(UV_POLL));
     uv = {
@@ -111,9 +114,9 @@ function loadUv(): Uv | null {
       close: self.func("void uv_close(void *, tsbpf_uv_close_cb *)") as Uv["close"],
       ref: self.func("void uv_ref(void *)") as Uv["ref"],
       unref: self.func("void uv_unref(void *)") as Uv["unref"],
-      pollCb: koffi.register((handle: unknown, status: number) => {
+      pollCb: koffi.register((handle: number, status: number) => {
         // Never throw into libuv: the watch only wakes a waiter, which re-checks memory.
-        watches.get(Number(koffi.address(handle)))?.deref()?._fired(status);
+        watches.get(handle)?.deref()?._fired(status);
       }, koffi.pointer(PollCb)),
       closeCb: koffi.register((handle: unknown) => {
         closing.delete(Number(koffi.address(handle)));
@@ -169,6 +172,8 @@ export class FdWatch implements Disposable {
   readonly #level: boolean;
   /** Whether the handles are started (watched by the loop's epoll). */
   #started = false;
+  /** Whether the started handles are referenced (keep the loop alive): only while a wait sleeps. */
+  #refed = false;
   /** Whether the uv_poll_t layout was recognised (IO_FD_OFFSET holds the fd): `#inEpoll()` can be read. */
   #layoutKnown = true;
   /** Sleeps left, after a fresh start with an unknown layout, that are capped at 1 ms. */
@@ -176,6 +181,7 @@ export class FdWatch implements Disposable {
   /** Waits sleeping now (several may: a read() beside an iteration); a callback wakes them all. */
   readonly #waiters = new Set<(end: WaitEnd) => void>();
   #closed = false;
+  #sleeps = 0;
 
   /**
    * Watch `fds` for `events` (UV_READABLE or UV_WRITABLE). `level`: the fds stay ready while
@@ -216,9 +222,21 @@ export class FdWatch implements Disposable {
     }
   }
 
+  /**
+   * How many times a wait of this watch has slept (gone back to the event loop). A wait that
+   * finds its data at once returns without a loop turn: a streaming reader compares this
+   * before and after a wait to know whether timers and I/O got to run meanwhile.
+   */
+  get sleeps(): number {
+    return this.#sleeps;
+  }
+
   /** @internal The poll callback of one of this watch's handles. */
   _fired(status: number): void {
-    if (this.#waiters.size > 0) {
+    const n = this.#waiters.size;
+    if (n === 1) {
+      for (const w of this.#waiters) w("ready"); // one waiter (the usual case): no copy of the set
+    } else if (n > 1) {
       for (const w of [...this.#waiters]) w("ready");
     } else if (this.#level) {
       // Nobody waits: stop watching, or a level-triggered fd would fire on every loop turn. The
@@ -246,7 +264,10 @@ export class FdWatch implements Disposable {
       }
       this.#started = true;
     }
-    for (const h of handles) lib.ref(h);
+    if (!this.#refed) {
+      for (const h of handles) lib.ref(h);
+      this.#refed = true;
+    }
     return fresh;
   }
 
@@ -264,13 +285,15 @@ export class FdWatch implements Disposable {
 
   /** Keep watching (a streaming reader waits again soon) but let the process exit meanwhile. */
   #idle(): void {
-    if (uv && this.#started) for (const h of this.#held.handles) uv.unref(h);
+    if (uv && this.#started && this.#refed) for (const h of this.#held.handles) uv.unref(h);
+    this.#refed = false;
   }
 
   #stop(): void {
     if (!uv || !this.#started) return;
     for (const h of this.#held.handles) uv.pollStop(h);
     this.#started = false;
+    this.#refed = false; // a stopped handle keeps nothing alive; the next start references it again
   }
 
   /**
@@ -306,6 +329,7 @@ export class FdWatch implements Disposable {
       if (!uv) short = fallbackDelay;
       else if (!this.#level && !this.#inEpoll()) short = this.#layoutKnown ? 0 : this.#settleChecks-- > 0 ? 1 : undefined;
       const end = await this.#sleep(left, signal, short);
+      this.#sleeps++;
       fallbackDelay = Math.min(Math.max(1, fallbackDelay * 2), FALLBACK_MAX_MS);
       if (end === "closed") return "closed";
       if (end === "aborted") {
