@@ -1,22 +1,22 @@
 /**
- * Reading ELF files: a small adapter over elfy 1.0.0, the project's chosen ELF reader. It
- * validates the header and the section and program header tables itself (so none of elfy's
- * AssertionError/TypeError/RangeError ever escapes), takes section names from elfy, reads the
- * fields elfy gets wrong from the raw tables, and decodes `.symtab` and `.rel*` on top of the
- * section data. Sections are views of the input, never copies. Pure: no kernel. Both byte
+ * Reading ELF files: the one adapter between tsbpf and the ELF format. It reads the header, the
+ * section and program header tables and the section names itself, validates all of it (a bad
+ * file is a ParseError, never another exception), and decodes `.symtab` and `.rel*` on top of
+ * the section data. Sections are views of the input, never copies. Pure: no kernel. Both byte
  * orders, ELF32 and ELF64.
  *
- * elfy 1.0.0 defects worked around here (found by reading lib/elfy/parser.js):
- * - ELF64 `sh_addralign`/`sh_entsize` are read at offsets 46/54 instead of 48/56: we read them.
- * - `osabi` is read from byte 6 (EI_VERSION) instead of 7 (EI_OSABI): we read byte 7.
- * - `EM_BPF` (247) is unknown to its machine table: we keep the raw number.
- * - `SHT_NOBITS` sections get unrelated file bytes as data: we give an empty array.
- * - A bad `e_shstrndx` throws AssertionError/TypeError, a short table a RangeError, and
- *   out-of-range section data is silently clamped: we check all of it first.
- * Its parse costs ~40 µs of a ~250 µs open of a 50-program object (a Buffer per section and
- * program header): the price of the shared reader, measured in benchmarks/.
+ * It no longer calls elfy 1.0.0 (the reader the project started with): measured in a fresh
+ * process (#19), elfy's parse was all of this function's cost (a Buffer per section and program
+ * header, utf8 names) and loading elfy, a CommonJS module the ESM loader lexes, cost the import
+ * too, while every field but the names was already read here because elfy gets them wrong:
+ * - ELF64 `sh_addralign`/`sh_entsize` at offsets 46/54 instead of 48/56;
+ * - `osabi` from byte 6 (EI_VERSION) instead of 7 (EI_OSABI);
+ * - `EM_BPF` (247) unknown to its machine table;
+ * - `SHT_NOBITS` sections given unrelated file bytes as data;
+ * - a bad `e_shstrndx` thrown as AssertionError/TypeError, a short table as RangeError, and
+ *   out-of-range section data silently clamped.
+ * Names are read as leniently as elfy read them (see sectionName), so results are unchanged.
  */
-import elfy from "elfy";
 import type { ByteOrder } from "../asm/instruction.js";
 import { ParseError } from "../errors.js";
 
@@ -170,7 +170,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   const shnum = r.u16(o + 8);
   const shstrndx = r.u16(o + 10);
 
-  // Program headers (elfy parses them; executables and shared objects have them).
+  // Program headers (executables and shared objects have them).
   const phMin = is64 ? 56 : 32;
   const hasPh = phoff !== 0 && phnum !== 0;
   if (hasPh) {
@@ -186,7 +186,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     if (shoff !== 0) {
       throw new ParseError("ELF: extended section numbering (e_shnum = 0) is not supported", { offset: o + 8 });
     }
-    // No sections at all: elfy would fail resolving the name table.
+    // No sections at all, so no name table.
     return finish(bytes, r, { is64, le, type, machine, sections: [], segments: hasPh ? readSegments(r, phoff, phnum, phentsize, is64, bytes.length) : [] });
   }
   if (shentsize < shMin) throw new ParseError(`ELF: e_shentsize ${shentsize} is smaller than ${shMin}`, { offset: o + 6 });
@@ -196,7 +196,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   if (shstrndx === SHN.XINDEX) throw new ParseError("ELF: extended section name index (SHN_XINDEX) is not supported", { offset: o + 10 });
   if (shstrndx >= shnum) throw new ParseError(`ELF: e_shstrndx ${shstrndx} is not below e_shnum ${shnum}`, { offset: o + 10 });
 
-  // Raw fields, read by us: elfy misreads some and clamps out-of-range data.
+  // Raw fields, each checked against the file's length.
   const raw: RawSection[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const at = shoff + i * shentsize;
@@ -238,15 +238,10 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     });
   }
 
-  let parsed: ReturnType<typeof elfy.parse>;
-  try {
-    parsed = elfy.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (e) {
-    // Every condition elfy throws on is checked above; this is the safety net.
-    throw new ParseError(`ELF: malformed file (${e instanceof Error ? e.message : String(e)})`, { offset: 0, cause: e });
-  }
-  const ey = parsed.body.sections;
-  if (ey.length !== shnum) throw new ParseError(`ELF: expected ${shnum} sections, read ${ey.length}`, { offset: shoff });
+  // Section names, read from the name table in place.
+  const shstr = raw[shstrndx];
+  const names = new Uint8Array(bytes.buffer, bytes.byteOffset + shstr.offset, shstr.size);
+  const nameTable = stringTable(names);
 
   const empty = new Uint8Array(0);
   const sections: ElfSection[] = new Array(shnum);
@@ -258,7 +253,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
         : new Uint8Array(bytes.buffer, bytes.byteOffset + s.offset, s.size);
     sections[i] = {
       index: i,
-      name: typeof ey[i].name === "string" ? ey[i].name : "",
+      name: sectionName(names, nameTable, s.name),
       type: s.type,
       flags: s.flags,
       addr: s.addr,
@@ -492,6 +487,18 @@ function stringTable(d: Uint8Array): StringTable {
     }
   }
   return { text: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString("latin1"), ascii };
+}
+
+/**
+ * A section name: as lenient as elfy's reader was (an offset past the table is "", a name
+ * without its NUL runs to the table's end), since a bad name alone breaks nothing.
+ */
+function sectionName(d: Uint8Array, t: StringTable, off: number): string {
+  if (off >= d.length) return "";
+  let end = t.text.indexOf("\0", off);
+  if (end < 0) end = d.length;
+  if (t.ascii) return t.text.slice(off, end);
+  return new TextDecoder().decode(d.subarray(off, end));
 }
 
 /** A NUL-terminated string at `off` in a string table (`t` is its decoded text). */
