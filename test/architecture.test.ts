@@ -54,6 +54,12 @@ describe("src/ follows the rank table", () => {
   it("has no import circle between files or folders", () => {
     expect(circles(graph)).toEqual([]);
   });
+
+  it("loads node:crypto, node:zlib and node:assert on first use, never by a static import (#19)", () => {
+    // A static import of one of them is paid by every `import "tsbpf"`, used or not.
+    const heavy = /^import\s+(?!type\b)[^;]*from\s+"node:(crypto|zlib|assert)(\/strict)?"/m;
+    expect(graph.files.filter((f) => heavy.test(readFileSync(join(SRC, f), "utf8")))).toEqual([]);
+  });
 });
 
 describe("the checker", () => {

@@ -6,7 +6,7 @@
  * carries the object's bytes (embedded, or a sidecar file beside it). Pure and deterministic:
  * the same object and options give the same text.
  */
-import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { codecFromBtf } from "../btf/codec.js";
 import { skipQualifiers } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
@@ -19,6 +19,14 @@ import { programTypeName } from "../spec/program-type.js";
 import { cName, escapeDoc, propName, renderMembers, renderType, tsTypeOf, type TsType } from "./ts-types.js";
 import { TYPE_ANCHOR_PREFIX } from "./anchor.js";
 import { GEN_VERSION } from "./version.js";
+
+/**
+ * node:crypto on first use (only for the object's hash): a static import made every
+ * `import "tsbpf"` load it (#19). process.getBuiltinModule is Node >= 20.16.
+ */
+function crypto(): typeof import("node:crypto") {
+  return (process.getBuiltinModule?.("node:crypto") ?? createRequire(process.execPath)("node:crypto")) as typeof import("node:crypto");
+}
 
 /** Options of generateBindings. */
 export interface GenerateOptions {
@@ -236,7 +244,7 @@ export function generateBindings(spec: CollectionSpec, objectBytes: Uint8Array, 
     .map((r) => ({ ...r, key: (seen.get(r.key) ?? 0) > 1 ? `${r.kind} ${r.key}` : r.key }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
-  const sha256 = createHash("sha256").update(objectBytes).digest("hex");
+  const sha256 = crypto().createHash("sha256").update(objectBytes).digest("hex");
   const objectName = options.objectFile ?? options.objectPath.split("/").pop() ?? options.objectPath;
   const meta = [
     `const meta: tsbpf.BindingMeta = {`,
