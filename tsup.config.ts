@@ -38,6 +38,9 @@ export default defineConfig([
     entry: library,
     format: ["cjs"],
     splitting: true,
+    // src/sys/libc.ts resolves koffi beside itself with `import.meta.url` under ESM: CommonJS
+    // has no import.meta, so tsup's shim supplies it (the syntax alone fails to compile there).
+    shims: true,
     dts: { entry: library },
     clean: false,
   },

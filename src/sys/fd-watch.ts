@@ -17,9 +17,9 @@
  * that wakeup reaches the armed watch; any record written before it is seen by the check. A
  * callback that fires when nobody waits is remembered, never dropped.
  */
-import koffi from "koffi";
 import { SyscallError } from "../errors.js";
 import { Fd } from "./fd.js";
+import { koffi } from "./libc.js";
 
 /** `UV_READABLE` / `UV_WRITABLE` (uv.h). */
 export const UV_READABLE = 1;
@@ -71,7 +71,7 @@ interface Held {
 function release(held: Held): void {
   const lib = uv;
   for (const h of held.handles) {
-    const address = Number(koffi.address(h));
+    const address = Number(koffi().address(h));
     watches.delete(address);
     if (lib) {
       closing.set(address, h); // libuv owns the memory until its close callback
@@ -95,15 +95,15 @@ let uv: Uv | null | undefined;
 function loadUv(): Uv | null {
   if (uv !== undefined) return uv;
   try {
-    const self = koffi.load(null as unknown as string);
+    const self = koffi().load(null as unknown as string);
     const isolate = self.func("void *_ZN2v87Isolate10GetCurrentEv(void)") as () => unknown;
     // node::GetCurrentEventLoop(v8::Isolate*): the loop of the calling thread (main or Worker).
     const loopOf = self.func("void *_ZN4node19GetCurrentEventLoopEPN2v87IsolateE(void *)") as (i: unknown) => unknown;
     // The handle arrives as an integer, not a pointer: koffi wraps a `void *` argument in an
-    // object (and koffi.address() turns it into a BigInt), ~0.8 µs per wakeup; the same
+    // object (and koffi().address() turns it into a BigInt), ~0.8 µs per wakeup; the same
     // register holds either, and the address is only a key into `watches`.
-    const PollCb = koffi.proto("void tsbpf_uv_poll_cb(uintptr_t handle, int status, int events)");
-    const CloseCb = koffi.proto("void tsbpf_uv_close_cb(void *handle)");
+    const PollCb = koffi().proto("void tsbpf_uv_poll_cb(uintptr_t handle, int status, int events)");
+    const CloseCb = koffi().proto("void tsbpf_uv_close_cb(void *handle)");
     const handleSize = Number((self.func("size_t uv_handle_size(int)") as (t: number) => number)(UV_POLL));
     uv = {
       currentLoop: () => loopOf(isolate()),
@@ -114,13 +114,13 @@ function loadUv(): Uv | null {
       close: self.func("void uv_close(void *, tsbpf_uv_close_cb *)") as Uv["close"],
       ref: self.func("void uv_ref(void *)") as Uv["ref"],
       unref: self.func("void uv_unref(void *)") as Uv["unref"],
-      pollCb: koffi.register((handle: number, status: number) => {
+      pollCb: koffi().register((handle: number, status: number) => {
         // Never throw into libuv: the watch only wakes a waiter, which re-checks memory.
         watches.get(handle)?.deref()?._fired(status);
-      }, koffi.pointer(PollCb)),
-      closeCb: koffi.register((handle: unknown) => {
-        closing.delete(Number(koffi.address(handle)));
-      }, koffi.pointer(CloseCb)),
+      }, koffi().pointer(PollCb)),
+      closeCb: koffi().register((handle: unknown) => {
+        closing.delete(Number(koffi().address(handle)));
+      }, koffi().pointer(CloseCb)),
     };
     if (!(handleSize > 0) || !uv.currentLoop()) uv = null;
   } catch {
@@ -213,7 +213,7 @@ export class FdWatch implements Disposable {
         const r = lib.pollInit(loop, handle, own.value);
         if (r < 0) throw new SyscallError("uv_poll_init", "uv_poll_init", -r, { context: `${what}: watch fd ${fd} on the event loop` });
         if (lib.handleSize !== 160 || handle.readInt32LE(IO_FD_OFFSET) !== own.value) this.#layoutKnown = false;
-        watches.set(Number(koffi.address(handle)), new WeakRef(this));
+        watches.set(Number(koffi().address(handle)), new WeakRef(this));
         this.#held.handles.push(handle);
       }
     } catch (e) {

@@ -2,29 +2,64 @@
  * The koffi bindings to libc. This file and the rest of `src/sys/` are the only code in tsbpf
  * that imports koffi. Prototypes are fixed-arity: a variadic declaration costs about 3x per call.
  */
-import koffi from "koffi";
+import { createRequire } from "node:module";
+import type KoffiModule from "koffi";
 import { SyscallError } from "../errors.js";
 
-const libc = koffi.load("libc.so.6");
+type Koffi = typeof KoffiModule;
+let koffiModule: Koffi | undefined;
+
+/**
+ * koffi, loaded on first use (#19): its native module, libc's load and the prototypes below
+ * were part of every `import "tsbpf"`, though opening an object, generating bindings or
+ * `tsbpf inspect` make no system call. Resolved beside this file: `__filename` in the CommonJS
+ * build, `import.meta.url` in ESM.
+ */
+export function koffi(): Koffi {
+  return (koffiModule ??= createRequire(typeof __filename === "string" ? __filename : import.meta.url)("koffi") as Koffi);
+}
+
+type Syscall3 = (nr: number, a: number, b: number, c: number) => number;
+type Syscall5 = (nr: number, a: number, b: number, c: number, d: number, e: number) => number;
+type Mmap = (addr: unknown, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
+type Munmap = (addr: unknown, len: number) => number;
+
+/**
+ * Declare the libc functions and put them in place of the stubs below. The exports are live
+ * bindings, so after the first call every caller calls koffi's function directly.
+ */
+function bindLibc(): void {
+  const libc = koffi().load("libc.so.6");
+  syscall3 = libc.func("long syscall(long, long, long, long)") as Syscall3;
+  syscall5 = libc.func("syscall", "long", ["long", "long", "long", "long", "long", "long"]) as Syscall5;
+  mmapRaw = libc.func("void *mmap(void *, size_t, int, int, int, long)") as Mmap;
+  munmapRaw = libc.func("int munmap(void *, size_t)") as Munmap;
+}
 
 /** `syscall(nr, a, b, c)`: three arguments cover bpf(2), ioctl(2) and most others. */
-export const syscall3 = libc.func("long syscall(long, long, long, long)") as (
-  nr: number, a: number, b: number, c: number,
-) => number;
+export let syscall3: Syscall3 = (nr, a, b, c) => {
+  bindLibc();
+  return syscall3(nr, a, b, c);
+};
 
 /** `syscall(nr, a, b, c, d, e)`: for perf_event_open(2) and friends. */
-export const syscall5 = libc.func("syscall", "long", ["long", "long", "long", "long", "long", "long"]) as (
-  nr: number, a: number, b: number, c: number, d: number, e: number,
-) => number;
+export let syscall5: Syscall5 = (nr, a, b, c, d, e) => {
+  bindLibc();
+  return syscall5(nr, a, b, c, d, e);
+};
 
-const mmapRaw = libc.func("void *mmap(void *, size_t, int, int, int, long)") as (
-  addr: unknown, len: number, prot: number, flags: number, fd: number, off: number,
-) => unknown;
-const munmapRaw = libc.func("int munmap(void *, size_t)") as (addr: unknown, len: number) => number;
+let mmapRaw: Mmap = (addr, len, prot, flags, fd, off) => {
+  bindLibc();
+  return mmapRaw(addr, len, prot, flags, fd, off);
+};
+let munmapRaw: Munmap = (addr, len) => {
+  bindLibc();
+  return munmapRaw(addr, len);
+};
 
 /** The calling thread's errno after the last koffi call. */
 export function errno(): number {
-  return koffi.errno();
+  return koffi().errno();
 }
 
 /** x86_64 system call numbers tsbpf uses (facts from the kernel's syscall table). */
@@ -76,12 +111,13 @@ export interface Mapping {
 
 /** mmap(2) a file descriptor (or anonymous memory with fd -1). Throws SyscallError. */
 export function mmap(length: number, prot: number, flags: number, fd: number, offset = 0, addr = 0): Mapping {
-  const p = mmapRaw(addr === 0 ? null : koffi.as(addr as never, "void *"), length, prot, flags, fd, offset);
-  const address = Number(koffi.address(p));
+  const k = koffi();
+  const p = mmapRaw(addr === 0 ? null : k.as(addr as never, "void *"), length, prot, flags, fd, offset);
+  const address = Number(k.address(p));
   if (address === -1 || address === 0xffffffffffffffff || address > Number.MAX_SAFE_INTEGER) {
     throw new SyscallError("mmap", "mmap", errno(), { context: `mmap of ${length} bytes (fd ${fd})` });
   }
-  return { address, length, buffer: koffi.view(p, length), pointer: p };
+  return { address, length, buffer: k.view(p, length), pointer: p };
 }
 
 /** munmap(2) a mapping. The mapping's buffer must not be used afterwards. */
@@ -118,11 +154,11 @@ export function closeFd(fd: number): number {
 
 /** Memory allocated outside the JS heap: a stable address and a view over it. */
 export class NativeMemory {
-  readonly address: number;
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly length: number;
-  readonly #pointer: unknown;
+  readonly #pointer: Buffer;
+  #address: number | undefined;
   constructor(length: number) {
     // Off-heap Node buffers never move, so their address can be written into bpf_attr. Large
     // ones come zeroed from calloc (Buffer.alloc never pools): their pages cost memory only once
@@ -138,7 +174,10 @@ export class NativeMemory {
     this.length = length;
     this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, length);
     this.view = new DataView(buf.buffer, buf.byteOffset, length);
-    this.address = Number(koffi.address(buf));
+  }
+  /** Asked on first use, so that a module-level buffer does not load koffi at import. */
+  get address(): number {
+    return (this.#address ??= Number(koffi().address(this.#pointer)));
   }
 }
 
@@ -148,5 +187,5 @@ export class NativeMemory {
  * move: copy them into NativeMemory first.
  */
 export function addressOf(view: ArrayBufferView): number {
-  return Number(koffi.address(view));
+  return Number(koffi().address(view));
 }

@@ -23,14 +23,15 @@ const masks = new NativeMemory(2 * SIGSET_BYTES);
   masks.view.setUint32(0, lo >>> 0, true);
   masks.view.setUint32(4, 0xffffffff, true);
 })();
-const blockAddress = masks.address;
-const savedAddress = masks.address + SIGSET_BYTES;
 
 /**
  * Run `call` with every signal but the stop signals blocked on this thread, then restore the
  * mask as it was (signals that arrived meanwhile are delivered then). Two rt_sigprocmask calls.
  */
 export function withReportSignalsDeferred<T>(call: () => T): T {
+  // Addresses asked here, not at import: asking loads koffi (see koffi() in libc.ts).
+  const blockAddress = masks.address;
+  const savedAddress = blockAddress + SIGSET_BYTES;
   syscall5(SYS.rt_sigprocmask, SIG_BLOCK, blockAddress, savedAddress, SIGSET_BYTES, 0);
   try {
     return call();
