@@ -6,90 +6,164 @@
  * (XDP, tcx) and pins it, so `tsbpf link detach` or removing the pin ends it. netkit is
  * attached only as a bpf_link (BPF_NETKIT_PRIMARY/PEER), so it needs `--pin`.
  */
-import { readdirSync } from "node:fs";
+import { queryNetfilter } from "../link/netfilter.js";
 import { attachNetkit, detachNetkit, queryNetkit } from "../link/netkit.js";
+import { queryNetns } from "../link/netns.js";
+import { listNetInterfaces } from "../link/target.js";
 import { queryTc, attachTc, detachTc } from "../link/tc.js";
 import { queryTcx, attachTcx, detachTcx } from "../link/tcx.js";
 import { queryXdp, attachXdp, detachXdp, type XdpMode } from "../link/xdp.js";
 import { Program } from "../program/program.js";
 import { arg, noMoreArgs, str, UsageError, type Command, type Context } from "./command.js";
+import { fullName } from "./prog.js";
 
-/** Every interface of this network namespace (from /sys/class/net). */
-function interfaces(): string[] {
+type Row = Record<string, unknown>;
+
+/**
+ * `bpftool -j net list`'s one object: `xdp` (one row per interface, or `multi_attachments`),
+ * `tc` (tcx and netkit from BPF_PROG_QUERY, then classic clsact filters), `flow_dissector` of the
+ * namespace and every `netfilter` link. Field names are bpftool's; a classic filter also carries
+ * `prio`, `handle` and `direct_action`, which bpftool does not print.
+ */
+export interface NetList {
+  xdp: Row[];
+  tc: Row[];
+  flow_dissector: Row[];
+  netfilter: Row[];
+}
+
+/** A program's name as bpftool prints it (the full BTF name), or undefined when it is gone or unnamed. */
+function progName(id: number): string | undefined {
   try {
-    return readdirSync("/sys/class/net").sort();
+    using p = Program.fromId(id);
+    return fullName(p, p.info()) || undefined;
   } catch {
-    return [];
+    return undefined; // unloaded meanwhile
   }
 }
 
-/** What one interface has attached, in bpftool `net show -j`'s spirit. */
-export function netInfo(iface: string, netns?: string): Record<string, unknown> {
-  const xdp = queryXdp(iface, netns);
-  const tcx = (d: "ingress" | "egress") => {
-    const q = queryTcx(iface, d, netns);
-    return q.programIds.map((id, i) => ({ prog_id: id, ...(q.linkIds[i] ? { link_id: q.linkIds[i] } : {}) }));
-  };
-  const tc = (d: "ingress" | "egress") => {
-    try {
-      return queryTc(iface, d, netns).map((f) => ({ prio: f.priority, handle: f.handle, kind: f.kind, ...(f.name ? { name: f.name } : {}), ...(f.programId ? { prog_id: f.programId } : {}), direct_action: f.directAction }));
-    } catch {
-      return []; // no clsact qdisc
-    }
-  };
-  const modes = [
-    ...(xdp.genericProgramId ? [{ mode: "generic", prog_id: xdp.genericProgramId }] : []),
-    ...(xdp.driverProgramId ? [{ mode: "driver", prog_id: xdp.driverProgramId }] : []),
-    ...(xdp.offloadProgramId ? [{ mode: "offload", prog_id: xdp.offloadProgramId }] : []),
-  ];
-  if (modes.length === 0 && xdp.programId) modes.push({ mode: xdp.attached, prog_id: xdp.programId });
-  return { devname: iface, xdp: modes, tcx_ingress: tcx("ingress"), tcx_egress: tcx("egress"), tc_ingress: tc("ingress"), tc_egress: tc("egress"), ...netkitInfo(iface, netns) };
+function xdpRows(dev: { name: string; index: number }, netns?: string): Row[] {
+  const q = queryXdp(dev.index, netns);
+  const head = { devname: dev.name, ifindex: dev.index };
+  if (q.attached === "none") return [];
+  if (q.attached === "multi") {
+    const multi = [
+      ...(q.genericProgramId ? [{ mode: "generic", id: q.genericProgramId }] : []),
+      ...(q.driverProgramId ? [{ mode: "driver", id: q.driverProgramId }] : []),
+      ...(q.offloadProgramId ? [{ mode: "offload", id: q.offloadProgramId }] : []),
+    ];
+    return [{ ...head, multi_attachments: multi }];
+  }
+  return [{ ...head, mode: q.attached, id: q.programId }];
 }
 
 /**
- * netkit_primary/netkit_peer of a netkit device; nothing for any other device (the kernel
- * answers a netkit query on it, or on a kernel without CONFIG_NETKIT, with an error).
+ * tcx and netkit rows. The kernel reports no per-program or per-link flags for these
+ * multi-program hooks (always 0), so `prog_flags`/`link_flags` are empty, as bpftool prints
+ * them; `link_id` is 0 for a program attached without a link.
  */
-function netkitInfo(iface: string, netns?: string): Record<string, unknown> {
-  const side = (s: "primary" | "peer") => {
-    const q = queryNetkit(iface, s, netns);
-    return q.programIds.map((id, i) => ({ prog_id: id, ...(q.linkIds[i] ? { link_id: q.linkIds[i] } : {}) }));
+function mprogRows(dev: { name: string; index: number }, netns?: string): Row[] {
+  const rows: Row[] = [];
+  const add = (kind: string, q: { programIds: readonly number[]; linkIds: readonly number[] }) => {
+    q.programIds.forEach((id, i) => {
+      const name = progName(id);
+      rows.push({ devname: dev.name, ifindex: dev.index, kind, ...(name ? { name } : {}), prog_id: id, prog_flags: [], link_id: q.linkIds[i] ?? 0, link_flags: [] });
+    });
   };
+  for (const d of ["ingress", "egress"] as const) add(`tcx/${d}`, queryTcx(dev.index, d, netns));
+  for (const s of ["primary", "peer"] as const) {
+    let q;
+    try {
+      q = queryNetkit(dev.index, s, netns);
+    } catch {
+      continue; // not a netkit device (or no CONFIG_NETKIT): the kernel refuses the query
+    }
+    add(`netkit/${s}`, q);
+  }
+  return rows;
+}
+
+function classicRows(dev: { name: string; index: number }, netns?: string): Row[] {
+  const rows: Row[] = [];
+  for (const d of ["ingress", "egress"] as const) {
+    let filters;
+    try {
+      filters = queryTc(dev.index, d, netns);
+    } catch {
+      continue; // no clsact qdisc
+    }
+    for (const f of filters) {
+      rows.push({ devname: dev.name, ifindex: dev.index, kind: `clsact/${d}`, ...(f.name ? { name: f.name } : {}), ...(f.programId ? { id: f.programId } : {}), prio: f.priority, handle: f.handle, direct_action: f.directAction });
+    }
+  }
+  return rows;
+}
+
+/** The flow dissector program of the namespace (bpftool queries its own namespace). */
+function flowDissector(netns?: string): Row[] {
   try {
-    return { netkit_primary: side("primary"), netkit_peer: side("peer") };
+    return queryNetns("flow_dissector", netns).map((id) => ({ id }));
   } catch {
-    return {};
+    return []; // a kernel that cannot query it
   }
 }
 
-function textOf(n: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  const list = (k: string) => n[k] as Record<string, unknown>[];
-  for (const x of list("xdp")) out.push(`${n.devname}  xdp ${x.mode}  prog_id ${x.prog_id}`);
-  for (const d of ["ingress", "egress"]) {
-    for (const x of list(`tcx_${d}`)) out.push(`${n.devname}  tcx/${d}  prog_id ${x.prog_id}${x.link_id ? `  link_id ${x.link_id}` : ""}`);
-    for (const x of list(`tc_${d}`)) out.push(`${n.devname}  tc/${d}  ${x.name ?? ""} prio ${x.prio} handle ${x.handle}  prog_id ${x.prog_id ?? "-"}${x.direct_action ? "  direct-action" : ""}`);
+/** Every netfilter link, sorted as bpftool sorts them (family, hook, priority). */
+function netfilter(): Row[] {
+  return queryNetfilter()
+    .map((l) => l as unknown as { pf: number; hooknum: number; priority: number; flags: number; programId: number })
+    .sort((a, b) => a.pf - b.pf || a.hooknum - b.hooknum || a.priority - b.priority)
+    .map((l) => ({ pf: l.pf, hook: l.hooknum, prio: l.priority, flags: l.flags, id: l.programId }));
+}
+
+/** What `bpftool net list [dev X]` shows, for every interface of the namespace or the one named. */
+export function netList(iface?: string, netns?: string): NetList {
+  let devs = listNetInterfaces(netns);
+  if (iface !== undefined) {
+    devs = devs.filter((d) => d.name === iface || String(d.index) === iface);
+    if (devs.length === 0) throw new UsageError(`no interface "${iface}"${netns ? ` in network namespace ${netns}` : ""}`);
   }
-  for (const s of ["primary", "peer"]) {
-    for (const x of list(`netkit_${s}`) ?? []) out.push(`${n.devname}  netkit/${s}  prog_id ${x.prog_id}${x.link_id ? `  link_id ${x.link_id}` : ""}`);
+  return {
+    xdp: devs.flatMap((d) => xdpRows(d, netns)),
+    tc: devs.flatMap((d) => [...mprogRows(d, netns), ...classicRows(d, netns)]),
+    flow_dissector: flowDissector(netns),
+    netfilter: netfilter(),
+  };
+}
+
+/** bpftool's plain `net list` layout. */
+function textOf(n: NetList): string[] {
+  const dev = (r: Row) => `${r.devname}(${r.ifindex})`;
+  const out = ["xdp:"];
+  for (const r of n.xdp) {
+    const m = (r.multi_attachments as Row[] | undefined) ?? [r];
+    out.push(`${dev(r)} ${m.map((x) => `${x.mode} id ${x.id}`).join(" ")}`);
   }
+  out.push("", "tc:");
+  for (const r of n.tc) {
+    const name = r.name ? ` ${r.name}` : "";
+    if ("prog_id" in r) out.push(`${dev(r)} ${r.kind}${name} prog_id ${r.prog_id}${r.link_id ? ` link_id ${r.link_id}` : ""}`);
+    else out.push(`${dev(r)} ${r.kind}${name}${r.id ? ` id ${r.id}` : ""} prio ${r.prio} handle ${r.handle}${r.direct_action ? " direct-action" : ""}`);
+  }
+  out.push("", "flow_dissector:");
+  for (const r of n.flow_dissector) out.push(`id ${r.id}`);
+  out.push("", "netfilter:");
+  for (const r of n.netfilter) out.push(`pf ${r.pf} hook ${r.hook} prio ${r.prio} flags ${r.flags} prog_id ${r.id}`);
   return out;
 }
 
 const NETNS = { netns: { type: "string" as const, value: "NAME", description: "network namespace (name under /var/run/netns or a path)" } };
 
 const list: Command = {
-  summary: "list the XDP, tcx, tc and netkit programs of every interface (or of one)",
+  summary: "list the XDP, tcx, tc and netkit programs of every interface (or of one), the flow dissector and netfilter links",
   args: "[<interface>]",
+  description: "--json prints bpftool's `net list -j` shape: [{\"xdp\": [...], \"tc\": [...], \"flow_dissector\": [...], \"netfilter\": [...]}].",
   options: NETNS,
   run(ctx) {
     noMoreArgs(ctx, 1);
-    const netns = str(ctx, "netns");
-    const names = ctx.args[0] ? [ctx.args[0]] : interfaces();
-    if (names.length === 0) throw new UsageError("name an interface (no /sys/class/net to list them)");
-    const rows = names.map((n) => netInfo(n, netns));
-    if (ctx.json) ctx.printJson(ctx.args[0] ? rows[0] : rows);
-    else for (const r of rows) for (const l of textOf(r)) ctx.out(l);
+    const n = netList(ctx.args[0], str(ctx, "netns"));
+    if (ctx.json) ctx.printJson([n]);
+    else for (const l of textOf(n)) ctx.out(l);
   },
 };
 

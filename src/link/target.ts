@@ -4,7 +4,8 @@
  * (tcx, netkit, cgroup links).
  */
 import { BPF_F } from "../sys/link-attr.js";
-import { interfaceIndex } from "../sys/rtnetlink.js";
+import { NetlinkSocket } from "../sys/netlink.js";
+import { interfaceIndex, listInterfaces } from "../sys/rtnetlink.js";
 import { withNetns, type NetnsRef } from "../sys/netns.js";
 import { LINK_SEAL, programFd, type AttachProgram, type Link } from "./link.js";
 
@@ -26,6 +27,16 @@ export function resolveInterface(iface: InterfaceRef, what: string): number {
     throw new TypeError(`${what}: interface must be a name of 1-15 characters or an index`);
   }
   return interfaceIndex(iface);
+}
+
+/** Every interface of the caller's namespace or `netns`, by ifindex (RTM_GETLINK dump). Throws NetlinkError. */
+export function listNetInterfaces(netns?: NetnsRef): { name: string; index: number }[] {
+  return inNetns(netns, () => {
+    using sock = NetlinkSocket.open();
+    return listInterfaces(sock)
+      .map((i) => ({ name: i.name, index: i.index }))
+      .sort((a, b) => a.index - b.index);
+  });
 }
 
 /**

@@ -42,9 +42,9 @@ describeKernel("tsbpf link, net and cgroup", () => {
       for (const k of ["id", "type", "prog_id"]) expect([k, shown[k]]).toEqual([k, theirs[k]]);
     }
     expect((await cli("link", "show", String(l.id))).out).toMatch(new RegExp(`^${l.id}: xdp  prog ${xdp.info().id}  ifindex \\d+`));
-    const net = await json("net", "list", env.ifB, "--netns", env.b.name);
-    expect(net.xdp.map((x: { prog_id: number }) => x.prog_id)).toEqual([xdp.info().id]);
-    expect(net.tc_egress).toEqual([{ prio: 3, handle: 1, kind: "bpf", prog_id: tc.info().id, name: "cli_tc", direct_action: true }]);
+    const [net] = await json("net", "list", env.ifB, "--netns", env.b.name);
+    expect(net.xdp.map((x: { id: number }) => x.id)).toEqual([xdp.info().id]);
+    expect(net.tc).toEqual([{ devname: env.ifB, ifindex: expect.any(Number), kind: "clsact/egress", name: "cli_tc", id: tc.info().id, prio: 3, handle: 1, direct_action: true }]);
     expect(f.info()).toMatchObject({ priority: 3 });
     const list = (await json("link", "list")) as Array<{ id: number }>;
     expect(list.map((x) => x.id)).toContain(l.id);
@@ -70,7 +70,7 @@ describeKernel("tsbpf link, net and cgroup", () => {
 
     expect((await cli("net", "attach", "tcx_ingress", cid, env.ifB, ...ns)).code).toBe(0);
     expect(queryTcx(env.ifB, "ingress", env.b.name).programIds).toEqual([cls.info().id]);
-    expect((await json("net", "list", env.ifB, ...ns)).tcx_ingress).toEqual([{ prog_id: cls.info().id }]);
+    expect((await json("net", "list", env.ifB, ...ns))[0].tc).toMatchObject([{ kind: "tcx/ingress", prog_id: cls.info().id, link_id: 0 }]);
     expect((await cli("net", "detach", "tcx_ingress", env.ifB, cid, ...ns)).code).toBe(0);
     expect(queryTcx(env.ifB, "ingress", env.b.name).programIds).toEqual([]);
 
@@ -88,9 +88,9 @@ describeKernel("tsbpf link, net and cgroup", () => {
     expect(await until(() => queryTcx(env.ifB, "egress", env.b.name).programIds.length === 0)).toBe(true);
 
     expect((await cli("net", "attach", "tc_ingress", cid, env.ifB, "--priority", "7", "--handle", "2", ...ns)).code).toBe(0);
-    expect((await json("net", "list", env.ifB, ...ns)).tc_ingress).toMatchObject([{ prio: 7, handle: 2, prog_id: cls.info().id }]);
+    expect((await json("net", "list", env.ifB, ...ns))[0].tc).toMatchObject([{ kind: "clsact/ingress", prio: 7, handle: 2, id: cls.info().id }]);
     expect((await cli("net", "detach", "tc_ingress", env.ifB, "--priority", "7", "--handle", "2", ...ns)).code).toBe(0);
-    expect((await json("net", "list", env.ifB, ...ns)).tc_ingress).toEqual([]);
+    expect((await json("net", "list", env.ifB, ...ns))[0].tc).toEqual([]);
   }, 30000);
 
   itKernel(`net attach, list and detach on a netkit pair (or, without CONFIG_NETKIT, the exact refusal: ${KNOWN_LIMITS.netkit.reason})`, async () => {
@@ -109,8 +109,8 @@ describeKernel("tsbpf link, net and cgroup", () => {
       const r = await cli("net", "attach", "netkit_primary", cid, env.ifB, "--pin", pin, ...ns);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/EINVAL from BPF_LINK_CREATE \(the device is not a netkit device/);
-      const listed = await json("net", "list", env.ifB, ...ns);
-      expect(Object.keys(listed)).not.toContain("netkit_primary");
+      const [listed] = await json("net", "list", env.ifB, ...ns);
+      expect(listed.tc).toEqual([]);
       const d = await cli("net", "detach", "netkit_peer", env.ifB, cid, ...ns);
       expect(d.code).toBe(1);
       expect(d.err).toMatch(/EINVAL/);
@@ -121,11 +121,10 @@ describeKernel("tsbpf link, net and cgroup", () => {
       const ns = ["--netns", a.name];
       try {
         expect((await cli("net", "attach", "netkit_peer", cid, "nk0", "--pin", pin, ...ns)).code).toBe(0);
-        const side = (await json("net", "list", "nk0", ...ns)).netkit_peer as { prog_id: number; link_id: number }[];
-        expect(side).toEqual([{ prog_id: cls.info().id, link_id: expect.any(Number) }]);
-        expect((await json("net", "list", "nk0", ...ns)).netkit_primary).toEqual([]);
+        const rows = (await json("net", "list", "nk0", ...ns))[0].tc as { kind: string; prog_id: number; link_id: number }[];
+        expect(rows).toMatchObject([{ devname: "nk0", kind: "netkit/peer", prog_id: cls.info().id, link_id: expect.any(Number) }]);
         expect((await cli("net", "detach", "netkit_peer", "nk0", cid, ...ns)).code).toBe(0);
-        expect((await json("net", "list", "nk0", ...ns)).netkit_peer).toEqual([]);
+        expect((await json("net", "list", "nk0", ...ns))[0].tc).toEqual([]);
       } finally {
         rmSync(pin, { force: true });
       }
