@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { attachCgroup, CGROUP_ATTACH_TYPES, detachCgroup, queryCgroup, type CgroupAttachType } from "../link/cgroup.js";
 import { Program } from "../program/program.js";
 import { arg, noMoreArgs, str, UsageError, type Command, type Context } from "./command.js";
+import { btfById, fullName } from "./prog.js";
 
 /** bpftool's short names of cgroup attach types. */
 const SHORT: Readonly<Record<string, CgroupAttachType>> = {
@@ -44,7 +45,12 @@ function cgroupRoot(): string {
   return "/sys/fs/cgroup";
 }
 
-/** What is attached to one cgroup: bpftool `cgroup show -j` rows. */
+/**
+ * What is attached to one cgroup: bpftool `cgroup show -j` rows, with its fields (`id`,
+ * `attach_type`, `attach_flags` — "" for none, left out with --effective as bpftool does —
+ * `name`, and the BTF target of an lsm_cgroup program: `attach_btf_name`, `attach_btf_obj_id`,
+ * `attach_btf_id`, "" and 0 for any other).
+ */
 export function cgroupPrograms(path: string, effective = false): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   for (const t of CGROUP_ATTACH_TYPES) {
@@ -54,19 +60,32 @@ export function cgroupPrograms(path: string, effective = false): Record<string, 
     } catch {
       continue; // an attach type this kernel does not know
     }
-    const flags = q.attachFlags & 2 ? "multi" : q.attachFlags & 1 ? "override" : "";
+    const flags = q.attachFlags === 2 ? "multi" : q.attachFlags === 1 ? "override" : q.attachFlags === 0 ? "" : `unknown(${q.attachFlags.toString(16)})`;
     for (const id of q.programIds) {
       let name = "";
+      let btf = { attach_btf_name: "", attach_btf_obj_id: 0, attach_btf_id: 0 };
       try {
         using p = Program.fromId(id);
-        name = p.info().name;
+        const info = p.info();
+        name = fullName(p, info);
+        btf = { attach_btf_name: attachBtfName(info.attachBtfObjId, info.attachBtfId), attach_btf_obj_id: info.attachBtfObjId, attach_btf_id: info.attachBtfId };
       } catch {
         // unloaded meanwhile
       }
-      rows.push({ id, attach_type: t, ...(flags ? { attach_flags: flags } : {}), name });
+      rows.push({ id, attach_type: t, ...(effective ? {} : { attach_flags: flags }), name, ...btf });
     }
   }
   return rows;
+}
+
+/** The name of the kernel function an lsm_cgroup program hooks ("" for other programs). */
+function attachBtfName(objId: number, typeId: number): string {
+  if (!typeId) return "";
+  try {
+    return btfById(objId)?.typeById(typeId).name ?? "";
+  } catch {
+    return "";
+  }
 }
 
 function textRows(rows: Record<string, unknown>[]): string[] {

@@ -142,7 +142,7 @@ describeKernel("tsbpf link, net and cgroup", () => {
     expect((await cli("cgroup", "attach", cg.path, "egress", String(id))).code).toBe(0);
     expect(queryCgroup(cg.path, "cgroup_inet_egress").programIds).toEqual([id]);
     const shown = await json("cgroup", "show", cg.path);
-    expect(shown).toEqual([{ id, attach_type: "cgroup_inet_egress", attach_flags: "multi", name: "cli_cgskb" }]);
+    expect(shown).toEqual([{ id, attach_type: "cgroup_inet_egress", attach_flags: "multi", name: "cli_cgskb", attach_btf_name: "", attach_btf_obj_id: 0, attach_btf_id: 0 }]);
     if (hasTool("bpftool", ["version"])) {
       const theirs = bpftool("cgroup", "show", cg.path) as { id: number; attach_type: string; name: string }[];
       expect(theirs.map((t) => [t.id, t.name])).toEqual([[id, "cli_cgskb"]]);
