@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { expect, it } from "vitest";
 import { LINK_TYPES } from "../../src/sys/link-attr.js";
+import { attachFlowDissector } from "../../src/link/netns.js";
 import { queryTcx } from "../../src/link/tcx.js";
 import { describeKernel, hasTool, itKernel, uniqueName } from "../helpers/kernel.js";
 import { TestCgroup } from "../link/cgroup-env.js";
@@ -54,6 +55,7 @@ describeKernel("tsbpf net, cgroup and link compared with bpftool", () => {
     using xdp = retProgram("xdp", 2, "cli2_xdp");
     using cls = retProgram("sched_cls", 0, "cli2_cls");
     using tcx = retProgram("sched_cls", 0, "cli2_tcx");
+    using dissector = retProgram("flow_dissector", 0, "cli2_fd");
     try {
       netns.ip("link", "add", "va", "type", "veth", "peer", "name", "vb");
       netns.ip("link", "set", "va", "up");
@@ -109,6 +111,16 @@ describeKernel("tsbpf net, cgroup and link compared with bpftool", () => {
       const [one] = await json("net", "list", "vb", ...ns);
       expect(one).toMatchObject({ xdp: ours!.xdp.filter((r) => r.devname === "vb"), tc: ours!.tc.filter((r) => r.devname === "vb") });
 
+      // The namespace's flow dissector (no `net attach` kind: the library attaches it). Debian's
+      // bpftool 7.1 prints broken JSON for it, so its text is compared, with tsbpf's text.
+      {
+        using _fd = attachFlowDissector(dissector, { netns: netns.name });
+        const fid = dissector.info().id;
+        expect((await json("net", "list", "va", ...ns))[0].flow_dissector).toEqual([{ id: fid }]);
+        const theirText = execFileSync("ip", ["netns", "exec", netns.name, "bpftool", "net", "list"], { encoding: "utf8" });
+        expect(theirText).toContain(`flow_dissector:\nid ${fid}\n`);
+        expect((await cli("net", "list", ...ns)).out).toContain(`flow_dissector:\nid ${fid}\n`);
+      }
       // Detach: the legacy kinds by `net detach`, the pinned links by `link detach`.
       await ok("net", "detach", "xdpgeneric", "va", ...ns);
       await ok("net", "detach", "tcx_ingress", "va", String(tid), ...ns);
