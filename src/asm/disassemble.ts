@@ -101,11 +101,22 @@ export function sortSymbols(symbols: readonly ListingSymbol[]): ListingSymbol[] 
 }
 
 /**
- * Prints a listing of `slots` (from `decodeForListing`) or of an instruction list, in
- * llvm-objdump's layout: a blank line and `0000000000000000 <name>:` before each symbol,
- * then `%8d:\t<instruction>` per instruction. Never throws for any instruction.
+ * One line of a listing, before it is printed: a symbol header, a source line from BTF line
+ * info, or an instruction (its text with jump target and annotations, `<unknown>` for bytes
+ * that are not one). `disassemble` prints these; `tsbpf disasm --json` prints them as JSON, so
+ * both say the same.
  */
-export function disassemble(list: readonly Instruction[] | readonly DecodedSlot[], options: DisassembleOptions = {}): string {
+export type ListingRow =
+  | { readonly kind: "symbol"; readonly name: string; readonly address: number }
+  | { readonly kind: "source"; readonly text: string }
+  | { readonly kind: "insn"; readonly slot: number; readonly text: string };
+
+/**
+ * The rows of a listing of `slots` (from `decodeForListing`) or of an instruction list, in
+ * llvm-objdump's order: each symbol's header before its first instruction, each new source
+ * line (when `options.source`) above its instructions. Never throws for any instruction.
+ */
+export function listingRows(list: readonly Instruction[] | readonly DecodedSlot[], options: DisassembleOptions = {}): ListingRow[] {
   const slots: DecodedSlot[] = [];
   let symbols = options.symbols;
   if (list.length > 0 && "slot" in list[0] && !("opcode" in list[0])) {
@@ -121,27 +132,27 @@ export function disassemble(list: readonly Instruction[] | readonly DecodedSlot[
     symbols ??= labels;
   }
   const sorted = sortSymbols(symbols ?? []);
-  const lines: string[] = [];
+  const rows: ListingRow[] = [];
   let nextSym = 0;
   if (options.sectionName !== undefined && slots.length > 0 && (sorted.length === 0 || sorted[0].address !== 0)) {
-    lines.push("", `${hex16(0)} <${options.sectionName}>:`);
+    rows.push({ kind: "symbol", name: options.sectionName, address: 0 });
   }
   let lastSource: string | undefined;
   for (const { slot, insn } of slots) {
     const address = slot * 8;
     // Headers for every symbol up to this address (symbols inside an ld_imm64 included).
     while (nextSym < sorted.length && sorted[nextSym].address <= address) {
-      lines.push("", `${hex16(sorted[nextSym].address)} <${sorted[nextSym].name}>:`);
+      rows.push({ kind: "symbol", name: sorted[nextSym].name, address: sorted[nextSym].address });
       nextSym++;
     }
     if (!insn) {
-      lines.push(`${String(slot).padStart(8)}:\t<unknown>`);
+      rows.push({ kind: "insn", slot, text: "<unknown>" });
       continue;
     }
     if (options.source && insn.source) {
       const key = `${insn.source.file}:${insn.source.line}`;
       if (key !== lastSource) {
-        lines.push(`; ${insn.source.text.trim()}`);
+        rows.push({ kind: "source", text: insn.source.text.trim() });
         lastSource = key;
       }
     }
@@ -162,9 +173,29 @@ export function disassemble(list: readonly Instruction[] | readonly DecodedSlot[
       else if (insn.reference && options.dialect !== "tsbpf") notes.push(insn.reference.name);
     }
     if (notes.length > 0) text += ` ; ${notes.join(", ")}`;
-    lines.push(`${String(slot).padStart(8)}:\t${text}`);
+    rows.push({ kind: "insn", slot, text });
+  }
+  return rows;
+}
+
+/** Prints listing rows in llvm-objdump's layout (see `disassemble`). */
+export function printListing(rows: readonly ListingRow[]): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    if (row.kind === "symbol") lines.push("", `${hex16(row.address)} <${row.name}>:`);
+    else if (row.kind === "source") lines.push(`; ${row.text}`);
+    else lines.push(`${String(row.slot).padStart(8)}:\t${row.text}`);
   }
   // llvm-objdump starts each symbol with a blank line; a listing starts without one.
   if (lines[0] === "") lines.shift();
   return lines.join("\n");
+}
+
+/**
+ * Prints a listing of `slots` (from `decodeForListing`) or of an instruction list, in
+ * llvm-objdump's layout: a blank line and `0000000000000000 <name>:` before each symbol,
+ * then `%8d:\t<instruction>` per instruction. Never throws for any instruction.
+ */
+export function disassemble(list: readonly Instruction[] | readonly DecodedSlot[], options: DisassembleOptions = {}): string {
+  return printListing(listingRows(list, options));
 }

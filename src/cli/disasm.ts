@@ -2,10 +2,10 @@
  * `tsbpf disasm <object.o> [--section NAME]`: prints the code sections of a BPF object in the
  * layout of `llvm-objdump -d --no-show-raw-insn` (same headers, symbol labels, instruction
  * numbers and text). Needs only the ELF section table and symbols; `--source` also reads
- * `.BTF`/`.BTF.ext` for line info.
+ * `.BTF`/`.BTF.ext` for line info. `--json` prints the same rows as data (`listingJson`).
  */
 import { readFileSync } from "node:fs";
-import { decodeForListing, disassemble, type ListingSymbol } from "../asm/disassemble.js";
+import { decodeForListing, listingRows, printListing, type ListingRow, type ListingSymbol } from "../asm/disassemble.js";
 import { parseBtfExt, type BtfLineInfo } from "../btf/ext.js";
 import { parseBtf } from "../btf/spec.js";
 import type { Instruction } from "../asm/instruction.js";
@@ -65,16 +65,22 @@ function lineInfo(elf: ElfFile): Map<string, BtfLineInfo[]> | undefined {
   return parseBtfExt(ext.data, parseBtf(btf.data)).lineInfo;
 }
 
+/** The listing of one code section, as rows (see `listingRows`). */
+export interface SectionListing {
+  readonly section: string;
+  readonly rows: readonly ListingRow[];
+}
+
 /**
- * Disassembles every code section (SHF_EXECINSTR, non-empty) of a BPF ELF object into
- * llvm-objdump's layout. Throws ParseError for a malformed or non-BPF ELF file.
+ * The listing of every code section (SHF_EXECINSTR, non-empty) of a BPF ELF object, section
+ * by section. Throws ParseError for a malformed or non-BPF ELF file.
  */
-export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectOptions = {}): string {
+export function objectListing(bytes: Uint8Array, options: DisassembleObjectOptions = {}): SectionListing[] {
   const elf = parseElf(bytes);
   if (elf.machine !== EM.BPF || elf.class !== 64) {
     throw new ParseError(`disasm: ${options.fileName ?? "object"} is not a 64-bit BPF ELF object (e_machine ${elf.machine})`);
   }
-  const out: string[] = ["", `${options.fileName ?? "object"}:\tfile format elf64-bpf`];
+  const out: SectionListing[] = [];
   const lines = options.source ? lineInfo(elf) : undefined;
   for (const section of elf.sections) {
     if (!(section.flags & SHF.EXECINSTR) || section.type === SHT.NOBITS || section.size === 0) continue;
@@ -93,9 +99,9 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectO
         annotations.set(r.offset / 8, relocationTarget(elf, r.symbol, r.addend, insnAt.get(r.offset / 8)));
       }
     }
-    out.push("", `Disassembly of section ${section.name}:`, "");
-    out.push(
-      disassemble(withSource, {
+    out.push({
+      section: section.name,
+      rows: listingRows(withSource, {
         symbols: sectionSymbols(elf, section),
         sectionName: section.name,
         dialect: options.tsbpf ? "tsbpf" : "llvm-objdump-19",
@@ -105,16 +111,60 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectO
         annotations,
         source: options.source,
       }),
-    );
+    });
+  }
+  return out;
+}
+
+/**
+ * Disassembles every code section (SHF_EXECINSTR, non-empty) of a BPF ELF object into
+ * llvm-objdump's layout. Throws ParseError for a malformed or non-BPF ELF file.
+ */
+export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectOptions = {}): string {
+  const out: string[] = ["", `${options.fileName ?? "object"}:\tfile format elf64-bpf`];
+  for (const { section, rows } of objectListing(bytes, options)) {
+    out.push("", `Disassembly of section ${section}:`, "", printListing(rows));
   }
   return `${out.join("\n")}\n`;
+}
+
+/** One instruction in `tsbpf disasm --json`: `prog dump xlated --json`'s fields, plus the symbol it starts. */
+export interface JsonInsn {
+  /** The symbol (function) that starts at this instruction, as the text's `<name>:` header. */
+  sym?: string;
+  /** The source line above it (with --source), as bpftool's "src". */
+  src?: string;
+  /** The instruction's text, annotations included. */
+  disasm: string;
+  /** Its slot number in the section. */
+  pc: number;
+}
+
+/** The `--json` document: one entry per code section, its instructions in order. */
+export function listingJson(sections: readonly SectionListing[]): { section: string; insns: JsonInsn[] }[] {
+  return sections.map(({ section, rows }) => {
+    const insns: JsonInsn[] = [];
+    let sym: string | undefined;
+    let src: string | undefined;
+    for (const row of rows) {
+      if (row.kind === "symbol") sym = row.name;
+      else if (row.kind === "source") src = row.text;
+      else {
+        insns.push({ ...(sym !== undefined ? { sym } : {}), ...(src !== undefined ? { src } : {}), disasm: row.text, pc: row.slot });
+        sym = src = undefined;
+      }
+    }
+    return { section, insns };
+  });
 }
 
 /** The `disasm` command. */
 export const command: Command = {
   summary: "disassemble a BPF object as llvm-objdump -d --no-show-raw-insn does",
   args: "<object.o>",
-  description: "Prints the code sections of a BPF object in llvm-objdump's layout: same headers, symbol labels,\ninstruction numbers and text.",
+  description:
+    "Prints the code sections of a BPF object in llvm-objdump's layout: same headers, symbol labels,\ninstruction numbers and text. " +
+    'With --json: [{"section", "insns": [{"sym"?, "src"?, "disasm", "pc"}]}], one entry per\ncode section, each instruction as `prog dump xlated --json` prints it ("sym": the symbol it\nstarts; -j is --section here, so JSON takes the long --json or --pretty).',
   options: {
     section: { type: "string", short: "j", multiple: true, value: "NAME", description: "only this section (like llvm-objdump --section)" },
     helpers: { type: "boolean", description: "append helper names to helper calls" },
@@ -137,16 +187,16 @@ export const command: Command = {
     } catch (e) {
       throw new TsbpfError(`cannot read ${file}: ${(e as Error).message}`);
     }
-    ctx.write(
-      disassembleObject(bytes, {
-        helpers: flag(ctx, "helpers"),
-        maps: flag(ctx, "maps"),
-        source: flag(ctx, "source"),
-        tsbpf: flag(ctx, "tsbpf"),
-        alu32: flag(ctx, "alu32") || mattr === "+alu32",
-        sections: sections?.length ? sections : undefined,
-        fileName: file,
-      }),
-    );
+    const options: DisassembleObjectOptions = {
+      helpers: flag(ctx, "helpers"),
+      maps: flag(ctx, "maps"),
+      source: flag(ctx, "source"),
+      tsbpf: flag(ctx, "tsbpf"),
+      alu32: flag(ctx, "alu32") || mattr === "+alu32",
+      sections: sections?.length ? sections : undefined,
+      fileName: file,
+    };
+    if (ctx.json) ctx.printJson(listingJson(objectListing(bytes, options)));
+    else ctx.write(disassembleObject(bytes, options));
   },
 };

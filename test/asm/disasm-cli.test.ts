@@ -7,7 +7,7 @@ import { encodeInstructions } from "../../src/asm/encoding.js";
 import { disassembleObject } from "../../src/cli/disasm.js";
 import { cli } from "../cli/run.js";
 import { isParseError } from "../../src/errors.js";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -56,6 +56,42 @@ describe("tsbpf disasm", () => {
         expect(isParseError(e)).toBe(true);
       }
     }
+  });
+
+  it("--json (and --pretty) prints the same listing as the text, section by section", async () => {
+    const objects = readdirSync(join(root, "bpf")).filter((f) => f.endsWith(".o")).map((f) => `bpf/${f}`);
+    objects.push("bpf/asm/memory.o");
+    expect(objects.length).toBeGreaterThan(5);
+    let seen = { sym: 0, src: 0, notes: 0 };
+    for (const file of objects) {
+      for (const flags of [[], ["--helpers", "--maps", "--source"]]) {
+        const text = await capture([join(root, file), ...flags]);
+        const json = await capture([join(root, file), ...flags, "--json"]);
+        expect(json.code, `${file} ${flags.join(" ")}`).toBe(0);
+        const doc = JSON.parse(json.out) as { section: string; insns: { sym?: string; src?: string; disasm: string; pc: number }[] }[];
+        // Rebuild llvm-objdump's layout from the JSON alone: it must be the text, byte for byte.
+        const lines = ["", `${join(root, file)}:\tfile format elf64-bpf`];
+        for (const { section, insns } of doc) {
+          lines.push("", `Disassembly of section ${section}:`, "");
+          insns.forEach((i, n) => {
+            if (i.sym !== undefined) lines.push(...(n === 0 ? [] : [""]), `${(i.pc * 8).toString(16).padStart(16, "0")} <${i.sym}>:`);
+            if (i.src !== undefined) lines.push(`; ${i.src}`);
+            lines.push(`${String(i.pc).padStart(8)}:\t${i.disasm}`);
+          });
+          seen = { sym: seen.sym + insns.filter((i) => i.sym).length, src: seen.src + insns.filter((i) => i.src).length, notes: seen.notes + insns.filter((i) => i.disasm.includes(" ; ")).length };
+        }
+        expect(`${lines.join("\n")}\n`, `${file} ${flags.join(" ")}`).toBe(text.out);
+      }
+    }
+    expect(seen.sym).toBeGreaterThan(10);
+    expect(seen.src).toBeGreaterThan(10);
+    expect(seen.notes).toBeGreaterThan(5);
+    // -j stays llvm-objdump's --section; --pretty is indented JSON of the same document.
+    const file = join(root, "bpf/subprograms.o");
+    const pretty = await capture([file, "-j", "xdp", "--pretty"]);
+    expect(pretty.out).toMatch(/^\[\n    \{\n        "section": "xdp",/);
+    expect(JSON.parse(pretty.out)).toEqual(JSON.parse((await capture([file, "--section", "xdp", "--json"])).out));
+    expect(JSON.parse(pretty.out).map((s: { section: string }) => s.section)).toEqual(["xdp"]);
   });
 
   it("annotates helper calls, relocation targets and source lines when asked", () => {
