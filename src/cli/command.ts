@@ -77,6 +77,13 @@ export interface Command {
 export interface LegacyCommand {
   usage: string;
   summary: string;
+  /**
+   * The options its own parser takes, for `--help` only (the runner does not parse them): keep
+   * in step with the parser; test/cli/help.test.ts checks each is listed.
+   */
+  options?: Readonly<Record<string, OptionSpec>>;
+  /** Paragraphs shown by `--help` after the usage line. */
+  description?: string;
   run(args: string[]): Promise<number> | number;
 }
 
@@ -85,6 +92,8 @@ export function legacy(c: LegacyCommand): Command {
   return {
     summary: c.summary,
     args: c.usage.replace(/^\S+\s*/, ""),
+    ...(c.options ? { options: c.options } : {}),
+    ...(c.description ? { description: c.description } : {}),
     rawArgs: true,
     run: (ctx) => c.run([...ctx.args]),
   };

@@ -112,6 +112,12 @@ function explainObject(target: string, json: boolean): number {
 export const command: LegacyCommand = {
   usage: USAGE,
   summary: "load a BPF object and explain each verifier rejection (or explain a saved log): source line, cause, fix",
+  description: "Exit 0 when every program loads (or the log shows no error), 1 when a rejection was found.",
+  options: {
+    log: { type: "string", value: "FILE", description: "explain this saved verifier log instead of loading" },
+    object: { type: "string", value: "OBJ[:PROG]", description: "with --log: the object whose line info names source lines" },
+    json: { type: "boolean", description: "print the explanations as JSON" },
+  },
   run(args: string[]): number {
     let log: string | undefined;
     let object: string | undefined;

@@ -84,6 +84,11 @@ export function formatFeatureText(full: boolean): string {
 export const command: Command = {
   usage: USAGE,
   summary: "probe what the running kernel supports (bpftool feature probe's answers and JSON keys)",
+  description: "`probe` (or `probe kernel`) prints bpftool's plain-text report, then tsbpf's own probes; `full` adds\nthe helpers of every program type.",
+  options: {
+    json: { type: "boolean", short: "j", description: "print bpftool feature probe's JSON document" },
+    pretty: { type: "boolean", short: "p", description: "print it indented (implies --json)" },
+  },
   run(args) {
     const [sub, ...rest] = args;
     if (sub !== "probe") {

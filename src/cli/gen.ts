@@ -132,6 +132,17 @@ export function compileBpf(cc: string, src: string, out: string, cflags: readonl
 export const command: LegacyCommand = {
   usage: USAGE,
   summary: "write typed TypeScript bindings for a BPF object (or compile C with --cc first); --check fails on stale output",
+  description: "Arguments after `--` are clang flags (with --cc).",
+  options: {
+    out: { type: "string", short: "o", value: "FILE.ts", description: "write the bindings here (default: beside the object)" },
+    name: { type: "string", value: "Name", description: "the name of the generated class" },
+    type: { type: "string", multiple: true, value: "NAME", description: "also generate this BTF type (struct, union, enum, typedef)" },
+    embed: { type: "boolean", description: "embed the object's bytes in the bindings (default)" },
+    sidecar: { type: "boolean", description: "read the object from a file beside the bindings instead" },
+    import: { type: "string", value: "MODULE", description: "import tsbpf from MODULE" },
+    check: { type: "boolean", description: "write nothing; exit 1 when the committed output is stale" },
+    cc: { type: "string", value: "CLANG", description: "compile the C file with this clang first (e.g. clang-19)" },
+  },
   run(argv: string[]): number {
     const a = parse(argv);
     if (typeof a === "string") {

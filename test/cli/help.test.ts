@@ -39,6 +39,21 @@ describe("tsbpf --help", () => {
     }
   });
 
+  // These four parse their own arguments; their --help must still name every option their parser
+  // takes (the lists below are the parsers' flags: src/cli/{gen,bench,explain,feature}.ts).
+  it.each([
+    ["gen", ["--out", "-o", "--name", "--type", "--embed", "--sidecar", "--import", "--check", "--cc"]],
+    ["bench", ["--vs", "--pcap", "--packet", "--rounds", "--repeat", "--warmup", "--cpu", "--level", "--seed", "--ingress-ifindex", "--json", "--markdown", "--fail-if-slower", "--baseline", "--update-baseline", "--threshold", "--cost", "--live", "--id", "--pin", "--seconds"]],
+    ["explain", ["--log", "--object", "--json"]],
+    ["feature", ["--json", "-j", "--pretty", "-p"]],
+  ])("%s --help describes each option its own parser takes", async (name, flags) => {
+    const r = await cli(name, "--help");
+    expect(r.code).toBe(0);
+    const options = r.out.split("\n\nglobal options:")[0].split("\noptions:\n")[1] ?? "";
+    const listed = new Set([...options.matchAll(/^ {2}(?:(-\w), )? {0,4}(--[\w-]+)(?: \S+)? {2,}\S/gm)].flatMap((m) => [m[1], m[2]].filter(Boolean)));
+    expect([...listed].sort()).toEqual([...flags].sort());
+  });
+
   it("--version prints the package version, exit 0 (also as JSON)", async () => {
     const { version } = (await import("../../package.json", { with: { type: "json" } })).default as { version: string };
     expect(await cli("--version")).toEqual({ code: 0, out: `tsbpf v${version}\n`, err: "" });
