@@ -13,7 +13,7 @@ import { generateBindings, TYPE_ANCHOR_PREFIX, type GenerateOptions } from "../g
 import type { LegacyCommand } from "./command.js";
 
 const USAGE = [
-  "gen <object.o> [--out FILE.ts] [--name Name] [--type NAME]... [--embed | --sidecar] [--import MODULE] [--check]",
+  "gen <object.o> [--out FILE.ts] [--name Name] [--type NAME]... [--embed | --sidecar] [--import MODULE] [--check] [--json | --pretty]",
   "       tsbpf gen --cc clang-19 <prog.bpf.c> [options above] [-- <cflags>]",
 ].join("\n");
 
@@ -27,10 +27,12 @@ interface Args {
   check: boolean;
   cc?: string;
   cflags: string[];
+  /** JSON on stdout (what was written, or what is stale) instead of the stderr line; 2-space indent when pretty. */
+  json: false | "plain" | "pretty";
 }
 
 function parse(argv: string[]): Args | string {
-  const a: Args = { types: [], sidecar: false, check: false, cflags: [] };
+  const a: Args = { types: [], sidecar: false, check: false, cflags: [], json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -50,6 +52,8 @@ function parse(argv: string[]): Args | string {
       else if (arg === "--import") a.importFrom = value();
       else if (arg === "--check") a.check = true;
       else if (arg === "--cc") a.cc = value();
+      else if (arg === "--json") a.json = a.json || "plain";
+      else if (arg === "--pretty" || arg === "-p") a.json = "pretty";
       else if (arg.startsWith("-")) return `unknown option ${arg}`;
       else if (a.input === undefined) a.input = arg;
       else return `one input only (got ${a.input} and ${arg})`;
@@ -59,6 +63,7 @@ function parse(argv: string[]): Args | string {
   }
   if (a.input === undefined) return "an object (or with --cc, a C file) is required";
   if (a.cflags.length && !a.cc) return "cflags after -- need --cc";
+  if (a.json && a.out === "-") return "--json with --out -: the module itself goes to stdout";
   return a;
 }
 
@@ -141,6 +146,8 @@ export const command: LegacyCommand = {
     sidecar: { type: "boolean", description: "read the object from a file beside the bindings instead" },
     import: { type: "string", value: "MODULE", description: "import tsbpf from MODULE" },
     check: { type: "boolean", description: "write nothing; exit 1 when the committed output is stale" },
+    json: { type: "boolean", description: 'print {"written":[files]} (with --check: {"stale":[files],"rerun"?}) on stdout' },
+    pretty: { type: "boolean", short: "p", description: "--json, indented" },
     cc: { type: "string", value: "CLANG", description: "compile the C file with this clang first (e.g. clang-19)" },
   },
   run(argv: string[]): number {
@@ -221,13 +228,21 @@ function emit(a: Args, out: string, source: string, objectFile: string, bytes: U
       // The command that rewrites it: --out (when the user gave one) before the cflags, since
       // everything after `--` goes to clang.
       const rerun = `tsbpf gen ${[...flags, source, ...(a.out ? ["--out", a.out] : [])].join(" ")}${a.cflags.length ? ` -- ${a.cflags.join(" ")}` : ""}`;
-      console.error(`tsbpf gen --check: ${stale.join(" and ")} ${stale.length > 1 ? "are" : "is"} stale: run ${rerun}`);
+      if (a.json) printJson(a, { stale, rerun });
+      else console.error(`tsbpf gen --check: ${stale.join(" and ")} ${stale.length > 1 ? "are" : "is"} stale: run ${rerun}`);
       return 1;
     }
+    if (a.json) printJson(a, { stale });
     return 0;
   }
   writeFileSync(out, text);
   if (a.sidecar && !compiled) writeFileSync(sidecar, bytes);
-  console.error(`tsbpf gen: wrote ${out}${a.sidecar || compiled ? ` and ${sidecar}` : ""}`);
+  const written = a.sidecar || compiled ? [out, sidecar] : [out];
+  if (a.json) printJson(a, { written });
+  else console.error(`tsbpf gen: wrote ${written.join(" and ")}`);
   return 0;
+}
+
+function printJson(a: Args, value: object): void {
+  process.stdout.write(`${JSON.stringify(value, null, a.json === "pretty" ? 2 : undefined)}\n`);
 }

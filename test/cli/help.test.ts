@@ -42,7 +42,7 @@ describe("tsbpf --help", () => {
   // These four parse their own arguments; their --help must still name every option their parser
   // takes (the lists below are the parsers' flags: src/cli/{gen,bench,explain,feature}.ts).
   it.each([
-    ["gen", ["--out", "-o", "--name", "--type", "--embed", "--sidecar", "--import", "--check", "--cc"]],
+    ["gen", ["--out", "-o", "--name", "--type", "--embed", "--sidecar", "--import", "--check", "--json", "--pretty", "-p", "--cc"]],
     ["bench", ["--vs", "--pcap", "--packet", "--rounds", "--repeat", "--warmup", "--cpu", "--level", "--seed", "--ingress-ifindex", "--json", "--markdown", "--fail-if-slower", "--baseline", "--update-baseline", "--threshold", "--cost", "--live", "--id", "--pin", "--seconds"]],
     ["explain", ["--log", "--object", "--json"]],
     ["feature", ["--json", "-j", "--pretty", "-p"]],

@@ -16,15 +16,19 @@ import { GEN_VERSION } from "../../src/gen/version.js";
 import { hasTool } from "../helpers/kernel.js";
 import { bpfObjects, GOLDEN_CASES } from "./cases.js";
 
-/** Run the gen command, capturing what it prints to stderr. */
-function gen(args: string[]): { code: number; stderr: string } {
+/** Run the gen command, capturing what it prints to stderr and stdout. */
+function gen(args: string[]): { code: number; stderr: string; stdout: string } {
   const lines: string[] = [];
+  let stdout = "";
   const orig = console.error;
+  const write = process.stdout.write;
   console.error = (...a: unknown[]) => void lines.push(a.join(" "));
+  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
   try {
-    return { code: command.run(args) as number, stderr: lines.join("\n") };
+    return { code: command.run(args) as number, stderr: lines.join("\n"), stdout };
   } finally {
     console.error = orig;
+    process.stdout.write = write;
   }
 }
 
@@ -59,6 +63,26 @@ describe("tsbpf gen golden outputs", () => {
     }
   });
 
+  it("--json prints what was written, and with --check what is stale and the command that rewrites it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-gen-"));
+    try {
+      const out = join(dir, "opensnoop.ts");
+      const wrote = gen(["bpf/opensnoop.o", "--out", out, "--json"]);
+      expect([wrote.code, wrote.stderr, JSON.parse(wrote.stdout)]).toEqual([0, "", { written: [out] }]);
+      const sidecar = gen(["bpf/opensnoop.o", "--out", out, "--sidecar", "--pretty"]);
+      expect(sidecar.stdout).toBe(`${JSON.stringify({ written: [out, join(dir, "opensnoop.o")] }, null, 2)}\n`);
+      expect(JSON.parse(gen(["bpf/opensnoop.o", "--out", out, "--sidecar", "--check", "--json"]).stdout)).toEqual({ stale: [] });
+      writeFileSync(out, "stale");
+      const r = gen(["bpf/opensnoop.o", "--out", out, "--check", "--json"]);
+      expect([r.code, r.stderr, JSON.parse(r.stdout)]).toEqual([1, "", { stale: [out], rerun: `tsbpf gen bpf/opensnoop.o --out ${out}` }]);
+      const both = gen(["bpf/opensnoop.o", "--out", "-", "--json"]);
+      expect([both.code, both.stdout]).toEqual([2, ""]);
+      expect(both.stderr).toMatch(/^tsbpf gen: --json with --out -: the module itself goes to stdout\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("--check with --cc names a command that works: --out before the cflags, which all go to clang", () => {
     if (!hasClang) throw new Error("needs clang-19 (apt-get install clang-19)");
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-gen-"));
@@ -73,7 +97,7 @@ describe("tsbpf gen golden outputs", () => {
       expect(r.stderr).toBe(`tsbpf gen --check: ${out} is stale: run ${rerun}`);
       // what it names rewrites the module: --check passes after it
       expect(gen(rerun.split(" ").slice(2)).code).toBe(0);
-      expect(gen(["--check", ...args])).toEqual({ code: 0, stderr: "" });
+      expect(gen(["--check", ...args])).toEqual({ code: 0, stderr: "", stdout: "" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
