@@ -87,7 +87,7 @@ function parseArgs(argv: string[]): Args {
       case "--level": a.level = number(0, false); break;
       case "--seed": a.seed = number(0); break;
       case "--ingress-ifindex": a.ingressIfindex = number(1); break;
-      case "--json": a.json = true; break;
+      case "--json": case "--pretty": case "-p": a.json = true; break; // its JSON is always indented
       case "--markdown": a.markdown = true; break;
       case "--fail-if-slower": a.failIfSlower = true; break;
       case "--baseline": a.baseline = value(); break;
@@ -288,6 +288,7 @@ export const command: Command = {
     seed: { type: "string", value: "N", description: "seed of the round order and resampling" },
     "ingress-ifindex": { type: "string", value: "N", description: "ingress interface index of the XDP context" },
     json: { type: "boolean", description: "print the results as JSON" },
+    pretty: { type: "boolean", short: "p", description: "the same as --json (its JSON is always indented)" },
     markdown: { type: "boolean", description: "print the results as Markdown" },
     "fail-if-slower": { type: "boolean", description: "with --vs: exit 1 when the program is slower than the other" },
     baseline: { type: "string", value: "FILE", description: "compare with a committed baseline (exit 1 beyond --threshold)" },

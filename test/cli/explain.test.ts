@@ -32,6 +32,9 @@ describeKernel("tsbpf explain OBJ[:PROG]", () => {
     expect(r.code).toBe(1);
     const [res] = JSON.parse(r.out);
     expect(res).toMatchObject({ program: "ringbuf_leak", loaded: false, explanation: { category: "ringbuf-leak", source: { file: "./bpf/verifier/ringbuf_leak.c", line: 13 } } });
+    // --pretty, as on every command, is JSON too (indented, as explain's JSON always is)
+    const pretty = tsbpf("explain", `${join(ROOT, "bpf/verifier/ringbuf_leak.o")}:ringbuf_leak`, "--pretty");
+    expect([pretty.code, pretty.out]).toEqual([1, r.out]);
   });
 
   itKernel("exits 0 when every program loads", () => {

@@ -43,8 +43,8 @@ describe("tsbpf --help", () => {
   // takes (the lists below are the parsers' flags: src/cli/{gen,bench,explain,feature}.ts).
   it.each([
     ["gen", ["--out", "-o", "--name", "--type", "--embed", "--sidecar", "--import", "--check", "--json", "--pretty", "-p", "--cc"]],
-    ["bench", ["--vs", "--pcap", "--packet", "--rounds", "--repeat", "--warmup", "--cpu", "--level", "--seed", "--ingress-ifindex", "--json", "--markdown", "--fail-if-slower", "--baseline", "--update-baseline", "--threshold", "--cost", "--live", "--id", "--pin", "--seconds"]],
-    ["explain", ["--log", "--object", "--json"]],
+    ["bench", ["--vs", "--pcap", "--packet", "--rounds", "--repeat", "--warmup", "--cpu", "--level", "--seed", "--ingress-ifindex", "--json", "--pretty", "-p", "--markdown", "--fail-if-slower", "--baseline", "--update-baseline", "--threshold", "--cost", "--live", "--id", "--pin", "--seconds"]],
+    ["explain", ["--log", "--object", "--json", "--pretty", "-p"]],
     ["feature", ["--json", "-j", "--pretty", "-p"]],
   ])("%s --help describes each option its own parser takes", async (name, flags) => {
     const r = await cli(name, "--help");
