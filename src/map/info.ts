@@ -2,8 +2,7 @@
  * What the kernel says about a map: `struct bpf_map_info` (BPF_OBJ_GET_INFO_BY_FD) as a
  * MapInfo, plus what only /proc/self/fdinfo tells (frozen; whether an fd is a map at all).
  */
-import { readFileSync } from "node:fs";
-import type { Fd } from "../sys/fd.js";
+import { fdinfoNumber, readFdinfo, type Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
 import { MAP_INFO_SIZE, readMapInfo, type RawMapInfo } from "../sys/map-attr.js";
 import { objGetInfoByFd } from "../sys/obj.js";
@@ -32,6 +31,11 @@ export interface MapInfo {
   mapExtra: bigint;
   /** Whether BPF_MAP_FREEZE was called (from /proc/self/fdinfo; false when procfs is missing). */
   frozen: boolean;
+  /**
+   * Bytes charged for the map (fdinfo `memlock`, bpftool's `bytes_memlock`); undefined when
+   * procfs is missing or the map was just created (its info is then read without procfs).
+   */
+  memlock: number | undefined;
 }
 
 function toInfo(raw: RawMapInfo): MapInfo {
@@ -54,6 +58,7 @@ function toInfo(raw: RawMapInfo): MapInfo {
     netnsIno: raw.netnsIno,
     mapExtra: raw.mapExtra,
     frozen: false,
+    memlock: undefined,
   };
 }
 
@@ -66,12 +71,10 @@ export function readInfo(fd: Fd, what: string, fresh = false): MapInfo {
   objGetInfoByFd(fd, mem, what);
   const info = toInfo(readMapInfo(mem));
   if (fresh) return info;
-  // bpf_map_info has no frozen flag; the fdinfo the kernel prints for the map does.
-  try {
-    info.frozen = /^frozen:\s*1$/m.test(readFileSync(`/proc/self/fdinfo/${fd.value}`, "utf8"));
-  } catch {
-    // no procfs
-  }
+  // bpf_map_info has no frozen flag or memlock; the fdinfo the kernel prints for the map does.
+  const text = readFdinfo(fd);
+  info.frozen = fdinfoNumber(text, "frozen") === 1;
+  info.memlock = fdinfoNumber(text, "memlock");
   return info;
 }
 
@@ -80,12 +83,8 @@ export function readInfo(fd: Fd, what: string, fresh = false): MapInfo {
  * info buffer with a program's or link's info. The kernel's fdinfo names the map type.
  */
 export function checkIsMap(fd: Fd): void {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/self/fdinfo/${fd.value}`, "utf8");
-  } catch {
-    return; // no procfs: the info read is the only check
-  }
+  const text = readFdinfo(fd);
+  if (text === undefined) return; // no procfs: the info read is the only check
   if (!/^map_type:/m.test(text)) {
     const kind = /^prog_type:/m.test(text) ? "a BPF program" : /^link_type:/m.test(text) ? "a BPF link" : "not a BPF map";
     throw new TypeError(`${fd.what}: fd ${fd.value} is ${kind === "not a BPF map" ? kind : `${kind}, not a map`}`);

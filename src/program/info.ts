@@ -5,7 +5,7 @@
 import { NativeMemory } from "../sys/libc.js";
 import { objGetInfoByFd } from "../sys/obj.js";
 import { PROG_INFO } from "../sys/prog-attr.js";
-import type { Fd } from "../sys/fd.js";
+import { fdinfoNumber, readFdinfo, type Fd } from "../sys/fd.js";
 import { programTypeName, type ProgramTypeName } from "../spec/program-type.js";
 
 /** A program's info as the kernel reports it. Min kernel 4.13; fields newer than the kernel read 0. */
@@ -22,6 +22,8 @@ export interface ProgramInfo {
   readonly translatedSize: number;
   /** Size in bytes of the JIT-compiled code, 0 when not JIT-compiled (bpftool `bytes_jited`). */
   readonly jitedSize: number;
+  /** Bytes charged for the program (fdinfo `memlock`, bpftool `bytes_memlock`); undefined without procfs. */
+  readonly memlock: number | undefined;
   /** Ids of the maps the program uses. */
   readonly mapIds: readonly number[];
   /** When the program was loaded, in ns since boot. */
@@ -89,6 +91,7 @@ export function readProgramInfo(fd: Fd | number, what = "program"): ProgramInfo 
     tag: hex(mem.bytes.subarray(PROG_INFO.tag, PROG_INFO.tag + 8)),
     translatedSize: v.getUint32(PROG_INFO.xlated_prog_len, true),
     jitedSize: v.getUint32(PROG_INFO.jited_prog_len, true),
+    memlock: fdinfoNumber(readFdinfo(fd), "memlock"),
     mapIds,
     loadTimeNs: v.getBigUint64(PROG_INFO.load_time, true),
     createdByUid: v.getUint32(PROG_INFO.created_by_uid, true),

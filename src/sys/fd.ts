@@ -3,6 +3,7 @@
  * owns exactly one Fd; closing is idempotent, `using` closes it, and a FinalizationRegistry
  * closes what a caller forgot (the safety net, not the plan).
  */
+import { readFileSync } from "node:fs";
 import { ClosedError, SyscallError } from "../errors.js";
 import { closeFd, errno, NativeMemory, SYS, syscall3 } from "./libc.js";
 
@@ -93,4 +94,22 @@ export function openPath(path: string, flags = O_RDONLY): Fd {
   const fd = syscall3(SYS.openat, AT_FDCWD, mem.address, flags | O_CLOEXEC);
   if (fd < 0) throw new SyscallError("openat", "openat", errno(), { context: `open ${path}` });
   return new Fd(fd, path);
+}
+
+/**
+ * What the kernel prints in /proc/self/fdinfo for `fd` (a BPF object's type, memlock,
+ * frozen…), or undefined where procfs is missing.
+ */
+export function readFdinfo(fd: Fd | number): string | undefined {
+  try {
+    return readFileSync(`/proc/self/fdinfo/${typeof fd === "number" ? fd : fd.value}`, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A numeric field of fdinfo text (`memlock:\t4096`), or undefined when absent. */
+export function fdinfoNumber(text: string | undefined, field: string): number | undefined {
+  const m = text === undefined ? null : new RegExp(`^${field}:\\s*(\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
 }

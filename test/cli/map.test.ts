@@ -61,7 +61,8 @@ describeKernel("tsbpf map", () => {
     const ours = (await json("map", "show", String(id))) as Record<string, unknown>;
     expect(Object.keys(ours).length).toBeGreaterThanOrEqual(7);
     for (const [k, v] of Object.entries(ours)) expect([k, theirs[k]]).toEqual([k, v]);
-    expect(ours).toMatchObject({ id, type: "hash", name: "flows", bytes_key: 20, bytes_value: 40, max_entries: 16 });
+    expect(ours).toMatchObject({ id, type: "hash", name: "flows", bytes_key: 20, bytes_value: 40, max_entries: 16, bytes_memlock: theirs.bytes_memlock });
+    expect(theirs.bytes_memlock).toBeGreaterThan(0);
     const listed = ((await json("map", "list")) as { id: number }[]).find((m) => m.id === id);
     expect(listed).toEqual(ours);
     expect(await json("map", "show", "id", String(id))).toEqual(ours);

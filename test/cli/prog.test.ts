@@ -35,7 +35,7 @@ describeKernel("tsbpf prog", () => {
     const theirs = bpftool("prog", "show", "id", String(id())) as Record<string, unknown>;
     const ours = JSON.parse((await cli("prog", "show", String(id()), "-j")).out) as Record<string, unknown>;
     const shared = Object.keys(ours).filter((k) => k in theirs);
-    expect(shared).toEqual(expect.arrayContaining(["id", "type", "name", "tag", "gpl_compatible", "loaded_at", "uid", "bytes_xlated", "jited", "bytes_jited", "map_ids", "btf_id"]));
+    expect(shared).toEqual(expect.arrayContaining(["id", "type", "name", "tag", "gpl_compatible", "loaded_at", "uid", "bytes_xlated", "jited", "bytes_jited", "bytes_memlock", "map_ids", "btf_id"]));
     // loaded_at is wall-clock seconds computed from two clocks: bpftool and we may round apart.
     expect(Math.abs(Number(ours.loaded_at) - Number(theirs.loaded_at))).toBeLessThanOrEqual(1);
     for (const k of shared.filter((x) => x !== "loaded_at")) expect([k, ours[k]]).toEqual([k, theirs[k]]);
