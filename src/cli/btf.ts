@@ -14,7 +14,9 @@ import { dumpRaw, dumpRawJson } from "../btf/raw-dump.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { parseElf } from "../elf/elf-file.js";
 import { ParseError } from "../errors.js";
+import { BpfMap } from "../map/bpf-map.js";
 import { Btf, type BtfInfo } from "../map/btf.js";
+import { Program } from "../program/program.js";
 import { arg, noMoreArgs, str, table, toJson, UsageError, type Command, type Context } from "./command.js";
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
@@ -37,8 +39,31 @@ export function readBtfFile(path: string, basePath?: string): BtfSpec {
 }
 
 /** bpftool's JSON of `btf show`: id, size, kernel and name (when it has one). */
-export function btfInfoJson(i: BtfInfo): Record<string, unknown> {
-  return { id: i.id, size: i.size, ...(i.name ? { name: i.name } : {}), kernel: i.kernelBtf };
+/** Which programs and maps use each BTF object (bpftool's prog_ids/map_ids): the kernel keeps only the other direction. */
+export interface BtfUsers {
+  programs: Map<number, number[]>;
+  maps: Map<number, number[]>;
+}
+
+export function btfUsers(): BtfUsers {
+  const group = (list: { id: number; btfId: number }[]): Map<number, number[]> => {
+    const by = new Map<number, number[]>();
+    for (const o of list) if (o.btfId) by.set(o.btfId, [...(by.get(o.btfId) ?? []), o.id]);
+    return by;
+  };
+  return { programs: group(Program.list()), maps: group(BpfMap.list()) };
+}
+
+/** `bpftool btf show -j` fields of a BTF object, in bpftool's order. */
+export function btfInfoJson(i: BtfInfo, users: BtfUsers): Record<string, unknown> {
+  return {
+    id: i.id,
+    size: i.size,
+    prog_ids: users.programs.get(i.id) ?? [],
+    map_ids: users.maps.get(i.id) ?? [],
+    kernel: i.kernelBtf,
+    ...(i.name ? { name: i.name } : {}),
+  };
 }
 
 function btfLine(i: BtfInfo): string {
@@ -81,7 +106,10 @@ const list: Command = {
   run(ctx) {
     noMoreArgs(ctx, 0);
     const all = Btf.list();
-    if (ctx.json) ctx.printJson(all.map(btfInfoJson));
+    if (ctx.json) {
+      const users = btfUsers();
+      ctx.printJson(all.map((i) => btfInfoJson(i, users)));
+    }
     else for (const i of all) ctx.out(btfLine(i));
   },
 };
@@ -96,7 +124,7 @@ const show: Command = {
     if (!/^\d+$/.test(id)) throw new UsageError(`"${id}" is not a BTF id`);
     using b = Btf.fromId(Number(id));
     const i = b.info();
-    if (ctx.json) ctx.printJson(btfInfoJson(i));
+    if (ctx.json) ctx.printJson(btfInfoJson(i, btfUsers()));
     else ctx.out(btfLine(i));
   },
 };

@@ -41,7 +41,7 @@ describeKernel("tsbpf btf", () => {
     expect(vmlinux?.kernelBtf).toBe(true);
     const ours = JSON.parse((await cli("btf", "list", "-j")).out) as { id: number; size: number; name?: string; kernel: boolean }[];
     const mine = ours.find((b) => b.id === vmlinux!.id);
-    expect(mine).toEqual({ id: vmlinux!.id, size: vmlinux!.size, name: "vmlinux", kernel: true });
+    expect(mine).toMatchObject({ id: vmlinux!.id, size: vmlinux!.size, name: "vmlinux", kernel: true });
     if (hasTool("bpftool", ["version"])) {
       const theirs = JSON.parse(execFileSync("bpftool", ["-j", "btf", "show", "id", String(vmlinux!.id)], { encoding: "utf8" })) as Record<string, unknown>;
       for (const k of ["id", "size", "name"]) expect([k, (mine as Record<string, unknown>)[k]]).toEqual([k, theirs[k]]);
@@ -49,6 +49,22 @@ describeKernel("tsbpf btf", () => {
     expect(JSON.parse((await cli("btf", "show", String(vmlinux!.id), "-j")).out)).toEqual(mine);
     using b = Btf.fromId(vmlinux!.id);
     expect(b.info()).toEqual(vmlinux);
+  });
+
+  itKernel("show gives bpftool's whole answer for a program's BTF, prog_ids and map_ids included", async () => {
+    using coll = Collection.load(CollectionSpec.fromFile("bpf/global_data.o"));
+    const btfId = Object.values(coll.programs)[0]!.info().btfId;
+    expect(btfId).toBeGreaterThan(0);
+    hasTool("bpftool", ["version"]);
+    const theirs = JSON.parse(execFileSync("bpftool", ["-j", "btf", "show", "id", String(btfId)], { encoding: "utf8" })) as Record<string, unknown>;
+    const ours = JSON.parse((await cli("btf", "show", String(btfId), "-j")).out) as Record<string, unknown>;
+    // bpftool lists the ids in its hash table's order; ours are in id order
+    const byId = (ids: unknown): number[] => [...(ids as number[])].sort((a, b) => a - b);
+    expect(ours).toEqual({ ...theirs, prog_ids: byId(theirs.prog_ids), map_ids: byId(theirs.map_ids) });
+    expect(ours.prog_ids).toEqual(Object.values(coll.programs).map((p) => p.info().id).sort((a, b) => a - b));
+    expect((ours.map_ids as number[]).length).toBeGreaterThan(0);
+    const listed = (JSON.parse((await cli("btf", "list", "-j")).out) as { id: number }[]).find((x) => x.id === btfId);
+    expect(listed).toEqual(ours);
   });
 
   (hasKernelBtf ? itKernel : itKernel.skip)("dump writes C when a header is asked for, with kfunc prototypes a program compiles against", async () => {
