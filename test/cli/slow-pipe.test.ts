@@ -59,7 +59,7 @@ describe("output through a slow pipe arrives whole", () => {
     await expectWhole(["btf", "dump", "/sys/kernel/btf/vmlinux"]);
   }, 60_000);
 
-  itKernel("map dump of a map with 5000 entries, and prog dump xlated of a program of 9000 instructions", async () => {
+  itKernel("map dump of a map with 5000 entries, and prog dump xlated and jited of a program of 9000 instructions", async () => {
     using m = BpfMap.create({ name: "cli_pipe", type: "hash", key: u32, value: u64, maxEntries: 5000 });
     for (let i = 0; i < 5000; i++) m.set(i, BigInt(i) * 3n);
     await expectWhole(["map", "dump", String(m.id), "--json"]);
@@ -69,6 +69,7 @@ describe("output through a slow pipe arrives whole", () => {
     try {
       coll.programs.big_listing.pin(dir);
       await expectWhole(["prog", "dump", "xlated", "pinned", dir]);
+      await expectWhole(["prog", "dump", "jited", "pinned", dir]);
     } finally {
       rmSync(dir, { force: true });
     }
