@@ -87,7 +87,7 @@ function parseArgs(argv: string[]): Args {
       case "--level": a.level = number(0, false); break;
       case "--seed": a.seed = number(0); break;
       case "--ingress-ifindex": a.ingressIfindex = number(1); break;
-      case "--json": case "--pretty": case "-p": a.json = true; break; // its JSON is always indented
+      case "--json": case "-j": case "--pretty": case "-p": a.json = true; break; // its JSON is always indented
       case "--markdown": a.markdown = true; break;
       case "--fail-if-slower": a.failIfSlower = true; break;
       case "--baseline": a.baseline = value(); break;
@@ -287,7 +287,7 @@ export const command: Command = {
     level: { type: "string", value: "0.95", description: "confidence level of intervals" },
     seed: { type: "string", value: "N", description: "seed of the round order and resampling" },
     "ingress-ifindex": { type: "string", value: "N", description: "ingress interface index of the XDP context" },
-    json: { type: "boolean", description: "print the results as JSON" },
+    json: { type: "boolean", short: "j", description: "print the results as JSON" },
     pretty: { type: "boolean", short: "p", description: "the same as --json (its JSON is always indented)" },
     markdown: { type: "boolean", description: "print the results as Markdown" },
     "fail-if-slower": { type: "boolean", description: "with --vs: exit 1 when the program is slower than the other" },

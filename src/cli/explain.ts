@@ -116,7 +116,7 @@ export const command: LegacyCommand = {
   options: {
     log: { type: "string", value: "FILE", description: "explain this saved verifier log instead of loading" },
     object: { type: "string", value: "OBJ[:PROG]", description: "with --log: the object whose line info names source lines" },
-    json: { type: "boolean", description: "print the explanations as JSON" },
+    json: { type: "boolean", short: "j", description: "print the explanations as JSON" },
     pretty: { type: "boolean", short: "p", description: "the same as --json (its JSON is always indented)" },
   },
   run(args: string[]): number {
@@ -134,7 +134,7 @@ export const command: LegacyCommand = {
         }
         if (a === "--log") log = v;
         else object = v;
-      } else if (a === "--json" || a === "--pretty" || a === "-p") json = true; // its JSON is always indented
+      } else if (a === "--json" || a === "-j" || a === "--pretty" || a === "-p") json = true; // its JSON is always indented
       else if (a.startsWith("-")) {
         console.error(`tsbpf explain: unknown option ${a}\nusage: tsbpf ${USAGE}`);
         return 2;

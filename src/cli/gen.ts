@@ -52,7 +52,7 @@ function parse(argv: string[]): Args | string {
       else if (arg === "--import") a.importFrom = value();
       else if (arg === "--check") a.check = true;
       else if (arg === "--cc") a.cc = value();
-      else if (arg === "--json") a.json = a.json || "plain";
+      else if (arg === "--json" || arg === "-j") a.json = a.json || "plain";
       else if (arg === "--pretty" || arg === "-p") a.json = "pretty";
       else if (arg.startsWith("-")) return `unknown option ${arg}`;
       else if (a.input === undefined) a.input = arg;
@@ -146,7 +146,7 @@ export const command: LegacyCommand = {
     sidecar: { type: "boolean", description: "read the object from a file beside the bindings instead" },
     import: { type: "string", value: "MODULE", description: "import tsbpf from MODULE" },
     check: { type: "boolean", description: "write nothing; exit 1 when the committed output is stale" },
-    json: { type: "boolean", description: 'print {"written":[files]} (with --check: {"stale":[files],"rerun"?}) on stdout' },
+    json: { type: "boolean", short: "j", description: 'print {"written":[files]} (with --check: {"stale":[files],"rerun"?}) on stdout' },
     pretty: { type: "boolean", short: "p", description: "--json, indented" },
     cc: { type: "string", value: "CLANG", description: "compile the C file with this clang first (e.g. clang-19)" },
   },

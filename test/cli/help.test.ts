@@ -42,9 +42,9 @@ describe("tsbpf --help", () => {
   // These four parse their own arguments; their --help must still name every option their parser
   // takes (the lists below are the parsers' flags: src/cli/{gen,bench,explain,feature}.ts).
   it.each([
-    ["gen", ["--out", "-o", "--name", "--type", "--embed", "--sidecar", "--import", "--check", "--json", "--pretty", "-p", "--cc"]],
-    ["bench", ["--vs", "--pcap", "--packet", "--rounds", "--repeat", "--warmup", "--cpu", "--level", "--seed", "--ingress-ifindex", "--json", "--pretty", "-p", "--markdown", "--fail-if-slower", "--baseline", "--update-baseline", "--threshold", "--cost", "--live", "--id", "--pin", "--seconds"]],
-    ["explain", ["--log", "--object", "--json", "--pretty", "-p"]],
+    ["gen", ["--out", "-o", "--name", "--type", "--embed", "--sidecar", "--import", "--check", "--json", "-j", "--pretty", "-p", "--cc"]],
+    ["bench", ["--vs", "--pcap", "--packet", "--rounds", "--repeat", "--warmup", "--cpu", "--level", "--seed", "--ingress-ifindex", "--json", "-j", "--pretty", "-p", "--markdown", "--fail-if-slower", "--baseline", "--update-baseline", "--threshold", "--cost", "--live", "--id", "--pin", "--seconds"]],
+    ["explain", ["--log", "--object", "--json", "-j", "--pretty", "-p"]],
     ["feature", ["--json", "-j", "--pretty", "-p"]],
   ])("%s --help describes each option its own parser takes", async (name, flags) => {
     const r = await cli(name, "--help");
