@@ -4,6 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import type { BtfType } from "../../../src/btf/types.js";
+import { rawTypeJson } from "../../../src/btf/raw-dump.js";
 import { hasTool } from "../../helpers/kernel.js";
 
 export interface BpftoolType {
@@ -21,78 +22,16 @@ export function bpftoolTypes(file: string): BpftoolType[] {
 
 export const hasBpftool = hasTool("bpftool", ["version"]);
 
-const anon = (s: string) => (s === "" ? "(anon)" : s);
-
-/** The bpftool JSON object for one type. */
+/**
+ * The bpftool JSON object for one type: the library's own `btf dump --json` mapping (which the
+ * CLI test compares with bpftool on every object), with bpftool's enum quirk below applied.
+ */
 export function toBpftool(t: BtfType): BpftoolType {
-  const base = { id: t.id, kind: t.kind.toUpperCase(), name: anon(t.name) };
-  switch (t.kind) {
-    case "void":
-      return base;
-    case "int":
-      return {
-        ...base,
-        size: t.size,
-        bits_offset: t.bitOffset,
-        nr_bits: t.bits,
-        encoding: t.signed ? "SIGNED" : t.char ? "CHAR" : t.bool ? "BOOL" : "(none)",
-      };
-    case "ptr":
-    case "typedef":
-    case "volatile":
-    case "const":
-    case "restrict":
-    case "type_tag":
-      return { ...base, type_id: t.type };
-    case "array":
-      return { ...base, type_id: t.type, index_type_id: t.indexType, nr_elems: t.nelems };
-    case "struct":
-    case "union":
-      return {
-        ...base,
-        size: t.size,
-        vlen: t.members.length,
-        members: t.members.map((m) => ({
-          name: anon(m.name),
-          type_id: m.type,
-          bits_offset: m.bitOffset,
-          ...(m.bitfieldSize ? { bitfield_size: m.bitfieldSize } : {}),
-        })),
-      };
-    case "enum":
-    case "enum64":
-      return {
-        ...base,
-        encoding: t.signed ? "SIGNED" : "UNSIGNED",
-        size: t.size,
-        vlen: t.values.length,
-        values: t.values.map((v) => ({ name: v.name, val: bpftoolEnumValue(t.kind, t.signed, v.value) })),
-      };
-    case "fwd":
-      return { ...base, fwd_kind: t.union ? "union" : "struct" };
-    case "func":
-      return { ...base, type_id: t.type, linkage: t.linkage };
-    case "func_proto":
-      return {
-        ...base,
-        ret_type_id: t.returnType,
-        vlen: t.params.length,
-        params: t.params.map((p) => ({ name: anon(p.name), type_id: p.type })),
-      };
-    case "var":
-      return { ...base, type_id: t.type, linkage: t.linkage };
-    case "datasec":
-      return {
-        ...base,
-        size: t.size,
-        vlen: t.vars.length,
-        vars: t.vars.map((v) => ({ type_id: v.type, offset: v.offset, size: v.size })),
-      };
-    case "float":
-      return { ...base, size: t.size };
-    case "decl_tag":
-      return { ...base, type_id: t.type, component_idx: t.componentIdx };
+  const json = rawTypeJson(t) as BpftoolType;
+  if (t.kind === "enum" || t.kind === "enum64") {
+    json.values = t.values.map((v) => ({ name: v.name, val: bpftoolEnumValue(t.kind, t.signed, v.value) }));
   }
+  return json;
 }
 
 /**
