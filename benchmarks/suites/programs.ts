@@ -34,6 +34,29 @@ export const suite: BenchSuite = {
       },
     },
     {
+      name: "test run, run({ data, dataOut }) (caller's buffers reused)",
+      unit: "call",
+      iterations: 2_000,
+      target: 1.1,
+      note: "the same options object shape each call, data out into the caller's buffer: only the result object is allocated; compare with the prepared row",
+      c: { binary: "core", case: "prog_test_run", args: [64], persistent: true },
+      setup() {
+        const prog = trivialXdp();
+        const frame = new Uint8Array(64);
+        const out = new Uint8Array(64 + 4096);
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) {
+              const r = prog.run({ data: frame, dataOut: out });
+              if (r.retval !== XDP_PASS) throw new Error(`unexpected retval ${r.retval}`);
+            }
+            return n;
+          },
+          close: () => prog.close(),
+        };
+      },
+    },
+    {
       name: "test run, run({ data }) (fresh result, data copied out)",
       unit: "call",
       iterations: 2_000,

@@ -108,6 +108,7 @@ export class TestRunner {
   #ctxOutCap = 0;
   #ctxOutMem: NativeMemory | undefined;
   #outView: Uint8Array | undefined;
+  #targetView: Uint8Array | undefined;
 
   constructor(progType: number, what: string) {
     this.#progType = progType;
@@ -270,8 +271,14 @@ export class TestRunner {
       const n = Math.min(attr.dataSizeOut, this.#dataOutCap);
       const target = this.#dataOutTarget;
       if (target !== undefined) {
-        target.set(dataOutMem.bytes.subarray(0, n));
-        result.data = target.subarray(0, n);
+        target.set(n === dataOutMem.bytes.length ? dataOutMem.bytes : dataOutMem.bytes.subarray(0, n));
+        // A caller that passes the same dataOut buffer run after run gets the same view of it
+        // when the length is unchanged: no allocation but the result object itself.
+        let view = this.#targetView;
+        if (view === undefined || view.buffer !== target.buffer || view.byteOffset !== target.byteOffset || view.length !== n) {
+          view = this.#targetView = n === target.length ? target : target.subarray(0, n);
+        }
+        result.data = view;
       } else {
         result.data = dataOutMem.bytes.slice(0, n);
       }
@@ -299,7 +306,7 @@ export class TestRunner {
         ? "syscall programs take only ctx: no data, dataOut, ctxOut, repeat, flags or batchSize"
         : "check data size (XDP/skb need at least an Ethernet header), ctx layout, flags, cpu and batchSize for this program type";
     } else if (code === EINTR) {
-      hint = "a stop signal (SIGINT, SIGTERM, SIGHUP or SIGQUIT) interrupted the repeated run; the kernel does not say how many runs it made (between 1 and repeat), so their side effects may be partial";
+      hint = "a stop signal (SIGINT, SIGTERM, SIGHUP or SIGQUIT), or other work the kernel had pending for this thread, interrupted the repeated run; the kernel does not say how many runs it made (between 1 and repeat), so their side effects may be partial";
     } else if (code === ENOTSUPP || code === EOPNOTSUPP) {
       hint = "this program type has no BPF_PROG_TEST_RUN support in this kernel";
     }

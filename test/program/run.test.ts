@@ -82,6 +82,25 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
     expect(() => prog.run({ data: udpFrame(), dataOut: new Uint8Array(0) })).toThrow(/dataOut buffer is empty/);
   });
 
+  it("reuses its view of a caller's dataOut buffer run after run, with each run's bytes", () => {
+    using prog = Program.load({ type: "xdp", instructions: markFirstByte });
+    const out = new Uint8Array(128);
+    const first = prog.run({ data: udpFrame(), dataOut: out }).data!;
+    const frame = udpFrame();
+    frame[1] = 0x42;
+    const second = prog.run({ data: frame, dataOut: out }).data!;
+    expect(second).toBe(first); // no allocation for the data when the length is unchanged
+    expect([second[0], second[1]]).toEqual([0xff, 0x42]);
+    const shorter = prog.run({ data: udpFrame().subarray(0, 50), dataOut: out }).data!;
+    expect(shorter).not.toBe(first);
+    expect(shorter.length).toBe(50);
+    expect(shorter.buffer).toBe(out.buffer);
+    const other = new Uint8Array(128);
+    const third = prog.run({ data: udpFrame(), dataOut: other }).data!;
+    expect(third.buffer).toBe(other.buffer);
+    expect(third.length).toBe(60);
+  });
+
   it("says how much room the output needs when dataOut is too small (ENOSPC)", () => {
     using prog = Program.load({ type: "xdp", instructions: returns(XDP_PASS) });
     const e = bpfErrorOf(() => prog.run({ data: udpFrame(), dataOut: 10 }));
