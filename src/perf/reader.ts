@@ -13,7 +13,7 @@ import { MAP_TYPES } from "../spec/map-type.js";
 import { loadPosition, PAGE_SIZE, TWO_32 } from "../ringbuf/layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "../ringbuf/map-ref.js";
 import { checkRecordsOptions, checkWaitOptions, PLAIN_ORDERED, type RecordsOptions, type RingBufWaitOptions } from "../ringbuf/reader.js";
-import { EMPTY, type IteratorHost, PacedIterator, Pacer } from "../ringbuf/fair.js";
+import { Coalescer, COALESCE_MS, EMPTY, type IteratorHost, PacedIterator, Pacer } from "../ringbuf/fair.js";
 import { retireMapping, trackMapping } from "../ringbuf/retire.js";
 
 /** Options of `new PerfReader(map, options)`. */
@@ -134,6 +134,8 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
   #watch: FdWatch | undefined;
   /** Counts what read() and wait() deliver, to let the event loop turn (see ringbuf/fair.ts). */
   readonly #pacer = new Pacer();
+  /** Pauses instead of arming when records come fast (see ringbuf/fair.ts); counts what poll() delivers. */
+  readonly #co = new Coalescer();
   #lost = 0;
   #closed = false;
   #iterating = false;
@@ -241,6 +243,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       n += r.count;
       if (r.stopped) break;
     }
+    this.#co.batch += n;
     return n;
   }
 
@@ -337,8 +340,19 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     signal?.throwIfAborted();
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     if (this.#pacer.dueAfter(1)) await this.#pacer.yield(signal);
+    // Records come fast: let them gather instead of waking per record (see ringbuf/fair.ts).
+    while (!this.#closed && !this.#pending() && this.#co.pauseNow()) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      if ((await this.#watch!.pause(Math.min(COALESCE_MS, left), signal)) === "closed") return false;
+      this.#co.paused();
+      this.#pacer.reset();
+    }
     if (this.#closed) return false;
+    const sleeps = this.#watch!.sleeps;
+    this.#co.waitStart();
     const end = await this.#watch!.wait({ ready: this.#hasData, deadline, signal });
+    this.#co.waitEnd(this.#watch!.sleeps !== sleeps);
     if (end !== "ready") return false;
     return !this.#closed;
   }
@@ -377,6 +391,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       closed: () => this.#closed,
       wait: (sig) => this.#watch!.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
       sleeps: () => this.#watch!.sleeps,
+      pause: (ms, sig) => this.#watch!.pause(ms, sig),
       done: () => {
         this.#iterating = false;
       },

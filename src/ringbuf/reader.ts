@@ -10,7 +10,7 @@ import { MAP_TYPES } from "../spec/map-type.js";
 import { BUSY_BIT, DISCARD_BIT, HEADER_SIZE, LENGTH_MASK, loadPosition, PAGE_SIZE, TWO_32 } from "./layout.js";
 import { retireMapping, trackMapping } from "./retire.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "./map-ref.js";
-import { EMPTY, HEAD_BUSY, type IteratorHost, nextTurn, PacedIterator, Pacer } from "./fair.js";
+import { Coalescer, COALESCE_MS, EMPTY, HEAD_BUSY, type IteratorHost, nextTurn, PacedIterator, Pacer } from "./fair.js";
 
 /**
  * Options of `new RingBufReader(map, options)`: none yet. Waiting needs no tuning: readers wait
@@ -126,6 +126,8 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
   readonly #watch: FdWatch;
   /** Counts what read() and wait() deliver, to let the event loop turn (see fair.ts). */
   readonly #pacer = new Pacer();
+  /** Pauses instead of arming when records come fast (see fair.ts); counts what poll() delivers. */
+  readonly #co = new Coalescer();
   #closed = false;
   #iterating = false;
 
@@ -193,7 +195,9 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
     this.#live();
     if (typeof callback !== "function") throw new TypeError(`${this.#what}: poll() needs a callback function`);
     if (!(limit >= 0)) throw new RangeError(`${this.#what}: poll() limit must be a non-negative number`);
-    return drain(this.#ring, callback, limit >= MAX_BATCH ? MAX_BATCH : Math.floor(limit));
+    const n = drain(this.#ring, callback, limit >= MAX_BATCH ? MAX_BATCH : Math.floor(limit));
+    this.#co.batch += n;
+    return n;
   }
 
   /**
@@ -245,9 +249,21 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
         signal?.throwIfAborted();
         continue;
       }
+      if (this.#co.pauseNow()) {
+        // Records come fast: let them gather instead of waking per record (see fair.ts).
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        if ((await this.#watch.pause(Math.min(COALESCE_MS, left), signal)) === "closed") return false;
+        this.#co.paused();
+        this.#pacer.reset();
+        continue;
+      }
       const sleeps = this.#watch.sleeps;
+      this.#co.waitStart();
       const end = await this.#watch.wait({ ready: this.#hasData, deadline, signal });
-      if (this.#watch.sleeps !== sleeps) this.#pacer.reset(); // the loop turned (see PacedIterator)
+      const slept = this.#watch.sleeps !== sleeps;
+      this.#co.waitEnd(slept);
+      if (slept) this.#pacer.reset(); // the loop turned (see PacedIterator)
       if (end !== "ready") return false;
     }
   }
@@ -285,6 +301,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
       closed: () => this.#closed,
       wait: (sig) => this.#watch.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
       sleeps: () => this.#watch.sleeps,
+      pause: (ms, sig) => this.#watch.pause(ms, sig),
       done: () => {
         this.#iterating = false;
       },
