@@ -6,7 +6,7 @@
  * records or YIELD_MS ms.
  */
 import { describe, expect, it } from "vitest";
-import { EMPTY, type IteratorHost, PacedIterator, YIELD_RECORDS } from "../../src/ringbuf/fair.js";
+import { COALESCE_MS, EMPTY, type IteratorHost, PacedIterator, YIELD_RECORDS } from "../../src/ringbuf/fair.js";
 
 /**
  * Records are objects (a number is how take() says EMPTY / HEAD_BUSY). Each record comes after
@@ -56,5 +56,80 @@ describe("PacedIterator", () => {
     for await (const r of it) if ((n = r.n) >= 3 * YIELD_RECORDS) break;
     expect(n).toBe(3 * YIELD_RECORDS);
     expect(it.handedBack).toBe(1); // only the hand-back of return() at the break
+  });
+
+  it("coalesces: pauses instead of arming once records come fast, wakes per record again when a pause finds fewer than 2", async () => {
+    const log: string[] = [];
+    const queue: number[] = [];
+    let n = 0;
+    const push = (k: number): void => {
+      for (let i = 0; i < k; i++) queue.push(++n);
+    };
+    // What each pause finds; after the third, the stream slows down to one record per wait.
+    const perPause = [3, 3, 1];
+    class Queue extends PacedIterator<{ n: number }> {
+      protected take(): { n: number } | number {
+        return queue.length ? { n: queue.shift()! } : EMPTY;
+      }
+      protected handBack(): void {}
+    }
+    const it = new Queue(undefined, {
+      closed: () => false,
+      sleeps: () => 0,
+      done: () => undefined,
+      // Records were there when the wait armed (a fast stream): no sleep.
+      wait: async () => {
+        log.push("wait");
+        push(log.length === 1 ? 3 : 1);
+        return "ready";
+      },
+      pause: async (ms) => {
+        log.push(`pause ${ms}`);
+        push(perPause.shift() ?? 0);
+        return "timeout";
+      },
+    });
+    let got = 0;
+    for await (const r of it) {
+      expect(r.n).toBe(++got);
+      if (got === 12) break;
+    }
+    const p = `pause ${COALESCE_MS}`;
+    // Pauses while they gather ≥ 2 records (3, 3), then one that found 1 goes back to a wait;
+    // that wait found its record at once (still fast): one more pause, which finds nothing.
+    expect(log).toEqual(["wait", p, p, p, "wait", p, "wait"]);
+  });
+
+  it("does not coalesce a stream whose waits sleep (a slow producer keeps immediate wakeups)", async () => {
+    let sleeps = 0;
+    let pauses = 0;
+    let pending = 0;
+    class One extends PacedIterator<{ n: number }> {
+      #n = 0;
+      protected take(): { n: number } | number {
+        if (pending === 0) return EMPTY;
+        pending--;
+        return { n: ++this.#n };
+      }
+      protected handBack(): void {}
+    }
+    const it = new One(undefined, {
+      closed: () => false,
+      sleeps: () => sleeps,
+      done: () => undefined,
+      wait: async () => {
+        await new Promise((r) => setTimeout(r, 2));
+        sleeps++;
+        pending = 1;
+        return "ready";
+      },
+      pause: async () => {
+        pauses++;
+        return "timeout";
+      },
+    });
+    let got = 0;
+    for await (const _ of it) if (++got === 10) break;
+    expect(pauses).toBe(0);
   });
 });
