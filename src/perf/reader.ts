@@ -327,6 +327,17 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     return false;
   }
 
+  /** The fullest ring's share of its size in use (0 once closed): what a coalescing pause let gather. */
+  #fill(): number {
+    let most = 0;
+    if (this.#closed) return 0;
+    for (const ring of this.#rings) {
+      const tail = Atomics.load(ring.words, TAIL_WORD + 1) * TWO_32 + Atomics.load(ring.words, TAIL_WORD);
+      most = Math.max(most, (loadPosition(ring.words, HEAD_WORD) - tail) / ring.dataSize);
+    }
+    return most;
+  }
+
   /**
    * Wait until some CPU's ring holds a record (true), or the timeout passes or the reader is
    * closed (false); rejects with `signal.reason` when `signal` aborts. The kernel signals after
@@ -340,15 +351,17 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     signal?.throwIfAborted();
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     if (this.#pacer.dueAfter(1)) await this.#pacer.yield(signal);
-    // Records come fast: let them gather instead of waking per record (see ringbuf/fair.ts).
-    while (!this.#closed && !this.#pending() && this.#co.pauseNow()) {
+    for (;;) {
+      if (this.#closed) return false;
+      if (this.#pending()) return true;
+      if (!this.#co.pauseNow()) break;
+      // Records come fast: let them gather instead of waking per record (see ringbuf/fair.ts).
       const left = deadline - Date.now();
       if (left <= 0) return false;
       if ((await this.#watch!.pause(Math.min(COALESCE_MS, left), signal)) === "closed") return false;
-      this.#co.paused();
+      this.#co.paused(this.#fill());
       this.#pacer.reset();
     }
-    if (this.#closed) return false;
     const sleeps = this.#watch!.sleeps;
     this.#co.waitStart();
     const end = await this.#watch!.wait({ ready: this.#hasData, deadline, signal });
@@ -392,6 +405,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       wait: (sig) => this.#watch!.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
       sleeps: () => this.#watch!.sleeps,
       pause: (ms, sig) => this.#watch!.pause(ms, sig),
+      fill: () => this.#fill(),
       done: () => {
         this.#iterating = false;
       },

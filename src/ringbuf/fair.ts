@@ -63,7 +63,9 @@ export function nextTurn(): Promise<void> {
  * epoll set (FdWatch.pause), then looks at memory, and delivers what came meanwhile as one
  * batch. It goes back to waking per record (today's latency) as soon as a pause finds fewer
  * than COALESCE_MIN records, i.e. once the stream slows down below ~COALESCE_MIN per
- * COALESCE_MS.
+ * COALESCE_MS, and it does not pause again after a pause that let a ring fill to
+ * COALESCE_MAX_FILL of its size (a small perf ring at a high rate: a longer pause, e.g. a late
+ * timer on a busy machine, could overflow it): it then waits armed, as without coalescing.
  */
 /** Pause (ms) of a coalescing reader whose rings emptied: records then arrive up to ~1–2 ms late (libuv timers count whole ms). */
 export const COALESCE_MS = 1;
@@ -71,6 +73,8 @@ export const COALESCE_MS = 1;
 export const COALESCE_FAST_MS = 0.2;
 /** Records a pause must find for the next one to be a pause too. */
 export const COALESCE_MIN = 2;
+/** Fraction of a ring's size that a pause may let fill for the next one to be a pause too. */
+export const COALESCE_MAX_FILL = 1 / 8;
 
 /** Decides, each time a reader's rings are empty, between a coalescing pause and an armed wait. */
 export class Coalescer {
@@ -78,19 +82,23 @@ export class Coalescer {
   batch = 0;
   /** Whether the last sleep was a pause. */
   #paused = false;
+  /** Whether the last pause let a ring fill to COALESCE_MAX_FILL. */
+  #filled = false;
   /** Whether the last armed wait ended quickly (records come faster than COALESCE_FAST_MS apart). */
   #fast = false;
   #waitStarted = 0;
 
   /** The rings are empty: true to pause (then call paused()), false to wait armed (waitStart(), waitEnd()). */
   pauseNow(): boolean {
-    const on = this.#paused ? this.batch >= COALESCE_MIN : this.#fast && this.batch > 0;
+    const on = this.#paused ? this.batch >= COALESCE_MIN && !this.#filled : this.#fast && this.batch > 0;
     if (!on) this.#paused = this.#fast = false;
     return on;
   }
 
-  paused(): void {
+  /** A pause ended; `fill`: the fullest ring's share of its size in use now (what came during the pause). */
+  paused(fill: number): void {
     this.#paused = true;
+    this.#filled = fill >= COALESCE_MAX_FILL;
     this.batch = 0;
   }
 
@@ -123,6 +131,8 @@ export interface IteratorHost {
   done(): void;
   /** Sleep `ms` without being woken by records (the reader's FdWatch.pause); none: never coalesce. */
   pause?(ms: number, signal: AbortSignal | undefined): Promise<"timeout" | "closed">;
+  /** The fullest ring's share of its size in use (0–1); with pause. */
+  fill?(): number;
 }
 
 const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
@@ -200,7 +210,7 @@ export abstract class PacedIterator<T> implements AsyncIterableIterator<T> {
         const host = this.#host;
         if (host.pause && this.#co.pauseNow()) {
           if ((await host.pause(COALESCE_MS, this.#signal)) === "closed") return this.#finish();
-          this.#co.paused();
+          this.#co.paused(host.fill ? host.fill() : 1);
           this.#pacer.reset();
           continue;
         }

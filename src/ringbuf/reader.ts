@@ -169,6 +169,11 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
   /** Whether records are pending, from the mapped positions (no syscall): what a wait checks after arming. */
   readonly #hasData = (): boolean => !this.#closed && loadPosition(this.#prod, 0) > this.#loadConsumer();
 
+  /** Share of the ring in use (0 once closed): what a coalescing pause let gather. */
+  #fill(): number {
+    return this.#closed ? 0 : (loadPosition(this.#prod, 0) - this.#loadConsumer()) / this.size;
+  }
+
   #loadConsumer(): number {
     return Atomics.load(this.#cons, 1) * TWO_32 + Atomics.load(this.#cons, 0);
   }
@@ -254,7 +259,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
         const left = deadline - Date.now();
         if (left <= 0) return false;
         if ((await this.#watch.pause(Math.min(COALESCE_MS, left), signal)) === "closed") return false;
-        this.#co.paused();
+        this.#co.paused(this.#fill());
         this.#pacer.reset();
         continue;
       }
@@ -302,6 +307,7 @@ export class RingBufReader implements Disposable, AsyncIterable<Uint8Array> {
       wait: (sig) => this.#watch.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
       sleeps: () => this.#watch.sleeps,
       pause: (ms, sig) => this.#watch.pause(ms, sig),
+      fill: () => this.#fill(),
       done: () => {
         this.#iterating = false;
       },

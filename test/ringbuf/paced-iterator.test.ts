@@ -6,7 +6,7 @@
  * records or YIELD_MS ms.
  */
 import { describe, expect, it } from "vitest";
-import { COALESCE_MS, EMPTY, type IteratorHost, PacedIterator, YIELD_RECORDS } from "../../src/ringbuf/fair.js";
+import { COALESCE_MAX_FILL, COALESCE_MS, EMPTY, type IteratorHost, PacedIterator, YIELD_RECORDS } from "../../src/ringbuf/fair.js";
 
 /**
  * Records are objects (a number is how take() says EMPTY / HEAD_BUSY). Each record comes after
@@ -88,6 +88,7 @@ describe("PacedIterator", () => {
         push(perPause.shift() ?? 0);
         return "timeout";
       },
+      fill: () => 0.01,
     });
     let got = 0;
     for await (const r of it) {
@@ -131,5 +132,43 @@ describe("PacedIterator", () => {
     let got = 0;
     for await (const _ of it) if (++got === 10) break;
     expect(pauses).toBe(0);
+  });
+
+  it("stops coalescing after a pause that let a ring fill to COALESCE_MAX_FILL (no overflow of a small ring)", async () => {
+    const log: string[] = [];
+    let queued = 0;
+    let n = 0;
+    class Count extends PacedIterator<{ n: number }> {
+      protected take(): { n: number } | number {
+        if (queued === 0) return EMPTY;
+        queued--;
+        return { n: ++n };
+      }
+      protected handBack(): void {}
+    }
+    let fill = 0.01;
+    const it = new Count(undefined, {
+      closed: () => false,
+      sleeps: () => 0,
+      done: () => undefined,
+      wait: async () => {
+        log.push("wait");
+        queued = 4;
+        return "ready";
+      },
+      pause: async () => {
+        log.push("pause");
+        queued = 100;
+        return "timeout";
+      },
+      fill: () => fill,
+    });
+    let got = 0;
+    for await (const _ of it) {
+      got++;
+      if (got === 4 + 100) fill = COALESCE_MAX_FILL; // the second pause fills the ring an eighth
+      if (got === 4 + 100 + 100 + 4) break;
+    }
+    expect(log).toEqual(["wait", "pause", "pause", "wait"]);
   });
 });
