@@ -26,6 +26,12 @@ export interface PerfReaderOptions {
   watermarkBytes?: number;
   /** CPUs to read (each must be below the map's max_entries). Default: every online CPU. */
   cpus?: readonly number[];
+  /**
+   * Coalesce wakeups while samples come fast (default true; see `RingBufReaderOptions.coalesce`):
+   * up to ~2 ms of delay for a fraction of the CPU. `false` wakes the reader for every wakeup the
+   * kernel sends, as libbpf's `perf_buffer__poll` does.
+   */
+  coalesce?: boolean;
 }
 
 /** `PERF_RECORD_LOST`. */
@@ -39,7 +45,7 @@ const TAIL_WORD = 1032 / 4;
 // bindings into getter calls; see src/ringbuf/reader.ts).
 const L_PLAIN = PLAIN_ORDERED;
 const L_TWO_32 = TWO_32;
-const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus"]);
+const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus", "coalesce"]);
 
 /**
  * One record during a `poll()` callback, reused for every record. A sample's payload is at
@@ -135,7 +141,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
   /** Counts what read() and wait() deliver, to let the event loop turn (see ringbuf/fair.ts). */
   readonly #pacer = new Pacer();
   /** Pauses instead of arming when records come fast (see ringbuf/fair.ts); counts what poll() delivers. */
-  readonly #co = new Coalescer();
+  readonly #co: Coalescer;
   #lost = 0;
   #closed = false;
   #iterating = false;
@@ -151,6 +157,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       }
     }
     this.#what = what;
+    this.#co = new Coalescer(opts.coalesce);
     this.cpus = [...cpus];
     this.ringSize = opts.pages * PAGE_SIZE;
     this.#scratch = new DataView(new ArrayBuffer(Math.min(this.ringSize, 65536)));
@@ -404,7 +411,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       closed: () => this.#closed,
       wait: (sig) => this.#watch!.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
       sleeps: () => this.#watch!.sleeps,
-      pause: (ms, sig) => this.#watch!.pause(ms, sig),
+      pause: this.#co.enabled ? (ms, sig) => this.#watch!.pause(ms, sig) : undefined,
       fill: () => this.#fill(),
       done: () => {
         this.#iterating = false;
@@ -461,6 +468,7 @@ function storeTail(words: Uint32Array, pos: number, previous: number): void {
 }
 
 interface CheckedOptions {
+  coalesce: boolean;
   pages: number;
   wakeupEvents: number;
   watermarkBytes?: number;
@@ -491,7 +499,8 @@ function checkOptions(options: PerfReaderOptions, what: string): CheckedOptions 
     cpus = [...new Set(options.cpus)];
     for (const c of cpus) if (!Number.isInteger(c) || c < 0) throw new RangeError(`${what}: bad CPU number ${c}`);
   }
-  return { pages, wakeupEvents, watermarkBytes: options.watermarkBytes, cpus };
+  if (options.coalesce !== undefined && typeof options.coalesce !== "boolean") throw new TypeError(`${what}: coalesce must be a boolean`);
+  return { coalesce: options.coalesce !== false, pages, wakeupEvents, watermarkBytes: options.watermarkBytes, cpus };
 }
 
 /** Most records the iterator takes from one CPU's ring before it looks at the next ring. */

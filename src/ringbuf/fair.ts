@@ -80,6 +80,8 @@ export const COALESCE_MAX_FILL = 1 / 8;
 export class Coalescer {
   /** Records delivered since the last wakeup or pause. */
   batch = 0;
+  /** false: never pause (the reader's `coalesce: false`: a wakeup per record as it comes). */
+  readonly enabled: boolean;
   /** Whether the last sleep was a pause. */
   #paused = false;
   /** Whether the last pause let a ring fill to COALESCE_MAX_FILL. */
@@ -88,8 +90,13 @@ export class Coalescer {
   #fast = false;
   #waitStarted = 0;
 
+  constructor(enabled = true) {
+    this.enabled = enabled;
+  }
+
   /** The rings are empty: true to pause (then call paused()), false to wait armed (waitStart(), waitEnd()). */
   pauseNow(): boolean {
+    if (!this.enabled) return false;
     const on = this.#paused ? this.batch >= COALESCE_MIN && !this.#filled : this.#fast && this.batch > 0;
     if (!on) this.#paused = this.#fast = false;
     return on;

@@ -6,7 +6,7 @@
  * records or YIELD_MS ms.
  */
 import { describe, expect, it } from "vitest";
-import { COALESCE_MAX_FILL, COALESCE_MS, EMPTY, type IteratorHost, PacedIterator, YIELD_RECORDS } from "../../src/ringbuf/fair.js";
+import { Coalescer, COALESCE_MAX_FILL, COALESCE_MS, EMPTY, type IteratorHost, PacedIterator, YIELD_RECORDS } from "../../src/ringbuf/fair.js";
 
 /**
  * Records are objects (a number is how take() says EMPTY / HEAD_BUSY). Each record comes after
@@ -170,5 +170,15 @@ describe("PacedIterator", () => {
       if (got === 4 + 100 + 100 + 4) break;
     }
     expect(log).toEqual(["wait", "pause", "pause", "wait"]);
+  });
+
+  it("never pauses with coalescing off (a reader's coalesce: false), where it would pause with it on", () => {
+    for (const enabled of [true, false]) {
+      const co = new Coalescer(enabled);
+      co.waitStart();
+      co.waitEnd(false); // a wait that found records as it armed: a fast stream
+      co.batch = 5;
+      expect(co.pauseNow()).toBe(enabled);
+    }
   });
 });
