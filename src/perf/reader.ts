@@ -13,7 +13,7 @@ import { MAP_TYPES } from "../spec/map-type.js";
 import { loadPosition, PAGE_SIZE, TWO_32 } from "../ringbuf/layout.js";
 import { checkMapType, dupMapFd, mapLabel, type ReaderMap } from "../ringbuf/map-ref.js";
 import { checkRecordsOptions, checkWaitOptions, PLAIN_ORDERED, type RecordsOptions, type RingBufWaitOptions } from "../ringbuf/reader.js";
-import { EMPTY, type IteratorHost, PacedIterator, Pacer } from "../ringbuf/fair.js";
+import { Coalescer, COALESCE_MS, EMPTY, type IteratorHost, PacedIterator, Pacer } from "../ringbuf/fair.js";
 import { retireMapping, trackMapping } from "../ringbuf/retire.js";
 
 /** Options of `new PerfReader(map, options)`. */
@@ -26,6 +26,12 @@ export interface PerfReaderOptions {
   watermarkBytes?: number;
   /** CPUs to read (each must be below the map's max_entries). Default: every online CPU. */
   cpus?: readonly number[];
+  /**
+   * Coalesce wakeups while samples come fast (default true; see `RingBufReaderOptions.coalesce`):
+   * up to ~2 ms of delay for a fraction of the CPU. `false` wakes the reader for every wakeup the
+   * kernel sends, as libbpf's `perf_buffer__poll` does.
+   */
+  coalesce?: boolean;
 }
 
 /** `PERF_RECORD_LOST`. */
@@ -39,7 +45,7 @@ const TAIL_WORD = 1032 / 4;
 // bindings into getter calls; see src/ringbuf/reader.ts).
 const L_PLAIN = PLAIN_ORDERED;
 const L_TWO_32 = TWO_32;
-const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus"]);
+const OPTION_KEYS = new Set(["pages", "wakeupEvents", "watermarkBytes", "cpus", "coalesce"]);
 
 /**
  * One record during a `poll()` callback, reused for every record. A sample's payload is at
@@ -134,6 +140,8 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
   #watch: FdWatch | undefined;
   /** Counts what read() and wait() deliver, to let the event loop turn (see ringbuf/fair.ts). */
   readonly #pacer = new Pacer();
+  /** Pauses instead of arming when records come fast (see ringbuf/fair.ts); counts what poll() delivers. */
+  readonly #co: Coalescer;
   #lost = 0;
   #closed = false;
   #iterating = false;
@@ -149,6 +157,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       }
     }
     this.#what = what;
+    this.#co = new Coalescer(opts.coalesce);
     this.cpus = [...cpus];
     this.ringSize = opts.pages * PAGE_SIZE;
     this.#scratch = new DataView(new ArrayBuffer(Math.min(this.ringSize, 65536)));
@@ -241,6 +250,7 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       n += r.count;
       if (r.stopped) break;
     }
+    this.#co.batch += n;
     return n;
   }
 
@@ -324,6 +334,17 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     return false;
   }
 
+  /** The fullest ring's share of its size in use (0 once closed): what a coalescing pause let gather. */
+  #fill(): number {
+    let most = 0;
+    if (this.#closed) return 0;
+    for (const ring of this.#rings) {
+      const tail = Atomics.load(ring.words, TAIL_WORD + 1) * TWO_32 + Atomics.load(ring.words, TAIL_WORD);
+      most = Math.max(most, (loadPosition(ring.words, HEAD_WORD) - tail) / ring.dataSize);
+    }
+    return most;
+  }
+
   /**
    * Wait until some CPU's ring holds a record (true), or the timeout passes or the reader is
    * closed (false); rejects with `signal.reason` when `signal` aborts. The kernel signals after
@@ -337,8 +358,21 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
     signal?.throwIfAborted();
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     if (this.#pacer.dueAfter(1)) await this.#pacer.yield(signal);
-    if (this.#closed) return false;
+    for (;;) {
+      if (this.#closed) return false;
+      if (this.#pending()) return true;
+      if (!this.#co.pauseNow()) break;
+      // Records come fast: let them gather instead of waking per record (see ringbuf/fair.ts).
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      if ((await this.#watch!.pause(Math.min(COALESCE_MS, left), signal)) === "closed") return false;
+      this.#co.paused(this.#fill());
+      this.#pacer.reset();
+    }
+    const sleeps = this.#watch!.sleeps;
+    this.#co.waitStart();
     const end = await this.#watch!.wait({ ready: this.#hasData, deadline, signal });
+    this.#co.waitEnd(this.#watch!.sleeps !== sleeps);
     if (end !== "ready") return false;
     return !this.#closed;
   }
@@ -377,6 +411,8 @@ export class PerfReader implements Disposable, AsyncIterable<PerfEvent> {
       closed: () => this.#closed,
       wait: (sig) => this.#watch!.wait({ ready: this.#hasData, deadline: Infinity, signal: sig }),
       sleeps: () => this.#watch!.sleeps,
+      pause: this.#co.enabled ? (ms, sig) => this.#watch!.pause(ms, sig) : undefined,
+      fill: () => this.#fill(),
       done: () => {
         this.#iterating = false;
       },
@@ -432,6 +468,7 @@ function storeTail(words: Uint32Array, pos: number, previous: number): void {
 }
 
 interface CheckedOptions {
+  coalesce: boolean;
   pages: number;
   wakeupEvents: number;
   watermarkBytes?: number;
@@ -462,7 +499,8 @@ function checkOptions(options: PerfReaderOptions, what: string): CheckedOptions 
     cpus = [...new Set(options.cpus)];
     for (const c of cpus) if (!Number.isInteger(c) || c < 0) throw new RangeError(`${what}: bad CPU number ${c}`);
   }
-  return { pages, wakeupEvents, watermarkBytes: options.watermarkBytes, cpus };
+  if (options.coalesce !== undefined && typeof options.coalesce !== "boolean") throw new TypeError(`${what}: coalesce must be a boolean`);
+  return { coalesce: options.coalesce !== false, pages, wakeupEvents, watermarkBytes: options.watermarkBytes, cpus };
 }
 
 /** Most records the iterator takes from one CPU's ring before it looks at the next ring. */

@@ -54,6 +54,73 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Wakeup coalescing (like a NIC's interrupt coalescing). A wakeup costs the reader far more
+ * than a record (a return from the loop's epoll_wait, a koffi callback, a promise, the
+ * microtask checkpoint: ~20–50 µs against ~0.1 µs per record), and a fast producer wakes a
+ * reader that keeps catching up every few records. So once records come fast, a reader whose
+ * rings empty does not arm its watch at once: it pauses COALESCE_MS with its fds out of the
+ * epoll set (FdWatch.pause), then looks at memory, and delivers what came meanwhile as one
+ * batch. It goes back to waking per record (today's latency) as soon as a pause finds fewer
+ * than COALESCE_MIN records, i.e. once the stream slows down below ~COALESCE_MIN per
+ * COALESCE_MS, and it does not pause again after a pause that let a ring fill to
+ * COALESCE_MAX_FILL of its size (a small perf ring at a high rate: a longer pause, e.g. a late
+ * timer on a busy machine, could overflow it): it then waits armed, as without coalescing.
+ */
+/** Pause (ms) of a coalescing reader whose rings emptied: records then arrive up to ~1–2 ms late (libuv timers count whole ms). */
+export const COALESCE_MS = 1;
+/** A wait that slept less than this (ms) before records came starts coalescing (> ~5k records/s). */
+export const COALESCE_FAST_MS = 0.2;
+/** Records a pause must find for the next one to be a pause too. */
+export const COALESCE_MIN = 2;
+/** Fraction of a ring's size that a pause may let fill for the next one to be a pause too. */
+export const COALESCE_MAX_FILL = 1 / 8;
+
+/** Decides, each time a reader's rings are empty, between a coalescing pause and an armed wait. */
+export class Coalescer {
+  /** Records delivered since the last wakeup or pause. */
+  batch = 0;
+  /** false: never pause (the reader's `coalesce: false`: a wakeup per record as it comes). */
+  readonly enabled: boolean;
+  /** Whether the last sleep was a pause. */
+  #paused = false;
+  /** Whether the last pause let a ring fill to COALESCE_MAX_FILL. */
+  #filled = false;
+  /** Whether the last armed wait ended quickly (records come faster than COALESCE_FAST_MS apart). */
+  #fast = false;
+  #waitStarted = 0;
+
+  constructor(enabled = true) {
+    this.enabled = enabled;
+  }
+
+  /** The rings are empty: true to pause (then call paused()), false to wait armed (waitStart(), waitEnd()). */
+  pauseNow(): boolean {
+    if (!this.enabled) return false;
+    const on = this.#paused ? this.batch >= COALESCE_MIN && !this.#filled : this.#fast && this.batch > 0;
+    if (!on) this.#paused = this.#fast = false;
+    return on;
+  }
+
+  /** A pause ended; `fill`: the fullest ring's share of its size in use now (what came during the pause). */
+  paused(fill: number): void {
+    this.#paused = true;
+    this.#filled = fill >= COALESCE_MAX_FILL;
+    this.batch = 0;
+  }
+
+  waitStart(): void {
+    this.#waitStarted = performance.now();
+  }
+
+  /** `slept`: whether the wait went to sleep (one that found records when it armed is fast too). */
+  waitEnd(slept: boolean): void {
+    this.#fast = !slept || performance.now() - this.#waitStarted < COALESCE_FAST_MS;
+    this.#paused = false;
+    this.batch = 0;
+  }
+}
+
 /** What `PacedIterator.take()` returns when the ring holds no ready record: wait for a wakeup. */
 export const EMPTY = -1;
 /** … when the record at the head is still being written: look again after one loop turn. */
@@ -69,6 +136,10 @@ export interface IteratorHost {
   sleeps(): number;
   /** The iteration ended (the reader may be iterated again). */
   done(): void;
+  /** Sleep `ms` without being woken by records (the reader's FdWatch.pause); none: never coalesce. */
+  pause?(ms: number, signal: AbortSignal | undefined): Promise<"timeout" | "closed">;
+  /** The fullest ring's share of its size in use (0–1); with pause. */
+  fill?(): number;
 }
 
 const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
@@ -84,6 +155,7 @@ export abstract class PacedIterator<T> implements AsyncIterableIterator<T> {
   readonly #signal: AbortSignal | undefined;
   readonly #host: IteratorHost;
   readonly #pacer = new Pacer();
+  readonly #co = new Coalescer();
   #done = false;
   #inFlight: Promise<IteratorResult<T>> | undefined;
 
@@ -110,7 +182,10 @@ export abstract class PacedIterator<T> implements AsyncIterableIterator<T> {
       const due = this.#pacer.due();
       if (!due) {
         const r = this.take();
-        if (typeof r !== "number") return Promise.resolve({ value: r, done: false });
+        if (typeof r !== "number") {
+          this.#co.batch++;
+          return Promise.resolve({ value: r, done: false });
+        }
       }
       const p = this.#slow(due).finally(() => {
         this.#inFlight = undefined;
@@ -130,18 +205,31 @@ export abstract class PacedIterator<T> implements AsyncIterableIterator<T> {
       for (;;) {
         if (this.#host.closed()) return this.#finish();
         const r = this.take();
-        if (typeof r !== "number") return { value: r, done: false };
+        if (typeof r !== "number") {
+          this.#co.batch++;
+          return { value: r, done: false };
+        }
         if (r === HEAD_BUSY) {
           await nextTurn();
           this.#signal?.throwIfAborted();
           continue;
         }
-        const sleeps = this.#host.sleeps();
-        if ((await this.#host.wait(this.#signal)) === "closed") return this.#finish();
+        const host = this.#host;
+        if (host.pause && this.#co.pauseNow()) {
+          if ((await host.pause(COALESCE_MS, this.#signal)) === "closed") return this.#finish();
+          this.#co.paused(host.fill ? host.fill() : 1);
+          this.#pacer.reset();
+          continue;
+        }
+        const sleeps = host.sleeps();
+        this.#co.waitStart();
+        if ((await host.wait(this.#signal)) === "closed") return this.#finish();
         // Only a wait that slept let the loop turn: one that found records at once (its check
         // after arming) must not restart the count, or a reader that keeps catching up with
         // its producer would never yield.
-        if (this.#host.sleeps() !== sleeps) this.#pacer.reset();
+        const slept = host.sleeps() !== sleeps;
+        this.#co.waitEnd(slept);
+        if (slept) this.#pacer.reset();
       }
     } catch (e) {
       this.#finish();

@@ -340,6 +340,25 @@ export class FdWatch implements Disposable {
     }
   }
 
+  /**
+   * Sleep `ms` with the fds out of the loop's epoll set (wakeup coalescing, see
+   * ringbuf/fair.ts): records that arrive meanwhile wake nobody and are found by the caller's
+   * next look at memory, which it makes when the pause ends. Resolves "timeout" after `ms`,
+   * "closed" at once when the watch closes; rejects with `signal.reason` at once on abort.
+   * The next wait() starts the handles again (and, for a perf event, looks once per loop turn
+   * until libuv has added them back: see #inEpoll).
+   */
+  async pause(ms: number, signal?: AbortSignal): Promise<"timeout" | "closed"> {
+    signal?.throwIfAborted();
+    if (this.#closed) return "closed";
+    // uv_poll_stop removes the fd from the epoll set at once (libuv: uv__platform_invalidate_fd).
+    this.#stop();
+    const end = await this.#sleep(ms, signal, undefined);
+    this.#sleeps++;
+    if (end === "aborted") throw signal!.reason;
+    return end === "closed" ? "closed" : "timeout";
+  }
+
   /** Sleep until a callback, `ms`, close or abort; at most `shortMs` when set (0: one loop turn). */
   #sleep(ms: number, signal: AbortSignal | undefined, shortMs: number | undefined): Promise<WaitEnd | "aborted"> {
     return new Promise<WaitEnd | "aborted">((resolve) => {

@@ -242,6 +242,7 @@ describeKernel("PerfReader", () => {
     expect(() => new PerfReader(coll.maps.events, { cpus: [] })).toThrow(TypeError);
     expect(() => new PerfReader(coll.maps.events, { cpus: [500] })).toThrow(/CPU 500 has no slot in a map of 128 entries/);
     expect(() => new PerfReader(coll.maps.events, { ring: 1 } as never)).toThrow(/unknown option "ring"/);
+    expect(() => new PerfReader(coll.maps.events, { coalesce: 1 } as never)).toThrow(/coalesce must be a boolean/);
     using small = BpfMap.create({ type: "perf_event_array", key: u32, value: u32, maxEntries: 1 });
     if (onlineCpus().some((c) => c >= 1)) expect(() => new PerfReader(small)).toThrow(/has no slot in a map of 1 entries/);
     expect(openFdCount()).toBe(fds + 1); // only the map `small`

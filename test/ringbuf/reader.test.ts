@@ -287,6 +287,8 @@ describeKernel("RingBufReader", () => {
     const rb = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
     expect(() => new RingBufReader(rb, { bogus: 1 } as never)).toThrow(/unknown option "bogus"/);
     expect(() => new RingBufReader(rb, { wait: "poll" } as never)).toThrow(/unknown option "wait": readers always wait on the event loop/);
+    expect(() => new RingBufReader(rb, { coalesce: "no" } as never)).toThrow(/coalesce must be a boolean/);
+    new RingBufReader(rb, { coalesce: false }).close();
     const fds = openFdCount();
     rb.close();
     let err: unknown;

@@ -143,3 +143,55 @@ describeKernel("FdWatch", () => {
     expect(await Promise.race([waiting, hung])).toBe("ready");
   });
 });
+
+describeKernel("FdWatch.pause (wakeup coalescing)", () => {
+  it("is not woken by readiness, lasts its time, and the next wait is woken again", async () => {
+    using ev = eventfd();
+    using watch = new FdWatch([ev.value], UV_READABLE, "test watch", true);
+    let flag = false;
+    const ready = (): boolean => flag;
+    // Armed once, so the pause has a started handle to take out of the epoll set.
+    expect(await watch.wait({ ready, deadline: Date.now() + 5 })).toBe("timeout");
+    const sleeps = watch.sleeps;
+    const started = performance.now();
+    const paused = watch.pause(30);
+    setTimeout(() => {
+      flag = true;
+      signal(ev);
+    }, 5);
+    expect(await paused).toBe("timeout");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29);
+    expect(watch.sleeps).toBe(sleeps + 1);
+    // The record that came during the pause is found by the caller's look (here: ready()).
+    expect(await watch.wait({ ready, deadline: Date.now() + 1000 })).toBe("ready");
+    drain(ev);
+    flag = false;
+    const woken = watch.wait({ ready, deadline: Date.now() + 5000 });
+    setTimeout(() => {
+      flag = true;
+      signal(ev);
+    }, 10);
+    const t = performance.now();
+    expect(await woken).toBe("ready");
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
+  it("ends at once on abort (rejects with the reason) and on close (\"closed\")", async () => {
+    using ev = eventfd();
+    const watch = new FdWatch([ev.value], UV_READABLE, "test watch", true);
+    const ac = new AbortController();
+    const reason = new Error("stop");
+    const t = performance.now();
+    const aborted = watch.pause(60_000, ac.signal);
+    setTimeout(() => ac.abort(reason), 10);
+    await expect(aborted).rejects.toBe(reason);
+    expect(performance.now() - t).toBeLessThan(1000);
+    await expect(watch.pause(1, ac.signal)).rejects.toBe(reason);
+    const t2 = performance.now();
+    const closed = watch.pause(60_000);
+    setTimeout(() => watch.close(), 10);
+    expect(await closed).toBe("closed");
+    expect(performance.now() - t2).toBeLessThan(1000);
+    expect(await watch.pause(1)).toBe("closed");
+  });
+});
