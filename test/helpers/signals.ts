@@ -20,8 +20,17 @@ export async function signalStorm(signal: "SIGWINCH" | "SIGTERM" | "SIGUSR2"): P
     waiter?.();
   };
   process.on(signal, onSignal);
-  // A bounded loop (at most ~60 s) so a lost child can never storm forever.
-  const child = spawn("bash", ["-c", `end=$((SECONDS+60)); while [ $SECONDS -lt $end ]; do kill -s ${signal.slice(3)} ${process.pid} || exit 0; done`], { stdio: "ignore" });
+  // One signal a millisecond, not as fast as the shell can: libuv hands each signal to the event
+  // loop through a 64 KiB pipe (4,096 signals) and drops what does not fit, and a flood during a
+  // long synchronous call filled it, so the SIGCHLD of the sender's own exit was dropped and
+  // its 'exit' never came (a 60 s hang in CI). `read -t` is the pause (no process per pause);
+  // it returns at once when stdin closes, which is how the storm ends. A bounded loop (at most
+  // ~60 s) so a lost child can never storm forever.
+  const child = spawn(
+    "bash",
+    ["-c", `end=$((SECONDS+60)); while [ $SECONDS -lt $end ]; do kill -s ${signal.slice(3)} ${process.pid} || exit 0; read -r -t 0.001; [ $? -gt 128 ] || exit 0; done`],
+    { stdio: ["pipe", "ignore", "ignore"] },
+  );
   const next = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${signal} within 5 s`)), 5000);
@@ -42,7 +51,7 @@ export async function signalStorm(signal: "SIGWINCH" | "SIGTERM" | "SIGUSR2"): P
     // one landing after the handler is removed would end the process.
     async [Symbol.asyncDispose]() {
       const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
-      child.kill("SIGKILL");
+      child.stdin.end();
       await exited;
       await new Promise((r) => setTimeout(r, 100));
       process.off(signal, onSignal);
