@@ -12,9 +12,9 @@ npm pack --dry-run --json 2>/dev/null | node -e '
   const files = p.files.map((f) => f.path);
   // The root and each subpath entry (tsbpf/asm, tsbpf/btf, tsbpf/elf), in ESM and CJS, with types.
   const entries = ["index", "asm", "btf", "elf"];
-  const need = [...entries.flatMap((e) => [`dist/${e}.js`, `dist/${e}.cjs`, `dist/${e}.d.ts`, `dist/${e}.d.cts`]), "dist/cli.js", "LICENSE", "README.md", "CHANGELOG.md", "package.json"];
+  const need = [...entries.flatMap((e) => [`dist/${e}.js`, `dist/${e}.cjs`, `dist/${e}.d.ts`, `dist/${e}.d.cts`]), "dist/cli.cjs", "LICENSE", "README.md", "CHANGELOG.md", "package.json"];
   const missing = need.filter((f) => !files.includes(f));
-  const unwanted = files.filter((f) => f.endsWith(".map") || f === "dist/cli.cjs" || f.startsWith("src/") || f.startsWith("test/"));
+  const unwanted = files.filter((f) => f.endsWith(".map") || f === "dist/cli.js" || f.startsWith("src/") || f.startsWith("test/"));
   const problems = [];
   if (missing.length) problems.push(`missing from the tarball: ${missing.join(", ")}`);
   if (unwanted.length) problems.push(`should not be in the tarball: ${unwanted.join(", ")}`);

@@ -73,7 +73,7 @@ function firstLoad(paths: readonly string[]): BenchFixture {
 const BARE_NODE = { binary: "cold", case: "exec", args: [NODE, "-e", "0"] } as const;
 const esmImport = `await import(${JSON.stringify(pathToFileURL(join(DIST, "index.js")).href)})`;
 const cjsRequire = `require(${JSON.stringify(join(DIST, "index.cjs"))})`;
-const cli = (...args: string[]): string[] => [NODE, join(DIST, "cli.js"), ...args];
+const cli = (...args: string[]): string[] => [NODE, join(DIST, "cli.cjs"), ...args];
 
 const rows: BenchRow[] = [
   {
