@@ -1,4 +1,5 @@
 import { defineConfig, type Options } from "tsup";
+import { writePackageEntries } from "./scripts/package-entries.js";
 
 // koffi ships a native module per platform: it must be resolved at run time, never bundled.
 const external = ["koffi"];
@@ -25,15 +26,14 @@ const library = { index: "src/index.ts", asm: "src/subpaths/asm.ts", btf: "src/s
 
 export default defineConfig([
   {
-    // The library, ESM. Node's ESM loader pays per module (resolve, open, read, compile): the
-    // ~60 chunks a build shared with the CLI gave cost `import "tsbpf"` ~40 ms over one file of
-    // the same code (benchmarks/suites/cold.ts, docs/benchmarks.md). The entries split only
-    // among themselves (a few chunks), so `tsbpf` and `tsbpf/btf` hand out the same classes
-    // (one BtfSpec, one kernel BTF cache), not a copy per entry.
+    // The library, ESM, as one file (scripts/library-core.ts): Node's ESM loader pays per module
+    // (resolve, read, link, compile). The ~60 chunks of a build shared with the CLI cost
+    // `import "tsbpf"` ~40 ms; the 7 files of the entries split among themselves still ~4 ms
+    // over one file (docs/benchmarks.md). The entries are re-exports of dist/core.js, written
+    // after the CJS build below (scripts/package-entries.ts), so they hand out the same classes.
     ...common,
-    entry: library,
+    entry: { core: "scripts/library-core.ts" },
     format: ["esm"],
-    splitting: true,
     dts: { entry: library },
     clean: true,
   },
@@ -53,15 +53,16 @@ export default defineConfig([
     clean: false,
   },
   {
-    // CJS: the library. Split among the entries as the ESM build is, for the same reason.
+    // CJS: the library, as one file for the same reason (require() pays less per file: ~1.6 ms
+    // over one file), with entries of re-exports.
     ...common,
-    entry: library,
+    entry: { core: "scripts/library-core.ts" },
     format: ["cjs"],
-    splitting: true,
     // src/sys/libc.ts resolves koffi beside itself with `import.meta.url` under ESM: CommonJS
     // has no import.meta, so tsup's shim supplies it (the syntax alone fails to compile there).
     shims: true,
     dts: { entry: library },
     clean: false,
+    onSuccess: () => writePackageEntries(library, "dist"),
   },
 ]);
