@@ -109,7 +109,7 @@ const rows: BenchRow[] = [
     iterations: 6,
     target: 1.25,
     c: { ...BARE_NODE },
-    note: "as above with require(): dist/index.cjs is one 830 kB file, compiled whole",
+    note: "as above with require(): dist/index.cjs re-exports dist/core.cjs, one ~850 kB file compiled whole",
     setup: () => spawnEach([NODE, "-e", cjsRequire]),
   },
   {

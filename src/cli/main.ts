@@ -40,7 +40,9 @@ const thisFile = typeof __filename === "string" ? __filename : fileURLToPath(imp
 
 /** The package version (from package.json). */
 export function version(): string {
-  for (const rel of ["../../package.json", "../package.json"]) {
+  // The built bin's own package first (dist/cli.cjs): from there "../../package.json" is
+  // whatever lies above the installed package. From the sources, src/package.json is absent.
+  for (const rel of ["../package.json", "../../package.json"]) {
     try {
       return (JSON.parse(readFileSync(join(dirname(thisFile), rel), "utf8")) as { version: string }).version;
     } catch {
