@@ -99,6 +99,19 @@ describeKernel("Program.run (BPF_PROG_TEST_RUN)", () => {
     const third = prog.run({ data: udpFrame(), dataOut: other }).data!;
     expect(third.buffer).toBe(other.buffer);
     expect(third.length).toBe(60);
+    // A view of the same memory at another offset is another target, not the cached view.
+    const offsetTarget = out.subarray(8);
+    const fourth = prog.run({ data: udpFrame(), dataOut: offsetTarget }).data!;
+    expect(fourth.byteOffset).toBe(out.byteOffset + 8);
+    expect(fourth[0]).toBe(0xff);
+    expect(out[8]).toBe(0xff);
+  });
+
+  it("gives a result with the keys it has values for, and no others", () => {
+    using prog = Program.load({ type: "xdp", instructions: markFirstByte });
+    expect(Object.keys(prog.run({ data: udpFrame(), dataOut: false }))).toEqual(["retval", "durationNs"]);
+    expect(Object.keys(prog.run({ data: udpFrame() }))).toEqual(["retval", "durationNs", "data"]);
+    expect(Object.keys(prog.run({ data: udpFrame(), ctx: new Uint8Array(24), ctxOut: true }))).toEqual(["retval", "durationNs", "data", "ctx"]);
   });
 
   it("says how much room the output needs when dataOut is too small (ENOSPC)", () => {
