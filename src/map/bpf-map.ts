@@ -155,11 +155,16 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     const { fd, flags } = createMapFd(spec as MapSpec<unknown, unknown>, sizes, label, (inner) => BpfMap.create(inner));
     let map: BpfMap<K, unknown>;
     try {
-      // The kernel may adjust max_entries (LRU maps with BPF_F_NO_COMMON_LRU round it up to a
-      // multiple of the CPU count): report what it made, and learn the id on the way.
-      const info = readInfo(fd, label, true);
-      map = new BpfMap<K, unknown>(fd, { ...desc, flags, maxEntries: info.maxEntries }, spec.key, spec.value);
-      map.#id = info.id;
+      // The kernel adjusts max_entries of LRU hashes (BPF_F_NO_COMMON_LRU rounds it to a
+      // multiple of the CPU count): ask what it made for those only. Other maps learn their id
+      // when first asked or pinned (one BPF_OBJ_GET_INFO_BY_FD less per map in Collection.load).
+      if (typeName === "lru_hash" || typeName === "lru_percpu_hash") {
+        const info = readInfo(fd, label, true);
+        map = new BpfMap<K, unknown>(fd, { ...desc, flags, maxEntries: info.maxEntries }, spec.key, spec.value);
+        map.#id = info.id;
+      } else {
+        map = new BpfMap<K, unknown>(fd, { ...desc, flags }, spec.key, spec.value);
+      }
       if (pinPath) map.pin(pinPath);
     } catch (e) {
       fd.close();
@@ -498,6 +503,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   /** Pin the map at `path` on bpffs (BPF_OBJ_PIN). Throws BpfError (EEXIST, EPERM for dots in names). */
   pin(path: string): void {
     this.#live();
+    // unpin() compares the pin's id with this map's, also after close(): learn it now.
+    this.#id ??= this.info().id;
     objPin(this.#fd, path, this.#label());
     this.#pinned = path;
     this.#pinReused = false;
@@ -519,7 +526,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
         `${this.#label()}: unpin ${path}: this map reused a pin made by someone else (pinning "by_name"), so it leaves it in place; pass { evenIfReused: true } to remove it anyway`,
       );
     }
-    // The id is known for every map made by create() or opened: unpin works after close() too.
+    // A pinned map knows its id (pin() and by-name pinning learn it): unpin works after close() too.
     const id = this.#id ?? (this.#closed ? undefined : this.id);
     if (id === undefined) throw new ClosedError(this.#label());
     unpinIfSame(path, id, this.#label());

@@ -183,6 +183,29 @@ describeKernel("BpfMap: object", () => {
     }).toThrow(ClosedError);
   });
 
+  it("unpins after close: a created map learns its id when pinned", () => {
+    const dir = `/sys/fs/bpf/${uniqueName("tsbpf_unpin_closed")}`;
+    mkdirSync(dir);
+    try {
+      const path = `${dir}/m`;
+      const m = BpfMap.create({ name: "unpin_closed", type: "hash", key: u32, value: u32, maxEntries: 4 });
+      let id: number;
+      try {
+        m.pin(path);
+        using o = BpfMap.open(path);
+        id = o.id;
+      } finally {
+        m.close();
+      }
+      expect(existsSync(path)).toBe(true);
+      m.unpin(); // compares the pin's id with the map's, which it knew before close
+      expect(existsSync(path)).toBe(false);
+      expect(id).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("pins, opens from the pin with codecs checked against the kernel's sizes, and unpins", () => {
     const dir = `/sys/fs/bpf/${uniqueName("tsbpf_map")}`;
     mkdirSync(dir);
