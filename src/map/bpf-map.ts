@@ -241,7 +241,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
 
   /** The kernel's id of this map (from info, read once). */
   get id(): number {
-    if (this.#id === undefined) this.#id = this.info().id;
+    if (this.#id === undefined) {
+      this.#live();
+      // Only bpf_map_info: the fdinfo that info() reads as well (frozen, memlock) is not needed here.
+      this.#id = readInfo(this.#fd, this.#label(), true).id;
+    }
     return this.#id;
   }
 
@@ -504,7 +508,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
   pin(path: string): void {
     this.#live();
     // unpin() compares the pin's id with this map's, also after close(): learn it now.
-    this.#id ??= this.info().id;
+    void this.id;
     objPin(this.#fd, path, this.#label());
     this.#pinned = path;
     this.#pinReused = false;
