@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
 import type { Instruction } from "../asm/instruction.js";
-import type { CollectionSpec } from "../elf/collection-spec.js";
+import { markSeen, peekProgram, type CollectionSpec } from "../elf/collection-spec.js";
 import { zeroContentsUntouched } from "../elf/data-sections.js";
 import { fillKconfig } from "../elf/kconfig.js";
 import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
@@ -21,7 +21,8 @@ import { MapFlags } from "../spec/map-spec.js";
 import type { MmapArrayView } from "../map/mmap-view.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import type { ProgramLoadOptions } from "../program/load.js";
-import { Program } from "../program/program.js";
+import { loadKept, Program } from "../program/program.js";
+import { hasKeptCode, keptProgram, type KeptProgram } from "./kept-programs.js";
 import { Btf } from "../map/btf.js";
 import { prepareCore } from "./core-prepare.js";
 import { strictRecord } from "./strict-record.js";
@@ -137,6 +138,10 @@ export class Collection implements Disposable {
   readonly variables: Record<string, CollectionVariable> = {};
   /** The object's BTF as loaded in the kernel, when it had BTF. */
   btf?: Btf;
+  // What the records above read through: the loader writes and reads these directly (a write
+  // through the Proxy takes V8's slow path, ~0.5 us each).
+  readonly #programs: Record<string, Program> = {};
+  readonly #maps: Record<string, BpfMap<any, any>> = {};
   readonly #owned: { close(): void }[] = [];
   /** Maps whose by-name pin this load made (not pins it reused): a failed load removes them. */
   readonly #madePins: BpfMap<any, any>[] = [];
@@ -146,8 +151,8 @@ export class Collection implements Disposable {
   private constructor(spec: CollectionSpec) {
     // A name the spec declares but this load left out (a `?` program, one not asked for) is
     // undefined; a name the object never had throws.
-    this.programs = strictRecord("program", {}, new Set(Object.keys(spec.programs)));
-    this.maps = strictRecord("map", {}, new Set(Object.keys(spec.maps)));
+    this.programs = strictRecord("program", this.#programs, new Set(Object.keys(spec.programs)));
+    this.maps = strictRecord("map", this.#maps, new Set(Object.keys(spec.maps)));
   }
 
   /**
@@ -157,7 +162,7 @@ export class Collection implements Disposable {
    * the failing step's error (BpfError, VerifierError…) naming the map or program.
    */
   static load(spec: CollectionSpec, options: CollectionLoadOptions = {}): Collection {
-    checkLoadOptions(spec, options);
+    const wanted = checkLoadOptions(spec, options);
     const native = endianness() === "LE" ? "little" : "big";
     if (spec.byteOrder !== native) {
       throw new NotSupportedError(`loading a ${spec.byteOrder}-endian object on this ${native}-endian machine`, {
@@ -166,7 +171,7 @@ export class Collection implements Disposable {
     }
     const coll = new Collection(spec);
     try {
-      coll.#load(spec, options);
+      coll.#load(spec, options, wanted);
     } catch (e) {
       coll.#undoPins();
       coll.close();
@@ -193,7 +198,7 @@ export class Collection implements Disposable {
     return x;
   }
 
-  #load(spec: CollectionSpec, options: CollectionLoadOptions): void {
+  #load(spec: CollectionSpec, options: CollectionLoadOptions, wanted: readonly string[]): void {
     const le = spec.byteOrder === "little";
     // BTF first, so maps can carry key/value types. A kernel that refuses it gets maps and
     // programs without BTF, as libbpf does.
@@ -214,7 +219,7 @@ export class Collection implements Disposable {
     // struct_ops maps: laid out against the kernel's type (read only when the object has some).
     const structOps = new Map<string, KernelStructOps>();
     const vmlinux = () => (typeof options.kernelBtf === "object" ? options.kernelBtf : kernelBtf());
-    const wantedSet = new Set(options.programs ?? spec.autoloadPrograms);
+    const wantedSet = new Set(wanted);
     for (const [key, m] of Object.entries(spec.maps)) {
       const create = m.autocreate !== false || Object.hasOwn(given, key);
       // Programs need the layout even when the map is passed in (it is then not filled), or not
@@ -224,17 +229,17 @@ export class Collection implements Disposable {
       }
       if (!create) continue;
       if (Object.hasOwn(given, key)) {
-        this.maps[key] = given[key];
+        this.#maps[key] = given[key];
         continue;
       }
       if (m.kind === "struct_ops") {
-        this.maps[key] = this.#createStructOpsMap(key, m, structOps.get(key)!);
+        this.#maps[key] = this.#createStructOpsMap(key, m, structOps.get(key)!);
         fresh.add(key);
         continue;
       }
       const pinned = m.pinning === "by_name" && existsSync(join(options.pinPath ?? "/sys/fs/bpf", m.name ?? key));
       const map = this.#createMap(key, m, options.pinPath, spec.btf);
-      this.maps[key] = map;
+      this.#maps[key] = map;
       if (map.pinnedByThis) this.#madePins.push(map);
       if (!pinned) fresh.add(key);
     }
@@ -243,7 +248,7 @@ export class Collection implements Disposable {
     const externs = Object.values(spec.externs);
     for (const [key, m] of Object.entries(spec.maps)) {
       if (!fresh.has(key) || (m.kind !== "data" && m.kind !== "kconfig")) continue;
-      const map = this.maps[key];
+      const map = this.#maps[key];
       if (m.kind === "data" && (zeroContentsUntouched(m) || m.contents === undefined)) {
         // Zeros (an untouched `.bss`): the kernel made the map zeroed, so nothing is written and
         // nothing of the value's size is allocated here.
@@ -276,9 +281,8 @@ export class Collection implements Disposable {
     }
 
     // Programs.
-    const wanted = options.programs ?? spec.autoloadPrograms;
     const fds: Record<string, { fd: number }> = {};
-    for (const [key, map] of Object.entries(this.maps)) fds[key] = map;
+    for (const [key, map] of Object.entries(this.#maps)) fds[key] = map;
     const core = prepareCore(spec, wanted, options.kernelBtf); // CO-RE and ksyms (src/btf/core)
     // One options object for every program without settings of its own.
     const shared = loadOptions(fds, this.btf, options.logLevel, undefined);
@@ -286,7 +290,9 @@ export class Collection implements Disposable {
     for (const name of wanted) {
       const p = core.program(name);
       const settings = options.programOptions?.[name];
-      const loadSpec = toProgramSpec(p, spec, this.btf !== undefined);
+      // An ELF program no user code has touched keeps its kernel bytes between loads.
+      const kept = p === spec.programs[name] ? keptProgram(p) : undefined;
+      const loadSpec = toProgramSpec(p, spec, this.btf !== undefined, kept);
       if (p.type === "struct_ops" && p.attachBtfId === undefined) {
         // The member it implements: attach_btf_id = the kernel's ops struct, expected attach type = the member's index.
         const t = structOpsTargets.get(name);
@@ -305,9 +311,12 @@ export class Collection implements Disposable {
       }
       try {
         const opts = settings ? loadOptions(fds, this.btf, settings.logLevel ?? options.logLevel, settings.logSize) : shared;
-        const prog = this.#own(Program.load(loadSpec, opts));
-        this.programs[name] = prog;
+        // Bytes are kept only for the program's own instructions (no extern rewritten).
+        const keep = kept !== undefined && loadSpec.instructions === peekProgram(p, "instructions");
+        const prog = this.#own(keep ? loadKept(loadSpec, opts, kept.code) : Program.load(loadSpec, opts));
+        this.#programs[name] = prog;
       } catch (e) {
+        markSeen(p); // the error may hand its instructions to the caller
         if (isVerifierError(e)) e.addProgramContext(verifierSourceContext(p, spec.btf));
         throw annotate(core.explain(name, e), `program "${name}"`);
       }
@@ -316,16 +325,16 @@ export class Collection implements Disposable {
     // Prog arrays and maps of maps from `values` (only for maps made here).
     for (const [key, m] of Object.entries(spec.maps)) {
       if (!m.values || !fresh.has(key)) continue;
-      const map = this.maps[key];
+      const map = this.#maps[key];
       for (const [index, v] of m.values) {
         const k = new Uint8Array(4);
         new DataView(k.buffer).setUint32(0, index, le);
         let target: { fd: number } | undefined;
         if (v.kind === "program") {
-          target = Object.hasOwn(this.programs, v.name) ? this.programs[v.name] : undefined;
+          target = Object.hasOwn(this.#programs, v.name) ? this.#programs[v.name] : undefined;
           if (!target) continue; // not loaded (subset or `?`): the slot stays empty, as in libbpf
         } else {
-          target = this.maps[v.name];
+          target = this.#maps[v.name];
         }
         const fdBytes = new Uint8Array(4);
         new DataView(fdBytes.buffer).setUint32(0, target.fd, le);
@@ -345,7 +354,7 @@ export class Collection implements Disposable {
 
     // Variables.
     for (const v of Object.values(spec.variables)) {
-      if (!Object.hasOwn(this.maps, v.map)) continue;
+      if (!Object.hasOwn(this.#maps, v.map)) continue;
       this.variables[v.name] = new CollectionVariable(
         { name: v.name, map: v.map, offset: v.offset, size: v.size, readonly: v.readonly, kind: v.scalarKind },
         this,
@@ -377,11 +386,11 @@ export class Collection implements Disposable {
     const view = new DataView(value.buffer);
     const le = endianness() === "LE";
     for (const slot of k.slots) {
-      const prog = Object.hasOwn(this.programs, slot.program) ? this.programs[slot.program] : undefined;
+      const prog = Object.hasOwn(this.#programs, slot.program) ? this.#programs[slot.program] : undefined;
       // A program left out of the load leaves its member empty (the kernel refuses a missing required one).
       if (prog) view.setBigUint64(slot.offset, BigInt(prog.fd), le);
     }
-    const map = this.maps[key];
+    const map = this.#maps[key];
     const link = ((m.flags ?? 0) & MapFlags.LINK) !== 0;
     fillStructOpsMap(map, value, `map "${key}": ${link ? "fill" : "register"} struct_ops ${m.structOps!.typeName}`);
     if (!link) {
@@ -475,7 +484,8 @@ export class Collection implements Disposable {
   }
 }
 
-function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions): void {
+/** Checks the options before any syscall; returns the names of the programs to load. */
+function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions): readonly string[] {
   if (typeof options !== "object" || options === null) throw new TypeError("Collection.load: options must be an object");
   checkOptions("Collection.load", options, OPTION_KEYS);
   if (options.programs !== undefined) {
@@ -486,8 +496,12 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
       }
     }
   }
-  for (const n of options.programs ?? spec.autoloadPrograms) {
-    const insns: unknown = spec.programs[n]?.instructions;
+  // Listed once: the spec's autoload list is made on each read.
+  const wanted = options.programs ?? spec.autoloadPrograms;
+  for (const n of wanted) {
+    const p = spec.programs[n];
+    if (p !== undefined && hasKeptCode(p)) continue; // checked when its bytes were kept, unchanged since
+    const insns: unknown = p !== undefined ? peekProgram(p, "instructions") : undefined;
     if (!Array.isArray(insns) || insns.length === 0 || insns.some((i) => typeof i !== "object" || i === null)) {
       throw new TypeError(`Collection.load: program "${n}": instructions must be a non-empty array of instructions, got ${Array.isArray(insns) ? "an array holding something else" : describeValue(insns)}`);
     }
@@ -516,6 +530,7 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
     if (m.autocreate === false || Object.hasOwn(options.maps ?? {}, key) || m.kind === "struct_ops") continue;
     checkMapLimit(key, m, limit);
   }
+  return wanted;
 }
 
 /**
@@ -634,7 +649,7 @@ function loadOptions(maps: Record<string, { fd: number }>, btf: Btf | undefined,
  * has none (the common case: no copy per load), else a copy.
  */
 function resolveExterns(p: ProgramSpec, spec: CollectionSpec, what: string): readonly Instruction[] {
-  const insns = p.instructions;
+  const insns = peekProgram(p, "instructions");
   let i = 0;
   for (; i < insns.length; i++) {
     const kind = insns[i].reference?.kind;
@@ -691,14 +706,16 @@ function lineInfoBytes(records: readonly { insnOff: number; fileNameOff: number;
 }
 
 /** The ProgramSpec Program.load takes: ELF fields dropped, externs resolved, func/line info marshalled. */
-function toProgramSpec(p: ProgramSpec | undefined, spec: CollectionSpec, withBtf: boolean): ProgramSpec {
+function toProgramSpec(p: ProgramSpec | undefined, spec: CollectionSpec, withBtf: boolean, kept?: KeptProgram): ProgramSpec {
   if (!p) throw new TypeError("no such program");
   const what = `program "${p.name}"`;
   if (p.type === 0) {
     throw new TsbpfError(`${what}: section "${p.section}" names no known program type: set spec.programs.${p.name}.type before loading`);
   }
   const le = spec.byteOrder === "little";
-  const out: ProgramSpec = { name: p.name, type: p.type, instructions: resolveExterns(p, spec, what), license: p.license ?? spec.license };
+  // Kept bytes mean the instructions hold no extern (see kept-programs.ts).
+  const instructions = kept?.code.bytes !== undefined ? peekProgram(p, "instructions") : resolveExterns(p, spec, what);
+  const out: ProgramSpec = { name: p.name, type: p.type, instructions, license: p.license ?? spec.license };
   if (p.expectedAttachType !== undefined) out.expectedAttachType = p.expectedAttachType;
   if (p.attachBtfId !== undefined) out.attachBtfId = p.attachBtfId;
   if (p.attachTarget !== undefined) out.attachTarget = p.attachTarget;
@@ -708,23 +725,32 @@ function toProgramSpec(p: ProgramSpec | undefined, spec: CollectionSpec, withBtf
   if (p.ifindex !== undefined) out.ifindex = p.ifindex;
   if (p.btf !== undefined) out.btf = p.btf;
   else if (withBtf) {
-    // Each accessor is read once: they are lazy getters on the spec.
-    const funcInfos = p.funcInfos;
-    const lineInfos = p.lineInfos;
-    if (funcInfos?.length || lineInfos?.length) {
-      const btf: { funcInfo?: Uint8Array; funcInfoRecSize?: number; lineInfo?: Uint8Array; lineInfoRecSize?: number } = {};
-      if (funcInfos?.length) {
-        btf.funcInfo = funcInfoBytes(funcInfos, le);
-        btf.funcInfoRecSize = 8;
-      }
-      if (lineInfos?.length) {
-        btf.lineInfo = lineInfoBytes(lineInfos, le);
-        btf.lineInfoRecSize = 16;
-      }
-      out.btf = btf;
+    let btf = kept?.btf;
+    if (btf === undefined) {
+      btf = infoRecords(p, le);
+      if (kept) kept.btf = btf;
     }
+    if (btf !== null) out.btf = btf;
   }
   return out;
+}
+
+/** The program's func/line info as the kernel reads them, or null when it has none. */
+function infoRecords(p: ProgramSpec, le: boolean): NonNullable<ProgramSpec["btf"]> | null {
+  // Each field is read once: they are lazy on the spec.
+  const funcInfos = peekProgram(p, "funcInfos");
+  const lineInfos = peekProgram(p, "lineInfos");
+  if (!funcInfos?.length && !lineInfos?.length) return null;
+  const btf: { funcInfo?: Uint8Array; funcInfoRecSize?: number; lineInfo?: Uint8Array; lineInfoRecSize?: number } = {};
+  if (funcInfos?.length) {
+    btf.funcInfo = funcInfoBytes(funcInfos, le);
+    btf.funcInfoRecSize = 8;
+  }
+  if (lineInfos?.length) {
+    btf.lineInfo = lineInfoBytes(lineInfos, le);
+    btf.lineInfoRecSize = 16;
+  }
+  return btf;
 }
 
 /** The error with `what` in front, unless its message already names it. */

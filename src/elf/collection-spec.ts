@@ -146,6 +146,13 @@ interface LazyProgram {
   fi: ProgramBtfExt["funcInfos"] | null;
   li: ProgramBtfExt["lineInfos"] | null;
   cr: ProgramBtfExt["coreRelocations"] | null;
+  /** The spec whose accessors these are (a `{ ...spec }` copy carries this state too). */
+  owner: ProgramSpec | undefined;
+  /**
+   * Set when user code first reads or assigns one of the fields: from then on it may change
+   * them in place, so nothing derived from them may be kept (see `unseenProgram`).
+   */
+  seen: boolean;
 }
 
 const LAZY = Symbol("lazy program fields");
@@ -163,46 +170,59 @@ const LAZY_DESCRIPTORS: PropertyDescriptorMap = {
   instructions: {
     get(this: WithLazy) {
       const s = this[LAZY];
+      s.seen = true;
       return (s.insns ??= linkInstructions(s.order));
     },
     set(this: WithLazy, v: ProgramSpec["instructions"]) {
-      this[LAZY].insns = v;
+      const s = this[LAZY];
+      s.seen = true;
+      s.insns = v;
     },
     enumerable: true,
-    configurable: true,
+    // Not configurable: replacing an accessor would bypass `seen` (assignment goes through it).
+    configurable: false,
   },
   funcInfos: {
     get(this: WithLazy) {
       const s = this[LAZY];
+      s.seen = true;
       return s.fi !== null ? s.fi : s.ext?.(s.name).funcInfos;
     },
     set(this: WithLazy, v: ProgramBtfExt["funcInfos"]) {
-      this[LAZY].fi = v;
+      const s = this[LAZY];
+      s.seen = true;
+      s.fi = v;
     },
     enumerable: true,
-    configurable: true,
+    configurable: false,
   },
   lineInfos: {
     get(this: WithLazy) {
       const s = this[LAZY];
+      s.seen = true;
       return s.li !== null ? s.li : s.ext?.(s.name).lineInfos;
     },
     set(this: WithLazy, v: ProgramBtfExt["lineInfos"]) {
-      this[LAZY].li = v;
+      const s = this[LAZY];
+      s.seen = true;
+      s.li = v;
     },
     enumerable: true,
-    configurable: true,
+    configurable: false,
   },
   coreRelocations: {
     get(this: WithLazy) {
       const s = this[LAZY];
+      s.seen = true;
       return s.cr !== null ? s.cr : s.ext?.(s.name).coreRelocations;
     },
     set(this: WithLazy, v: ProgramBtfExt["coreRelocations"]) {
-      this[LAZY].cr = v;
+      const s = this[LAZY];
+      s.seen = true;
+      s.cr = v;
     },
     enumerable: true,
-    configurable: true,
+    configurable: false,
   },
 };
 
@@ -212,6 +232,51 @@ const INSTRUCTIONS = LAZY_DESCRIPTORS.instructions;
 const FUNC_INFOS = LAZY_DESCRIPTORS.funcInfos;
 const LINE_INFOS = LAZY_DESCRIPTORS.lineInfos;
 const CORE_RELOCATIONS = LAZY_DESCRIPTORS.coreRelocations;
+
+type LazyField = "instructions" | "funcInfos" | "lineInfos" | "coreRelocations";
+
+/** The lazy state `p` owns (not a copy's or a prototype's), if it has one. */
+function ownState(p: ProgramSpec): LazyProgram | undefined {
+  const s = (p as Partial<WithLazy>)[LAZY];
+  return s !== undefined && s.owner === p ? s : undefined;
+}
+
+/**
+ * @internal A program's field as the loader reads it: for a spec opened from ELF, without
+ * counting as user code having seen it (so kept bytes stay valid); for any other spec, the
+ * property itself.
+ */
+export function peekProgram<K extends LazyField>(p: ProgramSpec, field: K): ProgramSpec[K] {
+  const s = ownState(p);
+  if (s === undefined) return p[field];
+  switch (field) {
+    case "instructions":
+      return (s.insns ??= linkInstructions(s.order)) as ProgramSpec[K];
+    case "funcInfos":
+      return (s.fi !== null ? s.fi : s.ext?.(s.name).funcInfos) as ProgramSpec[K];
+    case "lineInfos":
+      return (s.li !== null ? s.li : s.ext?.(s.name).lineInfos) as ProgramSpec[K];
+    default:
+      return (s.cr !== null ? s.cr : s.ext?.(s.name).coreRelocations) as ProgramSpec[K];
+  }
+}
+
+/**
+ * @internal A key for what a loader derives from `p`'s lazy fields (kernel bytes, info
+ * records), valid while no user code has read or assigned them: then only the loader has the
+ * arrays, and they cannot have changed. Undefined for a spec not opened from ELF, a copy, or one
+ * whose fields user code has seen.
+ */
+export function unseenProgram(p: ProgramSpec): object | undefined {
+  const s = ownState(p);
+  return s !== undefined && !s.seen ? s : undefined;
+}
+
+/** @internal The loader handed `p`'s fields to user code (in an error): nothing kept for it stays valid. */
+export function markSeen(p: ProgramSpec): void {
+  const s = ownState(p);
+  if (s !== undefined) s.seen = true;
+}
 
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
@@ -337,8 +402,9 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
       section: info?.name ?? f.section.name.replace(/^\?/, ""),
       autoload: info ? info.autoload : !f.section.name.startsWith("?"),
       subprograms: order.slice(1).map((s) => s.label),
-      [LAZY]: { name: f.name, order, ext: extRecords, insns: undefined, fi: null, li: null, cr: null } satisfies LazyProgram,
+      [LAZY]: { name: f.name, order, ext: extRecords, insns: undefined, fi: null, li: null, cr: null, owner: undefined, seen: false } satisfies LazyProgram,
     } as WithLazy;
+    spec[LAZY].owner = spec;
     Object.defineProperty(spec, "instructions", INSTRUCTIONS);
     Object.defineProperty(spec, "funcInfos", FUNC_INFOS);
     Object.defineProperty(spec, "lineInfos", LINE_INFOS);

@@ -16,6 +16,12 @@ const {
 } = op;
 const TWO_32 = 0x100000000;
 
+/** Where `encodeForLoad` wrote a map's fd: the byte offset of the ld_imm64's low imm, and the map. */
+export interface FdSlot {
+  at: number;
+  map: string;
+}
+
 function isInt(n: unknown, min: number, max: number): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;
 }
@@ -24,9 +30,11 @@ function isInt(n: unknown, min: number, max: number): n is number {
  * Kernel-format little-endian bytes of `insns` with labels linked and map references resolved,
  * exactly as `encodeInstructions(resolveReferences(insns, mapFd))` would make them; undefined
  * when that path would throw, or when the list holds something this path leaves to it (a
- * 64-bit bigint immediate out of range, an fd above 2^31, a lookup that throws…).
+ * 64-bit bigint immediate out of range, an fd above 2^31, a lookup that throws…). With
+ * `fdSlots`, each map fd written is recorded there, so a caller that knows the list has not
+ * changed can load the same bytes again with other maps (see `refillFds`).
  */
-export function encodeForLoad(insns: readonly Instruction[], mapFd: MapFdLookup): Uint8Array | undefined {
+export function encodeForLoad(insns: readonly Instruction[], mapFd: MapFdLookup, fdSlots?: FdSlot[]): Uint8Array | undefined {
   // Pass 1: slots, and where each label starts (duplicate labels are the general path's error).
   let slots = 0;
   let labels: Map<string, number> | undefined;
@@ -78,6 +86,7 @@ export function encodeForLoad(insns: readonly Instruction[], mapFd: MapFdLookup)
           src = value ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD;
           lo = fd;
           hi = value ? off : 0;
+          fdSlots?.push({ at: at + 4, map: ref.name });
         } else if (ref.kind === "symbol") {
           const target = labels?.get(ref.name);
           if (target === undefined || src !== BPF_PSEUDO_FUNC) return undefined;
@@ -133,4 +142,24 @@ export function encodeForLoad(insns: readonly Instruction[], mapFd: MapFdLookup)
     return undefined;
   }
   return out;
+}
+
+/**
+ * Write each slot's map fd into `bytes` (made by `encodeForLoad` with these slots). False, with
+ * `bytes` partly written, when a map is missing or its fd is one `encodeForLoad` leaves to the
+ * general path: the caller then encodes from the instructions.
+ */
+export function refillFds(bytes: Uint8Array, fdSlots: readonly FdSlot[], mapFd: MapFdLookup): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    for (let i = 0; i < fdSlots.length; i++) {
+      const slot = fdSlots[i];
+      const fd = mapFd(slot.map);
+      if (fd === undefined || !isInt(fd, 0, 0x7fffffff)) return false;
+      view.setUint32(slot.at, fd, true);
+    }
+  } catch {
+    return false; // a closed map: the general path throws its error
+  }
+  return true;
 }

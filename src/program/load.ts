@@ -10,7 +10,7 @@ import { NativeMemory } from "../sys/libc.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
 import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "../spec/program-spec.js";
 import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
-import { encodeForLoad } from "./encode-for-load.js";
+import { encodeForLoad, refillFds, type FdSlot } from "./encode-for-load.js";
 import { resolveReferences } from "./resolve-references.js";
 
 const { EAGAIN, ENOSPC } = Errno;
@@ -42,6 +42,16 @@ export interface ProgramLoadOptions {
 const LOAD_KEYS = new Set(["maps", "btf", "logLevel", "logSize", "fdArray"]);
 const EAGAIN_RETRIES = 10;
 const DEFAULT_LOG_SIZE = 64 * 1024;
+
+/**
+ * @internal Kernel bytes of a spec's instructions kept between loads by a caller that knows the
+ * instructions have not changed since (the collection loader, for ELF programs no user code has
+ * read): empty until a load records them, then refilled with the maps' fds on each load.
+ */
+export interface KeptCode {
+  bytes?: Uint8Array;
+  fdSlots: FdSlot[];
+}
 
 /** What loadProgram made: the fd (caller owns it), the kernel name, type, and the log if kept. */
 export interface LoadedProgram {
@@ -101,7 +111,7 @@ function describe(spec: ProgramSpec): string {
 }
 
 /** Turn a spec into the plain attr values, validating every field first. */
-function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string): { attr: ProgLoadAttr; typeNumber: number } {
+function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string, kept?: KeptCode): { attr: ProgLoadAttr; typeNumber: number } {
   if (typeof spec !== "object" || spec === null) throw new TypeError("Program.load: spec must be a ProgramSpec object");
   checkSpecKeys(spec);
   checkOptions(`${what}: load`, options, LOAD_KEYS);
@@ -120,8 +130,9 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string)
   if (typeof maps !== "object" || maps === null) throw new TypeError(`${what}: options.maps must be an object`);
   const lookup = (name: string): number | undefined =>
     Object.hasOwn(maps, name) ? fdOf(maps[name], what, "map", name) : undefined;
-  // One pass for the usual list; the general path for the rest and for every error message.
-  const encoded = encodeForLoad(spec.instructions, lookup) ?? encodeInstructions(resolveReferences(spec.instructions, lookup, what));
+  // Kept bytes when the caller has them; else one pass for the usual list; the general path for
+  // the rest and for every error message.
+  const encoded = keptBytes(spec, kept, lookup) ?? encodeForLoad(spec.instructions, lookup) ?? encodeInstructions(resolveReferences(spec.instructions, lookup, what));
   const attr: ProgLoadAttr = {
     progType: typeNumber,
     insns: encoded,
@@ -156,6 +167,19 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string)
   return { attr, typeNumber };
 }
 
+/** The kept bytes with this load's map fds, recording them first when there are none yet. */
+function keptBytes(spec: ProgramSpec, kept: KeptCode | undefined, lookup: (name: string) => number | undefined): Uint8Array | undefined {
+  if (kept === undefined) return undefined;
+  if (kept.bytes !== undefined && refillFds(kept.bytes, kept.fdSlots, lookup)) return kept.bytes;
+  const fdSlots: FdSlot[] = [];
+  const bytes = encodeForLoad(spec.instructions, lookup, fdSlots);
+  if (bytes !== undefined) {
+    kept.bytes = bytes;
+    kept.fdSlots = fdSlots;
+  }
+  return bytes;
+}
+
 /** One load, retried while the kernel answers EAGAIN. */
 function loadOnce(attr: ProgLoadAttr): ReturnType<typeof progLoad> {
   let r = progLoad(attr);
@@ -169,9 +193,9 @@ function loadOnce(attr: ProgLoadAttr): ReturnType<typeof progLoad> {
  * verifier refuses the program, BpfError when the kernel refuses it without a log (EPERM,
  * EINVAL for an unknown type…).
  */
-export function loadProgram(spec: ProgramSpec, options: ProgramLoadOptions = {}): LoadedProgram {
+export function loadProgram(spec: ProgramSpec, options: ProgramLoadOptions = {}, kept?: KeptCode): LoadedProgram {
   const what = describe(spec);
-  const { attr, typeNumber } = buildAttr(spec, options, what);
+  const { attr, typeNumber } = buildAttr(spec, options, what, kept);
   const type = programTypeName(typeNumber) ?? typeNumber;
   const name = attr.name ?? "";
   const logLevel = optionalU32(options.logLevel, what, "logLevel");

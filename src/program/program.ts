@@ -10,7 +10,7 @@ import { decodeInstructions } from "../asm/encoding.js";
 import type { Instruction } from "../asm/instruction.js";
 import { readProgramInfo, readTranslatedBytes, type ProgramInfo } from "./info.js";
 import { readProgramDebugInfo, type ProgramDebugInfo } from "./line-info.js";
-import { loadProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
+import { loadProgram, type KeptCode, type MapFdLike, type ProgramLoadOptions } from "./load.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import { programTypeNumber, type PROGRAM_KIND, type ProgramKindMark, type ProgramTypeName } from "../spec/program-type.js";
 import { PreparedRun, TestRunner, type RunOptions, type RunResult } from "./test-run.js";
@@ -44,6 +44,12 @@ export class StatsHandle implements Disposable {
     this.close();
   }
 }
+
+/**
+ * @internal `Program.load` with the kernel bytes of `spec.instructions` kept in `kept` between
+ * loads (recorded by the first): for the collection loader, which knows when they are unchanged.
+ */
+export let loadKept: (spec: ProgramSpec, options: ProgramLoadOptions, kept: KeptCode) => Program;
 
 function mapFd(map: MapFdLike): number {
   if (typeof map === "number") return map;
@@ -85,6 +91,13 @@ export class Program<K extends ProgramTypeName = ProgramTypeName> implements Dis
   static load(spec: ProgramSpec, options?: ProgramLoadOptions): Program {
     const loaded = loadProgram(spec, options ?? {});
     return new Program(loaded.fd, loaded.name, loaded.type, loaded.log);
+  }
+
+  static {
+    loadKept = (spec, options, kept) => {
+      const loaded = loadProgram(spec, options, kept);
+      return new Program(loaded.fd, loaded.name, loaded.type, loaded.log);
+    };
   }
 
   /**
