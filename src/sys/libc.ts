@@ -2,8 +2,10 @@
  * The koffi bindings to libc. This file and the rest of `src/sys/` are the only code in tsbpf
  * that imports koffi. Prototypes are fixed-arity: a variadic declaration costs about 3x per call.
  */
-import { createRequire } from "node:module";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import Module, { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type KoffiModule from "koffi";
 import { SyscallError } from "../errors.js";
 
@@ -13,33 +15,62 @@ let koffiModule: Koffi | undefined;
 /**
  * koffi, loaded on first use (#19): its native module, libc's load and the prototypes below
  * were part of every `import "tsbpf"`, though opening an object, generating bindings or
- * `tsbpf inspect` make no system call. Resolved beside this file: `__filename` in the CommonJS
- * build, `import.meta.url` in ESM.
+ * `tsbpf inspect` make no system call.
  */
 export function koffi(): Koffi {
   if (koffiModule) return koffiModule;
-  const require = createRequire(typeof __filename === "string" ? __filename : import.meta.url);
-  return (koffiModule = koffiNative(require) ?? (require("koffi") as Koffi));
+  const here = typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
+  return (koffiModule = koffiNative(here) ?? (createRequire(here)("koffi") as Koffi));
 }
 
 /**
- * koffi's native module, loaded from where koffi's own loader would find it on glibc Linux, or
- * undefined (then koffi's entry loads it). koffi's entry spent ~4 ms of a 5.5 ms cold load, a
- * fifth of a first `Collection.load`, before its 1.6 ms dlopen: it compiles two loaders, reads
- * node's ELF header to tell glibc from musl and resolves its platform package. The module is
- * the one koffi's entry loads (same file, so Node hands both the same instance); the version
- * check and the fallback keep a layout change, musl or another platform on koffi's own path.
+ * koffi's native module, loaded from where koffi's own loader finds it on glibc Linux, or
+ * undefined (then koffi's entry loads it). koffi's entry spent ~4 ms of a 5.5 ms cold load
+ * before its dlopen (it compiles two loaders, reads node's ELF header to tell glibc from musl
+ * and resolves its platform package), and resolving koffi with `require.resolve` from an ES
+ * module still cost ~2.5 ms (the CommonJS loader's first use): a tenth of a first
+ * `Collection.load`. So the package is found as Node would find it in a node_modules tree
+ * (this file's directories upwards), and the addon is opened with `process.dlopen` and filed
+ * in the require cache under its real path, so koffi's entry, if anyone loads it, gets this
+ * same instance. The version check and the fallback leave any other layout (Yarn PnP, a
+ * bundle elsewhere), musl or another platform to koffi's own path.
  */
-function koffiNative(require: NodeJS.Require): Koffi | undefined {
+function koffiNative(here: string): Koffi | undefined {
   if (process.platform !== "linux") return undefined;
   try {
-    const fromKoffi = createRequire(require.resolve("koffi"));
-    const { version } = fromKoffi("./package.json") as { version: string };
-    const platformPackage = fromKoffi.resolve(`@koromix/koffi-linux-${process.arch}/package.json`);
-    const native = fromKoffi(join(dirname(platformPackage), `linux_${process.arch}`, "koffi.node")) as Koffi;
+    const dir = findPackage(dirname(here), "koffi");
+    if (dir === undefined) return undefined;
+    const { version } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string };
+    // The platform package sits beside koffi (hoisted, or pnpm's store) or below it (nested).
+    const real = realpathSync(dir);
+    const platform = `@koromix/koffi-linux-${process.arch}`;
+    const base = [join(dirname(real), platform), join(real, "node_modules", platform)].find((d) => existsSync(d));
+    if (base === undefined) return undefined;
+    const file = realpathSync(join(base, `linux_${process.arch}`, "koffi.node"));
+    const cache = (Module as unknown as { _cache: Record<string, { exports: unknown }> })._cache;
+    let native = cache[file]?.exports as Koffi | undefined;
+    if (native === undefined) {
+      const m = new Module(file);
+      m.filename = file;
+      process.dlopen(m, file);
+      m.loaded = true;
+      cache[file] = m;
+      native = m.exports as Koffi;
+    }
     return native.version === version ? native : undefined;
   } catch {
     return undefined; // musl (a glibc module does not load), or a layout this does not know
+  }
+}
+
+/** `node_modules/<name>` in `from` or the nearest directory above it that has one. */
+function findPackage(from: string, name: string): string | undefined {
+  for (let dir = from; ; ) {
+    const candidate = join(dir, "node_modules", name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
   }
 }
 
