@@ -203,15 +203,7 @@ export class Collection implements Disposable {
     // BTF first, so maps can carry key/value types. A kernel that refuses it gets maps and
     // programs without BTF, as libbpf does.
     const loadable = spec.btf ? spec.loadableBtf() : undefined;
-    const blob = loadable ? btfForKernel(loadable) : undefined;
-    if (blob) {
-      try {
-        this.btf = this.#own(Btf.load(blob, { name: `BTF of ${spec.objectName}` }));
-      } catch (e) {
-        if (!isTsbpfError(e)) throw e;
-        this.btf = undefined;
-      }
-    }
+    if (loadable) this.btf = this.#loadBtf(loadable, `BTF of ${spec.objectName}`);
 
     // Maps.
     const given = options.maps ?? {};
@@ -403,21 +395,51 @@ export class Collection implements Disposable {
     }
   }
 
+  /**
+   * The object's BTF in the kernel, or undefined when the kernel takes none (maps and programs
+   * then go without, as libbpf does). It is offered as the object has it first, and only a
+   * refusal runs the BTF probes: a kernel that lacks some kinds then gets it sanitized. libbpf
+   * probes every kind on a process's first load; a kernel that has them all pays nothing here.
+   */
+  #loadBtf(blob: Uint8Array, name: string): Btf | undefined {
+    try {
+      return this.#own(Btf.load(blob, { name }));
+    } catch (e) {
+      if (!isTsbpfError(e)) throw e;
+    }
+    const sanitized = btfForKernel(blob);
+    if (sanitized === undefined || sanitized === blob) return undefined; // refused for another reason
+    try {
+      return this.#own(Btf.load(sanitized, { name }));
+    } catch (e) {
+      if (!isTsbpfError(e)) throw e;
+      return undefined;
+    }
+  }
+
   #createMap(key: string, m: MapSpec, pinPath: string | undefined, objectBtf: BtfSpec | undefined): BpfMap<any, any> {
     const withBtf = this.btf !== undefined && (m.btfValueTypeId ?? 0) !== 0;
-    try {
-      const mapSpec = toMapSpec(m, withBtf ? this.btf : undefined);
+    const create = (btf: Btf | undefined, flagsFor: (flags: number) => number) => {
+      const mapSpec = toMapSpec(m, btf, flagsFor);
       addBtfCodecs(mapSpec, key, m, objectBtf);
       return this.#own(BpfMap.create(mapSpec, pinPath ? { pinPath } : {}));
+    };
+    try {
+      try {
+        return create(withBtf ? this.btf : undefined, asDeclared);
+      } catch (e) {
+        // The flags as declared first: only a refusal runs the map-flag probes, and a kernel
+        // that lacks a flag the map works without (mmap, program-side access) gets it dropped.
+        if (!isBpfError(e) || !dropsFlags(m)) throw e;
+        return create(withBtf ? this.btf : undefined, mapFlagsForKernel);
+      }
     } catch (e) {
       if (withBtf && isBpfError(e)) {
         // The kernel refuses this map's BTF (EINVAL for a type it cannot check, ENOTSUPP for
         // sockmap/sockhash values…): retry without, as libbpf does for any error.
         try {
           // The kernel keeps no BTF for it, but the object's BTF still shapes keys and values.
-          const plain = toMapSpec(m, undefined);
-          addBtfCodecs(plain, key, m, objectBtf);
-          return this.#own(BpfMap.create(plain, pinPath ? { pinPath } : {}));
+          return create(undefined, mapFlagsForKernel);
         } catch (e2) {
           throw annotate(e2, `map "${key}"`);
         }
@@ -594,20 +616,29 @@ function btfCodec(btf: BtfSpec, id: number | undefined, size: number | undefined
   return c !== null && c.size === size ? c : undefined;
 }
 
-/** The MapSpec BpfMap.create takes, without the ELF-only fields. */
-function toMapSpec(m: MapSpec, btf: Btf | undefined): MapSpec {
+const asDeclared = (flags: number) => flags;
+
+/** True when this kernel lacks a flag of `m` (or of its inner map) that the map works without (probes). */
+function dropsFlags(m: MapSpec): boolean {
+  const inner = m.innerMap as MapSpec | { fd: number } | undefined;
+  const flags = [m.flags, inner !== undefined && "type" in inner ? inner.flags : undefined];
+  return flags.some((f) => f !== undefined && mapFlagsForKernel(f) !== f);
+}
+
+/** The MapSpec BpfMap.create takes, without the ELF-only fields; `flagsFor` gives the flags to ask for. */
+function toMapSpec(m: MapSpec, btf: Btf | undefined, flagsFor: (flags: number) => number): MapSpec {
   const out: MapSpec = { name: m.name, type: m.type };
   if (m.keySize !== undefined) out.keySize = m.keySize;
   if (m.valueSize !== undefined) out.valueSize = m.valueSize;
   if (m.maxEntries !== undefined) out.maxEntries = m.maxEntries;
-  if (m.flags !== undefined) out.flags = mapFlagsForKernel(m.flags);
+  if (m.flags !== undefined) out.flags = flagsFor(m.flags);
   if (m.numaNode !== undefined) out.numaNode = m.numaNode;
   if (m.mapExtra !== undefined) out.mapExtra = m.mapExtra;
   if (m.pinning !== undefined) out.pinning = m.pinning;
   if (m.ifindex !== undefined) out.ifindex = m.ifindex;
   if (m.innerMap !== undefined) {
     const inner = m.innerMap as MapSpec | { fd: number };
-    out.innerMap = "type" in inner ? toMapSpec({ ...inner, name: "" }, undefined) : inner;
+    out.innerMap = "type" in inner ? toMapSpec({ ...inner, name: "" }, undefined, flagsFor) : inner;
     if ("type" in inner) delete (out.innerMap as MapSpec).name;
   }
   if (btf && m.btfValueTypeId) {

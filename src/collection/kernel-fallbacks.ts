@@ -2,6 +2,8 @@
  * What the loader changes in an object for an older kernel, decided by probes (src/features),
  * never by version numbers: BTF kinds the kernel lacks are replaced (libbpf's "BTF
  * sanitization"), and map flags it does not know are dropped where the map works without them.
+ * The loader asks for these only after the kernel refused the object's BTF or a map as declared,
+ * so a kernel that has everything runs none of the probes.
  */
 import { sanitizeBtf } from "../btf/fixup.js";
 import { marshalBtf } from "../btf/marshal.js";

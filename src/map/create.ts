@@ -4,7 +4,7 @@
  * by-name pin that is reused instead, and the access flags of opening an existing map.
  */
 import type { Codec } from "../codec.js";
-import { TsbpfError } from "../errors.js";
+import { isBpfError, TsbpfError } from "../errors.js";
 import { raiseMemlockLimitIfCharged } from "../features/memlock.js";
 import { Fd } from "../sys/fd.js";
 import { mapCreate } from "../sys/map-attr.js";
@@ -65,7 +65,6 @@ export function createMapFd(
 ): { fd: Fd; flags: number } {
   const { type, typeName } = specType(spec);
   const name = spec.name === undefined ? "" : kernelMapName(spec.name);
-  raiseMemlockLimitIfCharged();
   let flags = sizes.flags;
   let innerFd = 0;
   let innerTemp: { readonly fd: number; close(): void } | undefined;
@@ -82,27 +81,32 @@ export function createMapFd(
   if (spec.token !== undefined) flags |= MapFlags.TOKEN_FD;
   let fdNum: number;
   try {
-    fdNum = mapCreate(
-      {
-        mapType: type,
-        keySize: sizes.keySize,
-        valueSize: sizes.valueSize,
-        maxEntries: sizes.maxEntries,
-        mapFlags: flags,
-        innerMapFd: innerFd,
-        numaNode: spec.numaNode,
-        mapName: name,
-        mapIfindex: spec.ifindex,
-        btfFd: spec.btf === undefined ? 0 : fdOf(spec.btf, `${label}: btf`),
-        btfKeyTypeId: spec.btfKeyTypeId,
-        btfValueTypeId: spec.btfValueTypeId,
-        btfVmlinuxValueTypeId: spec.btfVmlinuxValueTypeId,
-        mapExtra: spec.mapExtra === undefined ? 0n : BigInt(spec.mapExtra),
-        valueTypeBtfObjFd: spec.valueTypeBtfObj === undefined ? 0 : fdOf(spec.valueTypeBtfObj, `${label}: valueTypeBtfObj`),
-        mapTokenFd: spec.token === undefined ? 0 : fdOf(spec.token, `${label}: token`),
-      },
-      `${label}: create (type ${typeName ?? type}, key ${sizes.keySize} B, value ${sizes.valueSize} B, max_entries ${sizes.maxEntries}, flags 0x${flags.toString(16)})`,
-    );
+    const attr: Parameters<typeof mapCreate>[0] = {
+      mapType: type,
+      keySize: sizes.keySize,
+      valueSize: sizes.valueSize,
+      maxEntries: sizes.maxEntries,
+      mapFlags: flags,
+      innerMapFd: innerFd,
+      numaNode: spec.numaNode,
+      mapName: name,
+      mapIfindex: spec.ifindex,
+      btfFd: spec.btf === undefined ? 0 : fdOf(spec.btf, `${label}: btf`),
+      btfKeyTypeId: spec.btfKeyTypeId,
+      btfValueTypeId: spec.btfValueTypeId,
+      btfVmlinuxValueTypeId: spec.btfVmlinuxValueTypeId,
+      mapExtra: spec.mapExtra === undefined ? 0n : BigInt(spec.mapExtra),
+      valueTypeBtfObjFd: spec.valueTypeBtfObj === undefined ? 0 : fdOf(spec.valueTypeBtfObj, `${label}: valueTypeBtfObj`),
+      mapTokenFd: spec.token === undefined ? 0 : fdOf(spec.token, `${label}: token`),
+    };
+    const context = `${label}: create (type ${typeName ?? type}, key ${sizes.keySize} B, value ${sizes.valueSize} B, max_entries ${sizes.maxEntries}, flags 0x${flags.toString(16)})`;
+    try {
+      fdNum = mapCreate(attr, context);
+    } catch (e) {
+      // A kernel before 5.11 charges RLIMIT_MEMLOCK: raise it once, then try again.
+      if (!(isBpfError(e) && e.code === "EPERM" && raiseMemlockLimitIfCharged())) throw e;
+      fdNum = mapCreate(attr, context);
+    }
   } finally {
     innerTemp?.close();
   }

@@ -5,6 +5,7 @@
  */
 import { encodeInstructions } from "../asm/encoding.js";
 import { Errno, BpfError, VerifierError, checkOptions } from "../errors.js";
+import { raiseMemlockLimitIfCharged } from "../features/memlock.js";
 import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
@@ -13,7 +14,7 @@ import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeN
 import { encodeForLoad, refillFds, type FdSlot } from "./encode-for-load.js";
 import { resolveReferences } from "./resolve-references.js";
 
-const { EAGAIN, ENOSPC } = Errno;
+const { EAGAIN, ENOSPC, EPERM } = Errno;
 
 /** Something that is, or has, a map's fd: a `BpfMap`, an fd number, or an object with `fd`. */
 export type MapFdLike = number | { readonly fd: number | { readonly value: number } };
@@ -180,10 +181,14 @@ function keptBytes(spec: ProgramSpec, kept: KeptCode | undefined, lookup: (name:
   return bytes;
 }
 
-/** One load, retried while the kernel answers EAGAIN. */
+/**
+ * One load, retried while the kernel answers EAGAIN, and once after an EPERM that raising
+ * RLIMIT_MEMLOCK answers (a kernel before 5.11 charges programs to it).
+ */
 function loadOnce(attr: ProgLoadAttr): ReturnType<typeof progLoad> {
   let r = progLoad(attr);
   for (let i = 0; i < EAGAIN_RETRIES && r.fd < 0 && r.errno === EAGAIN; i++) r = progLoad(attr);
+  if (r.fd < 0 && r.errno === EPERM && raiseMemlockLimitIfCharged()) return loadOnce(attr);
   return r;
 }
 
