@@ -21,7 +21,7 @@ import { MapFlags } from "../spec/map-spec.js";
 import type { MmapArrayView } from "../map/mmap-view.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import type { ProgramLoadOptions } from "../program/load.js";
-import { loadKept, Program } from "../program/program.js";
+import { loadWithKeptCode, Program } from "../program/program.js";
 import { hasKeptCode, keptProgram, type KeptProgram } from "./kept-programs.js";
 import { Btf } from "../map/btf.js";
 import { prepareCore } from "./core-prepare.js";
@@ -305,7 +305,7 @@ export class Collection implements Disposable {
         const opts = settings ? loadOptions(fds, this.btf, settings.logLevel ?? options.logLevel, settings.logSize) : shared;
         // Bytes are kept only for the program's own instructions (no extern rewritten).
         const keep = kept !== undefined && loadSpec.instructions === peekProgram(p, "instructions");
-        const prog = this.#own(keep ? loadKept(loadSpec, opts, kept.code) : Program.load(loadSpec, opts));
+        const prog = this.#own(keep ? loadWithKeptCode(loadSpec, opts, kept.code) : Program.load(loadSpec, opts));
         this.#programs[name] = prog;
       } catch (e) {
         markSeen(p); // the error may hand its instructions to the caller

@@ -49,7 +49,7 @@ export class StatsHandle implements Disposable {
  * @internal `Program.load` with the kernel bytes of `spec.instructions` kept in `kept` between
  * loads (recorded by the first): for the collection loader, which knows when they are unchanged.
  */
-export let loadKept: (spec: ProgramSpec, options: ProgramLoadOptions, kept: KeptCode) => Program;
+export let loadWithKeptCode: (spec: ProgramSpec, options: ProgramLoadOptions, kept: KeptCode) => Program;
 
 function mapFd(map: MapFdLike): number {
   if (typeof map === "number") return map;
@@ -94,7 +94,7 @@ export class Program<K extends ProgramTypeName = ProgramTypeName> implements Dis
   }
 
   static {
-    loadKept = (spec, options, kept) => {
+    loadWithKeptCode = (spec, options, kept) => {
       const loaded = loadProgram(spec, options, kept);
       return new Program(loaded.fd, loaded.name, loaded.type, loaded.log);
     };
