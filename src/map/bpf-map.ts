@@ -12,7 +12,7 @@ import { Errno, ClosedError, TsbpfError, checkOptions } from "../errors.js";
 import { BpfCmd } from "../sys/bpf.js";
 import type { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
-import { MapElemAttr } from "../sys/map-attr.js";
+import { ELEM_ATTRS_SIZE, MapElemAttr } from "../sys/map-attr.js";
 import { MapFlags, type MapSpec, specType } from "../spec/map-spec.js";
 import { getFdById, objGet, objPin, readEach, unpinIfSame } from "../sys/obj.js";
 import { mapTypeName, PER_CPU_MAP_TYPES, type MapTypeName, type PerCpuMapTypeName } from "../spec/map-type.js";
@@ -107,12 +107,14 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> implements Disposable {
     const element: Codec<unknown> = value ?? bytes(desc.valueSize);
     this.valueCodec = (perCpuType ? perCpu(element, this.cpus) : element) as Codec<V>;
 
-    this.#keyMem = new NativeMemory(Math.max(desc.keySize, 8));
-    this.#keyView = this.#keyMem.view;
-    // Per-CPU values take round_up(value_size, 8) bytes per possible CPU.
-    this.#valueMem = new NativeMemory(Math.max(this.valueCodec.size, 8));
-    this.#valueView = this.#valueMem.view;
-    this.#elem = new MapElemAttr(fd.value, this.#keyMem.address, this.#valueMem.address);
+    // Key, value and the element attrs in one allocation. Per-CPU values take
+    // round_up(value_size, 8) bytes per possible CPU.
+    const [keyMem, valueMem, attrs] = NativeMemory.regions([Math.max(desc.keySize, 8), Math.max(this.valueCodec.size, 8), ELEM_ATTRS_SIZE]);
+    this.#keyMem = keyMem;
+    this.#keyView = keyMem.view;
+    this.#valueMem = valueMem;
+    this.#valueView = valueMem.view;
+    this.#elem = new MapElemAttr(fd.value, keyMem.address, valueMem.address, attrs);
   }
 
   /**

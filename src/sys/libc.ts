@@ -214,25 +214,50 @@ export class NativeMemory {
   readonly length: number;
   readonly #pointer: Buffer;
   #address: number | undefined;
-  constructor(length: number) {
-    // Off-heap Node buffers never move, so their address can be written into bpf_attr. Large
-    // ones come zeroed from calloc (Buffer.alloc never pools): their pages cost memory only once
-    // touched, so a map whose values are huge costs nothing here until a value is read.
+  /** Set for a region of another NativeMemory: its address is the parent's plus `#offset`. */
+  readonly #parent: NativeMemory | undefined;
+  readonly #offset: number;
+  constructor(length: number, parent?: NativeMemory, offset = 0) {
     let buf: Buffer;
-    if (length > 4096) {
+    if (parent !== undefined) {
+      if (!Number.isInteger(offset) || offset < 0 || offset + length > parent.length) throw new RangeError(`NativeMemory: region ${offset}+${length} is outside ${parent.length} bytes`);
+      buf = parent.#pointer;
+      offset += parent.#offset;
+      parent = parent.#parent ?? parent;
+    } else if (length > 4096) {
+      // Off-heap Node buffers never move, so their address can be written into bpf_attr. Large
+      // ones come zeroed from calloc (Buffer.alloc never pools): their pages cost memory only
+      // once touched, so a map whose values are huge costs nothing here until a value is read.
       buf = Buffer.alloc(length);
     } else {
       buf = Buffer.allocUnsafeSlow(Math.max(length, 8));
       buf.fill(0);
     }
     this.#pointer = buf;
+    this.#parent = parent;
+    this.#offset = offset;
     this.length = length;
-    this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, length);
-    this.view = new DataView(buf.buffer, buf.byteOffset, length);
+    this.bytes = new Uint8Array(buf.buffer, buf.byteOffset + offset, length);
+    this.view = new DataView(buf.buffer, buf.byteOffset + offset, length);
+  }
+  /**
+   * `lengths` regions of one allocation, each starting 8-byte aligned: for an object that keeps
+   * several small native buffers (a map's key, value and attrs), one allocation and one address
+   * lookup instead of one per buffer.
+   */
+  static regions(lengths: readonly number[]): NativeMemory[] {
+    const starts: number[] = [];
+    let end = 0;
+    for (const n of lengths) {
+      starts.push(end);
+      end += Math.ceil(n / 8) * 8;
+    }
+    const whole = new NativeMemory(end);
+    return lengths.map((n, i) => new NativeMemory(n, whole, starts[i]));
   }
   /** Asked on first use, so that a module-level buffer does not load koffi at import. */
   get address(): number {
-    return (this.#address ??= Number(koffi().address(this.#pointer)));
+    return (this.#address ??= this.#parent !== undefined ? this.#parent.address + this.#offset : Number(koffi().address(this.#pointer)));
   }
 }
 

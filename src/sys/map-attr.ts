@@ -105,6 +105,8 @@ const CMD_UPDATE = BpfCmd.BPF_MAP_UPDATE_ELEM;
 
 /** Size of the element-command attr: `{ u32 map_fd; u64 key; u64 value|next_key; u64 flags; }`. */
 export const ELEM_ATTR_SIZE = 32;
+/** What a MapElemAttr keeps: the element attr, then BPF_MAP_DELETE_ELEM's (fd and key only). */
+export const ELEM_ATTRS_SIZE = ELEM_ATTR_SIZE + 16;
 
 /**
  * A preallocated attr for BPF_MAP_*_ELEM, BPF_MAP_GET_NEXT_KEY and BPF_MAP_FREEZE. The fd and
@@ -120,15 +122,19 @@ export class MapElemAttr {
   readonly #deleteAddress: number;
   #flags = 0;
 
-  /** `keyAddress`/`valueAddress` are native addresses (0 for NULL, as queues and stacks need). */
-  constructor(mapFd: number, keyAddress: number, valueAddress: number) {
-    this.memory = new NativeMemory(ELEM_ATTR_SIZE);
+  /**
+   * `keyAddress`/`valueAddress` are native addresses (0 for NULL, as queues and stacks need).
+   * `memory` (ELEM_ATTRS_SIZE bytes, zeroed) lets the caller place both attrs in an allocation of
+   * its own.
+   */
+  constructor(mapFd: number, keyAddress: number, valueAddress: number, memory = new NativeMemory(ELEM_ATTRS_SIZE)) {
+    this.memory = new NativeMemory(ELEM_ATTR_SIZE, memory, 0);
     this.#address = this.memory.address;
     const v = this.memory.view;
     v.setUint32(0, mapFd, true);
     v.setBigUint64(8, BigInt(keyAddress), true);
     v.setBigUint64(16, BigInt(valueAddress), true);
-    this.#deleteMemory = new NativeMemory(16);
+    this.#deleteMemory = new NativeMemory(16, memory, ELEM_ATTR_SIZE);
     this.#deleteAddress = this.#deleteMemory.address;
     this.#deleteMemory.view.setUint32(0, mapFd, true);
     this.#deleteMemory.view.setBigUint64(8, BigInt(keyAddress), true);
