@@ -58,6 +58,44 @@ export function encodeInstructions(insns: readonly Instruction[], order: ByteOrd
   return out;
 }
 
+/** The fields of one raw instruction, as the decoder's checks read them. */
+interface RawFields {
+  opcode: number;
+  dst: number;
+  src: number;
+  offset: number;
+  imm: number | bigint;
+}
+
+/**
+ * Why the decoder refuses the instruction at byte `at` ([message, byte offset of the fault]),
+ * or undefined; `into` receives its fields, with an ld_imm64's immediate as 0n (any 64 bits are
+ * in range). One home for the decoder's rules, shared by decodeInstructions and decodable.
+ */
+function refusal(bytes: Uint8Array, view: DataView, at: number, le: boolean, into: RawFields): [string, number] | undefined {
+  const opcode = bytes[at];
+  const regs = bytes[at + 1];
+  into.opcode = opcode;
+  into.dst = le ? regs & 0xf : regs >> 4;
+  into.src = le ? regs >> 4 : regs & 0xf;
+  into.offset = view.getInt16(at + 2, le);
+  if (opcode === LD_IMM64) {
+    if (at + 16 > bytes.length) return ["ld_imm64 is truncated (needs a second slot)", at];
+    if (bytes[at + 8] !== 0 || bytes[at + 9] !== 0 || view.getInt16(at + 10, le) !== 0) {
+      return ["ld_imm64 second slot must have zero opcode, registers and offset", at + 8];
+    }
+    into.imm = 0n;
+  } else {
+    into.imm = view.getInt32(at + 4, le);
+  }
+  const problem = instructionProblem(into as Instruction);
+  return problem === undefined ? undefined : [problem, at];
+}
+
+function checkByteOrder(order: ByteOrder): void {
+  if (order !== "little" && order !== "big") throw new TypeError(`byte order must be "little" or "big", not ${String(order)}`);
+}
+
 /**
  * Decodes kernel-format instructions, little-endian unless `order` says otherwise. Returns
  * plain instructions (opcode, dst, src, offset, imm; `ld_imm64` with a signed 64-bit bigint).
@@ -66,7 +104,7 @@ export function encodeInstructions(insns: readonly Instruction[], order: ByteOrd
  * the ISA of Linux 6.18 (unknown opcode, bad register, non-zero reserved field).
  */
 export function decodeInstructions(bytes: Uint8Array, order: ByteOrder = "little"): Instruction[] {
-  if (order !== "little" && order !== "big") throw new TypeError(`byte order must be "little" or "big", not ${String(order)}`);
+  checkByteOrder(order);
   if (bytes.length % INSN_SIZE !== 0) {
     throw new ParseError(`instructions: length ${bytes.length} is not a multiple of ${INSN_SIZE}`, {
       offset: bytes.length - (bytes.length % INSN_SIZE),
@@ -75,34 +113,43 @@ export function decodeInstructions(bytes: Uint8Array, order: ByteOrder = "little
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = order === "little";
   const out: Instruction[] = [];
+  const f: RawFields = { opcode: 0, dst: 0, src: 0, offset: 0, imm: 0 };
   for (let at = 0; at < bytes.length; ) {
-    const opcode = bytes[at];
-    const regs = bytes[at + 1];
-    const dst = le ? regs & 0xf : regs >> 4;
-    const src = le ? regs >> 4 : regs & 0xf;
-    const offset = view.getInt16(at + 2, le);
+    const refused = refusal(bytes, view, at, le, f);
+    if (refused) throw new ParseError(`instruction at byte ${at}: ${refused[0]}`, { offset: refused[1] });
     const lo = view.getInt32(at + 4, le);
-    let insn: Instruction;
-    if (opcode === LD_IMM64) {
-      if (at + 16 > bytes.length) {
-        throw new ParseError(`instruction at byte ${at}: ld_imm64 is truncated (needs a second slot)`, { offset: at });
-      }
-      if (bytes[at + 8] !== 0 || bytes[at + 9] !== 0 || view.getInt16(at + 10, le) !== 0) {
-        throw new ParseError(`instruction at byte ${at}: ld_imm64 second slot must have zero opcode, registers and offset`, {
-          offset: at + 8,
-        });
-      }
+    if (f.opcode === LD_IMM64) {
       const hi = view.getInt32(at + 12, le);
-      insn = { opcode, dst, src, offset, imm: (BigInt(hi) << 32n) | BigInt(lo >>> 0) };
+      out.push({ opcode: f.opcode, dst: f.dst, src: f.src, offset: f.offset, imm: (BigInt(hi) << 32n) | BigInt(lo >>> 0) });
+      at += 16;
     } else {
-      insn = { opcode, dst, src, offset, imm: lo };
+      out.push({ opcode: f.opcode, dst: f.dst, src: f.src, offset: f.offset, imm: lo });
+      at += 8;
     }
-    const problem = instructionProblem(insn);
-    if (problem) throw new ParseError(`instruction at byte ${at}: ${problem}`, { offset: at });
-    out.push(insn);
-    at += opcode === LD_IMM64 ? 16 : 8;
   }
   return out;
+}
+
+/**
+ * Whether decodeInstructions accepts `bytes`, checked without building instructions: for a
+ * caller that sends them to the kernel as they are and decodes only to report a refusal.
+ */
+export function decodable(bytes: Uint8Array, order: ByteOrder = "little"): boolean {
+  checkByteOrder(order);
+  if (bytes.length % INSN_SIZE !== 0) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = order === "little";
+  const f: RawFields = { opcode: 0, dst: 0, src: 0, offset: 0, imm: 0 };
+  for (let at = 0; at < bytes.length; at += bytes[at] === LD_IMM64 ? 16 : 8) {
+    if (refusal(bytes, view, at, le, f) !== undefined) return false;
+  }
+  return true;
+}
+
+/** Where an encoder wrote a map's fd: the byte offset of the ld_imm64's low imm, and the map. */
+export interface FdSlot {
+  at: number;
+  map: string;
 }
 
 function isInt(n: unknown, min: number, max: number): n is number {

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
 import type { Instruction } from "../asm/instruction.js";
-import { markSeen, peekProgram, type CollectionSpec } from "../elf/collection-spec.js";
+import { markSeen, peekDecodable, peekKernelBytes, peekProgram, type CollectionSpec } from "../elf/collection-spec.js";
 import { zeroContentsUntouched } from "../elf/data-sections.js";
 import { fillKconfig } from "../elf/kconfig.js";
 import { readScalar, writeScalar, type ScalarKind, type VariableValue } from "../elf/variables.js";
@@ -282,8 +282,13 @@ export class Collection implements Disposable {
     for (const name of wanted) {
       const p = core.program(name);
       const settings = options.programOptions?.[name];
-      // An ELF program no user code has touched keeps its kernel bytes between loads.
+      // An ELF program no user code has touched is loaded from kernel bytes made from its
+      // section bytes (no decode), kept for later loads with the map fds refilled.
       const kept = p === spec.programs[name] ? keptProgram(p) : undefined;
+      if (kept !== undefined && kept.code.bytes === undefined) {
+        const made = peekKernelBytes(p);
+        if (made !== undefined) kept.code = made;
+      }
       const loadSpec = toProgramSpec(p, spec, this.btf !== undefined, kept);
       if (p.type === "struct_ops" && p.attachBtfId === undefined) {
         // The member it implements: attach_btf_id = the kernel's ops struct, expected attach type = the member's index.
@@ -304,7 +309,7 @@ export class Collection implements Disposable {
       try {
         const opts = settings ? loadOptions(fds, this.btf, settings.logLevel ?? options.logLevel, settings.logSize) : shared;
         // Bytes are kept only for the program's own instructions (no extern rewritten).
-        const keep = kept !== undefined && loadSpec.instructions === peekProgram(p, "instructions");
+        const keep = kept !== undefined && (kept.code.bytes !== undefined || loadSpec.instructions === peekProgram(p, "instructions"));
         const prog = this.#own(keep ? loadWithKeptCode(loadSpec, opts, kept.code) : Program.load(loadSpec, opts));
         this.#programs[name] = prog;
       } catch (e) {
@@ -522,7 +527,9 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
   const wanted = options.programs ?? spec.autoloadPrograms;
   for (const n of wanted) {
     const p = spec.programs[n];
-    if (p !== undefined && hasKeptCode(p)) continue; // checked when its bytes were kept, unchanged since
+    // An ELF program no user code has touched holds the object's instructions: it is enough
+    // that they decode (checked without decoding; reading them throws the decoder's ParseError).
+    if (p !== undefined && (hasKeptCode(p) || peekDecodable(p) === true)) continue;
     const insns: unknown = p !== undefined ? peekProgram(p, "instructions") : undefined;
     if (!Array.isArray(insns) || insns.length === 0 || insns.some((i) => typeof i !== "object" || i === null)) {
       throw new TypeError(`Collection.load: program "${n}": instructions must be a non-empty array of instructions, got ${Array.isArray(insns) ? "an array holding something else" : describeValue(insns)}`);
@@ -744,9 +751,14 @@ function toProgramSpec(p: ProgramSpec | undefined, spec: CollectionSpec, withBtf
     throw new TsbpfError(`${what}: section "${p.section}" names no known program type: set spec.programs.${p.name}.type before loading`);
   }
   const le = spec.byteOrder === "little";
-  // Kept bytes mean the instructions hold no extern (see kept-programs.ts).
-  const instructions = kept?.code.bytes !== undefined ? peekProgram(p, "instructions") : resolveExterns(p, spec, what);
-  const out: ProgramSpec = { name: p.name, type: p.type, instructions, license: p.license ?? spec.license };
+  const out: ProgramSpec = { name: p.name, type: p.type, instructions: [], license: p.license ?? spec.license };
+  if (kept?.code.bytes !== undefined) {
+    // Kept bytes mean the instructions hold no extern (see kept-programs.ts), and the loader
+    // reads them only to report a refusal: decoded then, if ever.
+    Object.defineProperty(out, "instructions", { get: () => peekProgram(p, "instructions"), enumerable: true, configurable: true });
+  } else {
+    out.instructions = resolveExterns(p, spec, what);
+  }
   if (p.expectedAttachType !== undefined) out.expectedAttachType = p.expectedAttachType;
   if (p.attachBtfId !== undefined) out.attachBtfId = p.attachBtfId;
   if (p.attachTarget !== undefined) out.attachTarget = p.attachTarget;

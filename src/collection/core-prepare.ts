@@ -9,8 +9,7 @@ import { applyCoreAndKsyms, type CoreAndKsymsOptions, type CoreInput } from "./c
 import { CoreTargets, type CoreTarget } from "../btf/core/candidates.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import { ParseError, TsbpfError } from "../errors.js";
-import { peekProgram } from "../elf/collection-spec.js";
-import { hasKeptCode } from "./kept-programs.js";
+import { peekProgram, peekRefers } from "../elf/collection-spec.js";
 
 /** What the collection loader uses: the program to load, and how to explain its load error. */
 export interface PreparedCore {
@@ -71,12 +70,12 @@ export function prepareCore(
   kernel?: BtfSpec | string | CoreTargets,
   options?: Omit<CoreAndKsymsOptions, "programs">,
 ): PreparedCore {
-  // Read without counting as user code (see kept-programs.ts); kept bytes hold no ksym.
+  // Read without counting as user code (see kept-programs.ts), and from the ELF relocations
+  // when the instructions were never decoded.
   const needs = programs.some((n) => {
     const p = spec.programs[n];
     if (p === undefined) return false;
-    if (peekProgram(p, "coreRelocations")?.length) return true;
-    return !hasKeptCode(p) && peekProgram(p, "instructions").some((i) => i.reference?.kind === "ksym");
+    return Boolean(peekProgram(p, "coreRelocations")?.length) || peekRefers(p, "ksym");
   });
   if (!needs) return { program: (n) => spec.programs[n], explain: (_n, e) => e };
   const targets = coreTargetsFor(kernel);

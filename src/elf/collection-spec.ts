@@ -20,6 +20,7 @@ import type { MapSpec } from "../spec/map-spec.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import { SpecVariable } from "./variables.js";
 import { btfExtLookup, type ProgramBtfExt } from "./btf-ext-records.js";
+import { functionsDecodable, functionsRefer, kernelBytes, type KernelBytes } from "./kernel-bytes.js";
 import { fixupObjectBtf } from "./btf-fixup.js";
 
 /** Options of `CollectionSpec.fromBytes` / `fromFile`. */
@@ -270,6 +271,33 @@ export function peekProgram<K extends LazyField>(p: ProgramSpec, field: K): Prog
 export function unseenProgram(p: ProgramSpec): object | undefined {
   const s = ownState(p);
   return s !== undefined && !s.seen ? s : undefined;
+}
+
+/**
+ * @internal The kernel bytes of `p` made from its ELF section bytes without decoding (see
+ * kernel-bytes.ts), while no user code has read or assigned its lazy fields; undefined
+ * otherwise, or when that path does not apply to its instructions.
+ */
+export function peekKernelBytes(p: ProgramSpec): KernelBytes | undefined {
+  const s = ownState(p);
+  return s !== undefined && !s.seen ? kernelBytes(s.order) : undefined;
+}
+
+/**
+ * @internal Whether `p`'s instructions would decode (so reading them cannot throw), answered
+ * without decoding for an ELF program no user code has touched; undefined when that cannot be
+ * answered so (the caller then reads the instructions).
+ */
+export function peekDecodable(p: ProgramSpec): boolean | undefined {
+  const s = ownState(p);
+  return s !== undefined && !s.seen ? functionsDecodable(s.order) : undefined;
+}
+
+/** @internal Whether `p`'s instructions hold a reference of `kind`, answered from the ELF patches when user code has not touched them. */
+export function peekRefers(p: ProgramSpec, kind: Reference["kind"]): boolean {
+  const s = ownState(p);
+  if (s !== undefined && !s.seen && s.insns === undefined) return functionsRefer(s.order, kind);
+  return peekProgram(p, "instructions").some((i) => i.reference?.kind === kind);
 }
 
 /** @internal The loader handed `p`'s fields to user code (in an error): nothing kept for it stays valid. */

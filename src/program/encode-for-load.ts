@@ -5,6 +5,7 @@
  * general path (`resolveReferences` + `encodeInstructions`), which produces the same bytes or
  * the exact error. Pure: works on numbers; the caller turns maps into fds.
  */
+import type { FdSlot } from "../asm/encoding.js";
 import type { Instruction } from "../asm/instruction.js";
 import * as op from "../asm/opcodes.js";
 import type { MapFdLookup } from "./resolve-references.js";
@@ -16,11 +17,6 @@ const {
 } = op;
 const TWO_32 = 0x100000000;
 
-/** Where `encodeForLoad` wrote a map's fd: the byte offset of the ld_imm64's low imm, and the map. */
-export interface FdSlot {
-  at: number;
-  map: string;
-}
 
 function isInt(n: unknown, min: number, max: number): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;

@@ -11,7 +11,8 @@ import { NativeMemory } from "../sys/libc.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
 import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "../spec/program-spec.js";
 import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
-import { encodeForLoad, refillFds, type FdSlot } from "./encode-for-load.js";
+import type { FdSlot } from "../asm/encoding.js";
+import { encodeForLoad, refillFds } from "./encode-for-load.js";
 import { resolveReferences } from "./resolve-references.js";
 
 const { EAGAIN, ENOSPC, EPERM } = Errno;
@@ -117,7 +118,8 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string,
   checkSpecKeys(spec);
   checkOptions(`${what}: load`, options, LOAD_KEYS);
   const typeNumber = programTypeNumber(spec.type);
-  if (!Array.isArray(spec.instructions) || spec.instructions.length === 0) {
+  // Kept bytes stand for the instructions (their caller knows them unchanged): not read here.
+  if (kept?.bytes === undefined && (!Array.isArray(spec.instructions) || spec.instructions.length === 0)) {
     throw new TypeError(`${what}: instructions must be a non-empty array`);
   }
   if (spec.name !== undefined && typeof spec.name !== "string") throw new TypeError(`${what}: name must be a string`);
