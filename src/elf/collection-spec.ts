@@ -9,11 +9,11 @@ import type { Reference } from "../asm/instruction.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { isParseError, ParseError, checkOptions } from "../errors.js";
 import { ProgramFlags } from "../spec/program-spec.js";
-import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
+import { EM, SHN, STT, parseElf, type ElfFile, type ElfSection, type ElfSymbol } from "./elf-file.js";
 import { readDataSections, readExterns } from "./data-sections.js";
 import { readBtfMaps, readLegacyMaps } from "./maps.js";
 import { readStructOpsMaps, structOpsSectionKind } from "./struct-ops.js";
-import { linkInstructions, programFunctions, readFunctions, type ElfFunc } from "./programs.js";
+import { instructionWhere, linkInstructions, programFunctions, readFunctions, type ElfFunc } from "./programs.js";
 import { parseSectionName } from "../spec/section-names.js";
 import type { CollectionSpecData, ExternSpec } from "../spec/collection-spec.js";
 import type { MapSpec } from "../spec/map-spec.js";
@@ -272,11 +272,11 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   // Relocations against data become references by name.
   const mapSymbolsAt = new Map<number, ElfSymbol[]>();
   const resolver = {
-    resolve(sym: ElfSymbol, imm: number, where: string): Reference | undefined {
+    resolve(sym: ElfSymbol, imm: number, atSection: ElfSection, slot: number): Reference | undefined {
       const kind = mapSectionIndex.get(sym.sectionIndex);
       if (kind) {
         if (sym.type !== STT.SECTION && sym.name) {
-          if (!Object.hasOwn(maps, sym.name)) throw new ParseError(`ELF: ${where}: map "${sym.name}" has no definition`);
+          if (!Object.hasOwn(maps, sym.name)) throw new ParseError(`ELF: ${instructionWhere(atSection, slot)}: map "${sym.name}" has no definition`);
           return { kind: "map", name: sym.name };
         }
         // A static map: the section symbol plus an offset.
@@ -286,14 +286,14 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
           mapSymbolsAt.set(sym.sectionIndex, list);
         }
         const m = list.find((s) => s.value === sym.value + imm);
-        if (!m) throw new ParseError(`ELF: ${where}: no map at offset ${sym.value + imm} of the map section`);
+        if (!m) throw new ParseError(`ELF: ${instructionWhere(atSection, slot)}: no map at offset ${sym.value + imm} of the map section`);
         return { kind: "map", name: m.name };
       }
       const section = dataSections.get(sym.sectionIndex);
       if (section !== undefined) {
         const offset = (sym.type === STT.SECTION ? 0 : sym.value) + imm;
         const size = maps[section].valueSize ?? 0;
-        if (offset < 0 || offset > size) throw new ParseError(`ELF: ${where}: offset ${offset} is outside "${section}" (${size} bytes)`);
+        if (offset < 0 || offset > size) throw new ParseError(`ELF: ${instructionWhere(atSection, slot)}: offset ${offset} is outside "${section}" (${size} bytes)`);
         return { kind: "map", name: section, value: true, offset };
       }
       if (sym.sectionIndex === SHN.UNDEF && sym.name) {
