@@ -35,7 +35,10 @@ class CodeSection {
   readonly slotToIndex: Int32Array;
   /** Slots of calls and callback loads that may be relative (src 1 / src 4), in slot order. */
   readonly relativeCandidates: number[] = [];
-  readonly patches = new Map<number, Patch>();
+  /** Patches in the order their instructions were first patched (one per instruction). */
+  readonly patches: Patch[] = [];
+  /** 1 + the position in `patches` of each slot's patch; 0 when unpatched. */
+  readonly #patchAt: Int32Array;
   readonly #view: DataView;
   #insns?: Instruction[];
   constructor(
@@ -63,6 +66,17 @@ class CodeSection {
       }
     }
     this.slotToIndex = slotToIndex;
+    this.#patchAt = new Int32Array(slots);
+  }
+  /** Patch the instruction at `p.slot`; a later patch of the same one replaces it in place. */
+  patch(p: Patch): void {
+    const at = this.#patchAt[p.slot];
+    if (at !== 0) this.patches[at - 1] = p;
+    else this.#patchAt[p.slot] = this.patches.push(p);
+  }
+  /** Whether the instruction at `slot` is patched. */
+  patched(slot: number): boolean {
+    return this.#patchAt[slot] !== 0;
   }
   /** The 32-bit imm of the instruction at `slot`. */
   imm(slot: number): number {
@@ -80,7 +94,8 @@ class CodeSection {
       }
       throw e;
     }
-    for (const [i, p] of this.patches) {
+    for (const p of this.patches) {
+      const i = this.slotToIndex[p.slot];
       const insn = insns[i];
       insns[i] = { ...insn, ...(p.src !== undefined ? { src: p.src } : {}), ...(p.imm !== undefined ? { imm: p.imm } : {}), reference: p.reference };
     }
@@ -207,7 +222,7 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
   for (const code of codes.values()) {
     const sec = code.section;
     const d = sec.data;
-    const { patches, slotToIndex } = code;
+    const { slotToIndex } = code;
     for (const rel of elf.relocations(sec)) {
       if (rel.offset % INSN !== 0 || rel.offset >= sec.size) {
         throw new ParseError(`ELF: relocation at ${rel.offset} in "${sec.name}" is not on an instruction`, { offset: sec.offset });
@@ -221,7 +236,7 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
       const sym = rel.symbol;
       if (opcode === CALL && src === PSEUDO_CALL && sym.sectionIndex === SHN.UNDEF && sym.name) {
         // clang-19 writes a kfunc call as `call -1` (src 1) against the undefined extern.
-        patches.set(idx, { slot, src: PSEUDO_KFUNC_CALL, imm: 0, reference: { kind: "ksym", name: sym.name } });
+        code.patch({ slot, src: PSEUDO_KFUNC_CALL, imm: 0, reference: { kind: "ksym", name: sym.name } });
         continue;
       }
       if (opcode === CALL && src === PSEUDO_CALL) {
@@ -230,11 +245,11 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
         // symbol and imm points at the function.
         if (sym.value % INSN !== 0) throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: misaligned call target`);
         const callee = funcAt(sym.sectionIndex, sym.value / INSN + imm + 1, sec, slot);
-        patches.set(idx, { slot, imm: -1, reference: { kind: "symbol", name: callee.label } });
+        code.patch({ slot, imm: -1, reference: { kind: "symbol", name: callee.label } });
         continue;
       }
       if (opcode === CALL && src === PSEUDO_KFUNC_CALL) {
-        patches.set(idx, { slot, reference: { kind: "ksym", name: sym.name } });
+        code.patch({ slot, reference: { kind: "ksym", name: sym.name } });
         continue;
       }
       if (opcode === LD_IMM64 && (src === PSEUDO_FUNC || (src === 0 && codes.has(sym.sectionIndex)))) {
@@ -243,7 +258,7 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
         if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: function pointer to "${sym.name}" outside code`);
         if ((sym.value + imm) % INSN !== 0) throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: misaligned function pointer`);
         const callee = funcAt(sym.sectionIndex, (sym.value + imm) / INSN, sec, slot);
-        patches.set(idx, { slot, src: PSEUDO_FUNC, imm: 0n, reference: { kind: "symbol", name: callee.label } });
+        code.patch({ slot, src: PSEUDO_FUNC, imm: 0n, reference: { kind: "symbol", name: callee.label } });
         continue;
       }
       if (opcode === LD_IMM64) {
@@ -253,12 +268,12 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
             `ELF: ${instructionWhere(sec, slot)}: relocation against "${sym.name || elf.sections[sym.sectionIndex]?.name}" that is neither a map, global data nor an extern`,
           );
         }
-        patches.set(idx, { slot, imm: 0n, reference: ref });
+        code.patch({ slot, imm: 0n, reference: ref });
         continue;
       }
       if (opcode === CALL && src === 0 && sym.sectionIndex === SHN.UNDEF) {
         // A call to an undefined function: a kfunc call as older clang writes it.
-        patches.set(idx, { slot, src: PSEUDO_KFUNC_CALL, reference: { kind: "ksym", name: sym.name } });
+        code.patch({ slot, src: PSEUDO_KFUNC_CALL, reference: { kind: "ksym", name: sym.name } });
         continue;
       }
       throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: unsupported relocation (type ${rel.type}) against "${sym.name}" on opcode 0x${opcode.toString(16)}`);
@@ -266,17 +281,16 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     // Calls and callbacks without a relocation target the same section, relative to themselves
     // (the constructor listed the candidates: src 1 calls and src 4 loads, in slot order).
     for (const slot of code.relativeCandidates) {
-      const i = slotToIndex[slot];
-      if (patches.has(i)) continue;
+      if (code.patched(slot)) continue;
       const callee = funcAt(sec.index, slot + code.imm(slot) + 1, sec, slot);
-      if (d[slot * INSN] === CALL) patches.set(i, { slot, imm: -1, reference: { kind: "symbol", name: callee.label } });
-      else patches.set(i, { slot, imm: 0n, reference: { kind: "symbol", name: callee.label } });
+      if (d[slot * INSN] === CALL) code.patch({ slot, imm: -1, reference: { kind: "symbol", name: callee.label } });
+      else code.patch({ slot, imm: 0n, reference: { kind: "symbol", name: callee.label } });
     }
     // Each function's callees: the owner of each patched instruction, by slot.
     const list = bySection.get(sec.index)!;
     const owner = new Int32Array(slotToIndex.length).fill(-1);
     list.forEach((f, n) => owner.fill(n, f.startSlot, f.startSlot + f.slots));
-    for (const p of patches.values()) {
+    for (const p of code.patches) {
       if (p.reference.kind !== "symbol") continue;
       const n = owner[p.slot];
       if (n >= 0 && !list[n].callees.includes(p.reference.name)) list[n].callees.push(p.reference.name);
