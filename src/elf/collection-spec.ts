@@ -243,9 +243,13 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   // Maps: BTF-defined, legacy, global data, kconfig.
   const maps: Record<string, MapSpec> = {};
   const mapSectionIndex = new Map<number, "btf" | "legacy">();
+  // Whether any map has slots or struct_ops members to check below (most objects: none, and
+  // Object.values over the record, in dictionary mode past a dozen maps, is not free).
+  let slotsToCheck = false;
   const addMap = (key: string, m: MapSpec) => {
     if (Object.hasOwn(maps, key)) throw new ParseError(`ELF: two maps named "${key}"`);
     maps[key] = m;
+    if (m.values !== undefined || m.structOps !== undefined) slotsToCheck = true;
   };
   for (const s of elf.sections) {
     if (s.name === ".maps") {
@@ -320,6 +324,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   const orders = new Map<string, ElfFunc[]>();
   const extRecords = btf && btfExtSec ? btfExtLookup(btf, btfExtSec.data, orders) : undefined;
   const infos = new Map<string, ReturnType<typeof parseSectionName>>();
+  let anyStructOps = false;
   for (const f of entries) {
     if (!infos.has(f.section.name)) infos.set(f.section.name, parseSectionName(f.section.name));
     const info = infos.get(f.section.name);
@@ -347,13 +352,15 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     if (info?.attachType) spec.expectedAttachType = info.attachType;
     if (flags) spec.flags = flags;
     if (version !== undefined) spec.kernelVersion = version;
-    if (Object.hasOwn(programs, f.name)) throw new ParseError(`ELF: two programs named "${f.name}"`);
+    // orders holds every name stored so far: most names skip the lookup in the record
+    if (orders.has(f.name) && Object.hasOwn(programs, f.name)) throw new ParseError(`ELF: two programs named "${f.name}"`);
+    if (spec.type === "struct_ops") anyStructOps = true;
     programs[f.name] = spec;
     orders.set(f.name, order);
   }
 
   // Map slots naming programs must name programs of this object.
-  for (const m of Object.values(maps)) {
+  for (const m of slotsToCheck ? Object.values(maps) : []) {
     for (const [i, v] of m.values ?? []) {
       if (v.kind === "program" && !Object.hasOwn(programs, v.name)) {
         throw new ParseError(`map "${m.name}": values[${i}] names "${v.name}", which is not a program of this object`);
@@ -368,7 +375,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   // default) struct_ops map uses has no member to be loaded for, so it is not loaded by default
   // (as libbpf does).
   const usedByStructOps = new Set<string>();
-  for (const m of Object.values(maps)) {
+  for (const m of slotsToCheck ? Object.values(maps) : []) {
     for (const [member, prog] of Object.entries(m.structOps?.programs ?? {})) {
       const p = programs[prog];
       if (!p) throw new ParseError(`struct_ops "${m.name}": member "${member}" points at "${prog}", which is not a program of this object`);
@@ -376,7 +383,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
       if (m.autocreate !== false) usedByStructOps.add(prog);
     }
   }
-  for (const p of Object.values(programs)) {
+  for (const p of anyStructOps ? Object.values(programs) : []) {
     if (p.type === "struct_ops" && !usedByStructOps.has(p.name!)) p.autoload = false;
   }
 
