@@ -202,14 +202,9 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     bySection.set(sec.index, list);
   }
 
-  const starts = new Map<number, Map<number, ElfFunc>>();
-  for (const [i, list] of bySection) {
-    const m = new Map<number, ElfFunc>();
-    for (const f of list) m.set(f.startSlot, f);
-    starts.set(i, m);
-  }
   const funcAt = (secIndex: number, slot: number, from: ElfSection, fromSlot: number): ElfFunc => {
-    const f = starts.get(secIndex)?.get(slot);
+    const list = bySection.get(secIndex);
+    const f = list && funcStartingAt(list, slot);
     if (!f) {
       const sec = elf.sections[secIndex];
       throw new ParseError(`ELF: ${instructionWhere(from, fromSlot)}: no function starts at instruction ${slot} of section "${sec?.name ?? secIndex}"`);
@@ -299,6 +294,20 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
   return funcs;
 }
 
+/** @internal The function of `list` (sorted by start, starts distinct) that starts at `slot`, if any. */
+export function funcStartingAt(list: readonly ElfFunc[], slot: number): ElfFunc | undefined {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const start = list[mid].startSlot;
+    if (start === slot) return list[mid];
+    if (start < slot) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
 function newFunc(name: string, code: CodeSection, startSlot: number, slots: number, global: boolean): ElfFunc {
   return { label: name, name, section: code.section, startSlot, slots, global, callees: [], code };
 }
@@ -309,17 +318,25 @@ function newFunc(name: string, code: CodeSection, startSlot: number, slots: numb
  */
 export function programFunctions(entry: ElfFunc, funcs: ReadonlyMap<string, ElfFunc>): ElfFunc[] {
   const order: ElfFunc[] = [entry];
-  const seen = new Set([entry.label]);
+  // Most programs reach a handful of functions: a scan of `order` beats a Set until it grows.
+  let seen: Set<string> | undefined;
   for (let i = 0; i < order.length; i++) {
     for (const c of order[i].callees) {
-      if (seen.has(c)) continue;
+      if (seen ? seen.has(c) : scanned(order, c)) continue;
       const f = funcs.get(c);
       if (!f) throw new ParseError(`ELF: program "${entry.name}" calls "${c}", which is not in the object`);
-      seen.add(c);
       order.push(f);
+      if (seen) seen.add(c);
+      else if (order.length > 16) seen = new Set(order.map((g) => g.label));
     }
   }
   return order;
+}
+
+/** Whether a function labelled `label` is in `order`. */
+function scanned(order: readonly ElfFunc[], label: string): boolean {
+  for (let i = 0; i < order.length; i++) if (order[i].label === label) return true;
+  return false;
 }
 
 /** A program's linked instruction list: its functions' instructions, one after another. */
