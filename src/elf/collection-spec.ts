@@ -9,11 +9,11 @@ import type { Reference } from "../asm/instruction.js";
 import { parseBtf, type BtfSpec } from "../btf/spec.js";
 import { isParseError, ParseError, checkOptions } from "../errors.js";
 import { ProgramFlags } from "../spec/program-spec.js";
-import { EM, SHN, STT, parseElf, type ElfFile, type ElfSymbol } from "./elf-file.js";
+import { EM, SHN, STT, parseElf, type ElfFile, type ElfSection, type ElfSymbol } from "./elf-file.js";
 import { readDataSections, readExterns } from "./data-sections.js";
 import { readBtfMaps, readLegacyMaps } from "./maps.js";
 import { readStructOpsMaps, structOpsSectionKind } from "./struct-ops.js";
-import { linkInstructions, programFunctions, readFunctions, type ElfFunc } from "./programs.js";
+import { instructionWhere, linkInstructions, programFunctions, readFunctions, type ElfFunc } from "./programs.js";
 import { parseSectionName } from "../spec/section-names.js";
 import type { CollectionSpecData, ExternSpec } from "../spec/collection-spec.js";
 import type { MapSpec } from "../spec/map-spec.js";
@@ -336,9 +336,13 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   // Maps: BTF-defined, legacy, global data, kconfig.
   const maps: Record<string, MapSpec> = {};
   const mapSectionIndex = new Map<number, "btf" | "legacy">();
+  // Whether any map has slots or struct_ops members to check below (most objects: none, and
+  // Object.values over the record, in dictionary mode past a dozen maps, is not free).
+  let slotsToCheck = false;
   const addMap = (key: string, m: MapSpec) => {
     if (Object.hasOwn(maps, key)) throw new ParseError(`ELF: two maps named "${key}"`);
     maps[key] = m;
+    if (m.values !== undefined || m.structOps !== undefined) slotsToCheck = true;
   };
   for (const s of elf.sections) {
     if (s.name === ".maps") {
@@ -365,11 +369,11 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   // Relocations against data become references by name.
   const mapSymbolsAt = new Map<number, ElfSymbol[]>();
   const resolver = {
-    resolve(sym: ElfSymbol, imm: number, where: string): Reference | undefined {
+    resolve(sym: ElfSymbol, imm: number, atSection: ElfSection, slot: number): Reference | undefined {
       const kind = mapSectionIndex.get(sym.sectionIndex);
       if (kind) {
         if (sym.type !== STT.SECTION && sym.name) {
-          if (!Object.hasOwn(maps, sym.name)) throw new ParseError(`ELF: ${where}: map "${sym.name}" has no definition`);
+          if (!Object.hasOwn(maps, sym.name)) throw new ParseError(`ELF: ${instructionWhere(atSection, slot)}: map "${sym.name}" has no definition`);
           return { kind: "map", name: sym.name };
         }
         // A static map: the section symbol plus an offset.
@@ -379,14 +383,14 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
           mapSymbolsAt.set(sym.sectionIndex, list);
         }
         const m = list.find((s) => s.value === sym.value + imm);
-        if (!m) throw new ParseError(`ELF: ${where}: no map at offset ${sym.value + imm} of the map section`);
+        if (!m) throw new ParseError(`ELF: ${instructionWhere(atSection, slot)}: no map at offset ${sym.value + imm} of the map section`);
         return { kind: "map", name: m.name };
       }
       const section = dataSections.get(sym.sectionIndex);
       if (section !== undefined) {
         const offset = (sym.type === STT.SECTION ? 0 : sym.value) + imm;
         const size = maps[section].valueSize ?? 0;
-        if (offset < 0 || offset > size) throw new ParseError(`ELF: ${where}: offset ${offset} is outside "${section}" (${size} bytes)`);
+        if (offset < 0 || offset > size) throw new ParseError(`ELF: ${instructionWhere(atSection, slot)}: offset ${offset} is outside "${section}" (${size} bytes)`);
         return { kind: "map", name: section, value: true, offset };
       }
       if (sym.sectionIndex === SHN.UNDEF && sym.name) {
@@ -413,6 +417,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   const orders = new Map<string, ElfFunc[]>();
   const extRecords = btf && btfExtSec ? btfExtLookup(btf, btfExtSec.data, orders) : undefined;
   const infos = new Map<string, ReturnType<typeof parseSectionName>>();
+  let anyStructOps = false;
   for (const f of entries) {
     if (!infos.has(f.section.name)) infos.set(f.section.name, parseSectionName(f.section.name));
     const info = infos.get(f.section.name);
@@ -441,13 +446,15 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
     if (info?.attachType) spec.expectedAttachType = info.attachType;
     if (flags) spec.flags = flags;
     if (version !== undefined) spec.kernelVersion = version;
-    if (Object.hasOwn(programs, f.name)) throw new ParseError(`ELF: two programs named "${f.name}"`);
+    // orders holds every name stored so far: most names skip the lookup in the record
+    if (orders.has(f.name) && Object.hasOwn(programs, f.name)) throw new ParseError(`ELF: two programs named "${f.name}"`);
+    if (spec.type === "struct_ops") anyStructOps = true;
     programs[f.name] = spec;
     orders.set(f.name, order);
   }
 
   // Map slots naming programs must name programs of this object.
-  for (const m of Object.values(maps)) {
+  for (const m of slotsToCheck ? Object.values(maps) : []) {
     for (const [i, v] of m.values ?? []) {
       if (v.kind === "program" && !Object.hasOwn(programs, v.name)) {
         throw new ParseError(`map "${m.name}": values[${i}] names "${v.name}", which is not a program of this object`);
@@ -462,7 +469,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   // default) struct_ops map uses has no member to be loaded for, so it is not loaded by default
   // (as libbpf does).
   const usedByStructOps = new Set<string>();
-  for (const m of Object.values(maps)) {
+  for (const m of slotsToCheck ? Object.values(maps) : []) {
     for (const [member, prog] of Object.entries(m.structOps?.programs ?? {})) {
       const p = programs[prog];
       if (!p) throw new ParseError(`struct_ops "${m.name}": member "${member}" points at "${prog}", which is not a program of this object`);
@@ -470,7 +477,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
       if (m.autocreate !== false) usedByStructOps.add(prog);
     }
   }
-  for (const p of Object.values(programs)) {
+  for (const p of anyStructOps ? Object.values(programs) : []) {
     if (p.type === "struct_ops" && !usedByStructOps.has(p.name!)) p.autoload = false;
   }
 

@@ -8,6 +8,7 @@
 import { skipQualifiers, typeAlignment, typeSize } from "../btf/query.js";
 import type { BtfSpec } from "../btf/spec.js";
 import { ParseError } from "../errors.js";
+import { hiddenSlot } from "./hidden-slot.js";
 import { SHF, SHN, SHT, STB, STT, type ElfFile, type ElfSection } from "./elf-file.js";
 import type { ExternSpec, VariableSpec } from "../spec/collection-spec.js";
 import type { MapSpec } from "../spec/map-spec.js";
@@ -40,7 +41,23 @@ export function internalMapName(objectName: string, section: string): string {
 }
 
 /** State of `.bss` contents not allocated yet, by map spec. */
-const lazyZeros = new WeakMap<object, { bytes?: Uint8Array }>();
+const lazyZeros = hiddenSlot<{ size: number; bytes?: Uint8Array }>();
+
+/**
+ * `contents` of a `.bss` map spec: one getter and setter for all specs (fresh closures per
+ * spec gave each spec a map of its own, which kept it alive through young GCs: hidden-slot.ts).
+ */
+const LAZY_ZERO_CONTENTS: PropertyDescriptor = {
+  get(this: MapSpec) {
+    const state = lazyZeros.get(this);
+    return (state.bytes ??= new Uint8Array(state.size));
+  },
+  set(this: MapSpec, v: Uint8Array | undefined) {
+    lazyZeros.get(this).bytes = v;
+  },
+  enumerable: true,
+  configurable: true,
+};
 
 /**
  * Give a `.bss` map spec `contents` that are allocated (as zeros) only when first read or
@@ -48,16 +65,8 @@ const lazyZeros = new WeakMap<object, { bytes?: Uint8Array }>();
  * collection creates it in the kernel (zeroed there) without ever allocating it here.
  */
 function lazyZeroContents(m: MapSpec, size: number): void {
-  const state: { bytes?: Uint8Array } = {};
-  lazyZeros.set(m, state);
-  Object.defineProperty(m, "contents", {
-    get: () => (state.bytes ??= new Uint8Array(size)),
-    set: (v: Uint8Array | undefined) => {
-      state.bytes = v;
-    },
-    enumerable: true,
-    configurable: true,
-  });
+  lazyZeros.attach(m, { size });
+  Object.defineProperty(m, "contents", LAZY_ZERO_CONTENTS);
 }
 
 /**
@@ -65,8 +74,7 @@ function lazyZeroContents(m: MapSpec, size: number): void {
  * no write, as the kernel creates array maps zeroed.
  */
 export function zeroContentsUntouched(m: MapSpec): boolean {
-  const state = lazyZeros.get(m);
-  return state !== undefined && state.bytes === undefined;
+  return lazyZeros.has(m) && lazyZeros.get(m).bytes === undefined;
 }
 
 /** Global data maps and the variables in them. */

@@ -19,6 +19,7 @@
  */
 import type { ByteOrder } from "../asm/instruction.js";
 import { ParseError } from "../errors.js";
+import { hiddenSlot } from "./hidden-slot.js";
 
 /** Section types (`sh_type`). */
 export const SHT = {
@@ -413,7 +414,9 @@ function finish(
     return out;
   }
 
-  return {
+  // `symbols` stays an own enumerable accessor, but with a getter shared by every file (see
+  // hidden-slot.ts: a getter in this literal kept each parsed file alive through young GCs).
+  const file: { -readonly [K in keyof ElfFile]?: ElfFile[K] } = {
     class: is64 ? 64 : 32,
     byteOrder: p.le ? "little" : "big",
     type: p.type,
@@ -421,26 +424,38 @@ function finish(
     osabi: bytes[7],
     sections,
     segments: p.segments,
-    get symbols(): readonly ElfSymbol[] {
-      if (!symtab) {
-        const tab = sections.find((s) => s.type === SHT.SYMTAB);
-        symtab = tab ? symbolsOf(tab) : [];
-      }
-      return symtab;
-    },
-    sectionByName(name: string): ElfSection | undefined {
-      return byName.get(name);
-    },
-    relocations(section: ElfSection): readonly ElfRelocation[] {
-      if (section.type === SHT.REL || section.type === SHT.RELA) return relocationsOf(section);
-      const out: ElfRelocation[] = [];
-      for (const s of sections) {
-        if ((s.type === SHT.REL || s.type === SHT.RELA) && s.info === section.index) out.push(...relocationsOf(s));
-      }
-      return out;
-    },
   };
+  SYMBOLS_OF.attach(file, () => {
+    if (!symtab) {
+      const tab = sections.find((s) => s.type === SHT.SYMTAB);
+      symtab = tab ? symbolsOf(tab) : [];
+    }
+    return symtab;
+  });
+  Object.defineProperty(file, "symbols", SYMBOLS);
+  const sectionByName = (name: string): ElfSection | undefined => byName.get(name);
+  const relocations = (section: ElfSection): readonly ElfRelocation[] => {
+    if (section.type === SHT.REL || section.type === SHT.RELA) return relocationsOf(section);
+    const out: ElfRelocation[] = [];
+    for (const s of sections) {
+      if ((s.type === SHT.REL || s.type === SHT.RELA) && s.info === section.index) out.push(...relocationsOf(s));
+    }
+    return out;
+  };
+  file.sectionByName = sectionByName;
+  file.relocations = relocations;
+  return file as ElfFile;
 }
+
+/** Each file's symbol table reader (decodes on first call). */
+const SYMBOLS_OF = hiddenSlot<() => readonly ElfSymbol[]>();
+const SYMBOLS: PropertyDescriptor = {
+  get(this: ElfFile): readonly ElfSymbol[] {
+    return SYMBOLS_OF.get(this)();
+  },
+  enumerable: true,
+  configurable: true,
+};
 
 /** ElfSymbol with `value64` computed on demand (most callers never need the BigInt). */
 class Symbol_ implements ElfSymbol {

@@ -30,9 +30,7 @@ const sections = new WeakMap<Code, { decodable: boolean; patches: Patch[] }>();
 function sectionFacts(code: Code): { decodable: boolean; patches: Patch[] } {
   let facts = sections.get(code);
   if (facts === undefined) {
-    const patches: Patch[] = [];
-    for (const [index, p] of code.patches) patches.push({ slot: code.indexToSlot[index], src: p.src, reference: p.reference });
-    patches.sort((a, b) => a.slot - b.slot);
+    const patches: Patch[] = code.patches.slice().sort((a, b) => a.slot - b.slot);
     facts = { decodable: decodable(code.section.data, code.le ? "little" : "big"), patches };
     sections.set(code, facts);
   }

@@ -22,16 +22,23 @@ const INSN = 8;
 
 /** A change to one instruction, applied when the instructions are decoded. */
 interface Patch {
+  /** The instruction's first slot. */
+  slot: number;
   src?: number;
   imm?: number | bigint;
   reference: Reference;
 }
 
-/** One executable section: its bytes, slot ↔ instruction maps, patches, decoded on demand. */
+/** One executable section: its bytes, slot → instruction index, patches, decoded on demand. */
 class CodeSection {
+  /** Instruction index of each slot; -1 for the second half of an ld_imm64. */
   readonly slotToIndex: Int32Array;
-  readonly indexToSlot: Int32Array;
-  readonly patches = new Map<number, Patch>();
+  /** Slots of calls and callback loads that may be relative (src 1 / src 4), in slot order. */
+  readonly relativeCandidates: number[] = [];
+  /** Patches in the order their instructions were first patched (one per instruction). */
+  readonly patches: Patch[] = [];
+  /** 1 + the position in `patches` of each slot's patch; 0 when unpatched. */
+  readonly #patchAt: Int32Array;
   readonly #view: DataView;
   #insns?: Instruction[];
   constructor(
@@ -41,27 +48,39 @@ class CodeSection {
     const d = section.data;
     this.#view = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const slots = d.length / INSN;
-    const slotToIndex = new Int32Array(slots).fill(-1);
-    // Typed arrays only (no JS array of numbers per section): count, then fill.
-    let count = 0;
-    for (let s = 0; s < slots; count++) {
+    const slotToIndex = new Int32Array(slots);
+    const candidates = this.relativeCandidates;
+    // One pass over the opcodes (this is the only full scan at open): indices, and the few
+    // instructions the relative-call pass must look at.
+    for (let s = 0, count = 0; s < slots; count++) {
       slotToIndex[s] = count;
-      s += d[s * INSN] === LD_IMM64 ? 2 : 1;
-    }
-    const indexToSlot = new Int32Array(count);
-    for (let s = 0, i = 0; s < slots; i++) {
-      indexToSlot[i] = s;
-      s += d[s * INSN] === LD_IMM64 ? 2 : 1;
+      const at = s * INSN;
+      const op = d[at];
+      if (op === LD_IMM64) {
+        if (s + 1 < slots) slotToIndex[s + 1] = -1;
+        if ((le ? d[at + 1] >> 4 : d[at + 1] & 0xf) === PSEUDO_FUNC) candidates.push(s);
+        s += 2;
+      } else {
+        if (op === CALL && (le ? d[at + 1] >> 4 : d[at + 1] & 0xf) === PSEUDO_CALL) candidates.push(s);
+        s += 1;
+      }
     }
     this.slotToIndex = slotToIndex;
-    this.indexToSlot = indexToSlot;
+    this.#patchAt = new Int32Array(slots);
   }
-  /** Opcode, src register and 32-bit imm of the instruction at `slot`. */
-  raw(slot: number): { opcode: number; src: number; imm: number } {
-    const at = slot * INSN;
-    const d = this.section.data;
-    const regs = d[at + 1];
-    return { opcode: d[at], src: this.le ? regs >> 4 : regs & 0xf, imm: this.#view.getInt32(at + 4, this.le) };
+  /** Patch the instruction at `p.slot`; a later patch of the same one replaces it in place. */
+  patch(p: Patch): void {
+    const at = this.#patchAt[p.slot];
+    if (at !== 0) this.patches[at - 1] = p;
+    else this.#patchAt[p.slot] = this.patches.push(p);
+  }
+  /** Whether the instruction at `slot` is patched. */
+  patched(slot: number): boolean {
+    return this.#patchAt[slot] !== 0;
+  }
+  /** The 32-bit imm of the instruction at `slot`. */
+  imm(slot: number): number {
+    return this.#view.getInt32(slot * INSN + 4, this.le);
   }
   /** Every instruction decoded and validated, with patches applied (cached). */
   instructions(): Instruction[] {
@@ -75,7 +94,8 @@ class CodeSection {
       }
       throw e;
     }
-    for (const [i, p] of this.patches) {
+    for (const p of this.patches) {
+      const i = this.slotToIndex[p.slot];
       const insn = insns[i];
       insns[i] = { ...insn, ...(p.src !== undefined ? { src: p.src } : {}), ...(p.imm !== undefined ? { imm: p.imm } : {}), reference: p.reference };
     }
@@ -116,9 +136,15 @@ export function funcInstructions(f: ElfFunc): Instruction[] {
 export interface DataResolver {
   /**
    * The reference for an `ld_imm64` whose relocation names `sym` (in `sym.sectionIndex`),
-   * with `imm` the instruction's own immediate (low 32 bits). Undefined when not data.
+   * with `imm` the instruction's own immediate (low 32 bits), at `slot` of `section` (for
+   * messages: see instructionWhere). Undefined when not data.
    */
-  resolve(sym: ElfSymbol, imm: number, where: string): Reference | undefined;
+  resolve(sym: ElfSymbol, imm: number, section: ElfSection, slot: number): Reference | undefined;
+}
+
+/** `section "xdp" instruction 12`, for messages (built only when throwing). */
+export function instructionWhere(section: ElfSection, slot: number): string {
+  return `section "${section.name}" instruction ${slot}`;
 }
 
 /** Every function of every executable section, with references resolved to names. */
@@ -176,25 +202,22 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     bySection.set(sec.index, list);
   }
 
-  const starts = new Map<number, Map<number, ElfFunc>>();
-  for (const [i, list] of bySection) {
-    const m = new Map<number, ElfFunc>();
-    for (const f of list) m.set(f.startSlot, f);
-    starts.set(i, m);
-  }
-  const funcAt = (secIndex: number, slot: number, where: string): ElfFunc => {
-    const f = starts.get(secIndex)?.get(slot);
+  const funcAt = (secIndex: number, slot: number, from: ElfSection, fromSlot: number): ElfFunc => {
+    const list = bySection.get(secIndex);
+    const f = list && funcStartingAt(list, slot);
     if (!f) {
       const sec = elf.sections[secIndex];
-      throw new ParseError(`ELF: ${where}: no function starts at instruction ${slot} of section "${sec?.name ?? secIndex}"`);
+      throw new ParseError(`ELF: ${instructionWhere(from, fromSlot)}: no function starts at instruction ${slot} of section "${sec?.name ?? secIndex}"`);
     }
     return f;
   };
 
-  // 2. Relocations and relative calls become patches (applied when decoded).
+  // 2. Relocations and relative calls become patches (applied when decoded). Opcode, src and
+  // imm are read from the bytes in place; messages are built only when thrown.
   for (const code of codes.values()) {
     const sec = code.section;
-    const { patches, slotToIndex, indexToSlot } = code;
+    const d = sec.data;
+    const { slotToIndex } = code;
     for (const rel of elf.relocations(sec)) {
       if (rel.offset % INSN !== 0 || rel.offset >= sec.size) {
         throw new ParseError(`ELF: relocation at ${rel.offset} in "${sec.name}" is not on an instruction`, { offset: sec.offset });
@@ -202,76 +225,87 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
       const slot = rel.offset / INSN;
       const idx = slotToIndex[slot];
       if (idx < 0) throw new ParseError(`ELF: relocation at ${rel.offset} in "${sec.name}" points into the middle of ld_imm64`, { offset: sec.offset + rel.offset });
-      const insn = code.raw(slot);
+      const opcode = d[rel.offset];
+      const src = le ? d[rel.offset + 1] >> 4 : d[rel.offset + 1] & 0xf;
+      const imm = code.imm(slot);
       const sym = rel.symbol;
-      const where = `section "${sec.name}" instruction ${slot}`;
-      if (insn.opcode === CALL && insn.src === PSEUDO_CALL && sym.sectionIndex === SHN.UNDEF && sym.name) {
+      if (opcode === CALL && src === PSEUDO_CALL && sym.sectionIndex === SHN.UNDEF && sym.name) {
         // clang-19 writes a kfunc call as `call -1` (src 1) against the undefined extern.
-        patches.set(idx, { src: PSEUDO_KFUNC_CALL, imm: 0, reference: { kind: "ksym", name: sym.name } });
+        code.patch({ slot, src: PSEUDO_KFUNC_CALL, imm: 0, reference: { kind: "ksym", name: sym.name } });
         continue;
       }
-      if (insn.opcode === CALL && insn.src === PSEUDO_CALL) {
-        if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${where}: call to "${sym.name}", which is not in an executable section`);
+      if (opcode === CALL && src === PSEUDO_CALL) {
+        if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: call to "${sym.name}", which is not in an executable section`);
         // Global functions: imm = -1 and the symbol is the function; static ones: the section
         // symbol and imm points at the function.
-        if (sym.value % INSN !== 0) throw new ParseError(`ELF: ${where}: misaligned call target`);
-        const callee = funcAt(sym.sectionIndex, sym.value / INSN + insn.imm + 1, where);
-        patches.set(idx, { imm: -1, reference: { kind: "symbol", name: callee.label } });
+        if (sym.value % INSN !== 0) throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: misaligned call target`);
+        const callee = funcAt(sym.sectionIndex, sym.value / INSN + imm + 1, sec, slot);
+        code.patch({ slot, imm: -1, reference: { kind: "symbol", name: callee.label } });
         continue;
       }
-      if (insn.opcode === CALL && insn.src === PSEUDO_KFUNC_CALL) {
-        patches.set(idx, { reference: { kind: "ksym", name: sym.name } });
+      if (opcode === CALL && src === PSEUDO_KFUNC_CALL) {
+        code.patch({ slot, reference: { kind: "ksym", name: sym.name } });
         continue;
       }
-      if (insn.opcode === LD_IMM64 && (insn.src === PSEUDO_FUNC || (insn.src === 0 && codes.has(sym.sectionIndex)))) {
+      if (opcode === LD_IMM64 && (src === PSEUDO_FUNC || (src === 0 && codes.has(sym.sectionIndex)))) {
         // A callback's address (bpf_loop, timers…): clang writes ld_imm64 of the code
         // section's symbol plus a byte offset; the kernel wants BPF_PSEUDO_FUNC.
-        if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${where}: function pointer to "${sym.name}" outside code`);
-        if ((sym.value + insn.imm) % INSN !== 0) throw new ParseError(`ELF: ${where}: misaligned function pointer`);
-        const callee = funcAt(sym.sectionIndex, (sym.value + insn.imm) / INSN, where);
-        patches.set(idx, { src: PSEUDO_FUNC, imm: 0n, reference: { kind: "symbol", name: callee.label } });
+        if (!codes.has(sym.sectionIndex)) throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: function pointer to "${sym.name}" outside code`);
+        if ((sym.value + imm) % INSN !== 0) throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: misaligned function pointer`);
+        const callee = funcAt(sym.sectionIndex, (sym.value + imm) / INSN, sec, slot);
+        code.patch({ slot, src: PSEUDO_FUNC, imm: 0n, reference: { kind: "symbol", name: callee.label } });
         continue;
       }
-      if (insn.opcode === LD_IMM64) {
-        const ref = data.resolve(sym, insn.imm, where);
+      if (opcode === LD_IMM64) {
+        const ref = data.resolve(sym, imm, sec, slot);
         if (!ref) {
-          throw new ParseError(`ELF: ${where}: relocation against "${sym.name || elf.sections[sym.sectionIndex]?.name}" that is neither a map, global data nor an extern`);
+          throw new ParseError(
+            `ELF: ${instructionWhere(sec, slot)}: relocation against "${sym.name || elf.sections[sym.sectionIndex]?.name}" that is neither a map, global data nor an extern`,
+          );
         }
-        patches.set(idx, { imm: 0n, reference: ref });
+        code.patch({ slot, imm: 0n, reference: ref });
         continue;
       }
-      if (insn.opcode === CALL && insn.src === 0 && sym.sectionIndex === SHN.UNDEF) {
+      if (opcode === CALL && src === 0 && sym.sectionIndex === SHN.UNDEF) {
         // A call to an undefined function: a kfunc call as older clang writes it.
-        patches.set(idx, { src: PSEUDO_KFUNC_CALL, reference: { kind: "ksym", name: sym.name } });
+        code.patch({ slot, src: PSEUDO_KFUNC_CALL, reference: { kind: "ksym", name: sym.name } });
         continue;
       }
-      throw new ParseError(`ELF: ${where}: unsupported relocation (type ${rel.type}) against "${sym.name}" on opcode 0x${insn.opcode.toString(16)}`);
+      throw new ParseError(`ELF: ${instructionWhere(sec, slot)}: unsupported relocation (type ${rel.type}) against "${sym.name}" on opcode 0x${opcode.toString(16)}`);
     }
-    // Calls and callbacks without a relocation target the same section, relative to themselves.
-    for (let i = 0; i < indexToSlot.length; i++) {
-      const slot = indexToSlot[i];
-      const op = sec.data[slot * INSN];
-      if ((op !== CALL && op !== LD_IMM64) || patches.has(i)) continue;
-      const insn = code.raw(slot);
-      if (insn.opcode === CALL && insn.src === PSEUDO_CALL) {
-        const callee = funcAt(sec.index, slot + insn.imm + 1, `section "${sec.name}" instruction ${slot}`);
-        patches.set(i, { imm: -1, reference: { kind: "symbol", name: callee.label } });
-      } else if (insn.opcode === LD_IMM64 && insn.src === PSEUDO_FUNC) {
-        const callee = funcAt(sec.index, slot + insn.imm + 1, `section "${sec.name}" instruction ${slot}`);
-        patches.set(i, { imm: 0n, reference: { kind: "symbol", name: callee.label } });
-      }
+    // Calls and callbacks without a relocation target the same section, relative to themselves
+    // (the constructor listed the candidates: src 1 calls and src 4 loads, in slot order).
+    for (const slot of code.relativeCandidates) {
+      if (code.patched(slot)) continue;
+      const callee = funcAt(sec.index, slot + code.imm(slot) + 1, sec, slot);
+      if (d[slot * INSN] === CALL) code.patch({ slot, imm: -1, reference: { kind: "symbol", name: callee.label } });
+      else code.patch({ slot, imm: 0n, reference: { kind: "symbol", name: callee.label } });
     }
     // Each function's callees: the owner of each patched instruction, by slot.
     const list = bySection.get(sec.index)!;
     const owner = new Int32Array(slotToIndex.length).fill(-1);
     list.forEach((f, n) => owner.fill(n, f.startSlot, f.startSlot + f.slots));
-    for (const [i, p] of patches) {
+    for (const p of code.patches) {
       if (p.reference.kind !== "symbol") continue;
-      const n = owner[indexToSlot[i]];
+      const n = owner[p.slot];
       if (n >= 0 && !list[n].callees.includes(p.reference.name)) list[n].callees.push(p.reference.name);
     }
   }
   return funcs;
+}
+
+/** @internal The function of `list` (sorted by start, starts distinct) that starts at `slot`, if any. */
+export function funcStartingAt(list: readonly ElfFunc[], slot: number): ElfFunc | undefined {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const start = list[mid].startSlot;
+    if (start === slot) return list[mid];
+    if (start < slot) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 function newFunc(name: string, code: CodeSection, startSlot: number, slots: number, global: boolean): ElfFunc {
@@ -284,17 +318,25 @@ function newFunc(name: string, code: CodeSection, startSlot: number, slots: numb
  */
 export function programFunctions(entry: ElfFunc, funcs: ReadonlyMap<string, ElfFunc>): ElfFunc[] {
   const order: ElfFunc[] = [entry];
-  const seen = new Set([entry.label]);
+  // Most programs reach a handful of functions: a scan of `order` beats a Set until it grows.
+  let seen: Set<string> | undefined;
   for (let i = 0; i < order.length; i++) {
     for (const c of order[i].callees) {
-      if (seen.has(c)) continue;
+      if (seen ? seen.has(c) : scanned(order, c)) continue;
       const f = funcs.get(c);
       if (!f) throw new ParseError(`ELF: program "${entry.name}" calls "${c}", which is not in the object`);
-      seen.add(c);
       order.push(f);
+      if (seen) seen.add(c);
+      else if (order.length > 16) seen = new Set(order.map((g) => g.label));
     }
   }
   return order;
+}
+
+/** Whether a function labelled `label` is in `order`. */
+function scanned(order: readonly ElfFunc[], label: string): boolean {
+  for (let i = 0; i < order.length; i++) if (order[i].label === label) return true;
+  return false;
 }
 
 /** A program's linked instruction list: its functions' instructions, one after another. */
