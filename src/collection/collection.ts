@@ -22,7 +22,7 @@ import type { MmapArrayView } from "../map/mmap-view.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import type { ProgramLoadOptions } from "../program/load.js";
 import { loadWithKeptCode, Program } from "../program/program.js";
-import { hasKeptCode, keptProgram, type KeptProgram } from "./kept-programs.js";
+import { keptProgram, type KeptProgram } from "./kept-programs.js";
 import { Btf } from "../map/btf.js";
 import { prepareCore } from "./core-prepare.js";
 import { strictRecord } from "./strict-record.js";
@@ -529,17 +529,17 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
     const p = spec.programs[n];
     // An ELF program no user code has touched holds the object's instructions: it is enough
     // that they decode (checked without decoding; reading them throws the decoder's ParseError).
-    if (p !== undefined && (hasKeptCode(p) || peekDecodable(p) === true)) continue;
+    if (p !== undefined && peekDecodable(p) === true) continue;
     const insns: unknown = p !== undefined ? peekProgram(p, "instructions") : undefined;
     if (!Array.isArray(insns) || insns.length === 0 || insns.some((i) => typeof i !== "object" || i === null)) {
       throw new TypeError(`Collection.load: program "${n}": instructions must be a non-empty array of instructions, got ${Array.isArray(insns) ? "an array holding something else" : describeValue(insns)}`);
     }
   }
-  for (const n of Object.keys(options.programOptions ?? {})) {
+  if (options.programOptions !== undefined) for (const n of Object.keys(options.programOptions)) {
     if (!Object.hasOwn(spec.programs, n)) throw new TypeError(`Collection.load: programOptions names no program ${JSON.stringify(n)}`);
     checkOptions(`Collection.load: programOptions.${n}`, options.programOptions![n], ["logLevel", "logSize"]);
   }
-  for (const n of Object.keys(options.maps ?? {})) {
+  if (options.maps !== undefined) for (const n of Object.keys(options.maps)) {
     if (!Object.hasOwn(spec.maps, n)) throw new TypeError(`Collection.load: maps names no map ${JSON.stringify(n)} of the spec`);
   }
   const limit = options.maxMapBytes ?? DEFAULT_MAX_MAP_BYTES;
@@ -549,17 +549,24 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
   if (options.allowEmpty !== undefined && typeof options.allowEmpty !== "boolean") {
     throw new TypeError(`Collection.load: allowEmpty must be a boolean, got ${describeValue(options.allowEmpty)}`);
   }
-  if (!options.allowEmpty && Object.keys(spec.programs).length === 0 && Object.keys(spec.maps).length === 0) {
+  if (!options.allowEmpty && isEmptyRecord(spec.programs) && isEmptyRecord(spec.maps)) {
     throw new TsbpfError(
       `Collection.load: object "${spec.objectName}" has no program and no map, so there is nothing to load (a truncated, stripped or non-BPF file?); pass { allowEmpty: true } if an empty collection is intended`,
     );
   }
   // Before any syscall: what the object declares must not exceed the limit.
-  for (const [key, m] of Object.entries(spec.maps)) {
-    if (m.autocreate === false || Object.hasOwn(options.maps ?? {}, key) || m.kind === "struct_ops") continue;
+  const given = options.maps;
+  for (const key of Object.keys(spec.maps)) {
+    const m = spec.maps[key];
+    if (m.autocreate === false || (given !== undefined && Object.hasOwn(given, key)) || m.kind === "struct_ops") continue;
     checkMapLimit(key, m, limit);
   }
   return wanted;
+}
+
+function isEmptyRecord(r: object): boolean {
+  for (const _ in r) return false;
+  return true;
 }
 
 /**
@@ -751,14 +758,12 @@ function toProgramSpec(p: ProgramSpec | undefined, spec: CollectionSpec, withBtf
     throw new TsbpfError(`${what}: section "${p.section}" names no known program type: set spec.programs.${p.name}.type before loading`);
   }
   const le = spec.byteOrder === "little";
-  const out: ProgramSpec = { name: p.name, type: p.type, instructions: [], license: p.license ?? spec.license };
-  if (kept?.code.bytes !== undefined) {
-    // Kept bytes mean the instructions hold no extern (see kept-programs.ts), and the loader
-    // reads them only to report a refusal: decoded then, if ever.
-    Object.defineProperty(out, "instructions", { get: () => peekProgram(p, "instructions"), enumerable: true, configurable: true });
-  } else {
-    out.instructions = resolveExterns(p, spec, what);
-  }
+  // Kept bytes mean the instructions hold no extern (see kept-programs.ts), and the loader
+  // reads them only to report a refusal: decoded then, if ever.
+  const out: ProgramSpec =
+    kept?.code.bytes !== undefined
+      ? new KeptLoadSpec(p, p.license ?? spec.license)
+      : { name: p.name, type: p.type, instructions: resolveExterns(p, spec, what), license: p.license ?? spec.license };
   if (p.expectedAttachType !== undefined) out.expectedAttachType = p.expectedAttachType;
   if (p.attachBtfId !== undefined) out.attachBtfId = p.attachBtfId;
   if (p.attachTarget !== undefined) out.attachTarget = p.attachTarget;
@@ -776,6 +781,23 @@ function toProgramSpec(p: ProgramSpec | undefined, spec: CollectionSpec, withBtf
     if (btf !== null) out.btf = btf;
   }
   return out;
+}
+
+/** The spec Program.load gets for a program with kept bytes: its instructions are read only on demand. */
+class KeptLoadSpec implements ProgramSpec {
+  readonly #program: ProgramSpec;
+  name: ProgramSpec["name"];
+  type: ProgramSpec["type"];
+  license: ProgramSpec["license"];
+  constructor(program: ProgramSpec, license: string | undefined) {
+    this.#program = program;
+    this.name = program.name;
+    this.type = program.type;
+    this.license = license;
+  }
+  get instructions(): ProgramSpec["instructions"] {
+    return peekProgram(this.#program, "instructions");
+  }
 }
 
 /** The program's func/line info as the kernel reads them, or null when it has none. */

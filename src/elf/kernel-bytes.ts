@@ -45,25 +45,24 @@ export function functionsDecodable(order: readonly ElfFunc[]): boolean {
 /** Whether any of `order`'s functions holds a reference of `kind` (from the patches, without decoding). */
 export function functionsRefer(order: readonly ElfFunc[], kind: Reference["kind"]): boolean {
   for (const f of order) {
-    for (const p of patchesIn(f)) if (p.reference.kind === kind) return true;
+    const all = sectionFacts(f.code).patches;
+    for (let i = firstPatch(all, f.startSlot), end = f.startSlot + f.slots; i < all.length && all[i].slot < end; i++) {
+      if (all[i].reference.kind === kind) return true;
+    }
   }
   return false;
 }
 
-/** The patches of `f`'s own slots, in slot order. */
-function patchesIn(f: ElfFunc): Patch[] {
-  const all = sectionFacts(f.code).patches;
+/** The index of the first patch at or after `slot` in slot-ordered `all`. */
+function firstPatch(all: readonly Patch[], slot: number): number {
   let lo = 0;
   let hi = all.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (all[mid].slot < f.startSlot) lo = mid + 1;
+    if (all[mid].slot < slot) lo = mid + 1;
     else hi = mid;
   }
-  const end = f.startSlot + f.slots;
-  let last = lo;
-  while (last < all.length && all[last].slot < end) last++;
-  return all.slice(lo, last);
+  return lo;
 }
 
 /**
@@ -88,7 +87,9 @@ export function kernelBytes(order: readonly ElfFunc[]): KernelBytes | undefined 
     const start = base.get(f.label)!;
     const data = f.code.section.data;
     out.set(data.subarray(f.startSlot * INSN, (f.startSlot + f.slots) * INSN), start * INSN);
-    for (const p of patchesIn(f)) {
+    const all = sectionFacts(f.code).patches;
+    for (let i = firstPatch(all, f.startSlot), end = f.startSlot + f.slots; i < all.length && all[i].slot < end; i++) {
+      const p = all[i];
       const here = start + p.slot - f.startSlot;
       const at = here * INSN;
       const ref = p.reference;

@@ -146,13 +146,17 @@ export function encodeForLoad(insns: readonly Instruction[], mapFd: MapFdLookup,
  * general path: the caller then encodes from the instructions.
  */
 export function refillFds(bytes: Uint8Array, fdSlots: readonly FdSlot[], mapFd: MapFdLookup): boolean {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     for (let i = 0; i < fdSlots.length; i++) {
       const slot = fdSlots[i];
       const fd = mapFd(slot.map);
       if (fd === undefined || !isInt(fd, 0, 0x7fffffff)) return false;
-      view.setUint32(slot.at, fd, true);
+      // Little-endian u32, byte by byte: no DataView per call.
+      const at = slot.at;
+      bytes[at] = fd & 0xff;
+      bytes[at + 1] = (fd >>> 8) & 0xff;
+      bytes[at + 2] = (fd >>> 16) & 0xff;
+      bytes[at + 3] = fd >>> 24;
     }
   } catch {
     return false; // a closed map: the general path throws its error
