@@ -549,7 +549,7 @@ function checkLoadOptions(spec: CollectionSpec, options: CollectionLoadOptions):
   if (options.allowEmpty !== undefined && typeof options.allowEmpty !== "boolean") {
     throw new TypeError(`Collection.load: allowEmpty must be a boolean, got ${describeValue(options.allowEmpty)}`);
   }
-  if (!options.allowEmpty && isEmptyRecord(spec.programs) && isEmptyRecord(spec.maps)) {
+  if (!options.allowEmpty && wanted.length === 0 && isEmptyRecord(spec.programs) && isEmptyRecord(spec.maps)) {
     throw new TsbpfError(
       `Collection.load: object "${spec.objectName}" has no program and no map, so there is nothing to load (a truncated, stripped or non-BPF file?); pass { allowEmpty: true } if an empty collection is intended`,
     );

@@ -131,9 +131,9 @@ export class CollectionSpec implements CollectionSpecData {
 
   /** Names of the programs loaded by default (every program not in a `?` section). */
   get autoloadPrograms(): string[] {
-    return Object.values(this.programs)
-      .filter((p) => p.autoload)
-      .map((p) => p.name!);
+    const out: string[] = [];
+    for (const p of Object.values(this.programs)) if (p.autoload) out.push(p.name!);
+    return out;
   }
 }
 

@@ -85,12 +85,15 @@ export function writeMapCreateAttr(mem: NativeMemory, a: MapCreateAttr): void {
   s32(v, 76, a.mapTokenFd, "map_token_fd");
 }
 
+/** One attr for every BPF_MAP_CREATE: the call is synchronous, and writeMapCreateAttr zeroes it first. */
+let createAttr: NativeMemory | undefined;
+
 /**
  * BPF_MAP_CREATE. Returns the new map's fd (the caller wraps it in an Fd). Min kernel 3.18.
  * Throws BpfError with `context` leading its message.
  */
 export function mapCreate(a: MapCreateAttr, context: string): number {
-  const mem = new NativeMemory(MAP_CREATE_ATTR_SIZE);
+  const mem = (createAttr ??= new NativeMemory(MAP_CREATE_ATTR_SIZE));
   writeMapCreateAttr(mem, a);
   const r = syscall3(SYS.bpf, BpfCmd.BPF_MAP_CREATE, mem.address, MAP_CREATE_ATTR_SIZE);
   if (r < 0) throw new BpfError("BPF_MAP_CREATE", errno(), { context });
