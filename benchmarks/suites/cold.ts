@@ -21,6 +21,9 @@ const DIST = join(ROOT, "dist");
 const obj = (name: string): string => join(ROOT, "bpf", name);
 const SMALL = ["global_data.o", "histogram.o", "subprograms.o"].map(obj);
 const MANY = obj("bench_many.o");
+// CO-RE against the running kernel's BTF: both sides read /sys/kernel/btf/vmlinux (libbpf once
+// per object, tsbpf once per process).
+const CORE = ["core/core_task.o", "core/core_trace.o", "core/core_skb.o"].map(obj);
 const NODE = process.execPath;
 
 /** Newest modification time under dir (recursively). */
@@ -93,6 +96,15 @@ const rows: BenchRow[] = [
     c: { binary: "cold", case: "first", args: [MANY] },
     note: "as above, one object of 50 programs and 20 maps",
     setup: () => firstLoad([MANY]),
+  },
+  {
+    name: "first open+load, CO-RE objects (core_task, core_trace, core_skb) vs libbpf",
+    unit: "process",
+    iterations: 6,
+    target: 1.2,
+    c: { binary: "cold", case: "first", args: CORE },
+    note: "as above; CO-RE relocated against this kernel's vmlinux BTF, which each side reads and indexes in the process",
+    setup: () => firstLoad(CORE),
   },
   {
     name: "import tsbpf (ESM) vs bare node",
