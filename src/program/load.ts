@@ -49,7 +49,8 @@ const DEFAULT_LOG_SIZE = 64 * 1024;
  * @internal Kernel bytes of a spec's instructions kept between loads by a caller that knows the
  * instructions have not changed since (the collection loader, for ELF programs no user code has
  * read): empty until a load records them, then refilled with the maps' fds on each load. Such
- * a caller builds the spec itself from known fields, so its keys are not checked again.
+ * a caller builds the spec and the options itself from known fields, so their keys are not
+ * checked again.
  */
 export interface KeptCode {
   bytes?: Uint8Array;
@@ -116,9 +117,11 @@ function describe(spec: ProgramSpec): string {
 /** Turn a spec into the plain attr values, validating every field first. */
 function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string, kept?: KeptCode): { attr: ProgLoadAttr; typeNumber: number } {
   if (typeof spec !== "object" || spec === null) throw new TypeError("Program.load: spec must be a ProgramSpec object");
-  // With kept bytes the spec is the caller's own, made of known fields only.
-  if (kept === undefined) checkSpecKeys(spec);
-  checkOptions(`${what}: load`, options, LOAD_KEYS);
+  // With kept bytes the spec and options are the caller's own, made of known fields only.
+  if (kept === undefined) {
+    checkSpecKeys(spec);
+    checkOptions(`${what}: load`, options, LOAD_KEYS);
+  }
   const typeNumber = programTypeNumber(spec.type);
   // Kept bytes stand for the instructions (their caller knows them unchanged): not read here.
   if (kept?.bytes === undefined && (!Array.isArray(spec.instructions) || spec.instructions.length === 0)) {

@@ -143,5 +143,14 @@ export function checkSpecKeys(spec: object): void {
  * `[A-Za-z0-9_.]` replaced by `_` (the kernel refuses them with EINVAL).
  */
 export function kernelProgramName(name: string): string {
+  // Most names are already what the kernel keeps: checked by a loop, without a regex per load.
+  if (name.length <= 15) {
+    let plain = true;
+    for (let i = 0; plain && i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      plain = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e;
+    }
+    if (plain) return name;
+  }
   return name.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { exit, instructions, jeq, label, ldMapIdx, mov64, R0, R1 } from "../../src/asm/builder.js";
 import type { Instruction } from "../../src/asm/instruction.js";
@@ -8,6 +9,7 @@ import { kernelProgramName } from "../../src/spec/program-spec.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 import { arrayMap, countingXdp, readU64, returns, udpFrame, XDP_PASS } from "./fixtures.js";
 import { machineRefusalReason, refusalCode } from "../helpers/probes.js";
+import { fcSeed } from "../helpers/fast-check-seed.js";
 
 function catchError(f: () => unknown): unknown {
   try {
@@ -42,6 +44,17 @@ describe("Program.load validation (before any syscall)", () => {
   it("makes names the kernel accepts", () => {
     expect(kernelProgramName("count-pkts.v2")).toBe("count_pkts.v2");
     expect(kernelProgramName("a_very_long_program_name")).toBe("a_very_long_pro");
+    expect(kernelProgramName("prog_0")).toBe("prog_0");
+    expect(kernelProgramName("exactly_15_char")).toBe("exactly_15_char");
+    expect(kernelProgramName("exactly_16_chars")).toBe("exactly_16_char");
+    expect(kernelProgramName("é")).toBe("_");
+  });
+
+  it("keeps a plain name as it is and replaces the rest as the regex rule says (property)", () => {
+    // The loop that returns plain names unchanged must agree with the rule it shortcuts.
+    const rule = (n: string) => n.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
+    const chars = fc.constantFrom(..."abzAZ09_.-/ é\u0000~".split(""));
+    fc.assert(fc.property(fc.array(chars, { maxLength: 20 }).map((a) => a.join("")), (name) => kernelProgramName(name) === rule(name)), { seed: fcSeed, numRuns: 2000 });
   });
 });
 
