@@ -311,6 +311,13 @@ function cString(bytes: Uint8Array): string {
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
 }
 
+/** The labels of `order` but its first (a program's subprograms). */
+function labelsAfterFirst(order: readonly ElfFunc[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < order.length; i++) out.push(order[i].label);
+  return out;
+}
+
 function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
   if (elf.machine !== EM.BPF) throw new ParseError(`ELF: not a BPF object (e_machine ${elf.machine}, want ${EM.BPF} = EM_BPF)`, { offset: 18 });
   if (elf.type !== ET_REL) throw new ParseError(`ELF: not a relocatable object (e_type ${elf.type}); BPF objects are compiled with -c`, { offset: 16 });
@@ -434,7 +441,7 @@ function buildSpec(elf: ElfFile, objectName: string): CollectionSpec {
       license,
       section: info?.name ?? f.section.name.replace(/^\?/, ""),
       autoload: info ? info.autoload : !f.section.name.startsWith("?"),
-      subprograms: order.slice(1).map((s) => s.label),
+      subprograms: labelsAfterFirst(order),
       [LAZY]: { name: f.name, order, ext: extRecords, insns: undefined, fi: null, li: null, cr: null, owner: undefined, seen: false } satisfies LazyProgram,
     } as WithLazy;
     spec[LAZY].owner = spec;

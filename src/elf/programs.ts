@@ -48,7 +48,10 @@ class CodeSection {
     const d = section.data;
     this.#view = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const slots = d.length / INSN;
-    const slotToIndex = new Int32Array(slots);
+    // One allocation for both tables: an Int32Array this size lives outside the JS heap, and
+    // each one cost ~1 µs to create (bench_many.o: 1450 slots).
+    const tables = new Int32Array(slots * 2);
+    const slotToIndex = tables.subarray(0, slots);
     const candidates = this.relativeCandidates;
     // One pass over the opcodes (this is the only full scan at open): indices, and the few
     // instructions the relative-call pass must look at.
@@ -66,7 +69,7 @@ class CodeSection {
       }
     }
     this.slotToIndex = slotToIndex;
-    this.#patchAt = new Int32Array(slots);
+    this.#patchAt = tables.subarray(slots);
   }
   /** Patch the instruction at `p.slot`; a later patch of the same one replaces it in place. */
   patch(p: Patch): void {
@@ -172,7 +175,10 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
     if (sec.data[(slotCount - 1) * INSN] === LD_IMM64 && slotToIndex[slotCount - 1] >= 0) {
       throw new ParseError(`ELF: section "${sec.name}" ends in the middle of an ld_imm64`, { offset: sec.offset + sec.size - INSN });
     }
-    const fsyms = (funcSyms.get(sec.index) ?? []).sort((a, b) => a.value - b.value);
+    const fsyms = funcSyms.get(sec.index) ?? [];
+    // clang emits them in address order: check before paying for a sort (stable, so a sorted
+    // list sorts to itself)
+    if (!sortedByValue(fsyms)) fsyms.sort((a, b) => a.value - b.value);
     const list: ElfFunc[] = [];
     if (fsyms.length === 0) {
       // Hand-written code without symbols: the whole section is one function named after it.
@@ -281,14 +287,19 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
       if (d[slot * INSN] === CALL) code.patch({ slot, imm: -1, reference: { kind: "symbol", name: callee.label } });
       else code.patch({ slot, imm: 0n, reference: { kind: "symbol", name: callee.label } });
     }
-    // Each function's callees: the owner of each patched instruction, by slot.
+    // Each function's callees: the owner of each patched instruction, by slot. Functions that
+    // overlap (only in hand-made objects) keep a slot table: the last function covering a slot
+    // owns it; otherwise a binary search finds the one function covering it.
     const list = bySection.get(sec.index)!;
-    const owner = new Int32Array(slotToIndex.length).fill(-1);
-    list.forEach((f, n) => owner.fill(n, f.startSlot, f.startSlot + f.slots));
+    let owner: Int32Array | undefined;
+    if (!disjoint(list)) {
+      owner = new Int32Array(slotToIndex.length).fill(-1);
+      list.forEach((f, n) => owner!.fill(n, f.startSlot, f.startSlot + f.slots));
+    }
     for (const p of code.patches) {
       if (p.reference.kind !== "symbol") continue;
-      const n = owner[p.slot];
-      if (n >= 0 && !list[n].callees.includes(p.reference.name)) list[n].callees.push(p.reference.name);
+      const f = owner ? (owner[p.slot] >= 0 ? list[owner[p.slot]] : undefined) : funcContaining(list, p.slot);
+      if (f !== undefined && !f.callees.includes(p.reference.name)) f.callees.push(p.reference.name);
     }
   }
   return funcs;
@@ -306,6 +317,33 @@ export function funcStartingAt(list: readonly ElfFunc[], slot: number): ElfFunc 
     else hi = mid - 1;
   }
   return undefined;
+}
+
+/** Whether `syms` is in non-decreasing order of value. */
+function sortedByValue(syms: readonly ElfSymbol[]): boolean {
+  for (let i = 1; i < syms.length; i++) if (syms[i - 1].value > syms[i].value) return false;
+  return true;
+}
+
+/** @internal Whether no two functions of `list` (sorted by start, starts distinct) share a slot. */
+export function disjoint(list: readonly ElfFunc[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i - 1].startSlot + list[i - 1].slots > list[i].startSlot) return false;
+  return true;
+}
+
+/** @internal The function of `list` (sorted by start, disjoint) whose slots include `slot`, if any. */
+export function funcContaining(list: readonly ElfFunc[], slot: number): ElfFunc | undefined {
+  let lo = 0;
+  let hi = list.length - 1;
+  // the last function starting at or before `slot`
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].startSlot <= slot) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  if (hi < 0) return undefined;
+  const f = list[hi];
+  return slot < f.startSlot + f.slots ? f : undefined;
 }
 
 function newFunc(name: string, code: CodeSection, startSlot: number, slots: number, global: boolean): ElfFunc {

@@ -1,11 +1,12 @@
 /**
- * programFunctions and funcStartingAt against straightforward versions (a Set-based
- * breadth-first walk, a Map by start slot) on random call graphs and function lists: the
- * scan-then-Set walk and the binary search must give exactly the same answers.
+ * programFunctions, funcStartingAt, disjoint and funcContaining against straightforward
+ * versions (a Set-based breadth-first walk, a Map by start slot, a slot table filled function
+ * by function) on random call graphs and function lists: the scan-then-Set walk and the binary
+ * searches must give exactly the same answers.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { funcStartingAt, programFunctions, type ElfFunc } from "../../src/elf/programs.js";
+import { disjoint, funcContaining, funcStartingAt, programFunctions, type ElfFunc } from "../../src/elf/programs.js";
 import { ParseError } from "../../src/errors.js";
 
 const SEED = 0x19;
@@ -71,5 +72,39 @@ describe("funcStartingAt", () => {
       }),
       { seed: SEED, numRuns: 300 },
     );
+  });
+});
+
+describe("funcContaining and disjoint", () => {
+  // sorted distinct starts with random lengths: some lists overlap, some leave gaps
+  const lists = fc.uniqueArray(fc.record({ start: fc.integer({ min: 0, max: 120 }), slots: fc.integer({ min: 1, max: 12 }) }), {
+    selector: (f) => f.start,
+    maxLength: 30,
+  });
+  it("matches a slot table where the last function covering a slot owns it", () => {
+    let overlapping = 0;
+    let disjointLists = 0;
+    fc.assert(
+      fc.property(lists, fc.array(fc.integer({ min: -2, max: 140 }), { maxLength: 40 }), (raw, probes) => {
+        const list = [...raw].sort((a, b) => a.start - b.start).map((f) => ({ ...fn(`f${f.start}`, [], f.start), slots: f.slots }) as ElfFunc);
+        const owner = new Map<number, ElfFunc>();
+        for (const f of list) for (let s = f.startSlot; s < f.startSlot + f.slots; s++) owner.set(s, f);
+        const covered = list.reduce((n, f) => n + f.slots, 0);
+        // disjoint exactly when no slot is claimed twice
+        expect(disjoint(list)).toBe(owner.size === covered);
+        if (!disjoint(list)) {
+          overlapping++;
+          return;
+        }
+        disjointLists++;
+        for (const p of [...probes, ...list.map((f) => f.startSlot + f.slots - 1), ...list.map((f) => f.startSlot + f.slots)]) {
+          expect(funcContaining(list, p)).toBe(owner.get(p));
+        }
+      }),
+      { seed: SEED, numRuns: 400 },
+    );
+    // both kinds of list were tried
+    expect(overlapping).toBeGreaterThan(20);
+    expect(disjointLists).toBeGreaterThan(20);
   });
 });
