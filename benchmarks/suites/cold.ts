@@ -44,18 +44,19 @@ function ensureBuilt(): void {
   execFileSync("npx", ["tsup"], { cwd: ROOT, stdio: "ignore" });
 }
 
-/** A fixture running `argv` once per unit, timing each whole process. */
+/**
+ * A fixture running `argv` once per unit, timing each whole process. The processes are forked
+ * and timed by the C side's own helper (`cold exec`), as the C rows are: forked from this
+ * runner, whose heap is large after the btf suite, each spawn cost tens of ms more than from
+ * the small C process, which put up to 60 ms of fork on the TypeScript side of a full run.
+ */
 function spawnEach(argv: readonly string[]): BenchFixture {
   ensureBuilt();
   return {
     run(n) {
-      let ns = 0;
-      for (let i = 0; i < n; i++) {
-        const t0 = process.hrtime.bigint();
-        execFileSync(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "inherit"] });
-        ns += Number(process.hrtime.bigint() - t0);
-      }
-      return { units: n, ns };
+      const line = execFileSync(join(BUILD_DIR, "cold"), ["exec", String(n), ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      const r = JSON.parse(line.trim().split("\n").pop()!) as { ns: number; units: number };
+      return { units: r.units, ns: r.ns };
     },
   };
 }
