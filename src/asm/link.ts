@@ -33,6 +33,22 @@ export function symbolOffsets(insns: readonly Instruction[]): Map<string, number
 }
 
 /**
+ * Which field a label's distance goes into for an instruction (not `ld_imm64`) that refers to a
+ * label: `imm` for a bpf2bpf call and for `gotol` (JMP32 JA), `offset` for every other jump
+ * but `exit`; "call-src" for a call whose src is not BPF_PSEUDO_CALL, undefined for an
+ * opcode that cannot refer to a label. One rule for the linker and the loader's encoders.
+ */
+export function labelField(opcode: number, src: number): "imm" | "offset" | "call-src" | undefined {
+  const cls = op.bpfClass(opcode);
+  const o = op.bpfOp(opcode);
+  const jump = cls === op.BPF_JMP || cls === op.BPF_JMP32;
+  if (jump && o === op.BPF_CALL) return src === op.BPF_PSEUDO_CALL ? "imm" : "call-src";
+  if (cls === op.BPF_JMP32 && o === op.BPF_JA) return "imm";
+  if (jump && o !== op.BPF_EXIT) return "offset";
+  return undefined;
+}
+
+/**
  * Returns a copy of `insns` in which every `symbol` reference of a jump (`goto`, `gotol`,
  * conditional jumps, `may_goto`), a bpf2bpf call (src BPF_PSEUDO_CALL) or a function pointer
  * load (BPF_PSEUDO_FUNC) is replaced by the offset to that symbol, relative to the next slot.
@@ -63,17 +79,15 @@ export function linkInstructions(insns: readonly Instruction[], options: LinkOpt
     }
     const delta = target - here - 1;
     const { reference: _resolved, ...rest } = insn;
-    const cls = op.bpfClass(insn.opcode);
-    const o = op.bpfOp(insn.opcode);
+    const field = insn.opcode === op.LD_IMM64 ? undefined : labelField(insn.opcode, insn.src);
     if (insn.opcode === op.LD_IMM64) {
       if (insn.src !== op.BPF_PSEUDO_FUNC) throw new TsbpfError(`link: instruction ${i}: ld_imm64 with src ${insn.src} cannot refer to a symbol`);
       out.push({ ...rest, imm: BigInt(delta) });
-    } else if ((cls === op.BPF_JMP || cls === op.BPF_JMP32) && o === op.BPF_CALL) {
-      if (insn.src !== op.BPF_PSEUDO_CALL) throw new TsbpfError(`link: instruction ${i}: only a bpf2bpf call (src 1) can refer to a symbol`);
+    } else if (field === "call-src") {
+      throw new TsbpfError(`link: instruction ${i}: only a bpf2bpf call (src 1) can refer to a symbol`);
+    } else if (field === "imm") {
       out.push({ ...rest, imm: delta });
-    } else if (cls === op.BPF_JMP32 && o === op.BPF_JA) {
-      out.push({ ...rest, imm: delta });
-    } else if ((cls === op.BPF_JMP || cls === op.BPF_JMP32) && o !== op.BPF_EXIT) {
+    } else if (field === "offset") {
       if (delta < -0x8000 || delta > 0x7fff) {
         throw new TsbpfError(`link: instruction ${i}: jump to "${ref.name}" is ${delta} slots away, beyond the 16-bit offset (use gotol)`);
       }

@@ -9,10 +9,11 @@
  */
 import { decodable, type FdSlot } from "../asm/encoding.js";
 import type { Reference } from "../asm/instruction.js";
+import { labelField } from "../asm/link.js";
 import * as op from "../asm/opcodes.js";
 import type { ElfFunc } from "./programs.js";
 
-const { LD_IMM64, BPF_JMP, BPF_JMP32, BPF_JA, BPF_CALL, BPF_EXIT, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_PSEUDO_FUNC, BPF_PSEUDO_CALL } = op;
+const { LD_IMM64, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_PSEUDO_FUNC } = op;
 const INSN = 8;
 
 type Code = ElfFunc["code"];
@@ -121,20 +122,10 @@ export function kernelBytes(order: readonly ElfFunc[]): KernelBytes | undefined 
       const target = base.get(ref.name);
       if (target === undefined) return undefined;
       const delta = target - here - 1;
-      const cls = opcode & 0x07;
-      const o = opcode & 0xf0;
-      const jump = cls === BPF_JMP || cls === BPF_JMP32;
-      if (jump && o === BPF_CALL) {
-        if (src !== BPF_PSEUDO_CALL) return undefined;
-        view.setInt32(at + 4, delta, true);
-      } else if (cls === BPF_JMP32 && o === BPF_JA) {
-        view.setInt32(at + 4, delta, true);
-      } else if (jump && o !== BPF_EXIT) {
-        if (delta < -0x8000 || delta > 0x7fff) return undefined;
-        view.setInt16(at + 2, delta, true);
-      } else {
-        return undefined;
-      }
+      const field = labelField(opcode, src);
+      if (field === "imm") view.setInt32(at + 4, delta, true);
+      else if (field === "offset" && delta >= -0x8000 && delta <= 0x7fff) view.setInt16(at + 2, delta, true);
+      else return undefined;
       out[at + 1] = (src << 4) | dst;
     }
   }

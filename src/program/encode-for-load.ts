@@ -7,13 +7,13 @@
  */
 import type { FdSlot } from "../asm/encoding.js";
 import type { Instruction } from "../asm/instruction.js";
+import { labelField } from "../asm/link.js";
 import * as op from "../asm/opcodes.js";
 import type { MapFdLookup } from "./resolve-references.js";
 
 // Read once: under some loaders (tsx's CJS interop) every `op.X` is a getter call.
 const {
-  LD_IMM64, BPF_JMP, BPF_JMP32, BPF_JA, BPF_CALL, BPF_EXIT,
-  BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_PSEUDO_FUNC, BPF_PSEUDO_CALL,
+  LD_IMM64, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_PSEUDO_FUNC,
 } = op;
 const TWO_32 = 0x100000000;
 
@@ -106,20 +106,10 @@ export function encodeForLoad(insns: readonly Instruction[], mapFd: MapFdLookup,
         const target = labels?.get(ref.name);
         if (target === undefined) return undefined;
         const delta = target - here - 1;
-        const cls = opcode & 0x07;
-        const o = opcode & 0xf0;
-        const jump = cls === BPF_JMP || cls === BPF_JMP32;
-        if (jump && o === BPF_CALL) {
-          if (src !== BPF_PSEUDO_CALL) return undefined;
-          imm = delta;
-        } else if (cls === BPF_JMP32 && o === BPF_JA) {
-          imm = delta;
-        } else if (jump && o !== BPF_EXIT) {
-          if (delta < -0x8000 || delta > 0x7fff) return undefined;
-          offset = delta;
-        } else {
-          return undefined;
-        }
+        const field = labelField(opcode, src);
+        if (field === "imm") imm = delta;
+        else if (field === "offset" && delta >= -0x8000 && delta <= 0x7fff) offset = delta;
+        else return undefined;
       }
       if (
         !isInt(opcode, 0, 0xff) || !isInt(dst, 0, 15) || !isInt(src, 0, 15) || !isInt(offset, -0x8000, 0x7fff) ||
