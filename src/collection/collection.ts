@@ -285,9 +285,10 @@ export class Collection implements Disposable {
       // An ELF program no user code has touched is loaded from kernel bytes made from its
       // section bytes (no decode), kept for later loads with the map fds refilled.
       const kept = p === spec.programs[name] ? keptProgram(p) : undefined;
-      if (kept !== undefined && kept.code.bytes === undefined) {
+      if (kept !== undefined && kept.code.bytes === undefined && !kept.noSectionBytes) {
         const made = peekKernelBytes(p);
         if (made !== undefined) kept.code = made;
+        else kept.noSectionBytes = true;
       }
       const loadSpec = toProgramSpec(p, spec, this.btf !== undefined, kept);
       if (p.type === "struct_ops" && p.attachBtfId === undefined) {

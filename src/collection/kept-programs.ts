@@ -14,6 +14,8 @@ export interface KeptProgram {
   code: KeptCode;
   /** `spec.btf` as the loader marshals it from the records; null when there are none; unset until the first load with BTF. */
   btf?: ProgramSpec["btf"] | null;
+  /** Set when the section bytes could not stand for the instructions (kernel-bytes.ts gave up): not tried again. */
+  noSectionBytes?: true;
 }
 
 const kept = new WeakMap<object, KeptProgram>();
