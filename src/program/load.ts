@@ -140,7 +140,9 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string,
     Object.hasOwn(maps, name) ? fdOf(maps[name], what, "map", name) : undefined;
   // Kept bytes when the caller has them; else one pass for the usual list; the general path for
   // the rest and for every error message.
-  const encoded = keptBytes(spec, kept, lookup) ?? encodeForLoad(spec.instructions, lookup) ?? encodeInstructions(resolveReferences(spec.instructions, lookup, what));
+  const encoded =
+    (kept !== undefined ? keptBytes(spec, kept, lookup) : encodeForLoad(spec.instructions, lookup)) ??
+    encodeInstructions(resolveReferences(spec.instructions, lookup, what));
   const attr: ProgLoadAttr = {
     progType: typeNumber,
     insns: encoded,
@@ -175,9 +177,12 @@ function buildAttr(spec: ProgramSpec, options: ProgramLoadOptions, what: string,
   return { attr, typeNumber };
 }
 
-/** The kept bytes with this load's map fds, recording them first when there are none yet. */
-function keptBytes(spec: ProgramSpec, kept: KeptCode | undefined, lookup: (name: string) => number | undefined): Uint8Array | undefined {
-  if (kept === undefined) return undefined;
+/**
+ * The kept bytes with this load's map fds, recording them first when there are none yet (or
+ * they cannot take these maps): encodeForLoad's answer, undefined when it leaves the list to
+ * the general path.
+ */
+function keptBytes(spec: ProgramSpec, kept: KeptCode, lookup: (name: string) => number | undefined): Uint8Array | undefined {
   if (kept.bytes !== undefined && refillFds(kept.bytes, kept.fdSlots, lookup)) return kept.bytes;
   const fdSlots: FdSlot[] = [];
   const bytes = encodeForLoad(spec.instructions, lookup, fdSlots);
