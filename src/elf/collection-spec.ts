@@ -269,6 +269,11 @@ export function peekProgram<K extends LazyField>(p: ProgramSpec, field: K): Prog
  * whose fields user code has seen.
  */
 export function unseenProgram(p: ProgramSpec): object | undefined {
+  return unseenState(p);
+}
+
+/** The lazy state `p` owns while no user code has read or assigned its fields. */
+function unseenState(p: ProgramSpec): LazyProgram | undefined {
   const s = ownState(p);
   return s !== undefined && !s.seen ? s : undefined;
 }
@@ -279,8 +284,8 @@ export function unseenProgram(p: ProgramSpec): object | undefined {
  * otherwise, or when that path does not apply to its instructions.
  */
 export function peekKernelBytes(p: ProgramSpec): KernelBytes | undefined {
-  const s = ownState(p);
-  return s !== undefined && !s.seen ? kernelBytes(s.order) : undefined;
+  const s = unseenState(p);
+  return s !== undefined ? kernelBytes(s.order) : undefined;
 }
 
 /**
@@ -289,14 +294,14 @@ export function peekKernelBytes(p: ProgramSpec): KernelBytes | undefined {
  * answered so (the caller then reads the instructions).
  */
 export function peekDecodable(p: ProgramSpec): boolean | undefined {
-  const s = ownState(p);
-  return s !== undefined && !s.seen ? functionsDecodable(s.order) : undefined;
+  const s = unseenState(p);
+  return s !== undefined ? functionsDecodable(s.order) : undefined;
 }
 
 /** @internal Whether `p`'s instructions hold a reference of `kind`, answered from the ELF patches when user code has not touched them. */
 export function peekRefers(p: ProgramSpec, kind: Reference["kind"]): boolean {
-  const s = ownState(p);
-  if (s !== undefined && !s.seen && s.insns === undefined) return functionsRefer(s.order, kind);
+  const s = unseenState(p);
+  if (s !== undefined && s.insns === undefined) return functionsRefer(s.order, kind);
   return peekProgram(p, "instructions").some((i) => i.reference?.kind === kind);
 }
 
