@@ -307,16 +307,20 @@ export function readFunctions(elf: ElfFile, data: DataResolver): Map<string, Elf
 
 /** @internal The function of `list` (sorted by start, starts distinct) that starts at `slot`, if any. */
 export function funcStartingAt(list: readonly ElfFunc[], slot: number): ElfFunc | undefined {
+  const f = lastStartingBy(list, slot);
+  return f !== undefined && f.startSlot === slot ? f : undefined;
+}
+
+/** The last function of `list` (sorted by start) that starts at or before `slot`, by binary search. */
+function lastStartingBy(list: readonly ElfFunc[], slot: number): ElfFunc | undefined {
   let lo = 0;
   let hi = list.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const start = list[mid].startSlot;
-    if (start === slot) return list[mid];
-    if (start < slot) lo = mid + 1;
+    if (list[mid].startSlot <= slot) lo = mid + 1;
     else hi = mid - 1;
   }
-  return undefined;
+  return hi < 0 ? undefined : list[hi];
 }
 
 /** Whether `syms` is in non-decreasing order of value. */
@@ -333,17 +337,8 @@ export function disjoint(list: readonly ElfFunc[]): boolean {
 
 /** @internal The function of `list` (sorted by start, disjoint) whose slots include `slot`, if any. */
 export function funcContaining(list: readonly ElfFunc[], slot: number): ElfFunc | undefined {
-  let lo = 0;
-  let hi = list.length - 1;
-  // the last function starting at or before `slot`
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid].startSlot <= slot) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  if (hi < 0) return undefined;
-  const f = list[hi];
-  return slot < f.startSlot + f.slots ? f : undefined;
+  const f = lastStartingBy(list, slot);
+  return f !== undefined && slot < f.startSlot + f.slots ? f : undefined;
 }
 
 function newFunc(name: string, code: CodeSection, startSlot: number, slots: number, global: boolean): ElfFunc {
