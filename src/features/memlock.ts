@@ -7,7 +7,8 @@
 import { setMemlockInfinity } from "../sys/rlimit.js";
 import { probeMemcgAccounting } from "./misc.js";
 
-let done: { raised: boolean; errno: number } | undefined;
+/** Set once the question was answered (probed, and the limit raised or not): never asked again. */
+let answered = false;
 
 /**
  * Raise RLIMIT_MEMLOCK to infinity when the kernel charges BPF memory to it
@@ -18,12 +19,11 @@ let done: { raised: boolean; errno: number } | undefined;
  * retried call's EPERM, with its hint, says what to do.
  */
 export function raiseMemlockLimitIfCharged(): boolean {
-  if (done) return false;
+  if (answered) return false;
   if (probeMemcgAccounting().status === "supported") {
-    done = { raised: false, errno: 0 };
+    answered = true;
     return false;
   }
-  const e = setMemlockInfinity();
-  done = { raised: e === 0, errno: e };
-  return done.raised;
+  answered = true;
+  return setMemlockInfinity() === 0;
 }
