@@ -10,7 +10,7 @@ import { decodeInstructions } from "../asm/encoding.js";
 import type { Instruction } from "../asm/instruction.js";
 import { readProgramInfo, readTranslatedBytes, type ProgramInfo } from "./info.js";
 import { readProgramDebugInfo, type ProgramDebugInfo } from "./line-info.js";
-import { loadProgram, type KeptCode, type MapFdLike, type ProgramLoadOptions } from "./load.js";
+import { loadProgram, type KeptCode, type LoadedProgram, type MapFdLike, type ProgramLoadOptions } from "./load.js";
 import type { ProgramSpec } from "../spec/program-spec.js";
 import { programTypeNumber, type PROGRAM_KIND, type ProgramKindMark, type ProgramTypeName } from "../spec/program-type.js";
 import { PreparedRun, TestRunner, type RunOptions, type RunResult } from "./test-run.js";
@@ -89,15 +89,16 @@ export class Program<K extends ProgramTypeName = ProgramTypeName> implements Dis
    * lack of privilege, EINVAL for a type or flag the kernel does not know, E2BIG…).
    */
   static load(spec: ProgramSpec, options?: ProgramLoadOptions): Program {
-    const loaded = loadProgram(spec, options ?? {});
-    return new Program(loaded.fd, loaded.name, loaded.type, loaded.log);
+    return Program.#loaded(loadProgram(spec, options ?? {}));
   }
 
   static {
-    loadWithKeptCode = (spec, options, kept) => {
-      const loaded = loadProgram(spec, options, kept);
-      return new Program(loaded.fd, loaded.name, loaded.type, loaded.log);
-    };
+    loadWithKeptCode = (spec, options, kept) => Program.#loaded(loadProgram(spec, options, kept));
+  }
+
+  /** The Program for what loadProgram made (it owns the fd). */
+  static #loaded(loaded: LoadedProgram): Program {
+    return new Program(loaded.fd, loaded.name, loaded.type, loaded.log);
   }
 
   /**
