@@ -5,6 +5,7 @@
  * or `--update-baseline` on the command line) records the rounds instead.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { release } from "node:os";
 import { ParseError } from "../errors.js";
 import type { Program } from "../program/program.js";
@@ -119,8 +120,10 @@ export async function checkBaseline(program: Program, options: BaselineOptions):
 export async function expectNoRegression(program: Program, options: BaselineOptions): Promise<BaselineCheck> {
   const check = await checkBaseline(program, options);
   if (check.outcome === "regressed") {
-    // node:assert is imported here, not at the top: it costs an import of tsbpf ~10 ms otherwise.
-    const { AssertionError } = await import("node:assert");
+    // node:assert is loaded here, not at the top: every import of tsbpf would pay for it. With
+    // require, not import(): the package's loader compiles the library with vm.Script, where
+    // import() needs --experimental-vm-modules on Node 20 (scripts/load-core.ts).
+    const { AssertionError } = createRequire(import.meta.url)("node:assert") as typeof import("node:assert");
     throw new AssertionError({ message: check.message, actual: check.ratio?.ratio, expected: 1 + (options.threshold ?? 0.05), operator: "<=" });
   }
   return check;
