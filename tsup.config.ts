@@ -26,15 +26,14 @@ const library = { index: "src/index.ts", asm: "src/subpaths/asm.ts", btf: "src/s
 
 export default defineConfig([
   {
-    // The library, ESM, as one file (scripts/library-core.ts): Node's ESM loader pays per module
-    // (resolve, read, link, compile). The ~60 chunks of a build shared with the CLI cost
-    // `import "tsbpf"` ~40 ms; the 7 files of the entries split among themselves still ~4 ms
-    // over one file (docs/benchmarks.md). The entries are re-exports of dist/core.js, written
-    // after the CJS build below (scripts/package-entries.ts), so they hand out the same classes.
+    // The types of the ESM entries (dist/<entry>.d.ts). The ESM entries themselves are written
+    // by scripts/package-entries.ts over the one CommonJS file below, so that no process holds
+    // two copies of the library (an ESM importer and a CJS dependency get the same classes)
+    // and both forms load it with the code cache (scripts/load-core.ts).
     ...common,
-    entry: { core: "scripts/library-core.ts" },
+    entry: library,
     format: ["esm"],
-    dts: { entry: library },
+    dts: { entry: library, only: true },
     clean: true,
   },
   {
@@ -53,8 +52,10 @@ export default defineConfig([
     clean: false,
   },
   {
-    // CJS: the library, as one file for the same reason (require() pays less per file: ~1.6 ms
-    // over one file), with entries of re-exports.
+    // The library as one CommonJS file (scripts/library-core.ts): Node pays per module (resolve,
+    // read, compile), and ~60 chunks cost `import "tsbpf"` ~40 ms where one file costs ~25 ms;
+    // the code cache brings that file's compile to a deserialization (docs/benchmarks.md).
+    // Loaded by dist/load-core.cjs, never required by name; every entry, ESM or CJS, re-exports it.
     ...common,
     entry: { core: "scripts/library-core.ts" },
     format: ["cjs"],
@@ -62,6 +63,13 @@ export default defineConfig([
     // has no import.meta, so tsup's shim supplies it (the syntax alone fails to compile there).
     shims: true,
     dts: { entry: library },
+    clean: false,
+  },
+  {
+    // The loader with the V8 code cache (scripts/load-core.ts); it imports nothing of the library.
+    ...common,
+    entry: { "load-core": "scripts/load-core.ts" },
+    format: ["cjs"],
     clean: false,
     onSuccess: () => writePackageEntries(library, "dist"),
   },
