@@ -9,9 +9,15 @@
  * - import and CLI rows: whole-process wall time of `node` importing the package or running
  *   `tsbpf <command>`, beside bare `node -e 0` (the issue's targets are "over bare node"), and
  *   `tsbpf load` beside a C process doing the libbpf load.
+ *
+ * The library's code cache (scripts/load-core.ts) lives in a directory made for this run: the
+ * row's warm-up process writes it, as a user's first process does, and the timed processes use
+ * it. The "no code cache" rows turn it off (TSBPF_CODE_CACHE=0): what a machine's very first
+ * process pays.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { BENCH_DIR, BUILD_DIR, type BenchFixture, type BenchRow, type BenchSuite } from "../harness.js";
@@ -25,6 +31,11 @@ const MANY = obj("bench_many.o");
 // per object, tsbpf once per process).
 const CORE = ["core/core_task.o", "core/core_trace.o", "core/core_skb.o"].map(obj);
 const NODE = process.execPath;
+/** This run's code cache directory, removed when the run ends. */
+const CODE_CACHE = mkdtempSync(join(tmpdir(), "tsbpf-bench-code-cache-"));
+process.once("exit", () => rmSync(CODE_CACHE, { recursive: true, force: true }));
+/** The environment of a child: with this run's code cache, or with the cache off. */
+const childEnv = (cache: boolean): NodeJS.ProcessEnv => ({ ...process.env, TSBPF_CODE_CACHE: cache ? CODE_CACHE : "0" });
 
 /** Newest modification time under dir (recursively). */
 function newest(dir: string): number {
@@ -50,11 +61,11 @@ function ensureBuilt(): void {
  * runner, whose heap is large after the btf suite, each spawn cost tens of ms more than from
  * the small C process, which put up to 60 ms of fork on the TypeScript side of a full run.
  */
-function spawnEach(argv: readonly string[]): BenchFixture {
+function spawnEach(argv: readonly string[], cache = true): BenchFixture {
   ensureBuilt();
   return {
     run(n) {
-      const line = execFileSync(join(BUILD_DIR, "cold"), ["exec", String(n), ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      const line = execFileSync(join(BUILD_DIR, "cold"), ["exec", String(n), ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: childEnv(cache) });
       const r = JSON.parse(line.trim().split("\n").pop()!) as { ns: number; units: number };
       return { units: r.units, ns: r.ns };
     },
@@ -62,13 +73,13 @@ function spawnEach(argv: readonly string[]): BenchFixture {
 }
 
 /** A fixture running the first-load child once per unit, summing the times it reports. */
-function firstLoad(paths: readonly string[]): BenchFixture {
+function firstLoad(paths: readonly string[], cache = true): BenchFixture {
   ensureBuilt();
   const script = fileURLToPath(new URL("../cold/first-load.mjs", import.meta.url));
   return {
     run(n) {
       let ns = 0;
-      for (let i = 0; i < n; i++) ns += Number(execFileSync(NODE, [script, ...paths], { encoding: "utf8" }).trim());
+      for (let i = 0; i < n; i++) ns += Number(execFileSync(NODE, [script, ...paths], { encoding: "utf8", env: childEnv(cache) }).trim());
       return { units: n, ns };
     },
   };
@@ -88,6 +99,15 @@ const rows: BenchRow[] = [
     c: { binary: "cold", case: "first", args: SMALL },
     note: "in-process time of the first open+load+close of three objects in a fresh process (import excluded); libbpf's includes its feature probes",
     setup: () => firstLoad(SMALL),
+  },
+  {
+    name: "first open+load, small objects, no code cache (a machine's first process) vs libbpf",
+    unit: "process",
+    iterations: 6,
+    target: 5,
+    c: { binary: "cold", case: "first", args: SMALL },
+    note: "as the row above with TSBPF_CODE_CACHE=0: V8 compiles the load path's functions in the process",
+    setup: () => firstLoad(SMALL, false),
   },
   {
     name: "first open+load bench_many.o (50 programs, 20 maps) vs libbpf",
@@ -117,12 +137,21 @@ const rows: BenchRow[] = [
     setup: () => spawnEach([NODE, "--input-type=module", "-e", esmImport]),
   },
   {
+    name: "import tsbpf (ESM), no code cache (a machine's first process) vs bare node",
+    unit: "process",
+    iterations: 6,
+    target: 1.25,
+    c: { ...BARE_NODE },
+    note: "as the row above with TSBPF_CODE_CACHE=0: V8 compiles the ~850 kB file",
+    setup: () => spawnEach([NODE, "--input-type=module", "-e", esmImport], false),
+  },
+  {
     name: "require tsbpf (CJS) vs bare node",
     unit: "process",
     iterations: 6,
     target: 1.25,
     c: { ...BARE_NODE },
-    note: "as above with require(): dist/index.cjs re-exports dist/core.cjs, one ~850 kB file compiled whole",
+    note: "as above with require(); both entries re-export dist/core.cjs, one ~850 kB file, compiled with the code cache",
     setup: () => spawnEach([NODE, "-e", cjsRequire]),
   },
   {
