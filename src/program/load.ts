@@ -8,6 +8,7 @@ import { Errno, BpfError, VerifierError, checkOptions } from "../errors.js";
 import { raiseMemlockLimitIfCharged } from "../features/memlock.js";
 import { Fd } from "../sys/fd.js";
 import { NativeMemory } from "../sys/libc.js";
+import { withReportSignalsDeferred } from "../sys/signals.js";
 import { MAX_LOG_SIZE, progLoad, type ProgLoadAttr } from "../sys/prog-attr.js";
 import { checkSpecKeys, kernelProgramName, type ProgramSpec } from "../spec/program-spec.js";
 import { attachTypeNumber, programTypeName, programTypeNumber, type ProgramTypeName } from "../spec/program-type.js";
@@ -196,10 +197,22 @@ function keptBytes(spec: ProgramSpec, kept: KeptCode, lookup: (name: string) => 
 /**
  * One load, retried while the kernel answers EAGAIN, and once after an EPERM that raising
  * RLIMIT_MEMLOCK answers (a kernel before 5.11 charges programs to it).
+ *
+ * EAGAIN is the verifier stopping for a pending signal. The retries run with the signals that
+ * only report deferred (SIGPROF, SIGCHLD, SIGUSR1/2, ...; withReportSignalsDeferred): a
+ * profiler's SIGPROF every millisecond (`node --cpu-prof`) or a stream of SIGCHLD otherwise
+ * interrupts every attempt at a program the verifier takes longer than that over. Stop
+ * signals stay deliverable, so Ctrl-C still ends a long verification.
  */
 function loadOnce(attr: ProgLoadAttr): ReturnType<typeof progLoad> {
   let r = progLoad(attr);
-  for (let i = 0; i < EAGAIN_RETRIES && r.fd < 0 && r.errno === EAGAIN; i++) r = progLoad(attr);
+  if (r.fd < 0 && r.errno === EAGAIN) {
+    r = withReportSignalsDeferred(() => {
+      let again = progLoad(attr);
+      for (let i = 1; i < EAGAIN_RETRIES && again.fd < 0 && again.errno === EAGAIN; i++) again = progLoad(attr);
+      return again;
+    });
+  }
   if (r.fd < 0 && r.errno === EPERM && raiseMemlockLimitIfCharged()) return loadOnce(attr);
   return r;
 }

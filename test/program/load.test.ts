@@ -10,6 +10,7 @@ import { describeKernel, itKernel } from "../helpers/kernel.js";
 import { arrayMap, countingXdp, readU64, returns, udpFrame, XDP_PASS } from "./fixtures.js";
 import { machineRefusalReason, refusalCode } from "../helpers/probes.js";
 import { fcSeed } from "../helpers/fast-check-seed.js";
+import { signalStorm } from "../helpers/signals.js";
 
 function catchError(f: () => unknown): unknown {
   try {
@@ -104,6 +105,20 @@ describeKernel("Program.load", () => {
     expect(prog.run({ data: new Uint8Array(64) }).retval).toBe((140_000 - 1) & 0xff);
     using small = Program.load({ type: "socket_filter", instructions: returns(7) });
     expect(small.run({ data: new Uint8Array(64) }).retval).toBe(7);
+  });
+
+  it("loads through a storm of signals: after the verifier's EAGAIN, retries run with report signals deferred", async () => {
+    // A program the verifier takes well over a millisecond on, under a signal a millisecond (a
+    // profiler's SIGPROF is one a millisecond too): every attempt was interrupted before.
+    const long: Instruction[] = [];
+    for (let i = 0; i < 100_000; i++) long.push({ opcode: 0x07, dst: 0, src: 0, offset: 0, imm: 1 }); // r0 += 1
+    await using storm = await signalStorm("SIGUSR2");
+    const before = storm.received;
+    using prog = Program.load({ type: "socket_filter", instructions: [mov64(R0, 0), ...long, exit()] });
+    expect(prog.run({ data: new Uint8Array(64) }).retval).toBe(100_000);
+    // The storm went on: its signals were handled once the load was done, none was lost.
+    await storm.next();
+    expect(storm.received).toBeGreaterThan(before);
   });
 
   it("resolves a map reference to the map passed in options.maps", () => {
