@@ -388,12 +388,13 @@ export class BtfSpec implements Iterable<BtfType> {
   }
 
   #collect(name: Uint8Array, hashLen: number, kind: number, essential: boolean, out: number[]): void {
-    // The first few exact lookups scan linearly (opening vmlinux to find one struct needs no
-    // index); after that, or at once for essential names (CO-RE looks up every root type and
-    // every type it compares), a hash index pays for itself.
-    if (!this.#nameIndex && !essential && this.#scans < LINEAR_SCANS) {
+    // The first few lookups scan linearly (opening vmlinux to find one struct, or CO-RE for an
+    // object of a few types, needs no index: building it costs as much as ~4 cold scans, and
+    // CoreTargets.prefetch finds the types of larger objects in one pass); after that a hash
+    // index pays for itself.
+    if (!this.#nameIndex && this.#scans < LINEAR_SCANS) {
       this.#scans++;
-      this.#scan(name, kind, out);
+      this.#scan(name, kind, essential, out);
       return;
     }
     const index = (this.#nameIndex ??= this.#newIndex());
@@ -407,11 +408,11 @@ export class BtfSpec implements Iterable<BtfType> {
   }
 
   /**
-   * A linear scan for an exact name: the first byte of each name of the kind is compared in
-   * the loop, so only names starting like `name` cost a call (opening vmlinux to find one
-   * struct is this plus the framing).
+   * A linear scan for a name (exact, or as essential name): the first byte of each name of the
+   * kind is compared in the loop, so only names starting like `name` cost a call (opening
+   * vmlinux to find one struct is this plus the framing).
    */
-  #scan(name: Uint8Array, kind: number, out: number[]): void {
+  #scan(name: Uint8Array, kind: number, essential: boolean, out: number[]): void {
     const n = this.typeCount;
     const kinds = this.#kinds;
     const offsets = this.#offsets;
@@ -433,7 +434,7 @@ export class BtfSpec implements Iterable<BtfType> {
           if (kinds[j] !== kind) continue;
           const off = words ? words[offsets[j] >>> 2] : this.#u32(offsets[j]);
           if (off === 0 || (off >= strBase && bytes[off + strDelta] !== first)) continue;
-          if (this.#nameMatches(off, name, false)) out.push(this.firstId + j);
+          if (this.#nameMatches(off, name, essential)) out.push(this.firstId + j);
         }
       }
       i = quads.length << 2;
@@ -444,7 +445,7 @@ export class BtfSpec implements Iterable<BtfType> {
       if (off === 0) continue;
       // names in the base's table (split BTF) are left to #nameMatches
       if (off >= strBase && bytes[off + strDelta] !== first) continue;
-      if (this.#nameMatches(off, name, false)) out.push(this.firstId + i);
+      if (this.#nameMatches(off, name, essential)) out.push(this.firstId + i);
     }
   }
 
