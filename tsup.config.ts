@@ -34,7 +34,8 @@ export default defineConfig([
     entry: library,
     format: ["esm"],
     dts: { entry: library, only: true },
-    clean: true,
+    // tsup does not clean for a types-only build: `npm run build` empties dist/ first.
+    clean: false,
   },
   {
     // The `tsbpf` command, as CommonJS: a command runs ~6 ms sooner than from the same code as
