@@ -21,7 +21,7 @@
  */
 import { createHash } from "node:crypto";
 import {
-  closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
+  closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
   renameSync, rmSync, statSync, unlinkSync, writeFileSync,
 } from "node:fs";
 import Module from "node:module";
@@ -80,11 +80,31 @@ function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
 /** The directory, made (0700) when missing, or undefined when it is not safe to use. */
 function safeDir(dir: string): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
     const st = lstatSync(dir);
     return st.isDirectory() && ownedAndPrivate(st) ? dir : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * `mkdir -p` with mode 0700, one level at a time. Not `mkdirSync(dir, { recursive: true })`:
+ * on Node 20 it loops forever where mkdir answers ENOENT under a parent that exists (procfs:
+ * HOME=/proc/self made `import "tsbpf"` spin).
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    if (dirname(d) === d) break;
+    missing.push(d);
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i]!, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; // another process made it
+    }
   }
 }
 

@@ -54,6 +54,7 @@ function loadInChild(env: Record<string, string> = {}, before = ""): Child {
   const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
     encoding: "utf8",
     cwd: join(__dirname, "../.."),
+    timeout: 30_000, // a loader that hangs fails here instead of holding the suite
     env: { ...process.env, NODE_DEBUG: "", TSBPF_CODE_CACHE: cacheDir, ...env },
   });
   expect(r.stderr).toBe("");
@@ -110,6 +111,12 @@ describe("the code cache", () => {
     expect(loadInChild().state).toBe("unusable");
     expect(loadInChild().state).toBe("unusable");
     expect(spawnSync("ls", ["-A", cacheDir], { encoding: "utf8" }).stdout).toBe("");
+  });
+
+  it("gives up at once on a directory that cannot be made, as under procfs (Node's recursive mkdir spins there)", () => {
+    const started = Date.now();
+    expect(loadInChild({ TSBPF_CODE_CACHE: "/proc/self/tsbpf-code-cache/deeper" }).state).toBe("unusable");
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("does not follow a link in place of the cache file, and never writes through it", () => {
