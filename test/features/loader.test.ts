@@ -5,7 +5,6 @@
  * BTF and map flags are offered as the object declares them first: the probes run only when the
  * kernel refuses them.
  */
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { Collection } from "../../src/collection/collection.js";
@@ -16,6 +15,7 @@ import { possibleCpus } from "../../src/map/possible-cpus.js";
 import { MapFlags } from "../../src/spec/map-spec.js";
 import { describeKernel, itKernel } from "../helpers/kernel.js";
 import { repoRoot } from "../helpers/docs.js";
+import { runInFreshProcess } from "../helpers/fresh-process.js";
 import { Btf } from "../../src/map/btf.js";
 
 const OBJ = join(__dirname, "../../bpf/features/perf_sizes.o");
@@ -63,7 +63,7 @@ describeKernel("the loader uses probes", () => {
       `}`,
       `console.log(JSON.stringify({ probes: probeBodiesRun(), out }));`,
     ].join("\n");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: repoRoot });
+    const r = runInFreshProcess(script);
     expect(r.stderr).toBe("");
     const { probes, out } = JSON.parse(r.stdout) as { probes: number; out: Record<string, { btf: boolean; rodataFlags: number | null }> };
     expect(probes).toBe(0);

@@ -4,12 +4,12 @@
  * directory of its own, and checks what reaches the disk: a cache is written once and used,
  * and nothing unsafe or damaged is ever handed to V8.
  */
-import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { codeCacheDir } from "../../scripts/load-core.js";
+import { runInFreshProcess } from "../helpers/fresh-process.js";
 
 const LOADER = join(__dirname, "../../scripts/load-core.ts");
 const MODULE = [
@@ -51,12 +51,7 @@ function loadInChild(env: Record<string, string> = {}, before = ""): Child {
     `const r = loadWithCodeCache(${JSON.stringify(moduleFile)}, codeCacheDir());`,
     `console.log(JSON.stringify({ state: r.state, file: r.file, sum: r.exports.sumOfSquares(4), where: r.exports.where(), sameInstance: require(${JSON.stringify(moduleFile)}) === r.exports }));`,
   ].join("\n");
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    encoding: "utf8",
-    cwd: join(__dirname, "../.."),
-    timeout: 30_000, // a loader that hangs fails here instead of holding the suite
-    env: { ...process.env, NODE_DEBUG: "", TSBPF_CODE_CACHE: cacheDir, ...env },
-  });
+  const r = runInFreshProcess(script, { env: { NODE_DEBUG: "", TSBPF_CODE_CACHE: cacheDir, ...env }, timeoutMs: 30_000 });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
   const out = JSON.parse(r.stdout) as Child;
@@ -110,7 +105,7 @@ describe("the code cache", () => {
     chmodSync(cacheDir, 0o777);
     expect(loadInChild().state).toBe("unusable");
     expect(loadInChild().state).toBe("unusable");
-    expect(spawnSync("ls", ["-A", cacheDir], { encoding: "utf8" }).stdout).toBe("");
+    expect(readdirSync(cacheDir)).toEqual([]);
   });
 
   it("gives up at once on a directory that cannot be made, as under procfs (Node's recursive mkdir spins there)", () => {
@@ -169,10 +164,10 @@ describe("the code cache", () => {
       `try { loadWithCodeCache(${JSON.stringify(moduleFile)}, ${JSON.stringify(cacheDir)}); } catch (e) { message = e.message; }`,
       `console.log(JSON.stringify({ message, cached: ${JSON.stringify(moduleFile)} in require.cache }));`,
     ].join("\n");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: join(__dirname, "../..") });
+    const r = runInFreshProcess(script);
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual({ message: "broken module", cached: false });
-    expect(spawnSync("ls", ["-A", cacheDir], { encoding: "utf8" }).stdout).toBe("");
+    expect(existsSync(cacheDir) ? readdirSync(cacheDir) : []).toEqual([]);
   });
 });
 

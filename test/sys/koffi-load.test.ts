@@ -4,11 +4,11 @@
  * the very one koffi's own entry hands out, so that a program using koffi itself beside tsbpf
  * shares one native module.
  */
-import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { koffi, SYS, syscall3 } from "../../src/sys/libc.js";
+import { runInFreshProcess } from "../helpers/fresh-process.js";
 
 const require = createRequire(import.meta.url);
 
@@ -33,7 +33,7 @@ describe("loading koffi", () => {
       `const theirs = require("koffi");`,
       `console.log(JSON.stringify({ entry: loaded.some((k) => /koffi[\\/](index|src)/.test(k)), addons: loaded.filter((k) => k.endsWith(".node")), same: ours === theirs.default }));`,
     ].join("\n");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: join(__dirname, "../..") });
+    const r = runInFreshProcess(script);
     expect(r.stderr).toBe("");
     const out = JSON.parse(r.stdout) as { entry: boolean; addons: string[]; same: boolean };
     expect(out.entry).toBe(false); // koffi's own loader never ran
