@@ -373,7 +373,12 @@ class DrainState {
   }
 }
 
-/** The drain loop of RingBufReader.poll(): records from the consumer position on, at most `max`. */
+/**
+ * The drain loop of RingBufReader.poll(): records from the consumer position on, at most `max`,
+ * and at most one lap of the ring (`size` bytes): a producer as fast as the callback would
+ * otherwise keep one call going for as long as it produces (a 57 ms event-loop stall seen in
+ * the fairness test), where libbpf's ring_buffer__consume chases it too.
+ */
 function drain(ring: DrainState, callback: RingBufCallback, max: number): number {
   const words = ring.words;
   const consWords = ring.consWords;
@@ -387,12 +392,13 @@ function drain(ring: DrainState, callback: RingBufCallback, max: number): number
   let lo = start >>> 0;
   let off = start & mask;
   let prod = loadPosition(words, 0);
+  const lapEnd = start + ring.size;
   let n = 0;
   // The hot loop: no allocation, no try per record, one header load and one u32 store per
   // record. The consumer position is published after every record, so producers get space
   // back during a long drain; `finally` publishes it when a callback throws.
   try {
-    while (n < max) {
+    while (n < max && cons < lapEnd) {
       if (cons >= prod) {
         // Caught up: look once more for records submitted during the drain.
         prod = loadPosition(words, 0);

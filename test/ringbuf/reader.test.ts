@@ -49,6 +49,26 @@ describeKernel("RingBufReader", () => {
     expect(reader.poll(() => undefined)).toBe(0);
   });
 
+  it("poll() returns after one lap of the ring even when the callback makes a record for each it reads", () => {
+    using coll = loadProducers();
+    using reader = new RingBufReader(coll.maps.rb);
+    produce(coll, "rb_output", { count: 1, first: 0, size: 24 });
+    let seq = 1;
+    const seqs: number[] = [];
+    const n = reader.poll((r) => {
+      seqs.push(r.view.getUint32(r.offset, true));
+      // A producer as fast as the reader, for ten laps (a bound, so that a poll() that chased
+      // it would fail here rather than never return).
+      if (seq < 10 * 128) produce(coll, "rb_output", { count: 1, first: seq++, size: 24 });
+    });
+    // 4096 bytes a lap, 32 a record (8-byte header + 24): 128 records, in order, then it returns.
+    expect(n).toBe(reader.size / 32);
+    expect(seqs).toEqual(Array.from({ length: n }, (_, i) => i));
+    // The one made by the last callback is the next call's.
+    expect(reader.poll((r) => void seqs.push(r.view.getUint32(r.offset, true)))).toBe(1);
+    expect(seqs.at(-1)).toBe(n);
+  });
+
   it("gives a view of the ring's own memory (zero copy)", () => {
     using coll = loadProducers();
     using reader = new RingBufReader(coll.maps.rb);
