@@ -21,7 +21,7 @@
  */
 import { createHash } from "node:crypto";
 import {
-  closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
+  closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
   renameSync, rmSync, statSync, unlinkSync, writeFileSync,
 } from "node:fs";
 import Module from "node:module";
@@ -119,14 +119,8 @@ function readCache(file: string): { data: Buffer; flags: number } | "corrupt" | 
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || !ownedAndPrivate(st) || st.size < HEADER_BYTES) return "corrupt";
-    const buf = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    while (got < st.size) {
-      const n = readSync(fd, buf, got, st.size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (got !== st.size || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return "corrupt";
+    const buf = readFileSync(fd);
+    if (buf.length !== st.size || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return "corrupt";
     const data = buf.subarray(HEADER_BYTES);
     const want = buf.subarray(MAGIC.length, MAGIC.length + HASH_BYTES);
     if (!createHash("sha256").update(data).digest().equals(want)) return "corrupt";
